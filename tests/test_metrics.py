@@ -1,0 +1,55 @@
+"""Tests for ugrn_core.metrics on hand-computed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ugrn_core.metrics import curves, evaluate
+
+KEYS = {"AUROC", "AUPRC", "AUPRC_ratio", "EPR", "Hit@1%", "n_pos", "n_neg", "pos_rate"}
+
+
+def test_hand_computed():
+    m = evaluate([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1])
+    assert set(m) == KEYS
+    assert m["AUROC"] == pytest.approx(0.75)  # 3 of 4 positive-negative pairs ordered correctly
+    assert m["AUPRC"] == pytest.approx((1 / 1 + 2 / 3) / 2)
+    assert m["pos_rate"] == 0.5 and (m["n_pos"], m["n_neg"]) == (2, 2)
+    assert m["AUPRC_ratio"] == pytest.approx(m["AUPRC"] / 0.5)
+    assert m["EPR"] == pytest.approx(1.0)  # top-2 hold 1 positive: precision 0.5 / pos_rate 0.5
+    assert m["Hit@1%"] == 1.0  # top ceil(0.04) = 1 pair is a positive
+
+
+def test_perfect_ranking_and_top_frac_key():
+    y = np.array([0] * 8 + [1] * 2, dtype=bool)
+    s = np.linspace(0, 1, 10)
+    m = evaluate(y, s, top_frac=0.25)
+    assert m["AUROC"] == 1.0 and m["AUPRC"] == 1.0
+    assert m["EPR"] == pytest.approx(1 / 0.2) and m["AUPRC_ratio"] == pytest.approx(5.0)
+    assert m["Hit@25%"] == pytest.approx(2 / 3)  # top ceil(2.5) = 3 pairs hold 2 positives
+
+
+def test_ties_use_stable_order():
+    m = evaluate([0, 1, 1, 0], [1.0, 1.0, 0.5, 0.5])  # k = 2: the tied pair at the top keeps file order
+    assert m["EPR"] == pytest.approx(0.5 / 0.5)
+
+
+@pytest.mark.parametrize("y, s, match", [
+    ([1, 1, 1], [0.1, 0.2, 0.3], "Only one class.*undefined"),
+    ([0, 0], [0.1, 0.2], "Only one class"),
+    ([1, 0], [0.1, np.nan], "NaN"),
+    ([1, 0, 1], [0.1, 0.2], "differ in length: 3 labels vs 2 scores"),
+    ([1, 2], [0.1, 0.2], "0/1 labels"),
+])
+def test_errors(y, s, match):
+    with pytest.raises(ValueError, match=match):
+        evaluate(y, s)
+    with pytest.raises(ValueError, match=match):
+        curves(y, s)
+
+
+def test_curves():
+    c = curves([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1])
+    assert set(c) == {"fpr", "tpr", "precision", "recall"}
+    assert c["fpr"][0] == 0 and c["tpr"][-1] == 1 and c["recall"][-1] == 0 and c["precision"][-1] == 1
