@@ -1,0 +1,44 @@
+# UGRN explorer — two entry points for a fresh machine:
+#   make run    set up the environment and open the explorer app on the bundled checkpoint
+#   make test   set up the environment (and headless Chromium) and run the test suite
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PYTEST_ARGS ?= -m "not slow"
+
+.PHONY: setup browser run test test-all benchmark probe-timing featurize-benchmark clean-cache
+
+setup: $(VENV)/.installed
+
+# torch is pinned to the local CPU build first (any other spec pulls GBs of CUDA); scgpt goes in without its
+# dependencies (its tokenizer needs the dead torchtext; only its model code is used).
+$(VENV)/.installed: requirements.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q --no-deps scgpt==0.2.4
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+browser:
+	bash scripts/install_browser.sh
+
+run: setup
+	$(VENV)/bin/streamlit run app.py --server.headless true --browser.gatherUsageStats false
+
+test: setup browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-all: setup browser
+	$(PY) -m pytest
+
+# The default cross-dataset benchmark: train STRING/hESC/500, test every other TFs+500 dataset.
+benchmark: setup
+	$(VENV)/bin/ugrn benchmark --train STRING/hESC/500 --test "*/*/500" --out results/benchmark_default \
+	    --save-translator results/translator_STRING_hESC_500
+
+featurize-benchmark: setup
+	$(PY) benchmarks/featurize.py
+
+clean-cache:
+	rm -rf .cache/ugrn

@@ -1,0 +1,149 @@
+"""End to end on real BEELINE data with the bundled model: probes → features → translator → benchmark → edges.
+
+A reduced virtual-value grid (2 target values, 2 base values) keeps this within CI time; the full 8 + 8 grid
+runs in ``benchmarks/`` and ``make benchmark``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from ugrn_core import api, cli, data
+from ugrn_core.benchmark import resolve_datasets, run_benchmark
+from ugrn_core.features import METHODS, DatasetProbes, ProbeParams
+from ugrn_core.predict import train_translator
+from ugrn_core.translator import fit_projector
+
+PARAMS = ProbeParams(v0=25.0, target_values=(0.0, 50.0), base_values=(10.0, 40.0))
+TRAIN = "STRING/mHSC-L/500"
+TESTS = ["Non-Specific/mHSC-L/500", "STRING/mHSC-GM/500", "STRING/mHSC-E/500"]
+
+
+@pytest.fixture(scope="module")
+def probes(fm):
+    return DatasetProbes(fm, data.load_beeline(TRAIN), PARAMS)
+
+
+@pytest.fixture(scope="module")
+def result(fm):
+    return run_benchmark(fm, TRAIN, TESTS, params=PARAMS, seed=0)
+
+
+def test_pair_features_shapes_and_directions(probes):
+    pairs = data.sample_pairs(probes.dataset, genes=probes.genes, seed=0).head(50)
+    vvp = probes.pair_features("VVP", pairs)
+    gdt = probes.pair_features("GDT", pairs)
+    emb = probes.pair_features("Emb", pairs)
+    pert = probes.pair_features("Pert", pairs)
+    assert vvp.shape == (50, 4) and gdt.shape == (50, 4) and pert.shape == (50, 2) and emb.shape == (50, probes.fm.d_model)
+    R = probes.probe("VVP")
+    i, j = probes.positions(pairs["tf"]), probes.positions(pairs["target"])
+    np.testing.assert_array_equal(vvp[:, :2], R[:, i, j].T)  # forward: source TF moved, target responds
+    np.testing.assert_array_equal(vvp[:, 2:], R[:, j, i].T)  # reverse: target moved, TF responds
+    swapped = pairs.rename(columns={"tf": "target", "target": "tf"})
+    np.testing.assert_array_equal(probes.pair_features("VVP", swapped), np.hstack([vvp[:, 2:], vvp[:, :2]]))
+    np.testing.assert_array_equal(probes.pair_features("Emb", swapped), emb)  # Eq. 7 is symmetric
+    assert np.abs(gdt).max() > 0 and np.isfinite(gdt).all()
+
+
+def test_gdt_probe_is_the_transposed_jacobian(probes):
+    G = probes.probe("GDT")
+    ids = probes.token_ids
+    J = probes.fm.jacobian(ids, PARAMS.base_values[1], targets=np.array([3, 17]))  # rows = targets
+    np.testing.assert_allclose(G[1][:, [3, 17]].T, J, rtol=1e-5, atol=1e-7)
+
+
+def test_within_dataset_translator_beats_chance(probes):
+    """Known answer: on held-out pairs of the same network, gene-identity features rank hub-TF edges first."""
+    pairs = data.sample_pairs(probes.dataset, genes=probes.genes, seed=0)
+    train, test = data.split_pairs(pairs, test_size=0.3, seed=0)
+    proj = fit_projector(probes.pair_features("Emb", train), train["label"].to_numpy(), seed=0)
+    auc = roc_auc_score(test["label"], proj.logits(probes.pair_features("Emb", test)))
+    assert auc > 0.7
+    # shuffling the labels destroys the signal: features and labels are aligned, not memorised
+    shuffled = fit_projector(probes.pair_features("Emb", train), np.random.default_rng(0).permutation(train["label"].to_numpy()), seed=0)
+    assert roc_auc_score(test["label"], shuffled.logits(probes.pair_features("Emb", test))) < auc - 0.1
+
+
+def test_benchmark_table(result):
+    t = result.table
+    assert set(t["dataset"]) == set(TESTS) and set(t["method"]) == set(METHODS)
+    no_expr = t[t["dataset"] == "STRING/mHSC-E/500"]
+    for row in no_expr.itertuples():
+        if METHODS[row.method].needs_expression:
+            assert np.isnan(row.AUROC) and row.note == "n/a: no expression"
+        else:
+            assert 0 <= row.AUROC <= 1
+    ok = t[t["note"] == ""]
+    assert ok[["AUROC", "AUPRC"]].apply(lambda c: c.between(0, 1)).all().all()
+    np.testing.assert_allclose(ok["AUPRC_ratio"], ok["AUPRC"] / (ok["n_pos"] / (ok["n_pos"] + ok["n_neg"])), rtol=1e-9)
+    assert "n/a" in result.to_markdown()
+
+
+def test_no_pair_shared_between_train_and_test(result, fm):
+    train_ds = data.load_beeline(TRAIN)
+    tp = DatasetProbes(fm, train_ds, PARAMS)
+    train_pairs = data.sample_pairs(train_ds, genes=tp.genes, seed=0)
+    tok = dict(zip(tp.mapping.genes, tp.mapping.tokens))
+    seen = set(zip(train_pairs["tf"].map(tok), train_pairs["target"].map(tok)))
+    removed = result.meta["test_pairs_removed_as_seen_in_training"]
+    assert removed["Non-Specific/mHSC-L/500"] > 0  # same gene set as the training network: overlaps exist
+    for name in TESTS:
+        ds = data.load_beeline(name)
+        p = DatasetProbes(fm, ds, PARAMS)
+        pairs = data.sample_pairs(ds, genes=p.genes, seed=0)
+        t = dict(zip(p.mapping.genes, p.mapping.tokens))
+        keys = list(zip(pairs["tf"].map(t), pairs["target"].map(t)))
+        n_seen = sum(k in seen for k in keys)
+        assert n_seen == removed[name]
+        row = result.table[(result.table["dataset"] == name) & (result.table["method"] == "VVP")].iloc[0]
+        assert row.n_pos + row.n_neg == len(pairs) - n_seen
+    assert TRAIN not in resolve_datasets("*/mHSC-L/500", exclude=(TRAIN,))
+
+
+def test_gene_sets_probed_once_across_networks(result, fm):
+    cache = DatasetProbes(fm, data.load_beeline(TRAIN), PARAMS).cache
+    vvp_files = sorted(cache.dir.glob("VVP-*.npy"))
+    assert len(vvp_files) == 3  # mHSC-L (shared by STRING and Non-Specific), mHSC-GM, mHSC-E
+    assert not list(cache.dir.glob("*.tmp"))
+
+
+def test_result_roundtrip(result, tmp_path):
+    loaded = api.load_benchmark(result.save(tmp_path / "bench"))
+    pd.testing.assert_frame_equal(loaded.table, result.table, check_dtype=False)
+    y, s = loaded.scores[("Ens", "STRING/mHSC-GM/500")]
+    np.testing.assert_array_equal(y, result.scores[("Ens", "STRING/mHSC-GM/500")][0])
+    assert (tmp_path / "bench" / "results.md").read_text().startswith("# UGRN benchmark")
+
+
+def test_predict_edges_from_gene_list_and_cli(result, fm, tmp_path):
+    translator_dir = result.translator.save(tmp_path / "translator")
+    genes = data.load_beeline(TRAIN).genes
+    (tmp_path / "genes.txt").write_text("\n".join(genes) + "\n")
+    ds = api.dataset_from_upload(genes, species="mouse", name="genes")
+    assert not ds.has_ground_truth and not ds.has_expression
+    edges = api.predict_edges(fm, ds, api.load_translator(translator_dir), method="Ens")
+    n_tf = len(set(ds.tfs) & set(api.probes(fm, ds, PARAMS).genes))
+    n_genes = len(api.probes(fm, ds, PARAMS).genes)
+    assert len(edges) == n_tf * (n_genes - 1)
+    assert list(edges.columns) == ["tf", "target", "score", "label"] and edges["label"].isna().all()
+    assert edges["score"].is_monotonic_decreasing and edges["score"].between(0, 1).all()
+
+    out = tmp_path / "edges.tsv"
+    rc = cli.main(["predict", "--genes", str(tmp_path / "genes.txt"), "--species", "mouse", "--translator",
+                   str(translator_dir), "--method", "VVP", "--top", "100", "--out", str(out)])
+    assert rc == 0
+    written = pd.read_csv(out, sep="\t")
+    assert list(written.columns) == ["TF", "target", "score", "label"] and len(written) == 100
+    assert written["score"].is_monotonic_decreasing
+    rc = cli.main(["predict", "--genes", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "x.tsv")])
+    assert rc == 2 and not (tmp_path / "x.tsv").exists()
+
+
+def test_translator_refuses_other_probe_parameters(result, fm):
+    ds = data.load_beeline("STRING/mHSC-GM/500")
+    with pytest.raises(ValueError, match="differ"):
+        api.predict_edges(fm, ds, result.translator, probes=DatasetProbes(fm, ds, ProbeParams()))

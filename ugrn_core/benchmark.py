@@ -1,0 +1,190 @@
+"""The UGRN cross-dataset benchmark (paper Sec. 4, Tables 1–2 and 6).
+
+Protocol: train the translators on one labelled dataset, then score every test dataset — never seen in training —
+with each method, and compute AUROC, AUPRC, AUPRC ratio, EPR and Hit@1% (``metrics.evaluate``).
+
+Which pairs are scored:
+- ``pair_mode="balanced"`` (default, the paper's main tables): all positives of the test dataset plus negatives
+  sampled from its non-edges at N/P ``np_ratio`` (1 = balanced; 1–10 for the imbalance study, Table 6);
+- ``pair_mode="all"`` (BEELINE style): every TF×gene candidate pair, with TFs from the folder's ``TF.csv``
+  (``tf_mode="file"``) or only TFs with at least one positive (``tf_mode="positive"``).
+Test pairs that appear among the training pairs (same vocabulary tokens, same direction) are removed, so train and
+test never share a pair; the number removed is recorded per dataset.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .data import candidate_pairs, list_datasets, load_beeline, sample_pairs
+from .features import METHODS, DatasetProbes, ProbeParams
+from .metrics import evaluate
+from .predict import score_pairs, train_translator
+from .scfm import ScFM
+
+ProgressFn = Callable[[int, int, str], None]
+METRIC_COLUMNS = ["AUROC", "AUPRC", "AUPRC_ratio", "EPR", "Hit@1%"]
+DEFAULT_METHODS = ("Origin-Pert", "Origin-Attn", "Pert", "Emb", "VVP", "GDT", "Ens")
+
+
+def resolve_datasets(spec, data_dir=None, exclude=()) -> list[str]:
+    """Dataset names from ``spec``: "all", a name, a glob ("*/*/500"), or a comma-separated / list mix of those.
+
+    Raises: ValueError when an entry matches no dataset (the message lists what exists).
+    """
+    available = list_datasets(data_dir)
+    items = spec if isinstance(spec, (list, tuple)) else str(spec).split(",")
+    out: list[str] = []
+    for item in (s.strip() for s in items):
+        if not item:
+            continue
+        match = available if item == "all" else [d for d in available if fnmatch.fnmatchcase(d, item)]
+        if not match:
+            raise ValueError(f"dataset {item!r} matches nothing; available: {', '.join(available)}")
+        out += [d for d in match if d not in out and d not in exclude]
+    return out
+
+
+@dataclass
+class BenchmarkResult:
+    """Benchmark outcome.
+
+    Attributes:
+        table: one row per (method, dataset): METRIC_COLUMNS, n_pos, n_neg, note ("n/a: no expression" rows have NaN).
+        scores: (method, dataset) → (y_true int8 (P,), y_score float64 (P,)) for ROC / PR curves.
+        meta: protocol (train dataset, pair mode, N/P, seed, probe parameters, checkpoint, removed overlaps).
+    """
+
+    table: pd.DataFrame
+    scores: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+    translator: object = field(default=None, repr=False)  # projectors trained for this run (not saved with it)
+
+    def pivot(self, metric: str = "AUPRC") -> pd.DataFrame:
+        """Datasets × methods table of ``metric`` with an "Avg" row (mean over datasets where defined)."""
+        p = self.table.pivot(index="dataset", columns="method", values=metric)
+        p = p[[m for m in METHODS if m in p.columns]].loc[list(dict.fromkeys(self.table["dataset"]))]
+        p.loc["Avg"] = p.mean(numeric_only=True)
+        return p
+
+    def to_markdown(self) -> str:
+        m = self.meta
+        head = (f"# UGRN benchmark: train {m.get('train')} → {len(self.table['dataset'].unique())} test datasets\n\n"
+                f"Pairs: {m.get('pair_mode')} (N/P {m.get('np_ratio')}, TFs from {m.get('tf_mode')}), seed {m.get('seed')}; "
+                f"checkpoint {m.get('checkpoint')}; probe parameters {m.get('params')}. "
+                "'n/a' = the method needs expression and the dataset has none.\n")
+        parts = [head]
+        for metric in ("AUPRC", "AUROC", "AUPRC_ratio", "EPR"):
+            parts.append(f"\n## {metric}\n\n" + self.pivot(metric).map(lambda v: "n/a" if pd.isna(v) else f"{v:.3f}").to_markdown())
+        return "\n".join(parts) + "\n"
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write results.csv, results.md, meta.json and scores.npz to folder ``path`` atomically."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        try:
+            self.table.to_csv(tmp / "results.csv", index=False)
+            (tmp / "results.md").write_text(self.to_markdown())
+            (tmp / "meta.json").write_text(json.dumps(self.meta, indent=2, default=str))
+            np.savez_compressed(tmp / "scores.npz", **{f"{m}|{d}|{k}": v for (m, d), (y, s) in self.scores.items()
+                                                        for k, v in (("y", y), ("s", s))})
+            old = path.with_name(f".{path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            if path.exists():
+                path.rename(old)
+            tmp.rename(path)
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "BenchmarkResult":
+        """Read a folder written by ``save``. Raises FileNotFoundError naming the missing results.csv."""
+        path = Path(path)
+        if not (path / "results.csv").is_file():
+            raise FileNotFoundError(f"no benchmark results in '{path}' (expected results.csv)")
+        table = pd.read_csv(path / "results.csv")
+        meta = json.loads((path / "meta.json").read_text()) if (path / "meta.json").is_file() else {}
+        scores = {}
+        if (path / "scores.npz").is_file():
+            z = np.load(path / "scores.npz")
+            for key in z.files:
+                m, d, k = key.rsplit("|", 2)
+                if k == "y":
+                    scores[(m, d)] = (z[key], z[f"{m}|{d}|s"])
+        return cls(table, scores, meta)
+
+
+def run_benchmark(fm: ScFM, train: str, tests, methods=DEFAULT_METHODS, params: ProbeParams | None = None,
+                  np_ratio: float = 1.0, pair_mode: str = "balanced", tf_mode: str = "file", seed: int = 0,
+                  epochs: int = 50, data_dir=None, progress: ProgressFn | None = None) -> BenchmarkResult:
+    """Train on dataset ``train`` and evaluate ``methods`` on every dataset in ``tests`` (names, globs or "all").
+
+    The training dataset itself is never a test dataset. See the module docstring for the pair protocol.
+    Raises: ValueError for an unknown method, dataset or pair mode.
+    """
+    if pair_mode not in ("balanced", "all"):
+        raise ValueError(f"pair_mode must be 'balanced' or 'all', got {pair_mode!r}")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; known: {list(METHODS)}")
+    params = params or ProbeParams()
+    test_names = resolve_datasets(tests, data_dir, exclude=(train,))
+    train_ds = load_beeline(train, data_dir)
+    train_probes = DatasetProbes(fm, train_ds, params)
+    trained = [m for m in methods if METHODS[m].needs_training]
+    translator, train_pairs = (train_translator(fm, train_ds, trained, params, np_ratio=1.0, seed=seed, epochs=epochs,
+                                                progress=progress, probes=train_probes) if trained else (None, None))
+    train_tokens = set()
+    if train_pairs is not None:
+        tok = dict(zip(train_probes.mapping.genes, train_probes.mapping.tokens))
+        train_tokens = set(zip(train_pairs["tf"].map(tok), train_pairs["target"].map(tok)))
+
+    rows, scores, removed = [], {}, {}
+    for k, name in enumerate(test_names):
+        if progress:
+            progress(k, len(test_names), f"test dataset {name}")
+        ds = load_beeline(name, data_dir)
+        probes = DatasetProbes(fm, ds, params)
+        if pair_mode == "balanced":
+            pairs = sample_pairs(ds, genes=probes.genes, np_ratio=np_ratio, seed=seed, tf_mode=tf_mode)
+        else:
+            pairs = candidate_pairs(ds, genes=probes.genes, tf_mode=tf_mode)
+        tok = dict(zip(probes.mapping.genes, probes.mapping.tokens))
+        overlap = np.fromiter(((a, b) in train_tokens for a, b in zip(pairs["tf"].map(tok), pairs["target"].map(tok))),
+                              dtype=bool, count=len(pairs))
+        removed[name] = int(overlap.sum())
+        pairs = pairs.loc[~overlap].reset_index(drop=True)
+        runnable = [m for m in methods if not (METHODS[m].needs_expression and not ds.has_expression)]
+        scored = score_pairs(probes, pairs, runnable, translator, progress)
+        y = pairs["label"].to_numpy().astype(np.int8)
+        for m in methods:
+            row = {"method": m, "dataset": name, "n_pos": int(y.sum()), "n_neg": int(len(y) - y.sum()), "note": ""}
+            if m not in runnable:
+                row.update({c: np.nan for c in METRIC_COLUMNS}, note="n/a: no expression")
+            else:
+                s = scored[m].to_numpy(dtype=np.float64)
+                res = evaluate(y, s)
+                row.update({c: res[c] for c in METRIC_COLUMNS})
+                scores[(m, name)] = (y, s)
+            rows.append(row)
+    if progress:
+        progress(len(test_names), len(test_names), "benchmark done")
+    meta = {"train": train, "tests": test_names, "methods": list(methods), "pair_mode": pair_mode, "np_ratio": np_ratio,
+            "tf_mode": tf_mode, "seed": seed, "epochs": epochs, "params": params.to_dict(), "checkpoint": str(fm.path),
+            "checkpoint_id": fm.checkpoint_id, "n_train_pairs": None if train_pairs is None else len(train_pairs),
+            "train_vocab_coverage": round(train_probes.mapping.coverage, 4), "test_pairs_removed_as_seen_in_training": removed}
+    return BenchmarkResult(pd.DataFrame(rows), scores, meta, translator)

@@ -1,0 +1,229 @@
+"""The ``ugrn`` command: pretrain, probe, train, benchmark and predict from the shell.
+
+A thin layer over ``ugrn_core.api``: argument parsing, progress bars (tqdm) and file output only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+
+class TqdmProgress:
+    """``progress(done, total, message)`` callback that drives one tqdm bar per kind of work (message prefix)."""
+
+    def __init__(self, disable: bool = False):
+        self.bars: dict[str, tqdm] = {}
+        self.disable = disable
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        kind = message.split(":")[0].split(" base value")[0]
+        bar = self.bars.get(kind)
+        if bar is None or bar.total != total or done < bar.n:
+            if bar is not None:
+                bar.close()
+            bar = self.bars[kind] = tqdm(total=total, desc=kind, leave=False, disable=self.disable)
+        bar.set_postfix_str(message[len(kind):].strip(": "), refresh=False)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+            self.bars.pop(kind, None)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", default=None, help="data directory (default $UGRN_DATA_DIR or ../shared/data)")
+    p.add_argument("--checkpoint", default=None, help="scGPT checkpoint folder (default: the bundled compact model)")
+    p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+
+
+def _params(args):
+    from .features import ProbeParams
+
+    d = {}
+    if getattr(args, "v0", None) is not None:
+        d["v0"] = args.v0
+    if getattr(args, "target_values", None):
+        d["target_values"] = [float(x) for x in args.target_values.split(",")]
+    if getattr(args, "base_values", None):
+        d["base_values"] = [float(x) for x in args.base_values.split(",")]
+    return ProbeParams.from_dict(d)
+
+
+def _probe_args(p):
+    p.add_argument("--v0", type=float, default=None, help="VVP virtual base value (bin space 0..50; default 25)")
+    p.add_argument("--target-values", default=None, help="comma-separated VVP target values (default 8 values over 0..50)")
+    p.add_argument("--base-values", default=None, help="comma-separated GDT base values (default 8 values over 5..50)")
+
+
+def cmd_pretrain(args) -> int:
+    from .pretrain import PretrainConfig, pretrain
+
+    cfg = PretrainConfig(steps=args.steps, seed=args.seed, seq_len=args.seq_len, batch_size=args.batch_size)
+    summary = pretrain(args.out, data_dir=args.data_dir, cfg=cfg, device=args.device)
+    print(f"wrote {args.out}: vocabulary {summary['vocab_size']} tokens, final training loss {summary['final_train_loss']}, "
+          f"{summary['seconds']} s")
+    for s in summary["sources"]:
+        print(f"  {s['source']}: held-out masked MSE {s['heldout_masked_mse']} vs gene-mean baseline {s['gene_mean_baseline_mse']}")
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    from . import api
+
+    for name in api.list_datasets(args.data_dir):
+        print(name)
+    return 0
+
+
+def cmd_probe(args) -> int:
+    from . import api
+
+    fm = api.load_model(args.checkpoint, args.device)
+    params = _params(args)
+    names = api.resolve_datasets(args.datasets, args.data_dir)
+    seen, progress = set(), TqdmProgress()
+    for name in names:
+        p = api.probes(fm, api.load_dataset(name, args.data_dir), params)
+        if tuple(p.tokens) in seen:
+            continue
+        seen.add(tuple(p.tokens))
+        for probe in args.probes.split(","):
+            if probe in ("Pert", "Attn") and not p.dataset.has_expression:
+                continue
+            t = time.perf_counter()
+            cached = p.is_cached(probe)
+            p.probe(probe, progress)
+            print(f"{name}: {probe} over {len(p.tokens)} genes {'(cached)' if cached else f'{time.perf_counter() - t:.1f} s'}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from . import api
+
+    fm = api.load_model(args.checkpoint, args.device)
+    translator = api.train_translator(fm, api.load_dataset(args.dataset, args.data_dir), args.methods.split(","),
+                                      _params(args), np_ratio=args.np_ratio, seed=args.seed, progress=TqdmProgress())
+    translator.save(args.out)
+    print(f"wrote translator {args.out}: methods {translator.methods}, trained on {translator.trained_on}")
+    return 0
+
+
+def cmd_benchmark(args) -> int:
+    from . import api
+
+    fm = api.load_model(args.checkpoint, args.device)
+    result = api.run_benchmark(fm, args.train, args.test, methods=args.methods.split(","), params=_params(args),
+                               np_ratio=args.np_ratio, pair_mode=args.pairs, tf_mode=args.tf_mode, seed=args.seed,
+                               epochs=args.epochs, data_dir=args.data_dir, progress=TqdmProgress())
+    result.save(args.out)
+    if args.save_translator and result.translator is not None:
+        result.translator.save(args.save_translator)
+    print(result.to_markdown())
+    print(f"wrote {Path(args.out) / 'results.csv'} and results.md")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from . import api
+
+    fm = api.load_model(args.checkpoint, args.device)
+    translator = api.load_translator(args.translator)
+    if args.dataset:
+        ds = api.load_dataset(args.dataset, args.data_dir)
+    else:
+        ds = api.dataset_from_upload(api.read_gene_list(args.genes), tfs=api.read_gene_list(args.tfs) if args.tfs else None,
+                                     species=args.species, edges=api.read_edge_list(args.edges) if args.edges else None,
+                                     name=f"genes:{Path(args.genes).name}", data_dir=args.data_dir)
+    edges = api.predict_edges(fm, ds, translator, method=args.method, progress=TqdmProgress())
+    if args.top:
+        edges = edges.head(args.top)
+    api.write_edges(edges, args.out)
+    print(f"wrote {len(edges)} ranked TF→target edges to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ugrn", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("pretrain", help="pretrain the compact scGPT on the real expression in the data directory")
+    p.add_argument("--out", default="assets/scgpt_compact")
+    p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--seq-len", type=int, default=512)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--device", default=None)
+    p.set_defaults(func=cmd_pretrain)
+
+    p = sub.add_parser("datasets", help="list the BEELINE datasets found in the data directory")
+    p.add_argument("--data-dir", default=None)
+    p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("probe", help="compute (and cache) probe arrays for datasets' gene sets")
+    _common(p)
+    _probe_args(p)
+    p.add_argument("--datasets", default="STRING/*/500", help="names, globs or 'all' (comma-separated)")
+    p.add_argument("--probes", default="VVP,GDT", help="comma-separated subset of VVP,GDT,Pert,Attn")
+    p.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser("train", help="train translators on a labelled dataset and save them")
+    _common(p)
+    _probe_args(p)
+    p.add_argument("--dataset", default="STRING/hESC/500")
+    p.add_argument("--methods", default="VVP,GDT,Emb")
+    p.add_argument("--np-ratio", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("benchmark", help="train on one dataset, evaluate on others (UGRN paper Table 1 protocol)")
+    _common(p)
+    _probe_args(p)
+    p.add_argument("--train", default="STRING/hESC/500")
+    p.add_argument("--test", default="*/*/500", help="names, globs ('*/*/500') or 'all', comma-separated")
+    p.add_argument("--methods", default="Origin-Pert,Origin-Attn,Pert,Emb,VVP,GDT,Ens")
+    p.add_argument("--pairs", choices=["balanced", "all"], default="balanced",
+                   help="balanced: positives + N/P-sampled negatives (paper); all: every TF×gene pair (BEELINE)")
+    p.add_argument("--np-ratio", type=float, default=1.0, help="negatives per positive for --pairs balanced")
+    p.add_argument("--tf-mode", choices=["file", "positive"], default="file",
+                   help="TFs from TF.csv, or only TFs with at least one positive edge")
+    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="results/benchmark_default")
+    p.add_argument("--save-translator", default=None, help="also save the trained projectors to this folder")
+    p.set_defaults(func=cmd_benchmark)
+
+    p = sub.add_parser("predict", help="rank TF→target edges for a dataset or a gene list")
+    _common(p)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--dataset", help="BEELINE dataset name, e.g. STRING/mDC/500")
+    src.add_argument("--genes", help="gene list file (one symbol per line, or a CSV with a 'gene' column)")
+    p.add_argument("--tfs", help="TF list file (default: the species' BEELINE TF list ∩ genes)")
+    p.add_argument("--edges", help="known edges CSV/TSV (TF,target) to label the output")
+    p.add_argument("--species", choices=["human", "mouse"], default="human")
+    p.add_argument("--translator", default=None, help="translator folder (default: bundled, trained on STRING/hESC/500)")
+    p.add_argument("--method", default="Ens")
+    p.add_argument("--top", type=int, default=0, help="keep only the top N edges (0 = all)")
+    p.add_argument("--out", required=True, help="output .tsv, .csv or .graphml")
+    p.set_defaults(func=cmd_predict)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError, KeyError) as e:
+        print(f"ugrn {args.command}: error: {e.args[0] if e.args else e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

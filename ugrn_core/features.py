@@ -1,0 +1,268 @@
+"""Pair features and zero-shot scores from the foundation model: the method registry and the probes behind it.
+
+Every method is declared once in ``METHODS`` (name, whether it needs expression, whether it needs a trained
+translator, its reference in the UGRN paper); the benchmark, CLI and app iterate the registry.
+
+Probes are computed once per *context gene set* (a dataset's vocabulary-mapped genes, sorted — scGPT has no
+positional encoding, so order is irrelevant and the four BEELINE networks of one cell type and size share one
+probe) and cached on disk. Each pairwise probe is a float32 array ``P[k, source, target]`` over the context;
+a pair's feature gathers ``P[:, i, j]`` (forward) and ``P[:, j, i]`` (reverse) and concatenates them.
+
+Virtual values live in scGPT's input space, the per-cell bins 0..50 (0 = not expressed). Defaults: base value
+v0 = 25 (the middle of the expressed range), 8 target values spread over 0..50 around it, 8 GDT base values.
+The paper does not print its values; they are parameters, recorded in every cache entry and result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .cache import ProbeCache, cache_key
+from .data import GRNDataset, VocabMapping, map_to_vocab
+from .scfm import ScFM, bin_values
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class ProbeParams:
+    """Virtual-cell parameters (bin space, 0..50).
+
+    Attributes:
+        v0: VVP virtual base value given to every context gene (Eq. 8).
+        target_values: the source gene's VVP target values T (8 in the paper); v0 itself would give zeros.
+        base_values: GDT virtual base values V, ordered (Eq. 9; 8 in the paper).
+    """
+
+    v0: float = 25.0
+    target_values: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 35.0, 40.0, 45.0, 50.0)
+    base_values: tuple[float, ...] = (5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0)
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "ProbeParams":
+        d = dict(d or {})
+        return cls(
+            v0=float(d.get("v0", cls.v0)),
+            target_values=tuple(float(x) for x in d.get("target_values", cls.target_values)),
+            base_values=tuple(float(x) for x in d.get("base_values", cls.base_values)),
+        )
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One GRN method: how it scores a TF→target pair.
+
+    Attributes:
+        name: display name used everywhere (tables, CLI, app).
+        needs_expression: requires the dataset's expression (mean cell); "n/a" on datasets without it.
+        needs_training: scored by a translator trained on a labelled dataset (else zero-shot).
+        probe: the probe array it reads ("VVP", "GDT", "Pert", "Attn", "Emb"), or () for Ens.
+        reference: UGRN paper equation.
+    """
+
+    name: str
+    needs_expression: bool
+    needs_training: bool
+    probe: str | None
+    reference: str
+    description: str
+
+    @property
+    def zero_shot(self) -> bool:
+        return not self.needs_training
+
+
+METHODS: dict[str, MethodSpec] = {
+    m.name: m
+    for m in [
+        MethodSpec("Origin-Pert", True, False, "Pert", "Eq. 3",
+                   "zero-shot in-silico knockout: |M(x̄)_j − M(x̄^{i←0})_j| at the dataset's mean cell"),
+        MethodSpec("Origin-Attn", True, False, "Attn", "Eq. 4",
+                   "zero-shot: attention of target j to source i at the mean cell, summed over layers"),
+        MethodSpec("Pert", True, True, "Pert", "Eq. 6",
+                   "translator on the zero-out response of the mean cell, both directions"),
+        MethodSpec("Emb", False, True, "Emb", "Eq. 7", "translator on the sum of the two genes' token embeddings"),
+        MethodSpec("VVP", False, True, "VVP", "Eq. 8",
+                   "translator on Virtual Value Perturbation responses (base value v0, 8 target values), both directions"),
+        MethodSpec("GDT", False, True, "GDT", "Eq. 9",
+                   "translator on the Gradient Trajectory over 8 virtual base values, both directions"),
+        MethodSpec("Ens", False, True, None, "Sec. 3.3", "mean of the VVP and GDT translators' logits"),
+    ]
+}
+TRAINABLE = [m for m, s in METHODS.items() if s.needs_training and s.probe is not None]
+
+
+def _feature_dim(fm: ScFM, probe: str, params: ProbeParams) -> int:
+    return {"VVP": 2 * len(params.target_values), "GDT": 2 * len(params.base_values), "Pert": 2, "Emb": fm.d_model}[probe]
+
+
+@dataclass
+class DatasetProbes:
+    """Probes of one dataset's context gene set, computed lazily and cached on disk.
+
+    Attributes:
+        fm: the foundation model.
+        dataset: the dataset whose genes form the context.
+        params: virtual-value parameters.
+        mapping: dataset genes → vocabulary tokens (``VocabMapping``); unmapped genes are left out of the context.
+        tokens: the context, sorted vocabulary tokens (N,).
+    """
+
+    fm: ScFM
+    dataset: GRNDataset
+    params: ProbeParams = field(default_factory=ProbeParams)
+    cache: ProbeCache | None = None
+    mapping: VocabMapping = field(init=False)
+    tokens: list[str] = field(init=False)
+
+    def __post_init__(self):
+        self.mapping = map_to_vocab(self.dataset.genes, self.fm.vocab, self.dataset.species)
+        if not self.mapping.genes:
+            raise ValueError(f"dataset {self.dataset.name}: none of its {len(self.dataset.genes)} genes is in the vocabulary")
+        self.tokens = sorted(self.mapping.tokens)
+        self._pos = {t: i for i, t in enumerate(self.tokens)}
+        self._gene_pos = {g: self._pos[t] for g, t in zip(self.mapping.genes, self.mapping.tokens)}
+        self.token_ids = self.fm.token_ids(self.tokens)
+        self.cache = self.cache or ProbeCache(self.fm.checkpoint_id)
+        self._mem: dict[str, np.ndarray] = {}
+        self._mean_cell: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ keys
+    @property
+    def genes(self) -> list[str]:
+        """Dataset genes that are in the context (vocabulary-mapped), dataset order."""
+        return self.mapping.genes
+
+    def positions(self, genes) -> np.ndarray:
+        """Context positions (int64) of dataset genes. Raises KeyError naming genes outside the context."""
+        try:
+            return np.fromiter((self._gene_pos[g] for g in genes), dtype=np.int64)
+        except KeyError as e:
+            raise KeyError(f"gene {e.args[0]} of {self.dataset.name} is not in the checkpoint vocabulary") from None
+
+    def mean_cell(self) -> np.ndarray:
+        """The dataset's mean cell in bin space over the context, float32 (N,): cells binned per cell, then averaged.
+
+        Raises: ValueError when the dataset has no expression.
+        """
+        if self._mean_cell is None:
+            if not self.dataset.has_expression:
+                raise ValueError(f"dataset {self.dataset.name} has no expression: Pert / Origin methods need it")
+            X = self.dataset.expression.X
+            X = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
+            binned = bin_values(X, int(self.fm.args.get("n_bins", 51))).mean(0)
+            col = {g: i for i, g in enumerate(self.dataset.expression.var_names)}
+            self._mean_cell = np.asarray([binned[col[g]] for g in self.mapping.genes], dtype=np.float32)[
+                np.argsort(self.mapping.tokens)
+            ]
+        return self._mean_cell
+
+    def _key(self, probe: str) -> str:
+        parts = [probe, self.tokens]
+        if probe == "VVP":
+            parts.append({"v0": self.params.v0, "target_values": self.params.target_values})
+        elif probe == "GDT":
+            parts.append({"base_values": self.params.base_values})
+        elif probe in ("Pert", "Attn"):
+            parts.append(np.round(self.mean_cell(), 5))
+        return cache_key(*parts)
+
+    def is_cached(self, probe: str) -> bool:
+        if probe == "Emb":
+            return True
+        if probe in ("Pert", "Attn") and not self.dataset.has_expression:
+            return False
+        return probe in self._mem or self.cache.has(probe, self._key(probe))
+
+    # --------------------------------------------------------------- probes
+    def probe(self, probe: str, progress: ProgressFn | None = None) -> np.ndarray:
+        """The probe array: float32 (K, N, N) indexed [k, source, target] for VVP/GDT/Pert/Attn; (N, d) for Emb.
+
+        VVP: R[t, i, j] (Eq. 8). GDT: ∂M_j/∂x_i at x = v·1 for v in base_values (Eq. 9). Pert: zero-out response
+        at the mean cell (Eq. 6/3). Attn: summed attention of target j (query) to source i (key) at the mean cell (Eq. 4).
+        """
+        if probe == "Emb":
+            return self.fm.embeddings(self.token_ids)
+        if probe in self._mem:
+            return self._mem[probe]
+        key = self._key(probe)
+        arr = self.cache.load(probe, key)
+        if arr is None:
+            arr = self._compute(probe, progress)
+            self.cache.save(probe, key, arr, {"probe": probe, "params": self.params.to_dict(), "n_genes": len(self.tokens),
+                                              "dataset": self.dataset.name, "checkpoint": str(self.fm.path)})
+        self._mem[probe] = arr
+        return arr
+
+    def _compute(self, probe: str, progress: ProgressFn | None) -> np.ndarray:
+        ids, n = self.token_ids, len(self.token_ids)
+        if probe == "VVP":
+            return self.fm.vvp(ids, self.params.v0, self.params.target_values, progress=progress)
+        if probe == "GDT":
+            out = np.empty((len(self.params.base_values), n, n), dtype=np.float32)
+            for k, v in enumerate(self.params.base_values):
+                step = None
+                if progress:
+                    step = lambda d, t, m, k=k: progress(k * t + d, len(self.params.base_values) * t, f"GDT base value {k + 1}/{len(self.params.base_values)}")
+                out[k] = self.fm.jacobian(ids, v, progress=step).T  # [target, source] → [source, target]
+            return out
+        if probe == "Pert":
+            return self.fm.perturb(ids, self.mean_cell(), np.arange(n), [0.0], progress=progress)
+        if probe == "Attn":
+            return self.fm.attention(ids, self.mean_cell()).T[None]  # [query=target, key=source] → [source, target]
+        raise ValueError(f"unknown probe {probe!r}; expected one of VVP, GDT, Pert, Attn, Emb")
+
+    # --------------------------------------------------------- pair features
+    def pair_features(self, method: str, pairs: pd.DataFrame, progress: ProgressFn | None = None) -> np.ndarray:
+        """Feature matrix for TF→target ``pairs`` (columns ``tf``, ``target``) for a trainable method.
+
+        Returns: float32 (P, D): VVP (P, 2T), GDT (P, 2V), Pert (P, 2) as [forward ‖ reverse]; Emb (P, d_model) = E_i + E_j.
+        Raises: KeyError for genes outside the context; ValueError for Pert without expression or an unknown method.
+        """
+        spec = METHODS.get(method)
+        if spec is None or spec.probe is None or not spec.needs_training:
+            raise ValueError(f"{method!r} has no pair features; trainable methods: {TRAINABLE}")
+        i, j = self.positions(pairs["tf"]), self.positions(pairs["target"])
+        if spec.probe == "Emb":
+            E = self.probe("Emb")
+            return (E[i] + E[j]).astype(np.float32)
+        P = self.probe(spec.probe, progress)
+        return np.concatenate([P[:, i, j].T, P[:, j, i].T], axis=1).astype(np.float32)
+
+    def zero_shot_scores(self, method: str, pairs: pd.DataFrame, progress: ProgressFn | None = None) -> np.ndarray:
+        """Zero-shot scores float64 (P,) for Origin-Pert (|knock-out effect|, Eq. 3) or Origin-Attn (Eq. 4)."""
+        i, j = self.positions(pairs["tf"]), self.positions(pairs["target"])
+        if method == "Origin-Pert":
+            return np.abs(self.probe("Pert", progress)[0, i, j]).astype(np.float64)
+        if method == "Origin-Attn":
+            return self.probe("Attn", progress)[0, i, j].astype(np.float64)
+        raise ValueError(f"{method!r} is not a zero-shot method; expected Origin-Pert or Origin-Attn")
+
+    # ----------------------------------------------------------- one pair
+    def pair_curves(self, source: str, target: str, n_points: int = 21) -> dict:
+        """VVP response curves and GDT trajectories of one pair, both directions (for plots; not cached on disk).
+
+        Returns: dict with ``v0`` (float), ``vvp`` DataFrame[direction, value, response] over ``n_points`` virtual
+        values spanning 0..max(target_values), and ``gdt`` DataFrame[direction, base_value, gradient].
+        """
+        i, j = self.positions([source, target])
+        ids = self.token_ids
+        grid = np.linspace(0.0, max(self.params.target_values), n_points).astype(np.float32)
+        R = self.fm.vvp(ids, self.params.v0, grid, sources=np.asarray([i, j]))  # (n_points, 2, N)
+        J = np.stack([self.fm.jacobian(ids, v, targets=np.asarray([j, i])) for v in self.params.base_values])  # (V, 2, N)
+        fwd, rev = f"{source}→{target}", f"{target}→{source}"
+        vvp = pd.DataFrame({"direction": [fwd] * n_points + [rev] * n_points,
+                            "value": np.concatenate([grid, grid]),
+                            "response": np.concatenate([R[:, 0, j], R[:, 1, i]])})
+        V = np.asarray(self.params.base_values)
+        gdt = pd.DataFrame({"direction": [fwd] * len(V) + [rev] * len(V),
+                            "base_value": np.concatenate([V, V]),
+                            "gradient": np.concatenate([J[:, 0, i], J[:, 1, j]])})
+        return {"v0": self.params.v0, "vvp": vvp, "gdt": gdt}

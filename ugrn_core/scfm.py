@@ -1,0 +1,488 @@
+"""The frozen single-cell foundation model: scGPT checkpoints and virtual-cell queries.
+
+A checkpoint is a folder in the official scGPT model-zoo layout (e.g. ``scGPT_human``):
+
+- ``args.json``: training arguments (``embsize``, ``nheads``, ``d_hid``, ``nlayers``, ``pad_token``, ``pad_value``, ...);
+- ``vocab.json``: flat ``{token: index}``;
+- ``best_model.pt``: a plain state dict (or one wrapped in ``model_state_dict``), attention weights named as
+  flash-attn saved them (``self_attn.Wqkv.*``) or as torch names them (``self_attn.in_proj_*``).
+
+The network itself is scgpt's own ``TransformerModel`` (scgpt 0.2.4, installed ``--no-deps``); this module only
+loads it, keeps it frozen in eval mode and queries it with *virtual cells*: every context gene gets a value chosen
+by us instead of a measured, binned expression (UGRN paper, Sec. 3.3). Values are in scGPT's input space, the
+per-cell bins 0..50 used in pretraining (0 = not expressed); the ``<cls>`` position always gets ``pad_value``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+import types
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from .config import default_device
+
+SPECIAL_TOKENS = ("<pad>", "<cls>", "<eoc>")
+_PRIVATE_PKG = "_ugrn_scgpt_model"
+
+# args.json key → TransformerModel keyword (official scGPT naming on the left).
+_ARG_MAP = {
+    "embsize": "d_model",
+    "nheads": "nhead",
+    "d_hid": "d_hid",
+    "nlayers": "nlayers",
+    "n_layers_cls": "nlayers_cls",
+    "dropout": "dropout",
+    "pad_token": "pad_token",
+    "pad_value": "pad_value",
+    "n_bins": "n_input_bins",
+    "input_emb_style": "input_emb_style",
+    "MVC": "do_mvc",
+    "explicit_zero_prob": "explicit_zero_prob",
+}
+ProgressFn = Callable[[int, int, str], None]
+
+
+def import_transformer_model() -> type:
+    """Return scgpt's ``TransformerModel`` class without executing ``scgpt/__init__.py``.
+
+    ``import scgpt`` fails with modern torch (its tokenizer imports the dead torchtext). The model code in
+    ``scgpt/model/model.py`` (with siblings ``dsbn.py``, ``grad_reverse.py``) needs only torch, numpy and tqdm,
+    so we register a private package whose ``__path__`` is the installed ``scgpt/model/`` folder and import
+    ``model.py`` as its submodule. The "flash_attn is not installed" warning is expected and silenced.
+
+    Raises:
+        ImportError: scgpt is not installed (install it with ``pip install --no-deps scgpt==0.2.4``).
+    """
+    name = f"{_PRIVATE_PKG}.model"
+    if name in sys.modules:
+        return sys.modules[name].TransformerModel
+    spec = importlib.util.find_spec("scgpt")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("scgpt is not installed: run `pip install --no-deps scgpt==0.2.4`")
+    model_dir = Path(list(spec.submodule_search_locations)[0]) / "model"
+    pkg = types.ModuleType(_PRIVATE_PKG)
+    pkg.__path__ = [str(model_dir)]
+    sys.modules[_PRIVATE_PKG] = pkg
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="flash_attn is not installed")
+        module = importlib.import_module(name)
+    return module.TransformerModel
+
+
+def _model_kwargs(args: Mapping) -> dict:
+    """Translate official ``args.json`` entries into ``TransformerModel`` keyword arguments."""
+    if args.get("pre_norm", False):
+        raise ValueError(
+            "args.json has pre_norm=true: pre-norm scGPT checkpoints are not reproduced by torch's encoder layers "
+            "without flash-attn; only post-norm checkpoints (all released scGPT models) are supported"
+        )
+    kw = {dst: args[src] for src, dst in _ARG_MAP.items() if src in args}
+    missing = [k for k in ("embsize", "nheads", "d_hid", "nlayers") if k not in args]
+    if missing:
+        raise ValueError(f"args.json lacks required model arguments {missing}")
+    kw.setdefault("pad_token", "<pad>")
+    kw.setdefault("pad_value", -2)
+    kw.setdefault("input_emb_style", "continuous")
+    if kw["input_emb_style"] != "continuous":
+        raise ValueError(
+            f"args.json input_emb_style={kw['input_emb_style']!r}: virtual-value probing needs the 'continuous' "
+            "value encoder (float inputs with gradients)"
+        )
+    kw["use_fast_transformer"] = False
+    return kw
+
+
+def _normalise_state_dict(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Unwrap ``model_state_dict``, strip ``module.`` prefixes and rename flash-attn ``Wqkv`` to torch names."""
+    if "model_state_dict" in state and isinstance(state["model_state_dict"], Mapping):
+        state = state["model_state_dict"]
+    out = {}
+    for key, value in state.items():
+        key = key.removeprefix("module.")
+        key = key.replace("self_attn.Wqkv.weight", "self_attn.in_proj_weight")
+        key = key.replace("self_attn.Wqkv.bias", "self_attn.in_proj_bias")
+        out[key] = value
+    return out
+
+
+@dataclass
+class ScFM:
+    """A frozen scGPT model with its vocabulary, ready for virtual-cell queries.
+
+    Attributes:
+        model: scgpt ``TransformerModel`` in eval mode with ``requires_grad=False`` on every parameter.
+        vocab: token → index, including ``<pad>``, ``<cls>``, ``<eoc>``.
+        args: the checkpoint's ``args.json`` (with defaults filled in).
+        device: torch device the model lives on.
+        checkpoint_id: short content hash of the weights and vocabulary (16 hex chars), used as the cache key.
+        path: the checkpoint folder, when loaded from disk.
+    """
+
+    model: torch.nn.Module
+    vocab: dict[str, int]
+    args: dict
+    device: torch.device
+    checkpoint_id: str
+    path: Path | None = None
+    _genes: list[str] | None = field(default=None, repr=False)
+
+    # ----------------------------------------------------------------- basics
+    @property
+    def n_layers(self) -> int:
+        return len(self.model.transformer_encoder.layers)
+
+    @property
+    def d_model(self) -> int:
+        return int(self.model.d_model)
+
+    @property
+    def max_seq_len(self) -> int:
+        """Longest context the checkpoint was trained with, ``<cls>`` included (``args.json`` ``max_seq_len``)."""
+        return int(self.args.get("max_seq_len", 1200))
+
+    @property
+    def cls_value(self) -> float:
+        return float(self.args.get("pad_value", -2))
+
+    @property
+    def genes(self) -> list[str]:
+        """Vocabulary tokens that are genes (special tokens removed), in index order."""
+        if self._genes is None:
+            inv = sorted(self.vocab.items(), key=lambda kv: kv[1])
+            self._genes = [t for t, _ in inv if t not in SPECIAL_TOKENS]
+        return self._genes
+
+    def token_ids(self, tokens: Sequence[str]) -> np.ndarray:
+        """Vocabulary indices of ``tokens`` as int64 array of shape (N,). Raises KeyError naming unknown tokens."""
+        unknown = [t for t in tokens if t not in self.vocab]
+        if unknown:
+            raise KeyError(f"{len(unknown)} tokens not in the checkpoint vocabulary, e.g. {unknown[:10]}")
+        return np.asarray([self.vocab[t] for t in tokens], dtype=np.int64)
+
+    def _src(self, token_ids: np.ndarray | torch.Tensor, batch: int) -> torch.Tensor:
+        ids = torch.as_tensor(np.asarray(token_ids), dtype=torch.long, device=self.device)
+        if ids.ndim != 1:
+            raise ValueError(f"token_ids must be 1-D (N,), got shape {tuple(ids.shape)}")
+        if ids.numel() + 1 > self.max_seq_len:
+            warnings.warn(
+                f"context of {ids.numel()} genes (+<cls>) exceeds the checkpoint's max_seq_len {self.max_seq_len}; "
+                "the model has no positional encoding so this runs, but it is outside what it was trained on"
+            )
+        cls = torch.full((1,), self.vocab["<cls>"], dtype=torch.long, device=self.device)
+        return torch.cat([cls, ids]).unsqueeze(0).expand(batch, -1)
+
+    def _forward(self, src: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """Reconstruction (B, N) for gene values (B, N); prepends the ``<cls>`` value and drops its output."""
+        values = values.to(self.model.encoder.embedding.weight.dtype)
+        cls = torch.full((values.shape[0], 1), self.cls_value, dtype=values.dtype, device=values.device)
+        out = self.model(src, torch.cat([cls, values], dim=1), None)["mlm_output"]
+        return out[:, 1:]
+
+    # ---------------------------------------------------------------- queries
+    def embeddings(self, token_ids: np.ndarray) -> np.ndarray:
+        """Gene token embeddings E[g] from the vocabulary table (UGRN Eq. 7 uses E[g_i] + E[g_j]).
+
+        Returns: float32 array (N, d_model), the raw ``encoder.embedding`` rows (before its LayerNorm).
+        """
+        ids = torch.as_tensor(np.asarray(token_ids), dtype=torch.long, device=self.device)
+        return self.model.encoder.embedding.weight[ids].detach().float().cpu().numpy()
+
+    @torch.no_grad()
+    def reconstruct(self, token_ids: np.ndarray, values: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """Reconstructed expression M(x) for cells ``values`` over context genes ``token_ids``.
+
+        Args:
+            token_ids: int64 (N,) vocabulary indices of the context genes.
+            values: float (B, N) or (N,) input values in scGPT's bin space (0..50; 0 = not expressed).
+        Returns: float32 (B, N) (or (N,)) expression-decoder predictions ``mlm_output`` without the CLS column.
+        """
+        vals = np.asarray(values, dtype=np.float32)
+        single = vals.ndim == 1
+        vals = np.atleast_2d(vals)
+        if vals.shape[1] != len(token_ids):
+            raise ValueError(f"values has {vals.shape[1]} genes but token_ids has {len(token_ids)}")
+        out = []
+        for start in range(0, len(vals), batch_size):
+            v = torch.as_tensor(vals[start : start + batch_size], device=self.device)
+            out.append(self._forward(self._src(token_ids, len(v)), v).float().cpu().numpy())
+        res = np.concatenate(out)
+        return res[0] if single else res
+
+    @torch.no_grad()
+    def perturb(
+        self,
+        token_ids: np.ndarray,
+        base: np.ndarray,
+        sources: np.ndarray,
+        new_values: Sequence[float],
+        batch_size: int = 64,
+        progress: ProgressFn | None = None,
+    ) -> np.ndarray:
+        """Response of every context gene when one source gene at a time is set to each of ``new_values``.
+
+        ``R[t, s, j] = M(base^{sources[s] ← new_values[t]})_j − M(base)_j`` — the common core of the Pert feature
+        (UGRN Eq. 6, base = mean cell, new value 0), Origin-Pert (Eq. 3) and VVP (Eq. 8, base = v0·1).
+        One forward row per (source, new value) serves every target gene; rows are batched.
+
+        Args:
+            token_ids: int64 (N,) context genes.
+            base: float (N,) the unperturbed cell in bin space.
+            sources: int (S,) positions (0..N-1) of the source genes in the context.
+            new_values: T values in bin space.
+        Returns: float32 array (T, S, N).
+        """
+        base_t = torch.as_tensor(np.asarray(base, dtype=np.float32), device=self.device)
+        n = base_t.numel()
+        sources = np.asarray(sources, dtype=np.int64)
+        ref = self._forward(self._src(token_ids, 1), base_t[None])[0]
+        rows = [(t, s) for t in range(len(new_values)) for s in range(len(sources))]
+        out = torch.empty((len(new_values), len(sources), n), dtype=torch.float32)
+        done = 0
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start : start + batch_size]
+            ti = torch.as_tensor([r[0] for r in chunk])
+            si = torch.as_tensor([r[1] for r in chunk])
+            vals = base_t.expand(len(chunk), n).clone()
+            vals[torch.arange(len(chunk)), torch.as_tensor(sources[si.numpy()], device=self.device)] = torch.as_tensor(
+                np.asarray(new_values, dtype=np.float32)[ti.numpy()], device=self.device
+            )
+            resp = self._forward(self._src(token_ids, len(chunk)), vals) - ref
+            out[ti, si] = resp.float().cpu()
+            done += len(chunk)
+            if progress:
+                progress(done, len(rows), "perturbation rows")
+        return out.numpy()
+
+    def vvp(
+        self,
+        token_ids: np.ndarray,
+        v0: float,
+        target_values: Sequence[float],
+        sources: np.ndarray | None = None,
+        batch_size: int = 64,
+        progress: ProgressFn | None = None,
+    ) -> np.ndarray:
+        """Virtual Value Perturbation responses (UGRN Eq. 8).
+
+        Every context gene sits at the virtual base value ``v0``; source gene i moves to target value t;
+        ``R[t, s, j] = M(v0·1^{i←t})_j − M(v0·1)_j``. No expression data involved.
+
+        Returns: float32 (T, S, N); S = len(sources) (default: every context gene).
+        """
+        sources = np.arange(len(token_ids)) if sources is None else np.asarray(sources)
+        base = np.full(len(token_ids), float(v0), dtype=np.float32)
+        return self.perturb(token_ids, base, sources, target_values, batch_size=batch_size, progress=progress)
+
+    def jacobian(
+        self,
+        token_ids: np.ndarray,
+        base_value: float | np.ndarray,
+        targets: np.ndarray | None = None,
+        batch_size: int = 32,
+        progress: ProgressFn | None = None,
+    ) -> np.ndarray:
+        """Jacobian of the reconstruction at a virtual cell: ``J[k, i] = ∂M(x)_{targets[k]} / ∂x_i`` (UGRN Eq. 9).
+
+        ``x`` is ``base_value·1`` (a scalar virtual base value) or a given (N,) cell. Computed by batched reverse-mode
+        autograd: the cell is replicated B times, row b back-propagates target b, so one backward pass yields B full
+        Jacobian rows; rows are chunked over targets. Exact (no finite differences).
+
+        Args:
+            token_ids: int64 (N,) context genes.
+            base_value: scalar virtual base value in bin space, or float (N,) cell.
+            targets: int (K,) target positions (default: all N, giving the full N×N Jacobian).
+        Returns: float32 (K, N), rows = target genes, columns = source genes.
+        """
+        n = len(token_ids)
+        targets = np.arange(n) if targets is None else np.asarray(targets, dtype=np.int64)
+        dtype = self.model.encoder.embedding.weight.dtype
+        x0 = torch.as_tensor(np.broadcast_to(np.asarray(base_value, dtype=np.float64), (n,)).copy(), dtype=dtype, device=self.device)
+        out = torch.empty((len(targets), n), dtype=torch.float32)
+        for start in range(0, len(targets), batch_size):
+            tgt = torch.as_tensor(targets[start : start + batch_size], device=self.device)
+            x = x0.expand(len(tgt), n).clone().requires_grad_(True)
+            with torch.enable_grad():
+                rec = self._forward(self._src(token_ids, len(tgt)), x)
+                rec.gather(1, tgt[:, None]).sum().backward()
+            out[start : start + len(tgt)] = x.grad.float().cpu()  # float32 result even for a float64 model
+            if progress:
+                progress(start + len(tgt), len(targets), "Jacobian rows")
+        return out.numpy()
+
+    @torch.no_grad()
+    def attention(self, token_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Attention weights summed over layers (UGRN Eq. 4, Origin-Attn), heads averaged, ``<cls>`` removed.
+
+        Each encoder layer's input is captured with a forward pre-hook and its self-attention recomputed with
+        ``need_weights=True``; this equals the attention the layer used (eval mode, no dropout).
+
+        Returns: float32 (N, N) with ``A[q, k]`` = summed weight with which gene q (query) attends to gene k (key).
+        """
+        inputs: list[torch.Tensor] = []
+        hooks = [
+            layer.register_forward_pre_hook(lambda mod, args, kwargs: inputs.append(args[0]), with_kwargs=True)
+            for layer in self.model.transformer_encoder.layers
+        ]
+        try:
+            self.reconstruct(token_ids, np.asarray(values, dtype=np.float32)[None])
+        finally:
+            for h in hooks:
+                h.remove()
+        total = None
+        for layer, h in zip(self.model.transformer_encoder.layers, inputs):
+            _, w = layer.self_attn(h, h, h, need_weights=True, average_attn_weights=True)
+            total = w[0] if total is None else total + w[0]
+        return total[1:, 1:].float().cpu().numpy()
+
+
+def bin_values(x: np.ndarray, n_bins: int = 51) -> np.ndarray:
+    """scGPT per-cell value binning: each cell's non-zero values → quantile bins 1..n_bins-1; zeros (and negatives) → 0.
+
+    Rank-based (ties share a bin), so any monotone transform of the input (counts, log1p, FPKM) gives the same bins.
+
+    Args:
+        x: float (cells, genes) expression, or (genes,) for one cell.
+    Returns: float32 array of the same shape with values in {0, 1, ..., n_bins-1}.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    single = x.ndim == 1
+    x = np.atleast_2d(x)
+    out = np.zeros(x.shape, dtype=np.float32)
+    for i, row in enumerate(x):
+        nz = row > 0
+        k = int(nz.sum())
+        if k == 0:
+            continue
+        vals = row[nz]
+        # rank with ties → max rank (1..k); bin = ceil(rank / k * (n_bins-1))
+        order = np.sort(vals)
+        rank = np.searchsorted(order, vals, side="right")
+        out[i, nz] = np.ceil(rank / k * (n_bins - 1))
+    return out[0] if single else out
+
+
+# --------------------------------------------------------------------------------------------- load / save
+def _hash_files(paths: Iterable[Path]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()[:16]
+
+
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None = None) -> ScFM:
+    """Load an scGPT checkpoint folder in the official layout into scgpt's ``TransformerModel``.
+
+    Accepts flash-attn ``Wqkv`` key names (renamed to torch's ``in_proj_*``), ``module.`` prefixes and a
+    ``model_state_dict`` wrapper. Appends ``<pad>``, ``<cls>``, ``<eoc>`` to the vocabulary if missing. Optional
+    heads (MVC decoder, explicit zero-probability head) are enabled when their weights are present.
+
+    Args:
+        path: folder with ``args.json``, ``vocab.json``, ``best_model.pt``.
+        device: torch device; default ``cuda`` when available, else ``cpu`` (see ``config.default_device``).
+    Raises:
+        FileNotFoundError: the folder or one of the three files is missing (the message names it).
+        ValueError: unsupported configuration (pre-norm, non-continuous value encoder), or any core weight missing
+            from or mis-shaped in ``best_model.pt`` (only ``cls_decoder.*`` may be absent) — never silently dropped.
+    """
+    path = Path(path).expanduser()
+    files = {name: path / name for name in ("args.json", "vocab.json", "best_model.pt")}
+    for name, f in files.items():
+        if not f.is_file():
+            raise FileNotFoundError(
+                f"Checkpoint folder '{path}' lacks {name}; expected the official scGPT layout "
+                "(args.json, vocab.json, best_model.pt)"
+            )
+    args = json.loads(files["args.json"].read_text())
+    vocab = {str(k): int(v) for k, v in json.loads(files["vocab.json"].read_text()).items()}
+    for tok in SPECIAL_TOKENS:
+        if tok not in vocab:
+            vocab[tok] = len(vocab)
+    if sorted(vocab.values()) != list(range(len(vocab))):
+        raise ValueError(f"{files['vocab.json']}: token indices must be exactly 0..{len(vocab) - 1}")
+
+    state = _normalise_state_dict(torch.load(files["best_model.pt"], map_location="cpu", weights_only=True))
+    kw = _model_kwargs(args)
+    kw["do_mvc"] = any(k.startswith("mvc_decoder.") for k in state)
+    kw["explicit_zero_prob"] = any(k.startswith("decoder.zero_logit.") for k in state)
+    if any(k.startswith(("dsbn.", "batch_encoder.", "bn.")) for k in state):
+        raise ValueError(f"{files['best_model.pt']}: batch-aware checkpoints (DSBN / batch encoder) are not supported")
+
+    TransformerModel = import_transformer_model()
+    model = TransformerModel(ntoken=len(vocab), vocab=vocab, **kw)
+    expected = model.state_dict()
+    problems = []
+    for key, tensor in expected.items():
+        if key.startswith("cls_decoder."):
+            continue
+        if key not in state:
+            problems.append(f"missing {key}")
+        elif tuple(state[key].shape) != tuple(tensor.shape):
+            problems.append(f"{key}: shape {tuple(state[key].shape)} != expected {tuple(tensor.shape)}")
+    if problems:
+        raise ValueError(f"{files['best_model.pt']} does not match args.json/vocab.json: " + "; ".join(problems[:10]))
+    model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
+    torch.backends.mha.set_fastpath_enabled(False)  # CPU fast path is slower and differs from the gradient path
+    dev = torch.device(device or default_device())
+    model.to(dev).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return ScFM(model=model, vocab=vocab, args=args, device=dev, checkpoint_id=_hash_files(files.values()), path=path)
+
+
+def save_checkpoint(
+    model: torch.nn.Module, vocab: Mapping[str, int], args: Mapping, path: str | os.PathLike, flash_attn_names: bool = True
+) -> Path:
+    """Write a checkpoint folder in the official scGPT layout (atomically: temp folder, then rename).
+
+    Args:
+        model: a scgpt ``TransformerModel``.
+        vocab: token → index (0..n-1), special tokens included.
+        args: ``args.json`` content (official key names: ``embsize``, ``nheads``, ``d_hid``, ``nlayers``, ...).
+        flash_attn_names: store attention weights as ``self_attn.Wqkv.*``, as the released checkpoints do.
+    Returns: the folder path.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {}
+    for key, value in model.state_dict().items():
+        if flash_attn_names:
+            key = key.replace("self_attn.in_proj_weight", "self_attn.Wqkv.weight")
+            key = key.replace("self_attn.in_proj_bias", "self_attn.Wqkv.bias")
+        state[key] = value.detach().cpu().clone()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        (tmp / "args.json").write_text(json.dumps(dict(args), indent=2))
+        (tmp / "vocab.json").write_text(json.dumps(dict(vocab)))
+        torch.save(state, tmp / "best_model.pt")
+        old = path.with_name(f".{path.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if path.exists():
+            path.rename(old)
+        tmp.rename(path)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def build_model(vocab: Mapping[str, int], args: Mapping) -> torch.nn.Module:
+    """A freshly initialised scgpt ``TransformerModel`` for ``args`` (official ``args.json`` keys) and ``vocab``."""
+    TransformerModel = import_transformer_model()
+    torch.backends.mha.set_fastpath_enabled(False)
+    return TransformerModel(ntoken=len(vocab), vocab=dict(vocab), **_model_kwargs(args))

@@ -1,0 +1,192 @@
+"""The UGRN translator: a small MLP projector from pair features to a regulation probability (UGRN Eq. 5).
+
+Architecture and training follow the paper (Sec. 4.2): hidden layers 128 → 64 with ReLU, a sigmoid output,
+binary cross-entropy (Eq. 2), Adam (lr 1e-3), batch 128, 50 epochs. Features are standardised with the
+training pairs' mean and standard deviation (stored with the projector), because probe features from different
+methods live on very different scales. Ens averages the VVP and GDT projectors' logits (Sec. 3.3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from .features import METHODS, ProbeParams
+
+ProgressFn = Callable[[int, int, str], None]
+ENS_MEMBERS = ("VVP", "GDT")
+
+
+class Projector(nn.Module):
+    """MLP ``D → 128 → 64 → 1`` with ReLU; ``forward`` returns logits (B,), apply a sigmoid for probabilities."""
+
+    def __init__(self, in_dim: int, hidden: tuple[int, int] = (128, 64)):
+        super().__init__()
+        self.in_dim = in_dim
+        self.net = nn.Sequential(nn.Linear(in_dim, hidden[0]), nn.ReLU(), nn.Linear(hidden[0], hidden[1]), nn.ReLU(),
+                                 nn.Linear(hidden[1], 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(-1)
+
+
+@dataclass
+class TrainedProjector:
+    """A fitted projector with its feature standardisation (``mean``, ``std``: float32 (D,))."""
+
+    model: Projector
+    mean: np.ndarray
+    std: np.ndarray
+    history: list[float] = field(default_factory=list)
+
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        """Logits float64 (P,) for features float (P, D). Raises ValueError on a dimension mismatch."""
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != self.model.in_dim:
+            raise ValueError(f"features have shape {X.shape}; this projector expects (P, {self.model.in_dim})")
+        with torch.no_grad():
+            return self.model(torch.as_tensor((X - self.mean) / self.std)).double().numpy()
+
+
+def fit_projector(X: np.ndarray, y: np.ndarray, epochs: int = 50, batch_size: int = 128, lr: float = 1e-3,
+                  seed: int = 0, progress: ProgressFn | None = None, desc: str = "projector") -> TrainedProjector:
+    """Train a projector with BCE on features ``X`` float (P, D) and labels ``y`` (P,) in {0, 1}.
+
+    Deterministic for a seed (CPU). ``history`` holds the mean training loss per epoch.
+    Raises: ValueError for mismatched lengths, non-finite features or a single class.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    y = np.asarray(y, dtype=np.float32)
+    if len(X) != len(y):
+        raise ValueError(f"{len(X)} feature rows but {len(y)} labels")
+    if not np.isfinite(X).all():
+        raise ValueError("features contain NaN or infinite values")
+    if len(np.unique(y)) < 2:
+        raise ValueError("training pairs need both positives and negatives")
+    mean, std = X.mean(0), X.std(0)
+    std = np.where(std > 1e-8, std, 1.0).astype(np.float32)
+    Xs = torch.as_tensor((X - mean) / std)
+    yt = torch.as_tensor(y)
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = Projector(X.shape[1])
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = nn.BCEWithLogitsLoss()  # sigmoid + BCE (Eq. 2), numerically stable
+    history = []
+    for epoch in range(epochs):
+        perm = torch.randperm(len(Xs), generator=gen)
+        total = 0.0
+        for start in range(0, len(perm), batch_size):
+            idx = perm[start : start + batch_size]
+            loss = loss_fn(model(Xs[idx]), yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss) * len(idx)
+        history.append(total / len(Xs))
+        if progress:
+            progress(epoch + 1, epochs, f"{desc}: epoch {epoch + 1}/{epochs}, loss {history[-1]:.3f}")
+    model.eval()
+    return TrainedProjector(model, mean.astype(np.float32), std, history)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+@dataclass
+class Translator:
+    """Projectors for several methods trained on one labelled dataset, plus what is needed to reuse them.
+
+    Attributes:
+        projectors: method name → ``TrainedProjector`` (VVP, GDT, Emb, Pert as trained).
+        params: the probe parameters the features were computed with (must match at prediction time).
+        trained_on: training dataset name; ``checkpoint_id``: the foundation model used; ``n_train``: pairs.
+    """
+
+    projectors: dict[str, TrainedProjector]
+    params: ProbeParams
+    trained_on: str
+    checkpoint_id: str
+    n_train: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def methods(self) -> list[str]:
+        """Trained methods, plus "Ens" when both VVP and GDT are present."""
+        ms = list(self.projectors)
+        return ms + ["Ens"] if all(m in self.projectors for m in ENS_MEMBERS) else ms
+
+    def logits(self, method: str, features: dict[str, np.ndarray]) -> np.ndarray:
+        """Logits (P,) of ``method`` from ``features`` (method → (P, D) array); Ens = mean of VVP and GDT logits."""
+        if method == "Ens":
+            return np.mean([self.logits(m, features) for m in ENS_MEMBERS], axis=0)
+        if method not in self.projectors:
+            raise KeyError(f"translator has no projector for {method!r}; it has {self.methods}")
+        return self.projectors[method].logits(features[method])
+
+    def predict(self, method: str, features: dict[str, np.ndarray]) -> np.ndarray:
+        """Regulation probabilities in [0, 1], float64 (P,)."""
+        return _sigmoid(self.logits(method, features))
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``meta.json`` and ``projectors.pt`` to folder ``path`` atomically."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        try:
+            meta = {"trained_on": self.trained_on, "checkpoint_id": self.checkpoint_id, "params": self.params.to_dict(),
+                    "n_train": self.n_train, "methods": self.methods,
+                    "projectors": {m: {"in_dim": p.model.in_dim, "final_loss": p.history[-1] if p.history else None}
+                                   for m, p in self.projectors.items()}}
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+            torch.save({m: {"state": p.model.state_dict(), "mean": torch.as_tensor(p.mean), "std": torch.as_tensor(p.std)}
+                        for m, p in self.projectors.items()}, tmp / "projectors.pt")
+            old = path.with_name(f".{path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            if path.exists():
+                path.rename(old)
+            tmp.rename(path)
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Translator":
+        """Load a folder written by ``save``. Raises FileNotFoundError naming the missing file."""
+        path = Path(path)
+        for f in ("meta.json", "projectors.pt"):
+            if not (path / f).is_file():
+                raise FileNotFoundError(f"translator folder '{path}' lacks {f}")
+        meta = json.loads((path / "meta.json").read_text())
+        blobs = torch.load(path / "projectors.pt", map_location="cpu", weights_only=True)
+        projectors = {}
+        for m, b in blobs.items():
+            model = Projector(meta["projectors"][m]["in_dim"])
+            model.load_state_dict(b["state"])
+            model.eval()
+            projectors[m] = TrainedProjector(model, b["mean"].numpy(), b["std"].numpy())
+        return cls(projectors, ProbeParams.from_dict(meta["params"]), meta["trained_on"], meta["checkpoint_id"], meta.get("n_train", {}))
+
+
+def trainable(methods) -> list[str]:
+    """The projectors needed for ``methods`` (Ens expands to VVP and GDT), in registry order."""
+    need = set()
+    for m in methods:
+        if m not in METHODS:
+            raise ValueError(f"unknown method {m!r}; known: {list(METHODS)}")
+        if m == "Ens":
+            need.update(ENS_MEMBERS)
+        elif METHODS[m].needs_training:
+            need.add(m)
+    return [m for m in METHODS if m in need]
