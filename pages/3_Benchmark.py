@@ -1,0 +1,196 @@
+"""Benchmark: load a saved benchmark result or run one; AUROC/AUPRC tables, a heatmap over datasets, ROC and PR curves,
+the N/P sweep when present, and the paper-reported numbers beside ours (clearly labelled as paper-reported)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from ugrn_app import figures, state  # noqa: E402
+from ugrn_core import api  # noqa: E402
+from ugrn_core.metrics import curves as roc_pr_curves  # noqa: E402  (not yet re-exported by ugrn_core.api)
+
+state.setup_page("Benchmark", "📊")
+state.sidebar_summary()
+ss = st.session_state
+st.title("📊 Benchmark")
+st.caption("Cross-dataset protocol of the UGRN paper: train the translators on one labelled dataset, then score "
+           "datasets never seen in training. AUPRC of a balanced test set is 0.5 for a random guess.")
+
+DEFAULT_RESULT = state.RESULTS_DIR / "benchmark_default"
+DEFAULT_TRAIN = "STRING/mHSC-GM/500"
+DEFAULT_TESTS = ["STRING/mHSC-L/500"]
+DEFAULT_METHODS = ["Emb", "VVP", "GDT", "Ens"]
+METRICS = ["AUPRC", "AUROC", "AUPRC_ratio", "EPR", "Hit@1%"]
+
+
+def saved_results() -> list[Path]:
+    if not state.RESULTS_DIR.is_dir():
+        return []
+    found = sorted({p.parent for p in state.RESULTS_DIR.rglob("results.csv")}, key=lambda p: (p != DEFAULT_RESULT, str(p)))
+    return found
+
+
+@st.cache_data(show_spinner="Loading benchmark results…", max_entries=16)
+def load_result(path: str, mtime: float):
+    return api.load_benchmark(path)
+
+
+LOAD, RUN = "Load saved results", "Run a benchmark"
+source = st.radio("Results", [LOAD, RUN], horizontal=True, key="bench_source")
+result = None
+if source == LOAD:
+    found = saved_results()
+    rel = [str(p.relative_to(state.REPO_ROOT)) if p.is_relative_to(state.REPO_ROOT) else str(p) for p in found]
+    c1, c2 = st.columns([2, 3])
+    pick = c1.selectbox("Saved result folders", rel or ["(none found)"], key="bench_pick",
+                        help="Folders under results/ holding results.csv (written by `ugrn benchmark` or by a run "
+                             "on this page).")
+    custom = c2.text_input("…or another folder", key="bench_custom", placeholder="/path/to/results_folder")
+    folder = custom.strip() or (str(state.REPO_ROOT / pick) if found else "")
+    if folder:
+        f = Path(folder)
+        try:
+            result = load_result(str(f), (f / "results.csv").stat().st_mtime if (f / "results.csv").exists() else 0.0)
+            st.caption(f"Loaded `{folder}`.")
+        except Exception as e:
+            st.error(f"Could not load benchmark results from '{folder}': {e}")
+    else:
+        st.info("No saved benchmark yet. Run one here, or from the command line: "
+                "`ugrn benchmark --out results/benchmark_default`.")
+else:
+    names = state.list_datasets_cached()
+    with st.form("bench_form"):
+        c1, c2 = st.columns(2)
+        train = c1.selectbox("Train the translators on", names,
+                             index=names.index(DEFAULT_TRAIN) if DEFAULT_TRAIN in names else 0, key="bench_train")
+        tests = c2.multiselect("Test on (never seen in training)", names,
+                               default=[d for d in DEFAULT_TESTS if d in names], key="bench_tests")
+        methods = st.multiselect("Methods", list(api.METHODS), default=DEFAULT_METHODS, key="bench_methods",
+                                 help="Origin-Pert, Origin-Attn and Pert need expression data; Emb, VVP, GDT and "
+                                      "Ens do not.")
+        c3, c4, c5, c6 = st.columns(4)
+        np_ratio = c3.number_input("Negatives per positive (N/P)", 1.0, 10.0, 1.0, 1.0, key="bench_np")
+        pair_mode = c4.selectbox("Test pairs", ["balanced", "all"], key="bench_pairs",
+                                 help="balanced: positives + sampled negatives (paper); all: every TF×gene pair.")
+        seed = c5.number_input("Seed", 0, 10_000, 0, key="bench_seed")
+        epochs = c6.number_input("Epochs", 1, 500, 50, key="bench_epochs")
+        go = st.form_submit_button("▶ Run benchmark", type="primary")
+    if go:
+        if not tests or not methods:
+            st.error("Choose at least one test dataset and one method.")
+        elif train in tests:
+            st.error("The training dataset cannot also be a test dataset.")
+        else:
+            try:
+                fm = state.get_model(ss["ckpt_path"])
+                bar, cb = state.progress_callback(f"Benchmark: train on {train}, test on {len(tests)} dataset(s)")
+                t0 = time.perf_counter()
+                res = api.run_benchmark(fm, train, tests, methods=methods, np_ratio=float(np_ratio),
+                                        pair_mode=pair_mode, seed=int(seed), epochs=int(epochs), progress=cb)
+                bar.empty()
+                out = state.RESULTS_DIR / "app_runs" / time.strftime("benchmark_%Y%m%d_%H%M%S")
+                ss["bench_result"], ss["bench_result_path"] = res, None
+                try:
+                    res.save(out)
+                    ss["bench_result_path"] = str(out)
+                    st.success(f"Finished in {time.perf_counter() - t0:.0f} s; saved to `{out}` "
+                               "(reload it any time with “Load saved results”).")
+                except Exception as e:  # results stay on screen even if the folder cannot be written
+                    st.success(f"Finished in {time.perf_counter() - t0:.0f} s.")
+                    st.warning(f"Could not save the result to '{out}': {type(e).__name__}: {e}")
+            except ValueError as e:
+                st.error(str(e))
+    result = ss.get("bench_result")
+    if result is not None and not go:
+        where = ss.get("bench_result_path")
+        st.caption("Showing the last run of this session" + (f" (saved to `{where}`)." if where else " (not saved)."))
+
+if result is None:
+    st.stop()
+
+# ------------------------------------------------------------------------------------------------ tables
+table = result.table
+meta = getattr(result, "meta", {}) or {}
+if meta:
+    st.markdown(f"**Protocol:** train on `{meta.get('train')}` · pairs {meta.get('pair_mode')} · "
+                f"N/P {meta.get('np_ratio')} · seed {meta.get('seed')} · checkpoint `{Path(str(meta.get('checkpoint', ''))).name}`")
+metrics_here = [m for m in METRICS if m in table.columns]
+metric = st.selectbox("Metric", metrics_here, key="bench_metric")
+methods_order = [m for m in api.METHODS if m in set(table["method"])]
+np_col = figures.find_np_column(table)
+base = table if np_col is None else table[table[np_col] == table[np_col].min()]
+
+t1, t2 = st.columns([3, 2])
+with t1:
+    st.markdown(f"**Ours — {metric}** (datasets × methods; Avg = mean over datasets)")
+    piv = base.pivot_table(index="dataset", columns="method", values=metric, aggfunc="mean", sort=False)
+    piv = piv[[m for m in methods_order if m in piv.columns]]
+    piv.loc["Avg"] = piv.mean(numeric_only=True)
+    st.dataframe(piv.style.format("{:.3f}", na_rep="n/a"), width="stretch", key="bench_table")
+with t2:
+    st.markdown(f"**{figures.PAPER_LABEL} — AUPRC**")
+    try:
+        paper = api.paper_table()
+        paper = paper[paper["backbone"].astype(str).str.lower() == "scgpt"] if "backbone" in paper else paper
+        ours_cells = {tuple(d.split("/")[:2]) for d in table["dataset"].astype(str)}
+        shown_paper = paper[[(n, c) in ours_cells for n, c in zip(paper["network"], paper["dataset"])]]
+        if shown_paper.empty:
+            shown_paper = paper
+            st.caption("None of our test datasets is in the paper's Table 1; showing the whole table.")
+        ppiv = shown_paper.assign(dataset=shown_paper["network"] + "/" + shown_paper["dataset"]).pivot_table(
+            index="dataset", columns="method", values="AUPRC", aggfunc="mean", sort=False)
+        ppiv = ppiv[[m for m in api.METHODS if m in ppiv.columns]]
+        st.dataframe(ppiv.style.format("{:.3f}", na_rep="—"), width="stretch", key="paper_table")
+        st.caption("Paper-reported numbers are copied from the paper (trained on hESC, full-size scGPT_human), not "
+                   "computed here; the paper does not say which gene-set size (TFs+500/1000) each row uses.")
+    except Exception as e:
+        paper = None
+        st.warning(f"Paper-reported numbers unavailable: {e}")
+
+st.plotly_chart(figures.metric_heatmap(base, metric, methods_order), key="bench_heatmap")
+if paper is not None and "AUPRC" in table.columns:
+    comp = figures.paper_comparison(base, paper, "AUPRC")
+    if comp[figures.PAPER_LABEL].notna().any():
+        st.markdown("**Ours beside paper-reported (AUPRC)**")
+        st.plotly_chart(figures.comparison_figure(comp), key="bench_compare")
+        with st.expander("Comparison table"):
+            st.dataframe(comp, hide_index=True, width="stretch")
+
+# ------------------------------------------------------------------------------------------------ curves
+scores = getattr(result, "scores", {}) or {}
+if scores:
+    ds_names = list(dict.fromkeys(d for _, d in scores))
+    pick_ds = st.selectbox("ROC / PR curves for", ds_names, key="bench_curve_ds")
+    roc_rows, pr_rows, base_rate = [], [], None
+    for (m, d), (y, s) in scores.items():
+        if d != pick_ds:
+            continue
+        c = roc_pr_curves(y, s)
+        row = table[(table["method"] == m) & (table["dataset"] == d)]
+        auroc = float(row["AUROC"].iloc[0]) if len(row) and "AUROC" in row else float("nan")
+        auprc = float(row["AUPRC"].iloc[0]) if len(row) and "AUPRC" in row else float("nan")
+        roc_rows.append(pd.DataFrame({"method": m, "x": c["fpr"], "y": c["tpr"], "auc": auroc}))
+        pr_rows.append(pd.DataFrame({"method": m, "x": c["recall"], "y": c["precision"], "auc": auprc}))
+        base_rate = float(pd.Series(y).mean())
+    order = {m: k for k, m in enumerate(api.METHODS)}
+    cl, cr = st.columns(2)
+    if roc_rows:
+        roc_df = pd.concat(roc_rows).sort_values("method", key=lambda s: s.map(order), kind="stable")
+        pr_df = pd.concat(pr_rows).sort_values("method", key=lambda s: s.map(order), kind="stable")
+        cl.plotly_chart(figures.curve_figure(roc_df, "roc", pick_ds), key="bench_roc")
+        cr.plotly_chart(figures.curve_figure(pr_df, "pr", pick_ds, baseline=base_rate), key="bench_pr")
+else:
+    st.caption("This result has no per-pair scores, so ROC / PR curves are not available.")
+
+if np_col is not None:
+    st.plotly_chart(figures.np_sweep_figure(table, metric, np_col), key="bench_np_sweep")
+
+with st.expander("Full result table"):
+    st.dataframe(table, hide_index=True, width="stretch")

@@ -1,0 +1,420 @@
+"""Headless tests of every Streamlit page with ``streamlit.testing.v1.AppTest``, against the real bundled model.
+
+No mocks: pages run ``ugrn_core.api`` on the bundled compact scGPT. To stay fast on 2 CPU cores, the pages work on a
+small gene set uploaded through the Home page (80 genes of BEELINE STRING/mHSC-L/500 with their known edges and a TF
+list), so probes take seconds; they are cached on disk after the first run.
+
+Environment: ``UGRN_TEST_CHECKPOINT`` / ``UGRN_TEST_TRANSLATOR`` override the bundled checkpoint / translator.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import plotly.io as pio
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from ugrn_app import figures, state  # noqa: E402
+from ugrn_core import api  # noqa: E402
+
+APP = REPO / "app.py"
+CHECKPOINT = os.environ.get("UGRN_TEST_CHECKPOINT", "")
+TRANSLATOR = os.environ.get("UGRN_TEST_TRANSLATOR", "")
+UPLOAD_MODE = "Upload your own genes"
+SMALL_NAME = "mHSC-L_subset"
+
+
+def _assets_ready() -> str | None:
+    ckpt = Path(CHECKPOINT or api.DEFAULT_CHECKPOINT)
+    tr = Path(TRANSLATOR or api.DEFAULT_TRANSLATOR)
+    missing = [str(p) for p in (ckpt / "args.json", ckpt / "best_model.pt", tr / "meta.json") if not p.is_file()]
+    return f"bundled model assets not built yet: missing {missing}" if missing else None
+
+
+pytestmark = pytest.mark.skipif(_assets_ready() is not None, reason=_assets_ready() or "")
+
+
+# ----------------------------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def small_files() -> dict[str, bytes]:
+    """An 80-gene subset of STRING/mHSC-L/500: its 6 best-connected TFs, their targets, other genes as negatives."""
+    ds = api.load_dataset("STRING/mHSC-L/500")
+    fm = api.load_model(CHECKPOINT or None)
+    known = set(api.vocab_mapping(fm, ds).genes)
+    e = ds.edges[ds.edges["tf"].isin(known) & ds.edges["target"].isin(known)]
+    tfs = [t for t in e["tf"].value_counts().index if t in set(ds.tfs)][:6]
+    genes = list(dict.fromkeys(tfs + list(e.loc[e["tf"].isin(tfs), "target"])))[:50]
+    genes += [g for g in ds.genes if g in known and g not in genes][: 80 - len(genes)]
+    edges = e[e["tf"].isin(tfs) & e["target"].isin(genes)]
+    assert len(edges) >= 10
+    return {
+        "genes": ("\n".join(["gene"] + genes) + "\n").encode(),
+        "tfs": ("\n".join(tfs) + "\n").encode(),
+        "edges": edges.rename(columns={"tf": "TF"}).to_csv(index=False).encode(),
+    }
+
+
+@pytest.fixture
+def media(monkeypatch) -> dict[str, tuple[str | None, bytes]]:
+    """Capture what download buttons serve: file id → (file name, bytes)."""
+    store: dict[str, tuple[str | None, bytes]] = {}
+    orig = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):
+        fid = orig(self, path_or_data, mimetype, kind, filename)
+        store[fid] = (filename, path_or_data if isinstance(path_or_data, bytes) else Path(path_or_data).read_bytes())
+        return fid
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    return store
+
+
+@pytest.fixture(autouse=True)
+def translator_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(state, "TRANSLATOR_DIR", tmp_path / "translators")
+    return tmp_path / "translators"
+
+
+def new_app() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=300)
+    if CHECKPOINT:
+        at.session_state["ckpt_path"] = CHECKPOINT
+    if TRANSLATOR:
+        at.session_state["translator_path"] = TRANSLATOR
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def upload(at: AppTest, files: dict[str, tuple[str, bytes]]) -> AppTest:
+    """Open Home, switch the dataset source to upload and give ``files`` (widget key suffix → (name, bytes))."""
+    at.run()
+    assert_clean(at)
+    at.radio(key="home_ds_mode").set_value(UPLOAD_MODE).run()
+    at.text_input(key="home_upload_name").set_value(SMALL_NAME)
+    at.radio(key="home_species").set_value("mouse")
+    for key, (name, data) in files.items():
+        at.file_uploader(key=f"home_{key}_file").set_value((name, data, "text/plain"))
+    at.run()
+    assert_clean(at)
+    return at
+
+
+def use_small(at: AppTest, small_files) -> AppTest:
+    upload(at, {"gene": ("genes.txt", small_files["genes"]), "tf": ("tfs.txt", small_files["tfs"]),
+                "edge": ("edges.csv", small_files["edges"])})
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["dataset_key"].startswith(f"upload:{SMALL_NAME}:")
+    return at
+
+
+def _decode_typed_arrays(obj):
+    """Plotly ≥ 6 writes numeric arrays as {"dtype", "bdata"(base64), "shape"}; turn them back into lists."""
+    if isinstance(obj, dict):
+        if "bdata" in obj and "dtype" in obj:
+            arr = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=np.dtype(obj["dtype"]))
+            if "shape" in obj:
+                arr = arr.reshape([int(n) for n in str(obj["shape"]).split(",")])
+            return arr.tolist()
+        return {k: _decode_typed_arrays(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decode_typed_arrays(v) for v in obj]
+    return obj
+
+
+def plotly_figure(at: AppTest, key: str):
+    """The plotly figure a page drew with ``st.plotly_chart(..., key=key)`` (AppTest shows it as UnknownElement)."""
+    for el in at.get("plotly_chart"):
+        if key in el.proto.id:
+            return pio.from_json(json.dumps(_decode_typed_arrays(json.loads(el.proto.spec))))
+    raise AssertionError(f"no plotly chart with key {key!r}; ids: {[e.proto.id for e in at.get('plotly_chart')]}")
+
+
+def frame(at: AppTest, columns: list[str], nth: int = 0) -> pd.DataFrame:
+    """The ``nth`` st.dataframe whose columns start with ``columns`` (AppTest gives plain dataframes no key)."""
+    found = [d.value for d in at.dataframe if [str(c) for c in d.value.columns[: len(columns)]] == columns]
+    assert len(found) > nth, f"no dataframe with columns {columns}: {[list(d.value.columns) for d in at.dataframe]}"
+    return found[nth]
+
+
+def download(at: AppTest, media: dict, key: str) -> bytes:
+    btn = at.download_button(key=key)
+    fid = Path(btn.proto.url).stem
+    assert fid in media, f"download {key!r} ({btn.proto.url}) was not served"
+    return media[fid][1]
+
+
+# ----------------------------------------------------------------------------------------------- Home
+def test_home_widgets_and_status():
+    at = new_app()
+    t0 = time.perf_counter()
+    at.run()
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.radio(key="home_ckpt_mode").value == ("Folder with an official scGPT checkpoint" if CHECKPOINT
+                                                    else "Bundled compact scGPT")
+    assert at.radio(key="home_ds_mode").value == "BEELINE benchmark dataset"
+    assert at.selectbox(key="home_beeline").value == "STRING/mHSC-L/500"
+    assert len(at.selectbox(key="home_beeline").options) >= 40
+    assert at.selectbox(key="home_translator").value.startswith("bundled") or TRANSLATOR
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Device"] in ("CPU", "CUDA")
+    assert metrics["Vocabulary coverage"].endswith("%") and float(metrics["Vocabulary coverage"][:-1]) > 90
+    assert any("Probes cached on disk" in m.value for m in at.markdown)
+    # choosing another dataset updates the shared selection
+    at.selectbox(key="home_beeline").set_value("STRING/mHSC-GM/500").run()
+    assert_clean(at)
+    assert at.session_state["dataset_key"] == "STRING/mHSC-GM/500"
+    print(f"\nHome first render in AppTest: {time.perf_counter() - t0:.1f} s")
+
+
+def test_bad_checkpoint_folder_shows_error(tmp_path):
+    at = new_app()
+    at.run()
+    at.radio(key="home_ckpt_mode").set_value("Folder with an official scGPT checkpoint").run()
+    at.text_input(key="home_ckpt_folder").set_value(str(tmp_path)).run()
+    assert_clean(at)
+    assert any("Cannot use" in e.value for e in at.error)
+    assert at.session_state["ckpt_path"] == (CHECKPOINT or "")  # still the previous model
+
+
+@pytest.mark.parametrize("files, expect", [
+    ({"gene": ("empty.txt", b"")}, "empty"),
+    ({"gene": ("genes.csv", b"name,value\nGATA1,1\n")}, "without a 'gene' or 'symbol' column"),
+    ({"gene": ("genes.txt", b"NOTAGENE1\nNOTAGENE2\nXYZZY\n")}, "vocabulary"),
+    ({"gene": ("genes.txt", b"GATA1\nSPI1\nKLF1\n"), "edge": ("edges.csv", b"from,to\nGATA1,SPI1\n")},
+     "needs a TF column"),
+    ({"gene": ("genes.txt", b"GATA1\nSPI1\n"), "edge": ("edges.csv", b"TF,target\nGATA1,NOTINLIST\n")},
+     "not in the gene list"),
+    ({"expr": ("expr.csv", b"gene,c1,c2\nGATA1,1,abc\nSPI1,2,3\n")}, "non-numeric"),
+    ({"expr": ("expr.h5ad", b"this is not an h5ad file")}, "Could not read the expression matrix"),
+    ({"expr": ("big.csv", b"gene,c1\n" + b"0" * (state.MAX_UPLOAD_BYTES + 10))}, "limit is 50 MB"),
+])
+def test_bad_upload_shows_error_not_traceback(files, expect):
+    at = upload(new_app(), files)
+    errors = " ".join(e.value for e in at.error)
+    assert expect in errors, errors
+    assert not at.session_state["dataset_key"].startswith("upload:")  # the previous dataset stays selected
+
+
+def test_pasted_genes_become_a_dataset():
+    at = new_app()
+    at.run()
+    at.radio(key="home_ds_mode").set_value(UPLOAD_MODE).run()
+    at.text_area(key="home_paste").set_value("GATA1, SPI1 KLF1\nTAL1 CEBPA FLI1 RUNX1 MYB").run()
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["dataset_key"].startswith("upload:")
+    assert {m.label: m.value for m in at.metric}["Known edges"] == "none"
+
+
+# ----------------------------------------------------------------------------------------------- Gene pair
+def test_gene_pair_plots_both_directions(small_files):
+    at = use_small(new_app(), small_files)
+    at.switch_page("pages/1_Gene_pair.py").run()
+    assert_clean(at)
+    source, target = at.selectbox(key="pair_source"), at.selectbox(key="pair_target")
+    assert len(source.options) == 6 and len(target.options) == 80
+    edges = pd.read_csv(io.BytesIO(small_files["edges"]))
+    tf, tg = edges.iloc[1]["TF"], edges.iloc[1]["target"]
+    source.set_value(tf)
+    target.set_value(tg)
+    at.run()
+    assert_clean(at)
+    vvp, gdt = plotly_figure(at, "vvp_chart"), plotly_figure(at, "gdt_chart")
+    for fig, xname in ((vvp, "x"), (gdt, "x")):
+        lines = [t for t in fig.data if t.mode == "lines+markers"]
+        assert len(lines) == 2, [t.name for t in fig.data]  # both directions
+        assert {tf, tg} <= set(" ".join(t.name for t in lines).replace("→", " ").split())
+        for t in lines:
+            assert len(t.x) >= 5 and len(t.x) == len(t.y) and np.isfinite(np.asarray(t.y, float)).all()
+    assert any(s.type == "line" and s.x0 == s.x1 for s in vvp.layout.shapes)  # v0 marked
+    metrics = {m.label: m.value for m in at.metric}
+    probs = {k: float(v) for k, v in metrics.items() if k.startswith("P(regulates)")}
+    assert {"P(regulates) · VVP", "P(regulates) · GDT", "P(regulates) · Ens"} <= set(probs)
+    assert all(0.0 <= p <= 1.0 for p in probs.values())
+    assert metrics["Ground truth"] == "✅ known edge"
+    table = frame(at, ["direction"])
+    assert list(table["direction"]) == [f"{tf} → {tg}", f"{tg} → {tf}"]
+    # the random-pair shortcut picks a new pair and still draws both plots
+    at.button[0].click().run()
+    assert_clean(at)
+    assert len([t for t in plotly_figure(at, "vvp_chart").data if t.mode == "lines+markers"]) == 2
+
+
+def test_gene_pair_top_predicted_shortcut(small_files):
+    at = use_small(new_app(), small_files)
+    at.switch_page("pages/1_Gene_pair.py").run()
+    at.button[1].click().run()
+    assert_clean(at)
+    pair = (at.selectbox(key="pair_source").value, at.selectbox(key="pair_target").value)
+    at.switch_page("pages/2_Network.py").run()
+    assert_clean(at)
+    table = frame(at, ["TF", "target", "score", "label", "status"])
+    top = table[table["TF"] != table["target"]].iloc[0]
+    assert pair == (top["TF"], top["target"])
+
+
+# ----------------------------------------------------------------------------------------------- Network
+def test_network_download_holds_exactly_the_rows_shown(small_files, media, monkeypatch):
+    calls = []
+    real = api.predict_edges
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(api, "predict_edges", counting)
+    state.predicted_edges.clear()  # earlier tests may have filled the in-process cache
+    at = use_small(new_app(), small_files)
+    at.switch_page("pages/2_Network.py").run()
+    assert_clean(at)
+    assert at.radio(key="net_cut").value == "Top k"
+    for key in ("net_top_k", "net_tfs", "net_search", "net_method"):
+        assert at.get("slider") or at.get("multiselect"), key
+    at.slider(key="net_top_k").set_value(60).run()
+    assert_clean(at)
+
+    def check(n_expected=None):
+        shown = frame(at, ["TF", "target", "score", "label", "status"])
+        if n_expected is not None:
+            assert len(shown) == n_expected
+        for fmt, sep in (("csv", ","), ("tsv", "\t")):
+            got = pd.read_csv(io.BytesIO(download(at, media, f"dl_{fmt}")), sep=sep)
+            assert list(got.columns) == ["TF", "target", "score", "label"]
+            assert list(zip(got["TF"], got["target"])) == list(zip(shown["TF"], shown["target"]))
+            np.testing.assert_allclose(got["score"], shown["score"], rtol=1e-5)
+            assert list(got["label"]) == list(shown["label"].astype(int))
+        g = nx.read_graphml(io.BytesIO(download(at, media, "dl_graphml")))
+        assert g.number_of_edges() == len(shown)
+        return shown
+
+    shown = check(60)
+    assert list(shown["score"]) == sorted(shown["score"], reverse=True)
+    assert set(shown["status"]) <= {figures.STATUS_TP, figures.STATUS_FP}
+    fig = plotly_figure(at, "network_chart")
+    assert {t.name for t in fig.data if t.mode == "lines"} <= {figures.STATUS_TP, figures.STATUS_FP}
+    assert any(t.name == "TFs" and t.marker.symbol == "diamond" for t in fig.data)
+    assert any("False negatives" in s.value for s in at.subheader)
+
+    # TF filter + threshold: the table and downloads follow
+    tf = shown.iloc[0]["TF"]
+    at.multiselect(key="net_tfs").set_value([tf]).run()
+    assert set(check()["TF"]) == {tf}
+    at.radio(key="net_cut").set_value("Score ≥ threshold").run()
+    thr = at.slider(key="net_threshold")
+    thr.set_value(float(np.round(shown["score"].median(), 3))).run()
+    assert_clean(at)
+    got = check()
+    assert (got["score"] >= at.slider(key="net_threshold").value - 1e-9).all()
+    at.text_input(key="net_search").set_value("zzzz_no_gene").run()
+    assert_clean(at)
+    assert len(frame(at, ["TF", "target", "score", "label", "status"])) == 0
+    assert calls == [1], "a rerun must not recompute the network"
+
+
+# ----------------------------------------------------------------------------------------------- Benchmark
+@pytest.fixture
+def saved_benchmark(tmp_path) -> Path:
+    """A result folder in the layout ``ugrn benchmark`` writes (results.csv, results.md, meta.json, scores.npz)."""
+    rng = np.random.default_rng(0)
+    rows, scores = [], {}
+    for d in ("STRING/mHSC-L/500", "Non-Specific/mDC/500"):
+        y = np.r_[np.ones(40), np.zeros(40)].astype(np.int8)
+        for m, shift in (("Emb", 0.3), ("VVP", 0.5), ("GDT", 0.8), ("Ens", 0.9)):
+            s = y * shift + rng.random(80)
+            scores[(m, d)] = (y, s)
+            rows.append({"method": m, "dataset": d, "AUROC": 0.5 + shift / 3, "AUPRC": 0.5 + shift / 2.5,
+                         "AUPRC_ratio": 1 + shift, "EPR": 1 + shift, "Hit@1%": shift, "n_pos": 40, "n_neg": 40,
+                         "note": ""})
+    # written by hand in BenchmarkResult.save's layout (save() itself needs the optional 'tabulate' for results.md)
+    out = tmp_path / "bench"
+    out.mkdir()
+    pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
+    (out / "meta.json").write_text(json.dumps({"train": "STRING/hESC/500", "pair_mode": "balanced", "np_ratio": 1.0,
+                                               "seed": 0, "checkpoint": "x"}))
+    np.savez_compressed(out / "scores.npz", **{f"{m}|{d}|{k}": v for (m, d), (y, s) in scores.items()
+                                               for k, v in (("y", y), ("s", s))})
+    assert set(api.load_benchmark(out).scores) == set(scores)
+    return out
+
+
+def test_benchmark_page_loads_saved_results(saved_benchmark):
+    at = new_app()
+    at.switch_page("pages/3_Benchmark.py").run()
+    assert_clean(at)
+    assert at.radio(key="bench_source").value == "Load saved results"
+    at.text_input(key="bench_custom").set_value(str(saved_benchmark)).run()
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    ours = frame(at, ["Emb", "VVP", "GDT", "Ens"], 0)
+    assert list(ours.columns) == ["Emb", "VVP", "GDT", "Ens"] and "Avg" in list(ours.index)
+    assert any(figures.PAPER_LABEL in m.value for m in at.markdown)
+    paper = frame(at, ["Origin-Pert", "Origin-Attn", "Pert", "Emb", "VVP", "GDT", "Ens"])
+    assert "STRING/mHSC-L" in list(paper.index)  # the paper rows for our test datasets
+    heat = plotly_figure(at, "bench_heatmap")
+    assert list(heat.data[0].x) == ["Emb", "VVP", "GDT", "Ens"]
+    compare = plotly_figure(at, "bench_compare")
+    assert compare.data[1].name == figures.PAPER_LABEL
+    roc, pr = plotly_figure(at, "bench_roc"), plotly_figure(at, "bench_pr")
+    assert len([t for t in roc.data if t.name != "random"]) == 4 and len(pr.data) == 4
+    at.selectbox(key="bench_metric").set_value("AUROC").run()
+    assert_clean(at)
+    at.selectbox(key="bench_curve_ds").set_value("Non-Specific/mDC/500").run()
+    assert_clean(at)
+
+
+def test_benchmark_run_form_widgets():
+    at = new_app()
+    at.switch_page("pages/3_Benchmark.py").run()
+    at.radio(key="bench_source").set_value("Run a benchmark").run()
+    assert_clean(at)
+    assert at.selectbox(key="bench_train").value
+    assert at.multiselect(key="bench_tests").value
+    assert set(at.multiselect(key="bench_methods").value) == {"Emb", "VVP", "GDT", "Ens"}
+    assert at.button(key="FormSubmitter:bench_form-▶ Run benchmark") is not None
+    # an invalid request is refused with a message, not a traceback
+    at.multiselect(key="bench_tests").set_value([])
+    at.button(key="FormSubmitter:bench_form-▶ Run benchmark").click().run()
+    assert_clean(at)
+    assert any("at least one test dataset" in e.value for e in at.error)
+
+
+# ----------------------------------------------------------------------------------------------- Train
+def test_train_translator_and_select_it(small_files, translator_dir):
+    at = use_small(new_app(), small_files)
+    at.switch_page("pages/4_Train.py").run()
+    assert_clean(at)
+    label = state.dataset_label(at.session_state["dataset_key"])
+    assert at.selectbox(key="train_ds").value == label
+    at.multiselect(key="train_methods").set_value(["VVP", "GDT", "Ens"])
+    at.number_input(key="train_epochs").set_value(5)
+    at.text_input(key="train_name").set_value("my_small")
+    at.button(key="FormSubmitter:train_form-▶ Train").click().run()
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert (translator_dir / "my_small" / "meta.json").is_file()
+    assert at.session_state["translator_path"] == str(translator_dir / "my_small")
+    assert any("now the selected translator" in s.value for s in at.success)
+    # the new translator drives the other pages
+    at.switch_page("pages/2_Network.py").run()
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert "trained on " + SMALL_NAME in " ".join(c.value for c in at.caption)

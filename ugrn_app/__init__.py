@@ -1,0 +1,7 @@
+"""UI-only helpers for the Streamlit app (``app.py`` and ``pages/``).
+
+- ``figures``: pure functions of DataFrames → plotly figures and tables (no Streamlit, no science);
+- ``state``: session-state defaults, cached loaders around ``ugrn_core.api``, upload wrappers, the sidebar.
+
+All science lives in ``ugrn_core``; nothing here computes a feature, a score or a metric.
+"""

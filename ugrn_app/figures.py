@@ -1,0 +1,364 @@
+"""Pure figure and table builders for the app: DataFrames in, plotly figures / DataFrames / bytes out.
+
+Nothing here imports Streamlit or computes science (scores, features, metrics come from ``ugrn_core``);
+every function is deterministic, so tests assert on the data of the figures they return.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Iterable, Mapping, Sequence
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+EXPORT_COLUMNS = ["TF", "target", "score", "label"]
+STATUS_TP, STATUS_FP, STATUS_NA = "true positive", "false positive", "no ground truth"
+STATUS_COLORS = {STATUS_TP: "#1a9850", STATUS_FP: "#d73027", STATUS_NA: "#4575b4"}
+DIRECTION_COLORS = ("#1f77b4", "#ff7f0e")
+TF_COLOR, TARGET_COLOR = "#e6550d", "#6baed6"
+PAPER_LABEL = "paper-reported (scGPT_human, UGRN paper Table 1)"
+MAX_GRAPH_EDGES = 3000
+
+
+def _pretty_direction(direction: str, source: str, target: str) -> str:
+    """'source→target' → 'GATA1 → SPI1' (other labels are returned unchanged)."""
+    d = str(direction).replace(" ", "")
+    if d == "source→target":
+        return f"{source} → {target}"
+    if d == "target→source":
+        return f"{target} → {source}"
+    return str(direction)
+
+
+def _base_layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
+    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template="plotly_white", height=380,
+                      margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------- gene pair
+def vvp_figure(vvp: pd.DataFrame, v0: float, source: str, target: str) -> go.Figure:
+    """VVP response curves: one line per direction, x = the regulator's virtual value, y = the regulated gene's
+    reconstructed response; the base value v0 is marked by a dashed vertical line.
+
+    ``vvp`` has columns direction ('source→target' / 'target→source'), value, response.
+    """
+    fig = go.Figure()
+    for k, (direction, g) in enumerate(vvp.groupby("direction", sort=False)):
+        g = g.sort_values("value")
+        fig.add_trace(go.Scatter(x=g["value"].to_numpy(float), y=g["response"].to_numpy(float), mode="lines+markers",
+                                 name=_pretty_direction(direction, source, target),
+                                 line=dict(color=DIRECTION_COLORS[k % 2])))
+    fig.add_vline(x=float(v0), line_dash="dash", line_color="grey", annotation_text=f"v0 = {float(v0):g}",
+                  annotation_position="top")
+    return _base_layout(fig, "VVP response curve", "virtual value of the regulator (scGPT bin)",
+                        "reconstructed response of the regulated gene")
+
+
+def gdt_figure(gdt: pd.DataFrame, source: str, target: str) -> go.Figure:
+    """GDT trajectories: one line per direction, gradient of the regulated gene's output with respect to the
+    regulator's input, against the virtual base value. ``gdt`` has columns direction, base_value, gradient."""
+    fig = go.Figure()
+    for k, (direction, g) in enumerate(gdt.groupby("direction", sort=False)):
+        g = g.sort_values("base_value")
+        fig.add_trace(go.Scatter(x=g["base_value"].to_numpy(float), y=g["gradient"].to_numpy(float),
+                                 mode="lines+markers", name=_pretty_direction(direction, source, target),
+                                 line=dict(color=DIRECTION_COLORS[k % 2])))
+    fig.add_hline(y=0.0, line_color="lightgrey")
+    return _base_layout(fig, "GDT gradient trajectory", "virtual base value (scGPT bin)",
+                        "∂ output(regulated) / ∂ input(regulator)")
+
+
+# ----------------------------------------------------------------------------------------------- network
+def filter_edges(edges: pd.DataFrame, top_k: int | None = None, min_score: float | None = None,
+                 tfs: Sequence[str] | None = None, search: str | None = None) -> pd.DataFrame:
+    """The predicted edges a user asked to see, best first.
+
+    TF filter and gene search (case-insensitive substring of the TF or the target) apply first, then the score
+    threshold, then the top-k cut. ``edges`` has columns tf, target, score, label.
+    """
+    df = edges
+    if tfs:
+        df = df[df["tf"].isin(list(tfs))]
+    if search and search.strip():
+        s = search.strip().upper()
+        df = df[df["tf"].str.upper().str.contains(s, regex=False) | df["target"].str.upper().str.contains(s, regex=False)]
+    if min_score is not None:
+        df = df[df["score"] >= float(min_score)]
+    df = df.sort_values("score", ascending=False, kind="stable")
+    if top_k is not None:
+        df = df.head(int(top_k))
+    return df.reset_index(drop=True)
+
+
+def edge_status(label) -> str:
+    """Ground-truth status of one predicted edge: 1 → true positive, 0 → false positive, NaN → no ground truth."""
+    if label is None or pd.isna(label):
+        return STATUS_NA
+    return STATUS_TP if float(label) >= 0.5 else STATUS_FP
+
+
+def edge_table(shown: pd.DataFrame) -> pd.DataFrame:
+    """The ranked edge table the Network page shows and exports: TF, target, score, label (+ status, rank index)."""
+    out = pd.DataFrame({
+        "TF": shown["tf"].astype(str).to_numpy(),
+        "target": shown["target"].astype(str).to_numpy(),
+        "score": shown["score"].astype(float).to_numpy(),
+        "label": pd.array(pd.to_numeric(shown["label"], errors="coerce").round(), dtype="Int64")
+        if "label" in shown else pd.array([pd.NA] * len(shown), dtype="Int64"),
+    })
+    out["status"] = [edge_status(v) for v in out["label"]]
+    out.index = pd.RangeIndex(1, len(out) + 1, name="rank")
+    return out
+
+
+def export_edges(table: pd.DataFrame, fmt: str) -> bytes:
+    """Edge list file for download: ``fmt`` 'csv' or 'tsv'; columns TF, target, score, label (empty when unknown)."""
+    sep = {"csv": ",", "tsv": "\t"}[fmt]
+    buf = io.StringIO()
+    table[EXPORT_COLUMNS].to_csv(buf, sep=sep, index=False, float_format="%.6g")
+    return buf.getvalue().encode()
+
+
+def graphml_bytes(graph: nx.Graph) -> bytes:
+    """GraphML of ``graph`` (e.g. ``ugrn_core.api.graph_of(edges)``); None attributes are dropped (GraphML has no null)."""
+    g = graph.copy()
+    for _, data in g.nodes(data=True):
+        for k in [k for k, v in data.items() if v is None or (isinstance(v, float) and np.isnan(v))]:
+            del data[k]
+    for _, _, data in g.edges(data=True):
+        for k in [k for k, v in data.items() if v is None or (isinstance(v, float) and np.isnan(v))]:
+            del data[k]
+    buf = io.BytesIO()
+    nx.write_graphml(g, buf)
+    return buf.getvalue()
+
+
+def false_negatives(edges: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
+    """Known edges (label 1) of the full prediction that the current view does not show, with their rank and score."""
+    ranked = edges.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+    ranked["rank"] = np.arange(1, len(ranked) + 1)
+    pos = ranked[pd.to_numeric(ranked["label"], errors="coerce") == 1]
+    shown_pairs = set(zip(shown["tf"], shown["target"]))
+    keep = [(a, b) not in shown_pairs for a, b in zip(pos["tf"], pos["target"])]
+    fn = pos.loc[keep, ["tf", "target", "score", "rank"]].rename(columns={"tf": "TF"})
+    return fn.reset_index(drop=True)
+
+
+def node_table(shown: pd.DataFrame, tfs: Iterable[str]) -> pd.DataFrame:
+    """Degree of every gene in the shown edges: gene, role (TF / target), out (targets regulated), in, degree."""
+    tfs = set(tfs)
+    out_deg = shown["tf"].value_counts()
+    in_deg = shown["target"].value_counts()
+    genes = list(dict.fromkeys(list(shown["tf"]) + list(shown["target"])))
+    df = pd.DataFrame({"gene": genes})
+    df["role"] = ["TF" if g in tfs else "target" for g in genes]
+    df["out"] = df["gene"].map(out_deg).fillna(0).astype(int)
+    df["in"] = df["gene"].map(in_deg).fillna(0).astype(int)
+    df["degree"] = df["out"] + df["in"]
+    return df.sort_values(["degree", "gene"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def graph_layout(edges: pd.DataFrame, nodes: Sequence[str] | None = None, seed: int = 0,
+                 iterations: int = 60) -> pd.DataFrame:
+    """Force-directed (Fruchterman–Reingold) 2-D positions: DataFrame[gene, x, y] for ``nodes`` (default: the
+    genes of ``edges``), weighted by score. Compute it once for a large edge set and reuse it for every filtered
+    view so nodes keep their place while the user moves the sliders."""
+    g = nx.Graph()
+    g.add_nodes_from(nodes if nodes is not None else [])
+    for a, b, s in zip(edges["tf"], edges["target"], edges["score"]):
+        if a != b:
+            g.add_edge(a, b, weight=float(max(s, 1e-3)))
+    if g.number_of_nodes() == 0:
+        return pd.DataFrame({"gene": [], "x": [], "y": []})
+    names = list(g.nodes)
+    try:  # the dense solver is ~4x faster than networkx's sparse one above 500 nodes; same algorithm
+        from networkx.drawing.layout import _fruchterman_reingold  # noqa: PLC0415
+
+        adj = nx.to_numpy_array(g, nodelist=names, weight="weight")
+        xy = _fruchterman_reingold(adj, k=None, pos=None, fixed=None, iterations=iterations, threshold=1e-4, dim=2,
+                                   seed=np.random.RandomState(seed))
+        xy = np.asarray(xy, dtype=float)
+        xy = (xy - xy.mean(axis=0)) / max(np.abs(xy - xy.mean(axis=0)).max(), 1e-12)
+    except Exception:  # private helper moved: fall back to the public API
+        pos = nx.spring_layout(g, seed=seed, iterations=iterations, weight="weight")
+        xy = np.array([pos[n] for n in names], dtype=float)
+    return pd.DataFrame({"gene": names, "x": xy[:, 0], "y": xy[:, 1]})
+
+
+def _width_bins(scores: np.ndarray, n_bins: int = 4) -> tuple[np.ndarray, list[float]]:
+    widths = list(np.linspace(0.6, 4.0, n_bins))
+    if len(scores) == 0:
+        return np.zeros(0, dtype=int), widths
+    lo, hi = float(np.min(scores)), float(np.max(scores))
+    if hi - lo < 1e-12:
+        return np.full(len(scores), n_bins - 1, dtype=int), widths
+    b = np.floor((scores - lo) / (hi - lo) * n_bins).astype(int)
+    return np.clip(b, 0, n_bins - 1), widths
+
+
+def network_figure(shown: pd.DataFrame, layout: pd.DataFrame, tfs: Iterable[str],
+                   max_edges: int = MAX_GRAPH_EDGES, highlight: str | None = None) -> go.Figure:
+    """Interactive network: edges coloured by ground-truth status, width by score (4 bins), TFs as orange diamonds,
+    targets as blue circles (size by degree); hover an edge's midpoint or a node for details.
+
+    Draws the ``max_edges`` best edges of ``shown``; genes missing from ``layout`` go on an outer ring.
+    """
+    tfs = set(tfs)
+    shown = shown.sort_values("score", ascending=False, kind="stable").head(max_edges)
+    pos = {g: (x, y) for g, x, y in zip(layout["gene"], layout["x"], layout["y"])}
+    genes = list(dict.fromkeys(list(shown["tf"]) + list(shown["target"])))
+    missing = [g for g in genes if g not in pos]
+    for k, g in enumerate(missing):
+        a = 2 * np.pi * k / max(len(missing), 1)
+        pos[g] = (1.25 * np.cos(a), 1.25 * np.sin(a))
+    fig = go.Figure()
+    status = np.array([edge_status(v) for v in shown.get("label", pd.Series([np.nan] * len(shown)))], dtype=object)
+    scores = shown["score"].to_numpy(float)
+    bins, widths = _width_bins(scores)
+    src, dst = shown["tf"].to_numpy(), shown["target"].to_numpy()
+    for st_name in (STATUS_NA, STATUS_FP, STATUS_TP):
+        first = True
+        for b, w in enumerate(widths):
+            idx = np.flatnonzero((status == st_name) & (bins == b))
+            if len(idx) == 0:
+                continue
+            xs = np.empty(3 * len(idx), dtype=object)
+            ys = np.empty(3 * len(idx), dtype=object)
+            xs[0::3] = [pos[s][0] for s in src[idx]]
+            xs[1::3] = [pos[t][0] for t in dst[idx]]
+            ys[0::3] = [pos[s][1] for s in src[idx]]
+            ys[1::3] = [pos[t][1] for t in dst[idx]]
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(width=float(w), color=STATUS_COLORS[st_name]),
+                                     opacity=0.55, hoverinfo="skip", name=st_name, legendgroup=st_name,
+                                     showlegend=first))
+            first = False
+    if len(shown):  # invisible midpoints carry the edge hover text
+        mx = [(pos[s][0] + pos[t][0]) / 2 for s, t in zip(src, dst)]
+        my = [(pos[s][1] + pos[t][1]) / 2 for s, t in zip(src, dst)]
+        txt = [f"{s} → {t}<br>score {v:.3f}<br>{st}" for s, t, v, st in zip(src, dst, scores, status)]
+        fig.add_trace(go.Scatter(x=mx, y=my, mode="markers", marker=dict(size=6, opacity=0), text=txt,
+                                 hoverinfo="text", name="edges", showlegend=False))
+    deg = pd.Series(list(src) + list(dst)).value_counts()
+    for role, members, symbol, color in (("TF", [g for g in genes if g in tfs], "diamond", TF_COLOR),
+                                         ("target", [g for g in genes if g not in tfs], "circle", TARGET_COLOR)):
+        if not members:
+            continue
+        sizes = [min(8 + 2.0 * np.sqrt(deg.get(g, 0)), 30) for g in members]
+        line = [dict(width=3, color="black") if highlight and g.upper() == highlight.upper() else None for g in members]
+        fig.add_trace(go.Scatter(
+            x=[pos[g][0] for g in members], y=[pos[g][1] for g in members],
+            mode="markers+text" if role == "TF" and len(members) <= 80 else "markers",
+            text=members, textposition="top center", textfont=dict(size=9),
+            hovertext=[f"{g} ({role})<br>degree {int(deg.get(g, 0))}" for g in members], hoverinfo="text",
+            marker=dict(symbol=symbol, size=sizes, color=color, line=dict(width=[2 if x else 0.5 for x in line],
+                                                                          color="black")),
+            name=f"{role}s" if role == "TF" else "targets"))
+    fig.update_layout(template="plotly_white", height=620, margin=dict(l=0, r=0, t=30, b=0), hovermode="closest",
+                      xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
+                      legend=dict(orientation="h", y=1.02, x=0), dragmode="pan")
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------- benchmark
+def metric_heatmap(table: pd.DataFrame, metric: str, methods: Sequence[str] | None = None) -> go.Figure:
+    """Datasets × methods heatmap of ``metric`` from a benchmark table (columns method, dataset, <metric>)."""
+    p = table.pivot_table(index="dataset", columns="method", values=metric, aggfunc="mean", dropna=False, sort=False)
+    if methods:
+        p = p[[m for m in methods if m in p.columns]]
+    fig = go.Figure(go.Heatmap(z=p.to_numpy(float), x=list(p.columns), y=list(p.index), colorscale="Viridis",
+                               texttemplate="%{z:.3f}", colorbar=dict(title=metric), hoverongaps=False))
+    fig.update_layout(template="plotly_white", title=f"{metric} per test dataset and method",
+                      height=max(300, 60 + 28 * len(p.index)), margin=dict(l=10, r=10, t=50, b=10),
+                      yaxis=dict(autorange="reversed"))
+    return fig
+
+
+def curve_figure(curves: pd.DataFrame, kind: str, dataset: str, baseline: float | None = None) -> go.Figure:
+    """ROC (kind 'roc': x fpr, y tpr) or precision–recall (kind 'pr': x recall, y precision) curves, one per method.
+
+    ``curves`` has columns method, x, y (and optionally 'auc' for the legend)."""
+    fig = go.Figure()
+    for method, g in curves.groupby("method", sort=False):
+        name = method if "auc" not in g else f"{method} ({g['auc'].iloc[0]:.3f})"
+        fig.add_trace(go.Scatter(x=g["x"].to_numpy(float), y=g["y"].to_numpy(float), mode="lines", name=name))
+    if kind == "roc":
+        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"), name="random"))
+        return _base_layout(fig, f"ROC — {dataset}", "false positive rate", "true positive rate")
+    if baseline is not None:
+        fig.add_hline(y=baseline, line_dash="dot", line_color="grey", annotation_text="random")
+    return _base_layout(fig, f"Precision–recall — {dataset}", "recall", "precision")
+
+
+def np_sweep_figure(table: pd.DataFrame, metric: str, np_column: str = "np_ratio") -> go.Figure:
+    """Mean ``metric`` over datasets against the negative/positive ratio, one line per method."""
+    g = table.groupby(["method", np_column], sort=False)[metric].mean().reset_index().sort_values(np_column)
+    fig = go.Figure()
+    for method, d in g.groupby("method", sort=False):
+        fig.add_trace(go.Scatter(x=d[np_column].to_numpy(float), y=d[metric].to_numpy(float), mode="lines+markers",
+                                 name=method))
+    return _base_layout(fig, f"{metric} against N/P ratio (mean over datasets)", "negatives per positive (N/P)", metric)
+
+
+def find_np_column(table: pd.DataFrame) -> str | None:
+    """The N/P ratio column of a benchmark table when it holds a sweep (more than one ratio), else None."""
+    for c in ("np_ratio", "N/P", "np"):
+        if c in table.columns and table[c].nunique(dropna=True) > 1:
+            return c
+    return None
+
+
+def paper_comparison(ours: pd.DataFrame, paper: pd.DataFrame, metric: str = "AUPRC") -> pd.DataFrame:
+    """Our ``metric`` beside the paper-reported one for the same (dataset, method).
+
+    ``ours``: benchmark table (method, dataset 'NET/cell/size', metric). ``paper``: ``api.paper_table()``
+    (network, dataset, method, AUPRC, optionally size). Returns dataset, method, ours, paper-reported, difference.
+    """
+    o = ours[["dataset", "method", metric]].copy()
+    parts = o["dataset"].astype(str).str.split("/", expand=True)
+    o["_net"] = parts[0].str.upper() if 0 in parts else ""
+    o["_cell"] = parts[1].str.upper() if 1 in parts else ""
+    o["_size"] = parts[2] if 2 in parts else ""
+    p = paper.copy()
+    if "backbone" in p.columns:
+        p = p[p["backbone"].astype(str).str.lower() == "scgpt"]
+    if "network" in p.columns and p["dataset"].astype(str).str.count("/").max() == 0:
+        p["_net"] = p["network"].astype(str).str.upper().map(_NETWORK_ALIASES).fillna(p["network"].astype(str).str.upper())
+        p["_cell"] = p["dataset"].astype(str).str.upper()
+        keys = ["_net", "_cell", "method"]
+        if "size" in p.columns:
+            p["_size"] = p["size"].astype(str)
+            keys.append("_size")
+    else:
+        pp = p["dataset"].astype(str).str.split("/", expand=True)
+        p["_net"], p["_cell"] = pp[0].str.upper(), pp[1].str.upper()
+        p["_size"] = pp[2] if 2 in pp else ""
+        keys = ["_net", "_cell", "_size", "method"]
+    value_col = metric if metric in p.columns else "AUPRC"
+    p = p[keys + [value_col]].rename(columns={value_col: PAPER_LABEL})
+    m = o.merge(p, on=keys, how="left")
+    m = m.rename(columns={metric: f"ours ({metric})"})
+    m["difference"] = m[f"ours ({metric})"] - pd.to_numeric(m[PAPER_LABEL], errors="coerce")
+    return m[["dataset", "method", f"ours ({metric})", PAPER_LABEL, "difference"]]
+
+
+def comparison_figure(comp: pd.DataFrame) -> go.Figure:
+    """Grouped bars per method: our mean AUPRC beside the paper-reported mean over the same datasets
+    (``comp`` from :func:`paper_comparison`; only rows with a paper-reported number)."""
+    ours_col = next(c for c in comp.columns if c.startswith("ours ("))
+    c = comp.dropna(subset=[PAPER_LABEL, ours_col])
+    g = c.groupby("method", sort=False)[[ours_col, PAPER_LABEL]].mean()
+    fig = go.Figure([go.Bar(x=list(g.index), y=g[ours_col].to_numpy(float), name=ours_col.replace("ours", "ours —")),
+                     go.Bar(x=list(g.index), y=g[PAPER_LABEL].to_numpy(float), name=PAPER_LABEL,
+                            marker_pattern_shape="/")])
+    fig.update_layout(barmode="group")
+    return _base_layout(fig, f"Mean over {c['dataset'].nunique()} matched dataset(s)", "method", "AUPRC")
+
+
+_NETWORK_ALIASES: Mapping[str, str] = {
+    "STR": "STRING", "STRING": "STRING", "NSP": "NON-SPECIFIC", "NON-SPECIFIC": "NON-SPECIFIC",
+    "SPC": "SPECIFIC", "SPECIFIC": "SPECIFIC", "L/G": "LOFGOF", "LOFGOF": "LOFGOF",
+}

@@ -1,0 +1,285 @@
+"""Streamlit glue shared by every page: session-state defaults, cached wrappers around ``ugrn_core.api``,
+progress bars, upload validation and the sidebar summary. No science here.
+
+Shared selections live in ``st.session_state``:
+
+- ``ckpt_path``: checkpoint folder ("" = the bundled compact scGPT);
+- ``dataset_key``: a BEELINE dataset name ("STRING/mHSC-L/500") or "upload:<name>:<digest>" for an upload;
+- ``translator_path``: translator folder ("" = the bundled translator trained on STRING/hESC/500);
+- ``uploads``: upload key → GRNDataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+import streamlit as st
+
+from ugrn_core import api
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATASET = os.environ.get("UGRN_APP_DATASET", "STRING/mHSC-L/500")
+TRANSLATOR_DIR = Path(os.environ.get("UGRN_TRANSLATOR_DIR") or REPO_ROOT / "results" / "translators")
+RESULTS_DIR = REPO_ROOT / "results"
+MAX_UPLOAD_MB = 50
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+BUNDLED = "bundled"
+
+# Home-page widget keys kept alive while the user is on another page (Streamlit drops keys of unrendered widgets).
+PERSISTENT_WIDGETS = ("home_ckpt_mode", "home_ckpt_folder", "home_ds_mode", "home_beeline", "home_translator",
+                      "home_species", "home_upload_name", "home_paste")
+
+
+# ----------------------------------------------------------------------------------------------- state
+def init_state() -> None:
+    """Defaults for the shared selections, so any page works when opened directly."""
+    ss = st.session_state
+    ss.setdefault("ckpt_path", "")
+    ss.setdefault("translator_path", "")
+    ss.setdefault("uploads", {})
+    if "dataset_key" not in ss:
+        names = list_datasets_cached()
+        ss["dataset_key"] = DEFAULT_DATASET if (DEFAULT_DATASET in names or not names) else names[0]
+    for k in PERSISTENT_WIDGETS:
+        if k in ss:
+            ss[k] = ss[k]
+
+
+def setup_page(title: str, icon: str = "🧬") -> None:
+    """Common first lines of every page (page config, state defaults)."""
+    st.set_page_config(page_title=f"{title} · UGRN explorer", page_icon=icon, layout="wide")
+    init_state()
+
+
+# ----------------------------------------------------------------------------------------------- cached loaders
+@st.cache_data(show_spinner=False, ttl=600)
+def list_datasets_cached() -> list[str]:
+    try:
+        return list(api.list_datasets())
+    except (FileNotFoundError, ValueError):
+        return []
+
+
+@st.cache_resource(show_spinner="Loading the foundation model…", max_entries=4)
+def get_model(ckpt_path: str):
+    """``api.load_model`` once per checkpoint folder ("" = bundled)."""
+    return api.load_model(ckpt_path or None)
+
+
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=16)
+def get_beeline(name: str):
+    return api.load_dataset(name)
+
+
+def _mtime(path: str) -> float:
+    p = Path(path) if path else Path(api.DEFAULT_TRANSLATOR)
+    try:
+        return max((f.stat().st_mtime for f in p.rglob("*") if f.is_file()), default=p.stat().st_mtime)
+    except OSError:
+        return 0.0
+
+
+@st.cache_resource(show_spinner="Loading the translator…", max_entries=8)
+def _get_translator(path: str, mtime: float):
+    return api.load_translator(path or None)
+
+
+def get_translator(path: str):
+    """``api.load_translator`` once per folder and modification time ("" = bundled)."""
+    return _get_translator(path, _mtime(path))
+
+
+def saved_translators() -> dict[str, str]:
+    """Label → folder of every translator the user can pick: the bundled one plus those saved by the Train page."""
+    out = {f"bundled (trained on STRING/hESC/500)": ""}
+    if TRANSLATOR_DIR.is_dir():
+        for d in sorted(p for p in TRANSLATOR_DIR.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            out[f"saved: {d.name}"] = str(d)
+    return out
+
+
+def translator_key(path: str) -> str:
+    return f"{path or BUNDLED}@{_mtime(path):.0f}"
+
+
+@dataclass
+class Context:
+    """What every page works on: the model, the dataset, the translator and the keys that identify them."""
+
+    fm: Any
+    ds: Any
+    ds_key: str
+    translator: Any
+    tr_key: str
+
+    @property
+    def ckpt_id(self) -> str:
+        return str(getattr(self.fm, "checkpoint_id", getattr(self.fm, "path", "model")))
+
+    @property
+    def params(self):
+        return getattr(self.translator, "params", None) or api.ProbeParams()
+
+
+def get_dataset(key: str):
+    """The GRNDataset behind a ``dataset_key`` (BEELINE name or an upload key)."""
+    if key.startswith("upload:"):
+        ds = st.session_state.get("uploads", {}).get(key)
+        if ds is None:
+            raise ValueError(f"The uploaded dataset '{key.split(':')[1]}' is no longer in this session; "
+                             "upload it again on the Home page.")
+        return ds
+    return get_beeline(key)
+
+
+def _fail(what: str, e: Exception) -> None:
+    st.error(f"{what}: {e}")
+    st.page_link("app.py", label="Change the selection on the Home page", icon="🏠")
+
+
+def load_context(need_translator: bool = True) -> Context | None:
+    """Load the selected model, dataset and translator; on failure show the reason in the page and return None."""
+    ss = st.session_state
+    try:
+        fm = get_model(ss["ckpt_path"])
+    except Exception as e:  # a bad folder must not crash a page
+        _fail(f"Could not load the checkpoint '{ss['ckpt_path'] or api.DEFAULT_CHECKPOINT}'", e)
+        return None
+    try:
+        ds = get_dataset(ss["dataset_key"])
+    except Exception as e:
+        _fail(f"Could not load the dataset '{ss['dataset_key']}'", e)
+        return None
+    tr = None
+    if need_translator:
+        try:
+            tr = get_translator(ss["translator_path"])
+        except Exception as e:
+            _fail(f"Could not load the translator '{ss['translator_path'] or api.DEFAULT_TRANSLATOR}'", e)
+            return None
+    return Context(fm, ds, ss["dataset_key"], tr, translator_key(ss["translator_path"]))
+
+
+def require_context(need_translator: bool = True) -> Context:
+    ctx = load_context(need_translator)
+    if ctx is None:
+        st.stop()
+    return ctx
+
+
+def dataset_label(key: str) -> str:
+    return f"upload “{key.split(':')[1]}”" if key.startswith("upload:") else key
+
+
+def sidebar_summary() -> None:
+    """The current selection, shown in the sidebar of every page."""
+    ss = st.session_state
+    with st.sidebar:
+        st.markdown("**Current selection**")
+        st.caption(f"Checkpoint: {Path(ss['ckpt_path']).name if ss['ckpt_path'] else 'bundled compact scGPT'}  \n"
+                   f"Dataset: {dataset_label(ss['dataset_key'])}  \n"
+                   f"Translator: {Path(ss['translator_path']).name if ss['translator_path'] else 'bundled (STRING/hESC/500)'}  \n"
+                   f"Device: {api.device_name()}")
+        st.page_link("app.py", label="Change on Home", icon="🏠")
+
+
+# ----------------------------------------------------------------------------------------------- progress
+def progress_callback(text: str) -> tuple[Any, Callable[[int, int, str], None]]:
+    """An ``st.progress`` bar and a ``progress(done, total, message)`` callback for ``ugrn_core.api`` (throttled to
+    1% steps so a long run sends ~100 updates)."""
+    bar = st.progress(0.0, text=text)
+    last = {"frac": -1.0, "msg": None}
+
+    def cb(done: int, total: int, message: str = "") -> None:
+        frac = 0.0 if not total else min(max(float(done) / float(total), 0.0), 1.0)
+        if frac - last["frac"] >= 0.01 or message != last["msg"] or frac >= 1.0:
+            last.update(frac=frac, msg=message)
+            bar.progress(frac, text=f"{text} — {message}" if message else text)
+
+    return bar, cb
+
+
+# ----------------------------------------------------------------------------------------------- cached science calls
+@st.cache_data(show_spinner=False, max_entries=32)
+def predicted_edges(ckpt_id: str, ds_key: str, tr_key: str, method: str, _fm, _ds, _tr) -> pd.DataFrame:
+    """``api.predict_edges`` once per (checkpoint, dataset, translator, method); the progress bar is made inside so
+    Streamlit's cache replay of it is self-contained."""
+    bar, cb = progress_callback(f"Predicting the {method} network of {dataset_label(ds_key)}")
+    df = api.predict_edges(_fm, _ds, _tr, method=method, progress=cb)
+    bar.empty()
+    return df
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def pair_curves(ckpt_id: str, ds_key: str, source: str, target: str, params_json: str, _fm, _ds,
+                _params) -> dict:
+    """``api.pair_curves`` once per (checkpoint, dataset, pair, probe parameters)."""
+    with st.spinner(f"Probing {source} ↔ {target} with virtual cells…"):
+        return api.pair_curves(_fm, _ds, source, target, params=_params)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def pair_probabilities(ckpt_id: str, ds_key: str, tr_key: str, source: str, target: str, _fm, _ds,
+                       _tr) -> pd.DataFrame:
+    """``api.predict_pairs`` for both directions of one pair: rows source→target and target→source."""
+    bar, cb = progress_callback("Scoring the pair with every trained method")
+    pairs = pd.DataFrame({"tf": [source, target], "target": [target, source]})
+    out = api.predict_pairs(_fm, _ds, _tr, pairs, progress=cb)
+    bar.empty()
+    return out
+
+
+@st.cache_data(show_spinner="Laying out the network…", max_entries=32)
+def layout_cached(ckpt_id: str, ds_key: str, tr_key: str, method: str, _edges: pd.DataFrame) -> pd.DataFrame:
+    from .figures import MAX_GRAPH_EDGES, graph_layout
+
+    top = _edges.sort_values("score", ascending=False, kind="stable").head(MAX_GRAPH_EDGES)
+    return graph_layout(top)
+
+
+def params_json(params) -> str:
+    return json.dumps(params.to_dict() if hasattr(params, "to_dict") else params, sort_keys=True, default=str)
+
+
+# ----------------------------------------------------------------------------------------------- uploads
+def upload_ok(uploaded, what: str) -> bool:
+    """Size checks for an ``st.file_uploader`` result; shows the problem with ``st.error``."""
+    if uploaded is None:
+        return False
+    size = getattr(uploaded, "size", None)
+    if size is None:
+        size = len(uploaded.getvalue())
+    if size > MAX_UPLOAD_BYTES:
+        st.error(f"The {what} '{uploaded.name}' is {size / 1024 / 1024:.1f} MB; the limit is {MAX_UPLOAD_MB} MB. "
+                 "Subset it to the genes you need (or use .h5ad, which is smaller) and upload again.")
+        return False
+    if size == 0:
+        st.error(f"The {what} '{uploaded.name}' is empty.")
+        return False
+    return True
+
+
+def safe_call(what: str, fn: Callable, *args, **kwargs):
+    """Run a reader / builder; a ValueError (bad content) or any other failure becomes an ``st.error`` in the page.
+    Returns None on failure."""
+    try:
+        return fn(*args, **kwargs)
+    except ValueError as e:
+        st.error(str(e))
+    except Exception as e:  # never show a traceback to a biologist for a bad file
+        st.error(f"Could not read the {what}: {type(e).__name__}: {e}")
+    return None
+
+
+def digest(*parts: bytes | str) -> str:
+    h = hashlib.sha1()
+    for p in parts:
+        h.update(p if isinstance(p, bytes) else str(p).encode())
+        h.update(b"\0")
+    return h.hexdigest()[:12]
