@@ -17,8 +17,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -26,6 +24,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from ._io import atomic_folder
 from .data import candidate_pairs, list_datasets, load_beeline, sample_pairs
 from .features import METHODS, DatasetProbes, ProbeParams
 from .metrics import evaluate
@@ -91,23 +90,12 @@ class BenchmarkResult:
     def save(self, path: str | os.PathLike) -> Path:
         """Write results.csv, results.md, meta.json and scores.npz to folder ``path`` atomically."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        try:
+        with atomic_folder(path) as tmp:
             self.table.to_csv(tmp / "results.csv", index=False)
             (tmp / "results.md").write_text(self.to_markdown())
             (tmp / "meta.json").write_text(json.dumps(self.meta, indent=2, default=str))
             np.savez_compressed(tmp / "scores.npz", **{f"{m}|{d}|{k}": v for (m, d), (y, s) in self.scores.items()
-                                                        for k, v in (("y", y), ("s", s))})
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            if path.exists():
-                path.rename(old)
-            tmp.rename(path)
-            shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+                                                        for k, v in (("y", y.astype(np.int8)), ("s", s.astype(np.float32)))})
         return path
 
     @classmethod
@@ -117,6 +105,8 @@ class BenchmarkResult:
         if not (path / "results.csv").is_file():
             raise FileNotFoundError(f"no benchmark results in '{path}' (expected results.csv)")
         table = pd.read_csv(path / "results.csv")
+        if "note" in table:
+            table["note"] = table["note"].fillna("")
         meta = json.loads((path / "meta.json").read_text()) if (path / "meta.json").is_file() else {}
         scores = {}
         if (path / "scores.npz").is_file():

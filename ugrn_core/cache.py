@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ._io import atomic_write
 from .config import cache_dir
 
 
@@ -22,17 +22,6 @@ def cache_key(*parts) -> str:
     """Stable 16-hex-digit key of JSON-serialisable ``parts`` (lists of tokens, parameter dicts, floats)."""
     blob = json.dumps(parts, sort_keys=True, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class ProbeCache:
@@ -61,6 +50,6 @@ class ProbeCache:
             with open(tmp, "wb") as fh:
                 np.save(fh, np.ascontiguousarray(array, dtype=np.float32))
 
-        _atomic_write(p, write_npy)
-        _atomic_write(p.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(meta or {}, indent=1, default=str)))
+        atomic_write(p, write_npy)
+        atomic_write(p.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(meta or {}, indent=1, default=str)))
         return p

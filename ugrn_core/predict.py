@@ -6,7 +6,6 @@ No expression is needed for Emb, VVP, GDT and Ens: a plain gene list is enough (
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -15,6 +14,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from ._io import atomic_write
 from .data import GRNDataset, candidate_pairs, sample_pairs
 from .features import METHODS, DatasetProbes, ProbeParams
 from .scfm import ScFM
@@ -109,20 +109,14 @@ def edges_to_graph(edges: pd.DataFrame) -> nx.DiGraph:
 
 def write_edges(edges: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write an edge list atomically: ``.tsv``/``.csv`` by suffix (columns TF, target, score, label) or ``.graphml``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        suffix = path.suffix.lower()
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".tsv", ".csv", ".graphml"):
+        raise ValueError(f"output '{path}': expected a .tsv, .csv or .graphml file name")
+
+    def write(tmp):
         if suffix == ".graphml":
             nx.write_graphml(edges_to_graph(edges), tmp)
-        elif suffix in (".tsv", ".csv"):
-            edges.rename(columns={"tf": "TF"}).to_csv(tmp, sep="\t" if suffix == ".tsv" else ",", index=False)
         else:
-            raise ValueError(f"output '{path}': expected a .tsv, .csv or .graphml file name")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+            edges.rename(columns={"tf": "TF"}).to_csv(tmp, sep="\t" if suffix == ".tsv" else ",", index=False)
+
+    return atomic_write(path, write)

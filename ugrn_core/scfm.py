@@ -20,9 +20,7 @@ import importlib
 import importlib.util
 import json
 import os
-import shutil
 import sys
-import tempfile
 import types
 import warnings
 from dataclasses import dataclass, field
@@ -32,6 +30,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import torch
 
+from ._io import atomic_folder
 from .config import default_device
 
 SPECIAL_TOKENS = ("<pad>", "<cls>", "<eoc>")
@@ -457,27 +456,16 @@ def save_checkpoint(
     Returns: the folder path.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {}
     for key, value in model.state_dict().items():
         if flash_attn_names:
             key = key.replace("self_attn.in_proj_weight", "self_attn.Wqkv.weight")
             key = key.replace("self_attn.in_proj_bias", "self_attn.Wqkv.bias")
         state[key] = value.detach().cpu().clone()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+    with atomic_folder(path) as tmp:
         (tmp / "args.json").write_text(json.dumps(dict(args), indent=2))
         (tmp / "vocab.json").write_text(json.dumps(dict(vocab)))
         torch.save(state, tmp / "best_model.pt")
-        old = path.with_name(f".{path.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if path.exists():
-            path.rename(old)
-        tmp.rename(path)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -20,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._io import atomic_folder
 from .features import METHODS, ProbeParams
 
 ProgressFn = Callable[[int, int, str], None]
@@ -140,9 +139,7 @@ class Translator:
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``meta.json`` and ``projectors.pt`` to folder ``path`` atomically."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        try:
+        with atomic_folder(path) as tmp:
             meta = {"trained_on": self.trained_on, "checkpoint_id": self.checkpoint_id, "params": self.params.to_dict(),
                     "n_train": self.n_train, "methods": self.methods,
                     "projectors": {m: {"in_dim": p.model.in_dim, "final_loss": p.history[-1] if p.history else None}
@@ -150,15 +147,6 @@ class Translator:
             (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
             torch.save({m: {"state": p.model.state_dict(), "mean": torch.as_tensor(p.mean), "std": torch.as_tensor(p.std)}
                         for m, p in self.projectors.items()}, tmp / "projectors.pt")
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            if path.exists():
-                path.rename(old)
-            tmp.rename(path)
-            shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return path
 
     @classmethod
