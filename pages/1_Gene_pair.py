@@ -19,9 +19,11 @@ state.setup_page("Gene pair", "🔬")
 state.sidebar_summary()
 ss = st.session_state
 st.title("🔬 Gene pair")
-st.caption("How the foundation model links two genes: the **VVP** curve moves the regulator's virtual value and "
-           "plots the target's reconstructed response; the **GDT** trajectory plots the gradient of the target's "
-           "output with respect to the regulator along a range of virtual base values. Both directions are shown.")
+st.caption(
+    "How the foundation model links two genes: the **VVP** curve moves the regulator's virtual value and "
+    "plots the target's reconstructed response; the **GDT** trajectory plots the gradient of the target's "
+    "output with respect to the regulator along a range of virtual base values. Both directions are shown."
+)
 
 ctx = state.require_context()
 mapping = state.safe_call("vocabulary mapping", api.vocab_mapping, ctx.fm, ctx.ds)
@@ -35,10 +37,16 @@ if not sources or len(targets) < 2:
 # pair selection lives in session state so the shortcuts can set it before the pickers are drawn
 pair_owner = ctx.ds_key
 if ss.get("pair_dataset") != pair_owner or ss.get("pair_source") not in sources or ss.get("pair_target") not in targets:
-    pos = ctx.ds.edges[ctx.ds.edges["tf"].isin(sources) & ctx.ds.edges["target"].isin(targets)] \
-        if ctx.ds.has_ground_truth else pd.DataFrame()
-    src0, tgt0 = (pos.iloc[0]["tf"], pos.iloc[0]["target"]) if len(pos) else (sources[0], next(
-        g for g in targets if g != sources[0]))
+    pos = (
+        ctx.ds.edges[ctx.ds.edges["tf"].isin(sources) & ctx.ds.edges["target"].isin(targets)]
+        if ctx.ds.has_ground_truth
+        else pd.DataFrame()
+    )
+    src0, tgt0 = (
+        (pos.iloc[0]["tf"], pos.iloc[0]["target"])
+        if len(pos)
+        else (sources[0], next(g for g in targets if g != sources[0]))
+    )
     ss["pair_source"], ss["pair_target"], ss["pair_dataset"] = src0, tgt0, pair_owner
 
 
@@ -52,10 +60,15 @@ def _top_pair() -> None:
     ss["pair_want_top"] = True
 
 
-c1, c2, c3, c4 = st.columns([3, 3, 1.2, 1.6], vertical_alignment="bottom")
-c3.button("🎲 Random pair", on_click=_random_pair, help="Pick a random TF and target.")
-c4.button("⭐ Top predicted pair", on_click=_top_pair,
-          help="The highest-scoring TF→target pair of the Ens network (computes the network the first time).")
+b1, b2, _ = st.columns([1, 1, 3])
+b1.button("🎲 Random pair", on_click=_random_pair, help="Pick a random TF and target.", width="stretch")
+b2.button(
+    "⭐ Top predicted pair",
+    on_click=_top_pair,
+    width="stretch",
+    help="The highest-scoring TF→target pair of the Ens network (computes the network the first time).",
+)
+c1, c2 = st.columns(2)
 if ss.pop("pair_want_top", False):
     method = "Ens" if "Ens" in ctx.translator.methods else ctx.translator.methods[0]
     edges = state.predicted_edges(ctx.ckpt_id, ctx.ds_key, ctx.tr_key, method, ctx.fm, ctx.ds, ctx.translator)
@@ -68,53 +81,80 @@ if source == target:
     st.warning("Choose two different genes.")
     st.stop()
 
-# ------------------------------------------------------------------------------------------------ predictions
-probs = state.pair_probabilities(ctx.ckpt_id, ctx.ds_key, ctx.tr_key, source, target, ctx.fm, ctx.ds, ctx.translator)
-methods = [m for m in probs.columns if m not in ("tf", "target", "label")]
-edge_set = set(zip(ctx.ds.edges["tf"], ctx.ds.edges["target"])) if ctx.ds.has_ground_truth else set()
-
-
-def _truth(a: str, b: str) -> str:
-    if not ctx.ds.has_ground_truth:
-        return "unknown (no ground truth)"
-    return "✅ known edge" if (a, b) in edge_set else "— not a known edge"
-
-
-rows = []
-for k, (a, b) in enumerate(((source, target), (target, source))):
-    row = {"direction": f"{a} → {b}"}
-    row.update({m: float(probs.iloc[k][m]) for m in methods})
-    row["ground truth"] = _truth(a, b)
-    rows.append(row)
-pred = pd.DataFrame(rows)
-trained = [m for m in methods if m not in api.METHODS or api.METHODS[m].needs_training]
-zero_shot = [m for m in methods if m not in trained]
 st.subheader(f"{source} → {target}")
-mc = st.columns(len(trained) + 1)
-for col, m in zip(mc, trained):
-    col.metric(f"P(regulates) · {m}", f"{pred.iloc[0][m]:.3f}",
-               help=f"Translator probability. Reverse direction ({target} → {source}): {pred.iloc[1][m]:.3f}")
-mc[-1].metric("Ground truth", _truth(source, target).replace("— ", ""))
-config = {m: st.column_config.ProgressColumn(f"P · {m}", min_value=0.0, max_value=1.0, format="%.3f") for m in trained}
-config.update({m: st.column_config.NumberColumn(f"{m} (zero-shot score)", format="%.3e") for m in zero_shot})
-st.dataframe(pred, hide_index=True, width="stretch", column_config=config, key="pair_predictions")
-if zero_shot:
-    st.caption(f"{', '.join(zero_shot)}: zero-shot scores of the original scGPT probes (raw values, higher = more "
-               "likely; not probabilities). They need expression data, which this dataset has.")
+pred_box = st.container()  # filled after the plots, so the (fast) curves appear first on a cold cache
 
 # ------------------------------------------------------------------------------------------------ curves
-curves = state.pair_curves(ctx.ckpt_id, ctx.ds_key, source, target, state.params_json(ctx.params), ctx.fm, ctx.ds,
-                           ctx.params)
+curves = state.pair_curves(
+    ctx.ckpt_id, ctx.ds_key, source, target, state.params_json(ctx.params), ctx.fm, ctx.ds, ctx.params
+)
 left, right = st.columns(2)
 with left:
     st.plotly_chart(figures.vvp_figure(curves["vvp"], curves["v0"], source, target), key="vvp_chart")
-    st.caption("VVP: every context gene sits at the virtual base value v0 (dashed); the regulator moves along the "
-               "x axis. A regulated target responds (its reconstruction moves away from the v0 level).")
+    st.caption(
+        "VVP: every context gene sits at the virtual base value v0 (dashed); the regulator moves along the "
+        "x axis. A regulated target responds (its reconstruction moves away from the v0 level)."
+    )
 with right:
     st.plotly_chart(figures.gdt_figure(curves["gdt"], source, target), key="gdt_chart")
-    st.caption("GDT: ∂(target output)/∂(regulator input) of the frozen model, evaluated in virtual cells where every "
-               "gene sits at the base value on the x axis.")
+    st.caption(
+        "GDT: ∂(target output)/∂(regulator input) of the frozen model, evaluated in virtual cells where every "
+        "gene sits at the base value on the x axis."
+    )
 with st.expander("Curve data"):
     d1, d2 = st.columns(2)
     d1.dataframe(curves["vvp"], hide_index=True, width="stretch")
     d2.dataframe(curves["gdt"], hide_index=True, width="stretch")
+
+with pred_box:
+    # ------------------------------------------------------------------------------------------------ predictions
+    zs_available = [m for m, spec in api.METHODS.items() if not spec.needs_training] if ctx.ds.has_expression else []
+    want = list(ctx.translator.methods)
+    if zs_available and st.toggle(
+        f"Also show the zero-shot scores of the original scGPT probes ({', '.join(zs_available)})",
+        key="pair_zero_shot",
+        help="Needs expression data; computes extra probes the first time.",
+    ):
+        want += zs_available
+    probs = state.pair_probabilities(
+        ctx.ckpt_id, ctx.ds_key, ctx.tr_key, source, target, tuple(want), ctx.fm, ctx.ds, ctx.translator
+    )
+    methods = [m for m in probs.columns if m not in ("tf", "target", "label")]
+    edge_set = set(zip(ctx.ds.edges["tf"], ctx.ds.edges["target"])) if ctx.ds.has_ground_truth else set()
+
+    def _truth(a: str, b: str) -> str:
+        if not ctx.ds.has_ground_truth:
+            return "unknown"
+        return "✅ known edge" if (a, b) in edge_set else "not known"
+
+    rows = []
+    for k, (a, b) in enumerate(((source, target), (target, source))):
+        row = {"direction": f"{a} → {b}"}
+        row.update({m: float(probs.iloc[k][m]) for m in methods})
+        row["ground truth"] = _truth(a, b)
+        rows.append(row)
+    pred = pd.DataFrame(rows)
+    trained = [m for m in methods if m not in api.METHODS or api.METHODS[m].needs_training]
+    zero_shot = [m for m in methods if m not in trained]
+    mc = st.columns(len(trained) + 1)
+    for col, m in zip(mc, trained):
+        col.metric(
+            f"P(regulates) · {m}",
+            f"{pred.iloc[0][m]:.3f}",
+            help=f"Translator probability. Reverse direction ({target} → {source}): {pred.iloc[1][m]:.3f}",
+        )
+    mc[-1].metric(
+        "Ground truth",
+        _truth(source, target),
+        help=f"Whether the dataset's reference network lists this directed edge (reverse: {_truth(target, source)}).",
+    )
+    config = {
+        m: st.column_config.ProgressColumn(f"P · {m}", min_value=0.0, max_value=1.0, format="%.3f") for m in trained
+    }
+    config.update({m: st.column_config.NumberColumn(f"{m} (zero-shot score)", format="%.3e") for m in zero_shot})
+    st.dataframe(pred, hide_index=True, width="stretch", column_config=config, key="pair_predictions")
+    if zero_shot:
+        st.caption(
+            f"{', '.join(zero_shot)}: zero-shot scores of the original scGPT probes (raw values, higher = more "
+            "likely; not probabilities). They need expression data, which this dataset has."
+        )

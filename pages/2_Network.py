@@ -18,31 +18,47 @@ state.sidebar_summary()
 ss = st.session_state
 st.title("🕸️ Predicted network")
 ctx = state.require_context()
-st.caption(f"Every TF × gene candidate pair of **{state.dataset_label(ctx.ds_key)}** scored by the translator "
-           f"trained on {ctx.translator.trained_on}. Edges are coloured by the known network when there is one.")
+st.caption(
+    f"Every TF × gene candidate pair of **{state.dataset_label(ctx.ds_key)}** scored by the translator "
+    f"trained on {ctx.translator.trained_on}. Edges are coloured by the known network when there is one."
+)
 
 methods = list(ctx.translator.methods)
 c1, c2 = st.columns([1, 3])
-method = c1.selectbox("Method", methods, index=methods.index("Ens") if "Ens" in methods else 0, key="net_method",
-                      help="Ens averages the VVP and GDT translators.")
+method = c1.selectbox(
+    "Method",
+    methods,
+    index=methods.index("Ens") if "Ens" in methods else 0,
+    key="net_method",
+    help="Ens averages the VVP and GDT translators.",
+)
 edges = state.predicted_edges(ctx.ckpt_id, ctx.ds_key, ctx.tr_key, method, ctx.fm, ctx.ds, ctx.translator)
 if edges.empty:
     st.error("No candidate TF→target pair to score in this dataset.")
     st.stop()
 has_truth = bool(ctx.ds.has_ground_truth) and edges["label"].notna().any()
-c2.caption(f"{len(edges):,} scored pairs · {edges['tf'].nunique()} TFs · "
-           + (f"{int((edges['label'] == 1).sum()):,} known edges among them" if has_truth else "no ground truth"))
+c2.caption(
+    f"{len(edges):,} scored pairs · {edges['tf'].nunique()} TFs · "
+    + (f"{int((edges['label'] == 1).sum()):,} known edges among them" if has_truth else "no ground truth")
+)
 
 # ------------------------------------------------------------------------------------------------ filters
 f1, f2, f3, f4 = st.columns([1.2, 2, 2, 1.5])
 cut = f1.radio("Show", ["Top k", "Score ≥ threshold"], key="net_cut")
 if cut == "Top k":
-    top_k = f2.slider("Top k edges", 10, min(len(edges), 5000), min(200, len(edges)), step=10, key="net_top_k")
+    top_k = f2.slider("Top k edges", 10, min(len(edges), 5000), min(100, len(edges)), step=10, key="net_top_k")
     threshold = None
 else:
     lo, hi = float(edges["score"].min()), float(edges["score"].max())
-    threshold = f2.slider("Score threshold", lo, hi, max(lo, min(hi, 0.9)), step=max((hi - lo) / 200, 1e-6),
-                          format="%.3f", key="net_threshold")
+    threshold = f2.slider(
+        "Score threshold",
+        lo,
+        hi,
+        max(lo, min(hi, 0.9)),
+        step=max((hi - lo) / 200, 1e-6),
+        format="%.3f",
+        key="net_threshold",
+    )
     top_k = None
 tf_filter = f3.multiselect("TFs (empty = all)", sorted(edges["tf"].unique()), key="net_tfs")
 search = f4.text_input("Gene search", key="net_search", placeholder="e.g. GATA1")
@@ -63,32 +79,61 @@ else:
 g_col, d_col = st.columns([3, 1])
 with g_col:
     layout = state.layout_cached(ctx.ckpt_id, ctx.ds_key, ctx.tr_key, method, edges)
-    st.plotly_chart(figures.network_figure(shown, layout, ctx.ds.tfs, highlight=search), key="network_chart",
-                    config={"scrollZoom": True, "displaylogo": False})
-    st.caption("Orange diamonds: TFs · blue circles: targets (size: degree) · edge width: score · colour: "
-               + ("green true positive, red false positive." if has_truth else "no ground truth for this dataset.")
-               + " Drag to pan, scroll to zoom, hover an edge's middle for its score.")
+    st.plotly_chart(
+        figures.network_figure(shown, layout, ctx.ds.tfs, highlight=search),
+        key="network_chart",
+        config={"scrollZoom": True, "displaylogo": False},
+    )
+    st.caption(
+        "Orange diamonds: TFs · blue circles: targets (size: degree) · edge width: score · colour: "
+        + ("green true positive, red false positive." if has_truth else "no ground truth for this dataset.")
+        + " Drag to pan, scroll to zoom, hover an edge's middle for its score."
+    )
 with d_col:
     st.markdown("**Node degree**")
     st.dataframe(figures.node_table(shown, ctx.ds.tfs), hide_index=True, height=560, width="stretch")
 
 st.subheader("Ranked edges")
-st.dataframe(table, width="stretch", height=360, key="net_table",
-             column_config={"score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0,
-                                                                    format="%.4f")})
+st.dataframe(
+    table,
+    width="stretch",
+    height=360,
+    key="net_table",
+    column_config={"score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.4f")},
+)
 stem = f"ugrn_{state.dataset_label(ctx.ds_key).replace('/', '_').replace(' ', '_')}_{method}_{len(table)}edges"
 b1, b2, b3 = st.columns(3)
-b1.download_button("⬇️ Edge list (CSV)", figures.export_edges(table, "csv"), f"{stem}.csv", "text/csv",
-                   key="dl_csv", disabled=table.empty)
-b2.download_button("⬇️ Edge list (TSV)", figures.export_edges(table, "tsv"), f"{stem}.tsv",
-                   "text/tab-separated-values", key="dl_tsv", disabled=table.empty)
-b3.download_button("⬇️ Network (GraphML)", figures.graphml_bytes(api.graph_of(shown)), f"{stem}.graphml",
-                   "application/xml", key="dl_graphml", disabled=table.empty,
-                   help="Opens in Cytoscape, Gephi or networkx.")
+b1.download_button(
+    "⬇️ Edge list (CSV)",
+    figures.export_edges(table, "csv"),
+    f"{stem}.csv",
+    "text/csv",
+    key="dl_csv",
+    disabled=table.empty,
+)
+b2.download_button(
+    "⬇️ Edge list (TSV)",
+    figures.export_edges(table, "tsv"),
+    f"{stem}.tsv",
+    "text/tab-separated-values",
+    key="dl_tsv",
+    disabled=table.empty,
+)
+b3.download_button(
+    "⬇️ Network (GraphML)",
+    figures.graphml_bytes(api.graph_of(shown)),
+    f"{stem}.graphml",
+    "application/xml",
+    key="dl_graphml",
+    disabled=table.empty,
+    help="Opens in Cytoscape, Gephi or networkx.",
+)
 
 if has_truth:
     fn = figures.false_negatives(edges, shown)
     st.subheader(f"False negatives ({len(fn):,})")
-    st.caption("Known edges of the ground-truth network that the current view does not show, with their rank "
-               "among all scored pairs.")
+    st.caption(
+        "Known edges of the ground-truth network that the current view does not show, with their rank "
+        "among all scored pairs."
+    )
     st.dataframe(fn, hide_index=True, width="stretch", height=260)

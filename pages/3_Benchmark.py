@@ -20,8 +20,10 @@ state.setup_page("Benchmark", "📊")
 state.sidebar_summary()
 ss = st.session_state
 st.title("📊 Benchmark")
-st.caption("Cross-dataset protocol of the UGRN paper: train the translators on one labelled dataset, then score "
-           "datasets never seen in training. AUPRC of a balanced test set is 0.5 for a random guess.")
+st.caption(
+    "Cross-dataset protocol of the UGRN paper: train the translators on one labelled dataset, then score "
+    "datasets never seen in training. AUPRC of a balanced test set is 0.5 for a random guess."
+)
 
 DEFAULT_RESULT = state.RESULTS_DIR / "benchmark_default"
 DEFAULT_TRAIN = "STRING/mHSC-GM/500"
@@ -33,7 +35,9 @@ METRICS = ["AUPRC", "AUROC", "AUPRC_ratio", "EPR", "Hit@1%"]
 def saved_results() -> list[Path]:
     if not state.RESULTS_DIR.is_dir():
         return []
-    found = sorted({p.parent for p in state.RESULTS_DIR.rglob("results.csv")}, key=lambda p: (p != DEFAULT_RESULT, str(p)))
+    found = sorted(
+        {p.parent for p in state.RESULTS_DIR.rglob("results.csv")}, key=lambda p: (p != DEFAULT_RESULT, str(p))
+    )
     return found
 
 
@@ -49,9 +53,12 @@ if source == LOAD:
     found = saved_results()
     rel = [str(p.relative_to(state.REPO_ROOT)) if p.is_relative_to(state.REPO_ROOT) else str(p) for p in found]
     c1, c2 = st.columns([2, 3])
-    pick = c1.selectbox("Saved result folders", rel or ["(none found)"], key="bench_pick",
-                        help="Folders under results/ holding results.csv (written by `ugrn benchmark` or by a run "
-                             "on this page).")
+    pick = c1.selectbox(
+        "Saved result folders",
+        rel or ["(none found)"],
+        key="bench_pick",
+        help="Folders under results/ holding results.csv (written by `ugrn benchmark` or by a run on this page).",
+    )
     custom = c2.text_input("…or another folder", key="bench_custom", placeholder="/path/to/results_folder")
     folder = custom.strip() or (str(state.REPO_ROOT / pick) if found else "")
     if folder:
@@ -62,23 +69,41 @@ if source == LOAD:
         except Exception as e:
             st.error(f"Could not load benchmark results from '{folder}': {e}")
     else:
-        st.info("No saved benchmark yet. Run one here, or from the command line: "
-                "`ugrn benchmark --out results/benchmark_default`.")
+        st.info(
+            "No saved benchmark yet. Run one here, or from the command line: "
+            "`ugrn benchmark --out results/benchmark_default`."
+        )
 else:
     names = state.list_datasets_cached()
     with st.form("bench_form"):
         c1, c2 = st.columns(2)
-        train = c1.selectbox("Train the translators on", names,
-                             index=names.index(DEFAULT_TRAIN) if DEFAULT_TRAIN in names else 0, key="bench_train")
-        tests = c2.multiselect("Test on (never seen in training)", names,
-                               default=[d for d in DEFAULT_TESTS if d in names], key="bench_tests")
-        methods = st.multiselect("Methods", list(api.METHODS), default=DEFAULT_METHODS, key="bench_methods",
-                                 help="Origin-Pert, Origin-Attn and Pert need expression data; Emb, VVP, GDT and "
-                                      "Ens do not.")
+        train = c1.selectbox(
+            "Train the translators on",
+            names,
+            index=names.index(DEFAULT_TRAIN) if DEFAULT_TRAIN in names else 0,
+            key="bench_train",
+        )
+        tests = c2.multiselect(
+            "Test on (never seen in training)",
+            names,
+            default=[d for d in DEFAULT_TESTS if d in names],
+            key="bench_tests",
+        )
+        methods = st.multiselect(
+            "Methods",
+            list(api.METHODS),
+            default=DEFAULT_METHODS,
+            key="bench_methods",
+            help="Origin-Pert, Origin-Attn and Pert need expression data; Emb, VVP, GDT and Ens do not.",
+        )
         c3, c4, c5, c6 = st.columns(4)
         np_ratio = c3.number_input("Negatives per positive (N/P)", 1.0, 10.0, 1.0, 1.0, key="bench_np")
-        pair_mode = c4.selectbox("Test pairs", ["balanced", "all"], key="bench_pairs",
-                                 help="balanced: positives + sampled negatives (paper); all: every TF×gene pair.")
+        pair_mode = c4.selectbox(
+            "Test pairs",
+            ["balanced", "all"],
+            key="bench_pairs",
+            help="balanced: positives + sampled negatives (paper); all: every TF×gene pair.",
+        )
         seed = c5.number_input("Seed", 0, 10_000, 0, key="bench_seed")
         epochs = c6.number_input("Epochs", 1, 500, 50, key="bench_epochs")
         go = st.form_submit_button("▶ Run benchmark", type="primary")
@@ -92,16 +117,27 @@ else:
                 fm = state.get_model(ss["ckpt_path"])
                 bar, cb = state.progress_callback(f"Benchmark: train on {train}, test on {len(tests)} dataset(s)")
                 t0 = time.perf_counter()
-                res = api.run_benchmark(fm, train, tests, methods=methods, np_ratio=float(np_ratio),
-                                        pair_mode=pair_mode, seed=int(seed), epochs=int(epochs), progress=cb)
+                res = api.run_benchmark(
+                    fm,
+                    train,
+                    tests,
+                    methods=methods,
+                    np_ratio=float(np_ratio),
+                    pair_mode=pair_mode,
+                    seed=int(seed),
+                    epochs=int(epochs),
+                    progress=cb,
+                )
                 bar.empty()
                 out = state.RESULTS_DIR / "app_runs" / time.strftime("benchmark_%Y%m%d_%H%M%S")
                 ss["bench_result"], ss["bench_result_path"] = res, None
                 try:
                     res.save(out)
                     ss["bench_result_path"] = str(out)
-                    st.success(f"Finished in {time.perf_counter() - t0:.0f} s; saved to `{out}` "
-                               "(reload it any time with “Load saved results”).")
+                    st.success(
+                        f"Finished in {time.perf_counter() - t0:.0f} s; saved to `{out}` "
+                        "(reload it any time with “Load saved results”)."
+                    )
                 except Exception as e:  # results stay on screen even if the folder cannot be written
                     st.success(f"Finished in {time.perf_counter() - t0:.0f} s.")
                     st.warning(f"Could not save the result to '{out}': {type(e).__name__}: {e}")
@@ -112,15 +148,49 @@ else:
         where = ss.get("bench_result_path")
         st.caption("Showing the last run of this session" + (f" (saved to `{where}`)." if where else " (not saved)."))
 
+
+def paper_pivot(datasets=None) -> pd.DataFrame | None:
+    """Paper-reported AUPRC (scGPT backbone) as network/cell × method, restricted to ``datasets`` when they match."""
+    try:
+        paper = api.paper_table()
+    except Exception as e:
+        st.warning(f"Paper-reported numbers unavailable: {e}")
+        return None
+    paper = paper[paper["backbone"].astype(str).str.lower() == "scgpt"] if "backbone" in paper else paper
+    if datasets is not None:
+        cells = {tuple(str(d).split("/")[:2]) for d in datasets}
+        sub = paper[[(n, c) in cells for n, c in zip(paper["network"], paper["dataset"])]]
+        if sub.empty:
+            st.caption("None of these test datasets is in the paper's Table 1; showing the whole table.")
+        else:
+            paper = sub
+    p = paper.assign(dataset=paper["network"] + "/" + paper["dataset"]).pivot_table(
+        index="dataset", columns="method", values="AUPRC", aggfunc="mean", sort=False
+    )
+    return p[[m for m in api.METHODS if m in p.columns]]
+
+
+PAPER_NOTE = (
+    "Paper-reported numbers are copied from the paper (trained on hESC, full-size scGPT_human), not computed "
+    "here; the paper does not say which gene-set size (TFs+500/1000) each row uses."
+)
+
 if result is None:
+    st.subheader(figures.PAPER_LABEL + " — AUPRC")
+    ppiv = paper_pivot()
+    if ppiv is not None:
+        st.dataframe(ppiv.style.format("{:.3f}", na_rep="—"), width="stretch")
+        st.caption(PAPER_NOTE)
     st.stop()
 
 # ------------------------------------------------------------------------------------------------ tables
 table = result.table
 meta = getattr(result, "meta", {}) or {}
 if meta:
-    st.markdown(f"**Protocol:** train on `{meta.get('train')}` · pairs {meta.get('pair_mode')} · "
-                f"N/P {meta.get('np_ratio')} · seed {meta.get('seed')} · checkpoint `{Path(str(meta.get('checkpoint', ''))).name}`")
+    st.markdown(
+        f"**Protocol:** train on `{meta.get('train')}` · pairs {meta.get('pair_mode')} · "
+        f"N/P {meta.get('np_ratio')} · seed {meta.get('seed')} · checkpoint `{Path(str(meta.get('checkpoint', ''))).name}`"
+    )
 metrics_here = [m for m in METRICS if m in table.columns]
 metric = st.selectbox("Metric", metrics_here, key="bench_metric")
 methods_order = [m for m in api.METHODS if m in set(table["method"])]
@@ -136,23 +206,11 @@ with t1:
     st.dataframe(piv.style.format("{:.3f}", na_rep="n/a"), width="stretch", key="bench_table")
 with t2:
     st.markdown(f"**{figures.PAPER_LABEL} — AUPRC**")
-    try:
-        paper = api.paper_table()
-        paper = paper[paper["backbone"].astype(str).str.lower() == "scgpt"] if "backbone" in paper else paper
-        ours_cells = {tuple(d.split("/")[:2]) for d in table["dataset"].astype(str)}
-        shown_paper = paper[[(n, c) in ours_cells for n, c in zip(paper["network"], paper["dataset"])]]
-        if shown_paper.empty:
-            shown_paper = paper
-            st.caption("None of our test datasets is in the paper's Table 1; showing the whole table.")
-        ppiv = shown_paper.assign(dataset=shown_paper["network"] + "/" + shown_paper["dataset"]).pivot_table(
-            index="dataset", columns="method", values="AUPRC", aggfunc="mean", sort=False)
-        ppiv = ppiv[[m for m in api.METHODS if m in ppiv.columns]]
-        st.dataframe(ppiv.style.format("{:.3f}", na_rep="—"), width="stretch", key="paper_table")
-        st.caption("Paper-reported numbers are copied from the paper (trained on hESC, full-size scGPT_human), not "
-                   "computed here; the paper does not say which gene-set size (TFs+500/1000) each row uses.")
-    except Exception as e:
-        paper = None
-        st.warning(f"Paper-reported numbers unavailable: {e}")
+    ppiv = paper_pivot(table["dataset"].unique())
+    paper = api.paper_table() if ppiv is not None else None
+    if ppiv is not None:
+        st.dataframe(ppiv.style.format("{:.3f}", na_rep="—"), width="stretch")
+        st.caption(PAPER_NOTE)
 
 st.plotly_chart(figures.metric_heatmap(base, metric, methods_order), key="bench_heatmap")
 if paper is not None and "AUPRC" in table.columns:

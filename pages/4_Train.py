@@ -18,34 +18,50 @@ state.setup_page("Train", "🏋️")
 state.sidebar_summary()
 ss = st.session_state
 st.title("🏋️ Train a translator")
-st.caption("The translator is a small MLP per method that maps the foundation model's probe features of a TF→target "
-           "pair to a regulation probability. Train it on a dataset with a known network; it then predicts on any "
-           "gene set. Ens averages the VVP and GDT translators and needs both.")
+st.caption(
+    "The translator is a small MLP per method that maps the foundation model's probe features of a TF→target "
+    "pair to a regulation probability. Train it on a dataset with a known network; it then predicts on any "
+    "gene set. Ens averages the VVP and GDT translators and needs both."
+)
 
 names = state.list_datasets_cached()
 labelled = {k: k for k in names}
 labelled.update({state.dataset_label(k): k for k, d in ss.get("uploads", {}).items() if d.has_ground_truth})
 if not labelled:
-    st.error("No labelled dataset available: add BEELINE data (UGRN_DATA_DIR) or upload genes with known edges on Home.")
+    st.error(
+        "No labelled dataset available: add BEELINE data (UGRN_DATA_DIR) or upload genes with known edges on Home."
+    )
     st.stop()
 trainable = [m for m, spec in api.METHODS.items() if spec.needs_training or m == "Ens"]
-default_ds = state.dataset_label(ss["dataset_key"]) if state.dataset_label(ss["dataset_key"]) in labelled else (
-    "STRING/mHSC-L/500" if "STRING/mHSC-L/500" in labelled else next(iter(labelled)))
+default_ds = (
+    state.dataset_label(ss["dataset_key"])
+    if state.dataset_label(ss["dataset_key"]) in labelled
+    else ("STRING/mHSC-L/500" if "STRING/mHSC-L/500" in labelled else next(iter(labelled)))
+)
 
 with st.form("train_form"):
     c1, c2 = st.columns(2)
-    ds_label = c1.selectbox("Training dataset (needs a known network)", list(labelled),
-                            index=list(labelled).index(default_ds), key="train_ds")
-    methods = c2.multiselect("Methods", trainable, default=[m for m in ("VVP", "GDT", "Ens") if m in trainable],
-                             key="train_methods",
-                             help="Pert needs expression data; Emb, VVP and GDT do not. Ens = VVP + GDT.")
+    ds_label = c1.selectbox(
+        "Training dataset (needs a known network)",
+        list(labelled),
+        index=list(labelled).index(default_ds),
+        key="train_ds",
+    )
+    methods = c2.multiselect(
+        "Methods",
+        trainable,
+        default=[m for m in ("VVP", "GDT", "Ens") if m in trainable],
+        key="train_methods",
+        help="Pert needs expression data; Emb, VVP and GDT do not. Ens = VVP + GDT.",
+    )
     c3, c4, c5 = st.columns(3)
     epochs = c3.number_input("Epochs", 1, 500, 50, key="train_epochs")
     np_ratio = c4.number_input("Negatives per positive", 1.0, 10.0, 1.0, 1.0, key="train_np")
     seed = c5.number_input("Seed", 0, 10_000, 0, key="train_seed")
     default_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", ds_label)
-    name = st.text_input("Save as (folder name under results/translators/)", value="", key="train_name",
-                         placeholder=default_name)
+    name = st.text_input(
+        "Save as (folder name under results/translators/)", value="", key="train_name", placeholder=default_name
+    )
     submitted = st.form_submit_button("▶ Train", type="primary")
 
 if submitted:
@@ -71,8 +87,9 @@ if submitted:
             fm = state.get_model(ss["ckpt_path"])
             bar, cb = state.progress_callback(f"Training {', '.join(fit)} on {ds_label}")
             t0 = time.perf_counter()
-            tr = api.train_translator(fm, ds, methods=tuple(fit), np_ratio=float(np_ratio), seed=int(seed),
-                                      epochs=int(epochs), progress=cb)
+            tr = api.train_translator(
+                fm, ds, methods=tuple(fit), np_ratio=float(np_ratio), seed=int(seed), epochs=int(epochs), progress=cb
+            )
             bar.empty()
             out = state.TRANSLATOR_DIR / folder_name
             tr.save(out)
@@ -84,9 +101,12 @@ if submitted:
 
 if ss.get("train_last"):
     out, ds_label, trained, secs = ss["train_last"]
-    st.success(f"Trained {', '.join(trained)} on {ds_label} in {secs:.0f} s and saved to `{out}`. It is now the "
-               "selected translator (change it on Home).")
-    st.page_link("pages/2_Network.py", label="See its predicted network", icon="🕸️")
+    st.success(
+        f"Trained {', '.join(trained)} on {ds_label} in {secs:.0f} s and saved to `{out}`. It is now the "
+        "selected translator (change it on Home)."
+    )
+    if "network" in state.NAV:
+        st.page_link(state.NAV["network"], label="See its predicted network", icon="🕸️")
 
 saved = {k: v for k, v in state.saved_translators().items() if v}
 with st.expander(f"Saved translators ({len(saved)})", expanded=bool(saved)):

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 if [ -x /usr/bin/chromium ]; then
-    echo "chromium already installed: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)"
+    echo "chromium already installed at /usr/bin/chromium"
     exit 0
 fi
 
@@ -21,5 +21,5 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends chromium fonts-liberation
-/usr/bin/chromium --version || true
+$SUDO apt-get install -y -q --no-install-recommends chromium fonts-liberation fonts-noto-color-emoji
+/usr/bin/chromium --headless --no-sandbox --version 2>/dev/null || true

@@ -118,8 +118,14 @@ def upload(at: AppTest, files: dict[str, tuple[str, bytes]]) -> AppTest:
 
 
 def use_small(at: AppTest, small_files) -> AppTest:
-    upload(at, {"gene": ("genes.txt", small_files["genes"]), "tf": ("tfs.txt", small_files["tfs"]),
-                "edge": ("edges.csv", small_files["edges"])})
+    upload(
+        at,
+        {
+            "gene": ("genes.txt", small_files["genes"]),
+            "tf": ("tfs.txt", small_files["tfs"]),
+            "edge": ("edges.csv", small_files["edges"]),
+        },
+    )
     assert not at.error, [e.value for e in at.error]
     assert at.session_state["dataset_key"].startswith(f"upload:{SMALL_NAME}:")
     return at
@@ -168,8 +174,9 @@ def test_home_widgets_and_status():
     at.run()
     assert_clean(at)
     assert not at.error, [e.value for e in at.error]
-    assert at.radio(key="home_ckpt_mode").value == ("Folder with an official scGPT checkpoint" if CHECKPOINT
-                                                    else "Bundled compact scGPT")
+    assert at.radio(key="home_ckpt_mode").value == (
+        "Folder with an official scGPT checkpoint" if CHECKPOINT else "Bundled compact scGPT"
+    )
     assert at.radio(key="home_ds_mode").value == "BEELINE benchmark dataset"
     assert at.selectbox(key="home_beeline").value == "STRING/mHSC-L/500"
     assert len(at.selectbox(key="home_beeline").options) >= 40
@@ -195,18 +202,25 @@ def test_bad_checkpoint_folder_shows_error(tmp_path):
     assert at.session_state["ckpt_path"] == (CHECKPOINT or "")  # still the previous model
 
 
-@pytest.mark.parametrize("files, expect", [
-    ({"gene": ("empty.txt", b"")}, "empty"),
-    ({"gene": ("genes.csv", b"name,value\nGATA1,1\n")}, "without a 'gene' or 'symbol' column"),
-    ({"gene": ("genes.txt", b"NOTAGENE1\nNOTAGENE2\nXYZZY\n")}, "vocabulary"),
-    ({"gene": ("genes.txt", b"GATA1\nSPI1\nKLF1\n"), "edge": ("edges.csv", b"from,to\nGATA1,SPI1\n")},
-     "needs a TF column"),
-    ({"gene": ("genes.txt", b"GATA1\nSPI1\n"), "edge": ("edges.csv", b"TF,target\nGATA1,NOTINLIST\n")},
-     "not in the gene list"),
-    ({"expr": ("expr.csv", b"gene,c1,c2\nGATA1,1,abc\nSPI1,2,3\n")}, "non-numeric"),
-    ({"expr": ("expr.h5ad", b"this is not an h5ad file")}, "Could not read the expression matrix"),
-    ({"expr": ("big.csv", b"gene,c1\n" + b"0" * (state.MAX_UPLOAD_BYTES + 10))}, "limit is 50 MB"),
-])
+@pytest.mark.parametrize(
+    "files, expect",
+    [
+        ({"gene": ("empty.txt", b"")}, "empty"),
+        ({"gene": ("genes.csv", b"name,value\nGATA1,1\n")}, "without a 'gene' or 'symbol' column"),
+        ({"gene": ("genes.txt", b"NOTAGENE1\nNOTAGENE2\nXYZZY\n")}, "vocabulary"),
+        (
+            {"gene": ("genes.txt", b"GATA1\nSPI1\nKLF1\n"), "edge": ("edges.csv", b"from,to\nGATA1,SPI1\n")},
+            "needs a TF column",
+        ),
+        (
+            {"gene": ("genes.txt", b"GATA1\nSPI1\n"), "edge": ("edges.csv", b"TF,target\nGATA1,NOTINLIST\n")},
+            "not in the gene list",
+        ),
+        ({"expr": ("expr.csv", b"gene,c1,c2\nGATA1,1,abc\nSPI1,2,3\n")}, "non-numeric"),
+        ({"expr": ("expr.h5ad", b"this is not an h5ad file")}, "Could not read the expression matrix"),
+        ({"expr": ("big.csv", b"gene,c1\n" + b"0" * (state.MAX_UPLOAD_BYTES + 10))}, "limit is 50 MB"),
+    ],
+)
 def test_bad_upload_shows_error_not_traceback(files, expect):
     at = upload(new_app(), files)
     errors = " ".join(e.value for e in at.error)
@@ -341,17 +355,30 @@ def saved_benchmark(tmp_path) -> Path:
         for m, shift in (("Emb", 0.3), ("VVP", 0.5), ("GDT", 0.8), ("Ens", 0.9)):
             s = y * shift + rng.random(80)
             scores[(m, d)] = (y, s)
-            rows.append({"method": m, "dataset": d, "AUROC": 0.5 + shift / 3, "AUPRC": 0.5 + shift / 2.5,
-                         "AUPRC_ratio": 1 + shift, "EPR": 1 + shift, "Hit@1%": shift, "n_pos": 40, "n_neg": 40,
-                         "note": ""})
+            rows.append(
+                {
+                    "method": m,
+                    "dataset": d,
+                    "AUROC": 0.5 + shift / 3,
+                    "AUPRC": 0.5 + shift / 2.5,
+                    "AUPRC_ratio": 1 + shift,
+                    "EPR": 1 + shift,
+                    "Hit@1%": shift,
+                    "n_pos": 40,
+                    "n_neg": 40,
+                    "note": "",
+                }
+            )
     # written by hand in BenchmarkResult.save's layout (save() itself needs the optional 'tabulate' for results.md)
     out = tmp_path / "bench"
     out.mkdir()
     pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
-    (out / "meta.json").write_text(json.dumps({"train": "STRING/hESC/500", "pair_mode": "balanced", "np_ratio": 1.0,
-                                               "seed": 0, "checkpoint": "x"}))
-    np.savez_compressed(out / "scores.npz", **{f"{m}|{d}|{k}": v for (m, d), (y, s) in scores.items()
-                                               for k, v in (("y", y), ("s", s))})
+    (out / "meta.json").write_text(
+        json.dumps({"train": "STRING/hESC/500", "pair_mode": "balanced", "np_ratio": 1.0, "seed": 0, "checkpoint": "x"})
+    )
+    np.savez_compressed(
+        out / "scores.npz", **{f"{m}|{d}|{k}": v for (m, d), (y, s) in scores.items() for k, v in (("y", y), ("s", s))}
+    )
     assert set(api.load_benchmark(out).scores) == set(scores)
     return out
 

@@ -18,20 +18,36 @@ from ugrn_app import figures  # noqa: E402
 
 @pytest.fixture
 def edges() -> pd.DataFrame:
-    rows = [("GATA1", "KLF1", 0.95, 1), ("GATA1", "SPI1", 0.90, 0), ("SPI1", "CEBPA", 0.80, 1),
-            ("SPI1", "GATA1", 0.60, 0), ("TAL1", "KLF1", 0.40, 1), ("TAL1", "CEBPA", 0.10, 0)]
+    rows = [
+        ("GATA1", "KLF1", 0.95, 1),
+        ("GATA1", "SPI1", 0.90, 0),
+        ("SPI1", "CEBPA", 0.80, 1),
+        ("SPI1", "GATA1", 0.60, 0),
+        ("TAL1", "KLF1", 0.40, 1),
+        ("TAL1", "CEBPA", 0.10, 0),
+    ]
     return pd.DataFrame(rows, columns=["tf", "target", "score", "label"])
 
 
 def test_vvp_and_gdt_figures_hold_both_directions():
-    vvp = pd.DataFrame({"direction": ["source→target"] * 3 + ["target→source"] * 3,
-                        "value": [0, 25, 50] * 2, "response": [0.1, 0.0, -0.2, 0.0, 0.0, 0.05]})
+    vvp = pd.DataFrame(
+        {
+            "direction": ["source→target"] * 3 + ["target→source"] * 3,
+            "value": [0, 25, 50] * 2,
+            "response": [0.1, 0.0, -0.2, 0.0, 0.0, 0.05],
+        }
+    )
     fig = figures.vvp_figure(vvp, 25.0, "GATA1", "KLF1")
     assert [t.name for t in fig.data] == ["GATA1 → KLF1", "KLF1 → GATA1"]
     assert list(fig.data[0].x) == [0, 25, 50] and list(fig.data[0].y) == [0.1, 0.0, -0.2]
     assert any(s.x0 == 25.0 for s in fig.layout.shapes)  # v0 marked
-    gdt = pd.DataFrame({"direction": ["source→target"] * 2 + ["target→source"] * 2,
-                        "base_value": [40, 10, 10, 40], "gradient": [0.2, 0.1, 0.0, -0.1]})
+    gdt = pd.DataFrame(
+        {
+            "direction": ["source→target"] * 2 + ["target→source"] * 2,
+            "base_value": [40, 10, 10, 40],
+            "gradient": [0.2, 0.1, 0.0, -0.1],
+        }
+    )
     fig = figures.gdt_figure(gdt, "GATA1", "KLF1")
     assert len(fig.data) == 2 and list(fig.data[0].x) == [10, 40] and list(fig.data[0].y) == [0.1, 0.2]
 
@@ -54,8 +70,12 @@ def test_edge_table_export_roundtrip(edges):
     for fmt, sep in (("csv", ","), ("tsv", "\t")):
         back = pd.read_csv(io.BytesIO(figures.export_edges(table, fmt)), sep=sep)
         assert list(back.columns) == figures.EXPORT_COLUMNS
-        pd.testing.assert_frame_equal(back, table[figures.EXPORT_COLUMNS].reset_index(drop=True).astype(
-            {"label": "int64"}), check_exact=False, atol=1e-6)
+        pd.testing.assert_frame_equal(
+            back,
+            table[figures.EXPORT_COLUMNS].reset_index(drop=True).astype({"label": "int64"}),
+            check_exact=False,
+            atol=1e-6,
+        )
 
 
 def test_edge_table_without_ground_truth():
@@ -112,15 +132,26 @@ def test_graph_layout_scales_to_thousands_of_edges():
 
 
 def test_benchmark_figures_and_paper_comparison():
-    table = pd.DataFrame({"method": ["VVP", "GDT", "VVP", "GDT"],
-                          "dataset": ["STRING/mHSC-L/500", "STRING/mHSC-L/500", "Specific/mDC/1000", "Specific/mDC/1000"],
-                          "AUPRC": [0.6, 0.7, 0.55, 0.65], "AUROC": [0.62, 0.71, 0.5, 0.6]})
+    table = pd.DataFrame(
+        {
+            "method": ["VVP", "GDT", "VVP", "GDT"],
+            "dataset": ["STRING/mHSC-L/500", "STRING/mHSC-L/500", "Specific/mDC/1000", "Specific/mDC/1000"],
+            "AUPRC": [0.6, 0.7, 0.55, 0.65],
+            "AUROC": [0.62, 0.71, 0.5, 0.6],
+        }
+    )
     hm = figures.metric_heatmap(table, "AUPRC", ["VVP", "GDT"])
     assert list(hm.data[0].x) == ["VVP", "GDT"] and list(hm.data[0].y) == ["STRING/mHSC-L/500", "Specific/mDC/1000"]
     assert hm.data[0].z[0][1] == pytest.approx(0.7)
-    paper = pd.DataFrame({"network": ["STRING", "STRING", "STRING"], "dataset": ["mHSC-L"] * 3,
-                          "backbone": ["scGPT", "scGPT", "scBenchmark"], "method": ["VVP", "GDT", "VVP"],
-                          "AUPRC": [0.8, 0.9, 0.1]})
+    paper = pd.DataFrame(
+        {
+            "network": ["STRING", "STRING", "STRING"],
+            "dataset": ["mHSC-L"] * 3,
+            "backbone": ["scGPT", "scGPT", "scBenchmark"],
+            "method": ["VVP", "GDT", "VVP"],
+            "AUPRC": [0.8, 0.9, 0.1],
+        }
+    )
     comp = figures.paper_comparison(table, paper, "AUPRC")
     assert figures.PAPER_LABEL in comp.columns
     got = comp.set_index(["dataset", "method"])[figures.PAPER_LABEL]

@@ -34,8 +34,15 @@ def _pretty_direction(direction: str, source: str, target: str) -> str:
 
 
 def _base_layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
-    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template="plotly_white", height=380,
-                      margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(
+        title=title,
+        xaxis_title=x,
+        yaxis_title=y,
+        template="plotly_white",
+        height=380,
+        margin=dict(l=10, r=10, t=50, b=10),
+        legend=dict(orientation="h", y=-0.25),
+    )
     return fig
 
 
@@ -49,13 +56,28 @@ def vvp_figure(vvp: pd.DataFrame, v0: float, source: str, target: str) -> go.Fig
     fig = go.Figure()
     for k, (direction, g) in enumerate(vvp.groupby("direction", sort=False)):
         g = g.sort_values("value")
-        fig.add_trace(go.Scatter(x=g["value"].to_numpy(float), y=g["response"].to_numpy(float), mode="lines+markers",
-                                 name=_pretty_direction(direction, source, target),
-                                 line=dict(color=DIRECTION_COLORS[k % 2])))
-    fig.add_vline(x=float(v0), line_dash="dash", line_color="grey", annotation_text=f"v0 = {float(v0):g}",
-                  annotation_position="top")
-    return _base_layout(fig, "VVP response curve", "virtual value of the regulator (scGPT bin)",
-                        "reconstructed response of the regulated gene")
+        fig.add_trace(
+            go.Scatter(
+                x=g["value"].to_numpy(float),
+                y=g["response"].to_numpy(float),
+                mode="lines+markers",
+                name=_pretty_direction(direction, source, target),
+                line=dict(color=DIRECTION_COLORS[k % 2]),
+            )
+        )
+    fig.add_vline(
+        x=float(v0),
+        line_dash="dash",
+        line_color="grey",
+        annotation_text=f"v0 = {float(v0):g}",
+        annotation_position="top",
+    )
+    return _base_layout(
+        fig,
+        "VVP response curve",
+        "virtual value of the regulator (scGPT bin)",
+        "reconstructed response of the regulated gene",
+    )
 
 
 def gdt_figure(gdt: pd.DataFrame, source: str, target: str) -> go.Figure:
@@ -64,17 +86,29 @@ def gdt_figure(gdt: pd.DataFrame, source: str, target: str) -> go.Figure:
     fig = go.Figure()
     for k, (direction, g) in enumerate(gdt.groupby("direction", sort=False)):
         g = g.sort_values("base_value")
-        fig.add_trace(go.Scatter(x=g["base_value"].to_numpy(float), y=g["gradient"].to_numpy(float),
-                                 mode="lines+markers", name=_pretty_direction(direction, source, target),
-                                 line=dict(color=DIRECTION_COLORS[k % 2])))
+        fig.add_trace(
+            go.Scatter(
+                x=g["base_value"].to_numpy(float),
+                y=g["gradient"].to_numpy(float),
+                mode="lines+markers",
+                name=_pretty_direction(direction, source, target),
+                line=dict(color=DIRECTION_COLORS[k % 2]),
+            )
+        )
     fig.add_hline(y=0.0, line_color="lightgrey")
-    return _base_layout(fig, "GDT gradient trajectory", "virtual base value (scGPT bin)",
-                        "∂ output(regulated) / ∂ input(regulator)")
+    return _base_layout(
+        fig, "GDT gradient trajectory", "virtual base value (scGPT bin)", "∂ output(regulated) / ∂ input(regulator)"
+    )
 
 
 # ----------------------------------------------------------------------------------------------- network
-def filter_edges(edges: pd.DataFrame, top_k: int | None = None, min_score: float | None = None,
-                 tfs: Sequence[str] | None = None, search: str | None = None) -> pd.DataFrame:
+def filter_edges(
+    edges: pd.DataFrame,
+    top_k: int | None = None,
+    min_score: float | None = None,
+    tfs: Sequence[str] | None = None,
+    search: str | None = None,
+) -> pd.DataFrame:
     """The predicted edges a user asked to see, best first.
 
     TF filter and gene search (case-insensitive substring of the TF or the target) apply first, then the score
@@ -85,7 +119,9 @@ def filter_edges(edges: pd.DataFrame, top_k: int | None = None, min_score: float
         df = df[df["tf"].isin(list(tfs))]
     if search and search.strip():
         s = search.strip().upper()
-        df = df[df["tf"].str.upper().str.contains(s, regex=False) | df["target"].str.upper().str.contains(s, regex=False)]
+        df = df[
+            df["tf"].str.upper().str.contains(s, regex=False) | df["target"].str.upper().str.contains(s, regex=False)
+        ]
     if min_score is not None:
         df = df[df["score"] >= float(min_score)]
     df = df.sort_values("score", ascending=False, kind="stable")
@@ -103,13 +139,16 @@ def edge_status(label) -> str:
 
 def edge_table(shown: pd.DataFrame) -> pd.DataFrame:
     """The ranked edge table the Network page shows and exports: TF, target, score, label (+ status, rank index)."""
-    out = pd.DataFrame({
-        "TF": shown["tf"].astype(str).to_numpy(),
-        "target": shown["target"].astype(str).to_numpy(),
-        "score": shown["score"].astype(float).to_numpy(),
-        "label": pd.array(pd.to_numeric(shown["label"], errors="coerce").round(), dtype="Int64")
-        if "label" in shown else pd.array([pd.NA] * len(shown), dtype="Int64"),
-    })
+    out = pd.DataFrame(
+        {
+            "TF": shown["tf"].astype(str).to_numpy(),
+            "target": shown["target"].astype(str).to_numpy(),
+            "score": shown["score"].astype(float).to_numpy(),
+            "label": pd.array(pd.to_numeric(shown["label"], errors="coerce").round(), dtype="Int64")
+            if "label" in shown
+            else pd.array([pd.NA] * len(shown), dtype="Int64"),
+        }
+    )
     out["status"] = [edge_status(v) for v in out["label"]]
     out.index = pd.RangeIndex(1, len(out) + 1, name="rank")
     return out
@@ -162,8 +201,9 @@ def node_table(shown: pd.DataFrame, tfs: Iterable[str]) -> pd.DataFrame:
     return df.sort_values(["degree", "gene"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
-def graph_layout(edges: pd.DataFrame, nodes: Sequence[str] | None = None, seed: int = 0,
-                 iterations: int = 60) -> pd.DataFrame:
+def graph_layout(
+    edges: pd.DataFrame, nodes: Sequence[str] | None = None, seed: int = 0, iterations: int = 60
+) -> pd.DataFrame:
     """Force-directed (Fruchterman–Reingold) 2-D positions: DataFrame[gene, x, y] for ``nodes`` (default: the
     genes of ``edges``), weighted by score. Compute it once for a large edge set and reuse it for every filtered
     view so nodes keep their place while the user moves the sliders."""
@@ -179,8 +219,16 @@ def graph_layout(edges: pd.DataFrame, nodes: Sequence[str] | None = None, seed: 
         from networkx.drawing.layout import _fruchterman_reingold  # noqa: PLC0415
 
         adj = nx.to_numpy_array(g, nodelist=names, weight="weight")
-        xy = _fruchterman_reingold(adj, k=None, pos=None, fixed=None, iterations=iterations, threshold=1e-4, dim=2,
-                                   seed=np.random.RandomState(seed))
+        xy = _fruchterman_reingold(
+            adj,
+            k=None,
+            pos=None,
+            fixed=None,
+            iterations=iterations,
+            threshold=1e-4,
+            dim=2,
+            seed=np.random.RandomState(seed),
+        )
         xy = np.asarray(xy, dtype=float)
         xy = (xy - xy.mean(axis=0)) / max(np.abs(xy - xy.mean(axis=0)).max(), 1e-12)
     except Exception:  # private helper moved: fall back to the public API
@@ -200,8 +248,13 @@ def _width_bins(scores: np.ndarray, n_bins: int = 4) -> tuple[np.ndarray, list[f
     return np.clip(b, 0, n_bins - 1), widths
 
 
-def network_figure(shown: pd.DataFrame, layout: pd.DataFrame, tfs: Iterable[str],
-                   max_edges: int = MAX_GRAPH_EDGES, highlight: str | None = None) -> go.Figure:
+def network_figure(
+    shown: pd.DataFrame,
+    layout: pd.DataFrame,
+    tfs: Iterable[str],
+    max_edges: int = MAX_GRAPH_EDGES,
+    highlight: str | None = None,
+) -> go.Figure:
     """Interactive network: edges coloured by ground-truth status, width by score (4 bins), TFs as orange diamonds,
     targets as blue circles (size by degree); hover an edge's midpoint or a node for details.
 
@@ -232,34 +285,74 @@ def network_figure(shown: pd.DataFrame, layout: pd.DataFrame, tfs: Iterable[str]
             xs[1::3] = [pos[t][0] for t in dst[idx]]
             ys[0::3] = [pos[s][1] for s in src[idx]]
             ys[1::3] = [pos[t][1] for t in dst[idx]]
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(width=float(w), color=STATUS_COLORS[st_name]),
-                                     opacity=0.55, hoverinfo="skip", name=st_name, legendgroup=st_name,
-                                     showlegend=first))
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    line=dict(width=float(w), color=STATUS_COLORS[st_name]),
+                    opacity=0.55,
+                    hoverinfo="skip",
+                    name=st_name,
+                    legendgroup=st_name,
+                    showlegend=first,
+                )
+            )
             first = False
     if len(shown):  # invisible midpoints carry the edge hover text
         mx = [(pos[s][0] + pos[t][0]) / 2 for s, t in zip(src, dst)]
         my = [(pos[s][1] + pos[t][1]) / 2 for s, t in zip(src, dst)]
         txt = [f"{s} → {t}<br>score {v:.3f}<br>{st}" for s, t, v, st in zip(src, dst, scores, status)]
-        fig.add_trace(go.Scatter(x=mx, y=my, mode="markers", marker=dict(size=6, opacity=0), text=txt,
-                                 hoverinfo="text", name="edges", showlegend=False))
+        fig.add_trace(
+            go.Scatter(
+                x=mx,
+                y=my,
+                mode="markers",
+                marker=dict(size=6, opacity=0),
+                text=txt,
+                hoverinfo="text",
+                name="edges",
+                showlegend=False,
+            )
+        )
     deg = pd.Series(list(src) + list(dst)).value_counts()
-    for role, members, symbol, color in (("TF", [g for g in genes if g in tfs], "diamond", TF_COLOR),
-                                         ("target", [g for g in genes if g not in tfs], "circle", TARGET_COLOR)):
+    for role, members, symbol, color in (
+        ("TF", [g for g in genes if g in tfs], "diamond", TF_COLOR),
+        ("target", [g for g in genes if g not in tfs], "circle", TARGET_COLOR),
+    ):
         if not members:
             continue
         sizes = [min(8 + 2.0 * np.sqrt(deg.get(g, 0)), 30) for g in members]
         line = [dict(width=3, color="black") if highlight and g.upper() == highlight.upper() else None for g in members]
-        fig.add_trace(go.Scatter(
-            x=[pos[g][0] for g in members], y=[pos[g][1] for g in members],
-            mode="markers+text" if role == "TF" and len(members) <= 80 else "markers",
-            text=members, textposition="top center", textfont=dict(size=9),
-            hovertext=[f"{g} ({role})<br>degree {int(deg.get(g, 0))}" for g in members], hoverinfo="text",
-            marker=dict(symbol=symbol, size=sizes, color=color, line=dict(width=[2 if x else 0.5 for x in line],
-                                                                          color="black")),
-            name=f"{role}s" if role == "TF" else "targets"))
-    fig.update_layout(template="plotly_white", height=620, margin=dict(l=0, r=0, t=30, b=0), hovermode="closest",
-                      xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
-                      legend=dict(orientation="h", y=1.02, x=0), dragmode="pan")
+        fig.add_trace(
+            go.Scatter(
+                x=[pos[g][0] for g in members],
+                y=[pos[g][1] for g in members],
+                mode="markers+text" if role == "TF" and len(members) <= 80 else "markers",
+                text=members,
+                textposition="top center",
+                textfont=dict(size=9),
+                hovertext=[f"{g} ({role})<br>degree {int(deg.get(g, 0))}" for g in members],
+                hoverinfo="text",
+                marker=dict(
+                    symbol=symbol,
+                    size=sizes,
+                    color=color,
+                    line=dict(width=[2 if x else 0.5 for x in line], color="black"),
+                ),
+                name=f"{role}s" if role == "TF" else "targets",
+            )
+        )
+    fig.update_layout(
+        template="plotly_white",
+        height=620,
+        margin=dict(l=0, r=0, t=30, b=0),
+        hovermode="closest",
+        xaxis=dict(visible=False),
+        yaxis=dict(visible=False, scaleanchor="x"),
+        legend=dict(orientation="h", y=1.02, x=0),
+        dragmode="pan",
+    )
     return fig
 
 
@@ -269,11 +362,24 @@ def metric_heatmap(table: pd.DataFrame, metric: str, methods: Sequence[str] | No
     p = table.pivot_table(index="dataset", columns="method", values=metric, aggfunc="mean", dropna=False, sort=False)
     if methods:
         p = p[[m for m in methods if m in p.columns]]
-    fig = go.Figure(go.Heatmap(z=p.to_numpy(float), x=list(p.columns), y=list(p.index), colorscale="Viridis",
-                               texttemplate="%{z:.3f}", colorbar=dict(title=metric), hoverongaps=False))
-    fig.update_layout(template="plotly_white", title=f"{metric} per test dataset and method",
-                      height=max(300, 60 + 28 * len(p.index)), margin=dict(l=10, r=10, t=50, b=10),
-                      yaxis=dict(autorange="reversed"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=p.to_numpy(float),
+            x=list(p.columns),
+            y=list(p.index),
+            colorscale="Viridis",
+            texttemplate="%{z:.3f}",
+            colorbar=dict(title=metric),
+            hoverongaps=False,
+        )
+    )
+    fig.update_layout(
+        template="plotly_white",
+        title=f"{metric} per test dataset and method",
+        height=max(300, 60 + 28 * len(p.index)),
+        margin=dict(l=10, r=10, t=50, b=10),
+        yaxis=dict(autorange="reversed"),
+    )
     return fig
 
 
@@ -298,8 +404,9 @@ def np_sweep_figure(table: pd.DataFrame, metric: str, np_column: str = "np_ratio
     g = table.groupby(["method", np_column], sort=False)[metric].mean().reset_index().sort_values(np_column)
     fig = go.Figure()
     for method, d in g.groupby("method", sort=False):
-        fig.add_trace(go.Scatter(x=d[np_column].to_numpy(float), y=d[metric].to_numpy(float), mode="lines+markers",
-                                 name=method))
+        fig.add_trace(
+            go.Scatter(x=d[np_column].to_numpy(float), y=d[metric].to_numpy(float), mode="lines+markers", name=method)
+        )
     return _base_layout(fig, f"{metric} against N/P ratio (mean over datasets)", "negatives per positive (N/P)", metric)
 
 
@@ -326,7 +433,9 @@ def paper_comparison(ours: pd.DataFrame, paper: pd.DataFrame, metric: str = "AUP
     if "backbone" in p.columns:
         p = p[p["backbone"].astype(str).str.lower() == "scgpt"]
     if "network" in p.columns and p["dataset"].astype(str).str.count("/").max() == 0:
-        p["_net"] = p["network"].astype(str).str.upper().map(_NETWORK_ALIASES).fillna(p["network"].astype(str).str.upper())
+        p["_net"] = (
+            p["network"].astype(str).str.upper().map(_NETWORK_ALIASES).fillna(p["network"].astype(str).str.upper())
+        )
         p["_cell"] = p["dataset"].astype(str).str.upper()
         keys = ["_net", "_cell", "method"]
         if "size" in p.columns:
@@ -351,14 +460,23 @@ def comparison_figure(comp: pd.DataFrame) -> go.Figure:
     ours_col = next(c for c in comp.columns if c.startswith("ours ("))
     c = comp.dropna(subset=[PAPER_LABEL, ours_col])
     g = c.groupby("method", sort=False)[[ours_col, PAPER_LABEL]].mean()
-    fig = go.Figure([go.Bar(x=list(g.index), y=g[ours_col].to_numpy(float), name=ours_col.replace("ours", "ours —")),
-                     go.Bar(x=list(g.index), y=g[PAPER_LABEL].to_numpy(float), name=PAPER_LABEL,
-                            marker_pattern_shape="/")])
+    fig = go.Figure(
+        [
+            go.Bar(x=list(g.index), y=g[ours_col].to_numpy(float), name=ours_col.replace("ours", "ours —")),
+            go.Bar(x=list(g.index), y=g[PAPER_LABEL].to_numpy(float), name=PAPER_LABEL, marker_pattern_shape="/"),
+        ]
+    )
     fig.update_layout(barmode="group")
     return _base_layout(fig, f"Mean over {c['dataset'].nunique()} matched dataset(s)", "method", "AUPRC")
 
 
 _NETWORK_ALIASES: Mapping[str, str] = {
-    "STR": "STRING", "STRING": "STRING", "NSP": "NON-SPECIFIC", "NON-SPECIFIC": "NON-SPECIFIC",
-    "SPC": "SPECIFIC", "SPECIFIC": "SPECIFIC", "L/G": "LOFGOF", "LOFGOF": "LOFGOF",
+    "STR": "STRING",
+    "STRING": "STRING",
+    "NSP": "NON-SPECIFIC",
+    "NON-SPECIFIC": "NON-SPECIFIC",
+    "SPC": "SPECIFIC",
+    "SPECIFIC": "SPECIFIC",
+    "L/G": "LOFGOF",
+    "LOFGOF": "LOFGOF",
 }

@@ -3,9 +3,11 @@ progress bars, upload validation and the sidebar summary. No science here.
 
 Shared selections live in ``st.session_state``:
 
-- ``ckpt_path``: checkpoint folder ("" = the bundled compact scGPT);
-- ``dataset_key``: a BEELINE dataset name ("STRING/mHSC-L/500") or "upload:<name>:<digest>" for an upload;
-- ``translator_path``: translator folder ("" = the bundled translator trained on STRING/hESC/500);
+- ``ckpt_path``: checkpoint folder ("" = the bundled compact scGPT; ``UGRN_APP_CHECKPOINT`` sets the default);
+- ``dataset_key``: a BEELINE dataset name (default "STRING/mHSC-L/500", or ``UGRN_APP_DATASET``) or
+  "upload:<name>:<digest>" for an upload;
+- ``translator_path``: translator folder ("" = the bundled translator trained on STRING/hESC/500;
+  ``UGRN_APP_TRANSLATOR`` sets the default);
 - ``uploads``: upload key → GRNDataset.
 """
 
@@ -32,16 +34,24 @@ MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 BUNDLED = "bundled"
 
 # Home-page widget keys kept alive while the user is on another page (Streamlit drops keys of unrendered widgets).
-PERSISTENT_WIDGETS = ("home_ckpt_mode", "home_ckpt_folder", "home_ds_mode", "home_beeline", "home_translator",
-                      "home_species", "home_upload_name", "home_paste")
+PERSISTENT_WIDGETS = (
+    "home_ckpt_mode",
+    "home_ckpt_folder",
+    "home_ds_mode",
+    "home_beeline",
+    "home_translator",
+    "home_species",
+    "home_upload_name",
+    "home_paste",
+)
 
 
 # ----------------------------------------------------------------------------------------------- state
 def init_state() -> None:
     """Defaults for the shared selections, so any page works when opened directly."""
     ss = st.session_state
-    ss.setdefault("ckpt_path", "")
-    ss.setdefault("translator_path", "")
+    ss.setdefault("ckpt_path", os.environ.get("UGRN_APP_CHECKPOINT", ""))
+    ss.setdefault("translator_path", os.environ.get("UGRN_APP_TRANSLATOR", ""))
     ss.setdefault("uploads", {})
     if "dataset_key" not in ss:
         names = list_datasets_cached()
@@ -51,10 +61,18 @@ def init_state() -> None:
             ss[k] = ss[k]
 
 
+# app.py's st.Page objects (filled by app.py before a page runs), for st.page_link / st.switch_page
+NAV: dict[str, Any] = {}
+
+
 def setup_page(title: str, icon: str = "🧬") -> None:
-    """Common first lines of every page (page config, state defaults)."""
-    st.set_page_config(page_title=f"{title} · UGRN explorer", page_icon=icon, layout="wide")
+    """Common first lines of every page: state defaults (app.py sets the page config and the navigation)."""
     init_state()
+
+
+def home_link(label: str = "Change on Home") -> None:
+    if "home" in NAV:
+        st.page_link(NAV["home"], label=label, icon="🏠")
 
 
 # ----------------------------------------------------------------------------------------------- cached loaders
@@ -97,7 +115,7 @@ def get_translator(path: str):
 
 def saved_translators() -> dict[str, str]:
     """Label → folder of every translator the user can pick: the bundled one plus those saved by the Train page."""
-    out = {f"bundled (trained on STRING/hESC/500)": ""}
+    out = {"bundled (trained on STRING/hESC/500)": ""}
     if TRANSLATOR_DIR.is_dir():
         for d in sorted(p for p in TRANSLATOR_DIR.iterdir() if p.is_dir() and not p.name.startswith(".")):
             out[f"saved: {d.name}"] = str(d)
@@ -132,15 +150,17 @@ def get_dataset(key: str):
     if key.startswith("upload:"):
         ds = st.session_state.get("uploads", {}).get(key)
         if ds is None:
-            raise ValueError(f"The uploaded dataset '{key.split(':')[1]}' is no longer in this session; "
-                             "upload it again on the Home page.")
+            raise ValueError(
+                f"The uploaded dataset '{key.split(':')[1]}' is no longer in this session; "
+                "upload it again on the Home page."
+            )
         return ds
     return get_beeline(key)
 
 
 def _fail(what: str, e: Exception) -> None:
     st.error(f"{what}: {e}")
-    st.page_link("app.py", label="Change the selection on the Home page", icon="🏠")
+    home_link("Change the selection on the Home page")
 
 
 def load_context(need_translator: bool = True) -> Context | None:
@@ -182,11 +202,13 @@ def sidebar_summary() -> None:
     ss = st.session_state
     with st.sidebar:
         st.markdown("**Current selection**")
-        st.caption(f"Checkpoint: {Path(ss['ckpt_path']).name if ss['ckpt_path'] else 'bundled compact scGPT'}  \n"
-                   f"Dataset: {dataset_label(ss['dataset_key'])}  \n"
-                   f"Translator: {Path(ss['translator_path']).name if ss['translator_path'] else 'bundled (STRING/hESC/500)'}  \n"
-                   f"Device: {api.device_name()}")
-        st.page_link("app.py", label="Change on Home", icon="🏠")
+        st.caption(
+            f"Checkpoint: {Path(ss['ckpt_path']).name if ss['ckpt_path'] else 'bundled compact scGPT'}  \n"
+            f"Dataset: {dataset_label(ss['dataset_key'])}  \n"
+            f"Translator: {Path(ss['translator_path']).name if ss['translator_path'] else 'bundled (STRING/hESC/500)'}  \n"
+            f"Device: {api.device_name()}"
+        )
+        home_link()
 
 
 # ----------------------------------------------------------------------------------------------- progress
@@ -217,20 +239,20 @@ def predicted_edges(ckpt_id: str, ds_key: str, tr_key: str, method: str, _fm, _d
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def pair_curves(ckpt_id: str, ds_key: str, source: str, target: str, params_json: str, _fm, _ds,
-                _params) -> dict:
+def pair_curves(ckpt_id: str, ds_key: str, source: str, target: str, params_json: str, _fm, _ds, _params) -> dict:
     """``api.pair_curves`` once per (checkpoint, dataset, pair, probe parameters)."""
     with st.spinner(f"Probing {source} ↔ {target} with virtual cells…"):
         return api.pair_curves(_fm, _ds, source, target, params=_params)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def pair_probabilities(ckpt_id: str, ds_key: str, tr_key: str, source: str, target: str, _fm, _ds,
-                       _tr) -> pd.DataFrame:
-    """``api.predict_pairs`` for both directions of one pair: rows source→target and target→source."""
-    bar, cb = progress_callback("Scoring the pair with every trained method")
+def pair_probabilities(
+    ckpt_id: str, ds_key: str, tr_key: str, source: str, target: str, methods: tuple, _fm, _ds, _tr
+) -> pd.DataFrame:
+    """``api.predict_pairs`` of ``methods`` for both directions of one pair: rows source→target, target→source."""
+    bar, cb = progress_callback(f"Scoring the pair ({', '.join(methods)})")
     pairs = pd.DataFrame({"tf": [source, target], "target": [target, source]})
-    out = api.predict_pairs(_fm, _ds, _tr, pairs, progress=cb)
+    out = api.predict_pairs(_fm, _ds, _tr, pairs, methods=list(methods), progress=cb)
     bar.empty()
     return out
 
@@ -256,8 +278,10 @@ def upload_ok(uploaded, what: str) -> bool:
     if size is None:
         size = len(uploaded.getvalue())
     if size > MAX_UPLOAD_BYTES:
-        st.error(f"The {what} '{uploaded.name}' is {size / 1024 / 1024:.1f} MB; the limit is {MAX_UPLOAD_MB} MB. "
-                 "Subset it to the genes you need (or use .h5ad, which is smaller) and upload again.")
+        st.error(
+            f"The {what} '{uploaded.name}' is {size / 1024 / 1024:.1f} MB; the limit is {MAX_UPLOAD_MB} MB. "
+            "Subset it to the genes you need (or use .h5ad, which is smaller) and upload again."
+        )
         return False
     if size == 0:
         st.error(f"The {what} '{uploaded.name}' is empty.")

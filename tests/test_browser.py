@@ -1,0 +1,217 @@
+"""Real-browser test: start ``streamlit run app.py`` on a free local port, open every page in headless Chromium,
+check that no page shows an exception or an error box, save screenshots and print each page's time to first render.
+
+Needs Debian's chromium at /usr/bin/chromium (``scripts/install_browser.sh``) and the Python ``playwright`` package
+(its bundled driver only; never ``playwright install``). Skips, saying why, only when chromium is absent.
+
+Screenshots go to ``test-output/screenshots/`` (gitignored); ``UGRN_UPDATE_SCREENSHOTS=1`` also copies them to
+``docs/screenshots/`` for the README. Timings are printed and written to ``test-output/screenshots/timings.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+CHROMIUM = Path(os.environ.get("UGRN_CHROMIUM", "/usr/bin/chromium"))
+OUT = REPO / "test-output" / "screenshots"
+DOCS = REPO / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# (screenshot name, URL path, text the page's title holds)
+PAGES = [
+    ("home", "/", "UGRN explorer"),
+    ("gene_pair", "/Gene_pair", "Gene pair"),
+    ("network", "/Network", "Predicted network"),
+    ("benchmark", "/Benchmark", "Benchmark"),
+    ("train", "/Train", "Train a translator"),
+]
+PAGE_TIMEOUT_S = float(os.environ.get("UGRN_BROWSER_PAGE_TIMEOUT", "120"))
+COLD_PROBE_TIMEOUT_S = 900.0  # the first page that needs probes computes them when the disk cache is empty
+MAX_DOC_PNG = 300 * 1024
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_health(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if proc.poll() is not None:
+            raise AssertionError(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.read().decode().strip() == "ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"streamlit not healthy after {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+def _probes_on_disk() -> bool:
+    """Whether the default dataset's VVP and GDT probes are already cached (else the first page computes them)."""
+    from ugrn_core import api
+
+    dataset = os.environ.get("UGRN_APP_DATASET", "STRING/mHSC-L/500")  # the app's default (ugrn_app.state)
+    fm = api.load_model(os.environ.get("UGRN_APP_CHECKPOINT") or None)
+    tr = api.load_translator(os.environ.get("UGRN_APP_TRANSLATOR") or None)
+    return {"VVP", "GDT"} <= set(api.cached_probes(fm, api.load_dataset(dataset), tr.params))
+
+
+def _wait_rendered(page, title: str, timeout_s: float) -> float:
+    """Wait until the script has finished (stApp notRunning, no spinner, title shown, plots drawn); return seconds."""
+    t0 = time.perf_counter()
+    deadline = t0 + timeout_s
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
+    stable_since, last_report = None, t0
+    while time.perf_counter() < deadline:
+        st = page.evaluate(
+            """(title) => {
+                const app = document.querySelector('[data-testid="stApp"]');
+                const s = {state: app ? app.getAttribute('data-test-script-state') : null,
+                           spinner: !!document.querySelector('[data-testid="stSpinner"]'),
+                           progress: [...document.querySelectorAll('[data-testid="stProgress"]')].map(e => e.innerText).join(' | '),
+                           title: [...document.querySelectorAll('h1')].some(e => e.innerText.includes(title)),
+                           charts: document.querySelectorAll('[data-testid="stPlotlyChart"]').length,
+                           drawn: document.querySelectorAll('[data-testid="stPlotlyChart"] .main-svg').length};
+                s.done = s.state === 'notRunning' && !s.spinner && s.title && (s.charts === 0 || s.drawn >= s.charts);
+                return s;
+            }""",
+            title,
+        )
+        done = st.pop("done")
+        if time.perf_counter() - last_report > 30:
+            last_report = time.perf_counter()
+            print(f"    … '{title}' after {last_report - t0:.0f} s: {st}", flush=True)
+        if done:
+            stable_since = stable_since or time.perf_counter()
+            if time.perf_counter() - stable_since >= 1.0:  # no rerun started within a second
+                return stable_since - t0
+        else:
+            stable_since = None
+        time.sleep(0.25)
+    raise AssertionError(f"page '{title}' still running after {timeout_s:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"Debian chromium is not installed at {CHROMIUM}: run `bash scripts/install_browser.sh` "
+            "(apt-get install chromium) to run the real-browser test"
+        )
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    port = _free_port()
+    env = dict(os.environ)
+    env.setdefault("UGRN_DATA_DIR", str(REPO.parent / "shared" / "data"))
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_health(url, proc, log)
+        yield url, log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_every_page_renders_without_errors(server):
+    from playwright.sync_api import sync_playwright
+
+    url, log = server
+    cold_probes = not _probes_on_disk()
+    OUT.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, dict[str, float]] = {}
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            ctx = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+            page = ctx.new_page()
+            console_errors: list[str] = []
+            page.on("pageerror", lambda e: console_errors.append(str(e)))
+            for round_name in ("cold", "warm"):
+                for name, path, title in PAGES:
+                    budget = PAGE_TIMEOUT_S
+                    if round_name == "cold" and cold_probes and name in ("gene_pair", "network"):
+                        budget = COLD_PROBE_TIMEOUT_S
+                    t0 = time.perf_counter()
+                    page.goto(url + path, wait_until="domcontentloaded")
+                    _wait_rendered(page, title, budget)
+                    secs = time.perf_counter() - t0
+                    timings.setdefault(name, {})[round_name] = round(secs, 2)
+                    n_exc = page.locator('[data-testid="stException"]').count()
+                    n_err = page.locator('[data-testid="stAlertContentError"]').count()
+                    body = page.inner_text("body")
+                    if n_exc or "Traceback (most recent call last)" in body:
+                        problems.append(f"{round_name} {name}: exception shown: {body[:1500]}")
+                    if n_err:
+                        texts = page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
+                        problems.append(f"{round_name} {name}: error box: {texts}")
+                    if round_name == "warm":
+                        page.screenshot(path=str(OUT / f"{name}.png"))
+        finally:
+            browser.close()
+    (OUT / "timings.json").write_text(json.dumps({"cold_probe_computation": cold_probes, "pages": timings}, indent=2))
+    print(
+        "\nTime to first render in Chromium (s); cold = first visit after server start"
+        + (" (probes computed on the way)" if cold_probes else " (probes already on disk)")
+        + ", warm = revisit:"
+    )
+    for name, t in timings.items():
+        print(f"  {name:10s} cold {t['cold']:7.2f}   warm {t['warm']:7.2f}")
+    assert not problems, "\n".join(problems) + f"\n--- streamlit log ---\n{log.read_text()[-3000:]}"
+    assert not console_errors, console_errors
+    for name, _, _ in PAGES:
+        png = OUT / f"{name}.png"
+        assert png.is_file() and png.stat().st_size > 5_000, f"screenshot {png} missing or blank"
+    if os.environ.get("UGRN_UPDATE_SCREENSHOTS"):
+        DOCS.mkdir(parents=True, exist_ok=True)
+        for name, _, _ in PAGES:
+            png = OUT / f"{name}.png"
+            assert png.stat().st_size < MAX_DOC_PNG, f"{png} is {png.stat().st_size} bytes (limit {MAX_DOC_PNG})"
+            shutil.copyfile(png, DOCS / f"{name}.png")
