@@ -46,6 +46,15 @@ def load_result(path: str, mtime: float):
     return api.load_benchmark(path)
 
 
+@st.cache_data(show_spinner=False, ttl=60)
+def probes_cached(ckpt_id: str, name: str, _fm) -> bool:
+    """Whether the VVP and GDT probes of BEELINE dataset ``name`` are on disk (default probe parameters)."""
+    try:
+        return {"VVP", "GDT"} <= set(api.cached_probes(_fm, state.get_beeline(name)))
+    except Exception:
+        return False
+
+
 LOAD, RUN = "Load saved results", "Run a benchmark"
 source = st.radio("Results", [LOAD, RUN], horizontal=True, key="bench_source")
 result = None
@@ -75,38 +84,46 @@ if source == LOAD:
         )
 else:
     names = state.list_datasets_cached()
-    with st.form("bench_form"):
-        c1, c2 = st.columns(2)
-        train = c1.selectbox(
-            "Train the translators on",
-            names,
-            index=names.index(DEFAULT_TRAIN) if DEFAULT_TRAIN in names else 0,
-            key="bench_train",
-        )
-        tests = c2.multiselect(
-            "Test on (never seen in training)",
-            names,
-            default=[d for d in DEFAULT_TESTS if d in names],
-            key="bench_tests",
-        )
-        methods = st.multiselect(
-            "Methods",
-            list(api.METHODS),
-            default=DEFAULT_METHODS,
-            key="bench_methods",
-            help="Origin-Pert, Origin-Attn and Pert need expression data; Emb, VVP, GDT and Ens do not.",
-        )
-        c3, c4, c5, c6 = st.columns(4)
-        np_ratio = c3.number_input("Negatives per positive (N/P)", 1.0, 10.0, 1.0, 1.0, key="bench_np")
-        pair_mode = c4.selectbox(
-            "Test pairs",
-            ["balanced", "all"],
-            key="bench_pairs",
-            help="balanced: positives + sampled negatives (paper); all: every TF×gene pair.",
-        )
-        seed = c5.number_input("Seed", 0, 10_000, 0, key="bench_seed")
-        epochs = c6.number_input("Epochs", 1, 500, 50, key="bench_epochs")
-        go = st.form_submit_button("▶ Run benchmark", type="primary")
+    c1, c2 = st.columns(2)
+    train = c1.selectbox(
+        "Train the translators on",
+        names,
+        index=names.index(DEFAULT_TRAIN) if DEFAULT_TRAIN in names else 0,
+        key="bench_train",
+    )
+    tests = c2.multiselect(
+        "Test on (never seen in training)",
+        names,
+        default=[d for d in DEFAULT_TESTS if d in names],
+        key="bench_tests",
+    )
+    methods = st.multiselect(
+        "Methods",
+        list(api.METHODS),
+        default=DEFAULT_METHODS,
+        key="bench_methods",
+        help="Origin-Pert, Origin-Attn and Pert need expression data; Emb, VVP, GDT and Ens do not.",
+    )
+    c3, c4, c5, c6 = st.columns(4)
+    np_ratio = c3.number_input("Negatives per positive (N/P)", 1.0, 10.0, 1.0, 1.0, key="bench_np")
+    pair_mode = c4.selectbox(
+        "Test pairs",
+        ["balanced", "all"],
+        key="bench_pairs",
+        help="balanced: positives + sampled negatives (paper); all: every TF×gene pair.",
+    )
+    seed = c5.number_input("Seed", 0, 10_000, 0, key="bench_seed")
+    epochs = c6.number_input("Epochs", 1, 500, 50, key="bench_epochs")
+    ctx_now = state.require_context(need_translator=False)
+    fm_now = ctx_now.fm
+    todo = [d for d in [train, *tests] if not probes_cached(fm_now.checkpoint_id, d, fm_now)]
+    st.caption(
+        "Probes already cached for every chosen dataset: the run takes about a minute."
+        if not todo
+        else f"Probes will be computed for {', '.join(todo)} (a few minutes per 500-gene dataset on CPU, once; "
+        "later runs reuse them). `ugrn probe` computes them ahead."
+    )
+    go = st.button("▶ Run benchmark", type="primary", key="bench_run")
     if go:
         if not tests or not methods:
             st.error("Choose at least one test dataset and one method.")
@@ -114,7 +131,7 @@ else:
             st.error("The training dataset cannot also be a test dataset.")
         else:
             try:
-                fm = state.get_model(ss["ckpt_path"])
+                fm = fm_now
                 bar, cb = state.progress_callback(f"Benchmark: train on {train}, test on {len(tests)} dataset(s)")
                 t0 = time.perf_counter()
                 res = api.run_benchmark(
