@@ -1,7 +1,8 @@
 """UGRN explorer — the Streamlit app. Run with ``streamlit run app.py``.
 
 This file is the entry point: it holds the Home page (choose the foundation model, the dataset and the translator)
-and the navigation to the pages in ``pages/``. All science comes from ``ugrn_core.api``.
+and the navigation (st.navigation) to the pages in ``app_pages/`` (not ``pages/``: that name would switch
+Streamlit to its older multipage mode, where a page opened by URL runs without this file). All science comes from ``ugrn_core.api``.
 """
 
 from __future__ import annotations
@@ -281,10 +282,10 @@ def home() -> None:
 
 NAV = {
     "home": st.Page(home, title="Home", icon="🧬", default=True),
-    "gene_pair": st.Page("pages/1_Gene_pair.py", title="Gene pair", icon="🔬", url_path="Gene_pair"),
-    "network": st.Page("pages/2_Network.py", title="Network", icon="🕸️", url_path="Network"),
-    "benchmark": st.Page("pages/3_Benchmark.py", title="Benchmark", icon="📊", url_path="Benchmark"),
-    "train": st.Page("pages/4_Train.py", title="Train", icon="🏋️", url_path="Train"),
+    "gene_pair": st.Page("app_pages/1_Gene_pair.py", title="Gene pair", icon="🔬", url_path="Gene_pair"),
+    "network": st.Page("app_pages/2_Network.py", title="Network", icon="🕸️", url_path="Network"),
+    "benchmark": st.Page("app_pages/3_Benchmark.py", title="Benchmark", icon="📊", url_path="Benchmark"),
+    "train": st.Page("app_pages/4_Train.py", title="Train", icon="🏋️", url_path="Train"),
 }
 state.NAV.update(NAV)
 st.navigation(list(NAV.values())).run()

@@ -242,7 +242,7 @@ def test_pasted_genes_become_a_dataset():
 # ----------------------------------------------------------------------------------------------- Gene pair
 def test_gene_pair_plots_both_directions(small_files):
     at = use_small(new_app(), small_files)
-    at.switch_page("pages/1_Gene_pair.py").run()
+    at.switch_page("app_pages/1_Gene_pair.py").run()
     assert_clean(at)
     source, target = at.selectbox(key="pair_source"), at.selectbox(key="pair_target")
     assert len(source.options) == 6 and len(target.options) == 80
@@ -275,11 +275,11 @@ def test_gene_pair_plots_both_directions(small_files):
 
 def test_gene_pair_top_predicted_shortcut(small_files):
     at = use_small(new_app(), small_files)
-    at.switch_page("pages/1_Gene_pair.py").run()
+    at.switch_page("app_pages/1_Gene_pair.py").run()
     at.button[1].click().run()
     assert_clean(at)
     pair = (at.selectbox(key="pair_source").value, at.selectbox(key="pair_target").value)
-    at.switch_page("pages/2_Network.py").run()
+    at.switch_page("app_pages/2_Network.py").run()
     assert_clean(at)
     table = frame(at, ["TF", "target", "score", "label", "status"])
     top = table[table["TF"] != table["target"]].iloc[0]
@@ -298,7 +298,7 @@ def test_network_download_holds_exactly_the_rows_shown(small_files, media, monke
     monkeypatch.setattr(api, "predict_edges", counting)
     state.predicted_edges.clear()  # earlier tests may have filled the in-process cache
     at = use_small(new_app(), small_files)
-    at.switch_page("pages/2_Network.py").run()
+    at.switch_page("app_pages/2_Network.py").run()
     assert_clean(at)
     assert at.radio(key="net_cut").value == "Top k"
     for key in ("net_top_k", "net_tfs", "net_search", "net_method"):
@@ -385,7 +385,7 @@ def saved_benchmark(tmp_path) -> Path:
 
 def test_benchmark_page_loads_saved_results(saved_benchmark):
     at = new_app()
-    at.switch_page("pages/3_Benchmark.py").run()
+    at.switch_page("app_pages/3_Benchmark.py").run()
     assert_clean(at)
     assert at.radio(key="bench_source").value == "Load saved results"
     at.text_input(key="bench_custom").set_value(str(saved_benchmark)).run()
@@ -410,7 +410,7 @@ def test_benchmark_page_loads_saved_results(saved_benchmark):
 
 def test_benchmark_run_form_widgets():
     at = new_app()
-    at.switch_page("pages/3_Benchmark.py").run()
+    at.switch_page("app_pages/3_Benchmark.py").run()
     at.radio(key="bench_source").set_value("Run a benchmark").run()
     assert_clean(at)
     assert at.selectbox(key="bench_train").value
@@ -428,7 +428,7 @@ def test_benchmark_run_form_widgets():
 # ----------------------------------------------------------------------------------------------- Train
 def test_train_translator_and_select_it(small_files, translator_dir):
     at = use_small(new_app(), small_files)
-    at.switch_page("pages/4_Train.py").run()
+    at.switch_page("app_pages/4_Train.py").run()
     assert_clean(at)
     label = state.dataset_label(at.session_state["dataset_key"])
     assert at.selectbox(key="train_ds").value == label
@@ -442,7 +442,7 @@ def test_train_translator_and_select_it(small_files, translator_dir):
     assert at.session_state["translator_path"] == str(translator_dir / "my_small")
     assert any("now the selected translator" in s.value for s in at.success)
     # the new translator drives the other pages
-    at.switch_page("pages/2_Network.py").run()
+    at.switch_page("app_pages/2_Network.py").run()
     assert_clean(at)
     assert not at.error, [e.value for e in at.error]
     assert "trained on " + SMALL_NAME in " ".join(c.value for c in at.caption)

@@ -1,4 +1,4 @@
-"""UI-only helpers for the Streamlit app (``app.py`` and ``pages/``).
+"""UI-only helpers for the Streamlit app (``app.py`` and ``app_pages/``).
 
 - ``figures``: pure functions of DataFrames → plotly figures and tables (no Streamlit, no science);
 - ``state``: session-state defaults, cached loaders around ``ugrn_core.api``, upload wrappers, the sidebar.

@@ -21,8 +21,9 @@ state.sidebar_summary()
 ss = st.session_state
 st.title("📊 Benchmark")
 st.caption(
-    "Cross-dataset protocol of the UGRN paper: train the translators on one labelled dataset, then score "
-    "datasets never seen in training. AUPRC of a balanced test set is 0.5 for a random guess."
+    "Cross-dataset protocol of the UGRN paper: train the translators on one labelled dataset, then score datasets "
+    "never seen in training. A random guess scores AUROC 0.5 and AUPRC equal to the share of positives among the "
+    "scored pairs (the dotted line of the PR plot); AUPRC_ratio divides AUPRC by that share."
 )
 
 DEFAULT_RESULT = state.RESULTS_DIR / "benchmark_default"

@@ -76,7 +76,7 @@ else:
         msg += f" · the graph draws the best {figures.MAX_GRAPH_EDGES:,}; the table and downloads hold all"
     st.markdown(msg)
 
-g_col, d_col = st.columns([3, 1])
+g_col, d_col = st.columns([5, 2])
 with g_col:
     layout = state.layout_cached(ctx.ckpt_id, ctx.ds_key, ctx.tr_key, method, edges)
     st.plotly_chart(
