@@ -3,6 +3,7 @@ the N/P sweep when present, and the paper-reported numbers beside ours (clearly 
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -54,6 +55,27 @@ def probes_cached(ckpt_id: str, name: str, _fm) -> bool:
         return {"VVP", "GDT"} <= set(api.cached_probes(_fm, state.get_beeline(name)))
     except Exception:
         return False
+
+
+def np_sweep_from_saved(meta: dict) -> pd.DataFrame | None:
+    """Tables of saved results sharing ``meta``'s train/test datasets and pair mode but with different N/P ratios,
+    stacked with an ``np_ratio`` column; None when fewer than two ratios exist."""
+    if not meta or meta.get("pair_mode", "balanced") != "balanced":
+        return None
+    key = (meta.get("train"), tuple(sorted(meta.get("tests") or [])))
+    parts = []
+    for folder in saved_results():
+        try:
+            m = json.loads((folder / "meta.json").read_text())
+            if (m.get("train"), tuple(sorted(m.get("tests") or []))) != key or m.get("pair_mode") != "balanced":
+                continue
+            parts.append(pd.read_csv(folder / "results.csv").assign(np_ratio=float(m["np_ratio"])))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    if not parts:
+        return None
+    sweep = pd.concat(parts).drop_duplicates(["np_ratio", "method", "dataset"], keep="last")
+    return sweep if sweep["np_ratio"].nunique() > 1 else None
 
 
 LOAD, RUN = "Load saved results", "Run a benchmark"
@@ -214,6 +236,12 @@ metric = st.selectbox("Metric", metrics_here, key="bench_metric")
 methods_order = [m for m in api.METHODS if m in set(table["method"])]
 np_col = figures.find_np_column(table)
 base = table if np_col is None else table[table[np_col] == table[np_col].min()]
+sweep = table if np_col is not None else np_sweep_from_saved(meta)
+
+summary_cols = [c for c in ("AUROC", "AUPRC", "AUPRC_ratio", "EPR", "Hit@1%") if c in base.columns]
+summary = base.groupby("method", sort=False)[summary_cols].mean().reindex(methods_order)
+st.markdown("**Per method** (mean over the test datasets)")
+st.dataframe(summary.style.format("{:.3f}", na_rep="n/a"), width="stretch")
 
 t1, t2 = st.columns([3, 2])
 with t1:
@@ -265,8 +293,15 @@ if scores:
 else:
     st.caption("This result has no per-pair scores, so ROC / PR curves are not available.")
 
-if np_col is not None:
-    st.plotly_chart(figures.np_sweep_figure(table, metric, np_col), key="bench_np_sweep")
+if sweep is not None:
+    st.markdown("**N/P sweep** (negatives per positive in the test pairs; the paper's Table 6 protocol)")
+    st.plotly_chart(
+        figures.np_sweep_figure(sweep, metric, "np_ratio" if np_col is None else np_col), key="bench_np_sweep"
+    )
+    if np_col is None:
+        st.caption(
+            "Combined from the saved result folders with the same training and test datasets and different N/P ratios."
+        )
 
 with st.expander("Full result table"):
     st.dataframe(table, hide_index=True, width="stretch")

@@ -345,37 +345,40 @@ def test_network_download_holds_exactly_the_rows_shown(small_files, media, monke
 
 
 # ----------------------------------------------------------------------------------------------- Benchmark
-@pytest.fixture
-def saved_benchmark(tmp_path) -> Path:
-    """A result folder in the layout ``ugrn benchmark`` writes (results.csv, results.md, meta.json, scores.npz)."""
-    rng = np.random.default_rng(0)
+def _write_result(out: Path, np_ratio: float, seed: int) -> Path:
+    """A result folder in the layout ``BenchmarkResult.save`` writes (results.csv, meta.json, scores.npz)."""
+    rng = np.random.default_rng(seed)
     rows, scores = [], {}
     for d in ("STRING/mHSC-L/500", "Non-Specific/mDC/500"):
-        y = np.r_[np.ones(40), np.zeros(40)].astype(np.int8)
+        y = np.r_[np.ones(40), np.zeros(int(40 * np_ratio))].astype(np.int8)
         for m, shift in (("Emb", 0.3), ("VVP", 0.5), ("GDT", 0.8), ("Ens", 0.9)):
-            s = y * shift + rng.random(80)
+            s = y * shift + rng.random(len(y))
             scores[(m, d)] = (y, s)
             rows.append(
                 {
                     "method": m,
                     "dataset": d,
                     "AUROC": 0.5 + shift / 3,
-                    "AUPRC": 0.5 + shift / 2.5,
+                    "AUPRC": (0.5 + shift / 2.5) / np_ratio,
                     "AUPRC_ratio": 1 + shift,
                     "EPR": 1 + shift,
                     "Hit@1%": shift,
                     "n_pos": 40,
-                    "n_neg": 40,
+                    "n_neg": int(40 * np_ratio),
                     "note": "",
                 }
             )
-    # written by hand in BenchmarkResult.save's layout (save() itself needs the optional 'tabulate' for results.md)
-    out = tmp_path / "bench"
-    out.mkdir()
+    out.mkdir(parents=True)
     pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
-    (out / "meta.json").write_text(
-        json.dumps({"train": "STRING/hESC/500", "pair_mode": "balanced", "np_ratio": 1.0, "seed": 0, "checkpoint": "x"})
-    )
+    meta = {
+        "train": "STRING/hESC/500",
+        "tests": ["STRING/mHSC-L/500", "Non-Specific/mDC/500"],
+        "pair_mode": "balanced",
+        "np_ratio": np_ratio,
+        "seed": 0,
+        "checkpoint": "x",
+    }
+    (out / "meta.json").write_text(json.dumps(meta))
     np.savez_compressed(
         out / "scores.npz", **{f"{m}|{d}|{k}": v for (m, d), (y, s) in scores.items() for k, v in (("y", y), ("s", s))}
     )
@@ -383,16 +386,25 @@ def saved_benchmark(tmp_path) -> Path:
     return out
 
 
+@pytest.fixture
+def saved_benchmark(tmp_path, monkeypatch) -> Path:
+    """Two saved results (N/P 1 and 5) of the same protocol under a temporary results/ folder."""
+    monkeypatch.setattr(state, "RESULTS_DIR", tmp_path / "results")
+    _write_result(tmp_path / "results" / "np5", 5.0, 1)
+    return _write_result(tmp_path / "results" / "benchmark_default", 1.0, 0)
+
+
 def test_benchmark_page_loads_saved_results(saved_benchmark):
     at = new_app()
     at.switch_page("app_pages/3_Benchmark.py").run()
     assert_clean(at)
     assert at.radio(key="bench_source").value == "Load saved results"
-    at.text_input(key="bench_custom").set_value(str(saved_benchmark)).run()
-    assert_clean(at)
+    assert at.selectbox(key="bench_pick").value.endswith("benchmark_default")  # the default folder comes first
     assert not at.error, [e.value for e in at.error]
     ours = frame(at, ["Emb", "VVP", "GDT", "Ens"], 0)
     assert list(ours.columns) == ["Emb", "VVP", "GDT", "Ens"] and "Avg" in list(ours.index)
+    per_method = frame(at, ["AUROC", "AUPRC"])
+    assert list(per_method.index) == ["Emb", "VVP", "GDT", "Ens"]
     assert any(figures.PAPER_LABEL in m.value for m in at.markdown)
     paper = frame(at, ["Origin-Pert", "Origin-Attn", "Pert", "Emb", "VVP", "GDT", "Ens"])
     assert "STRING/mHSC-L" in list(paper.index)  # the paper rows for our test datasets
@@ -402,16 +414,26 @@ def test_benchmark_page_loads_saved_results(saved_benchmark):
     assert compare.data[1].name == figures.PAPER_LABEL
     roc, pr = plotly_figure(at, "bench_roc"), plotly_figure(at, "bench_pr")
     assert len([t for t in roc.data if t.name != "random"]) == 4 and len(pr.data) == 4
+    sweep = plotly_figure(at, "bench_np_sweep")
+    assert [list(t.x) for t in sweep.data][0] == [1.0, 5.0]
     at.selectbox(key="bench_metric").set_value("AUROC").run()
     assert_clean(at)
     at.selectbox(key="bench_curve_ds").set_value("Non-Specific/mDC/500").run()
     assert_clean(at)
+    # another folder typed by hand; a wrong one gives a message, not a traceback
+    at.text_input(key="bench_custom").set_value(str(saved_benchmark.parent / "np5")).run()
+    assert_clean(at)
+    assert "N/P 5.0" in " ".join(m.value for m in at.markdown)
+    at.text_input(key="bench_custom").set_value(str(saved_benchmark.parent / "missing")).run()
+    assert_clean(at)
+    assert any("Could not load benchmark results" in e.value for e in at.error)
 
 
 def test_benchmark_run_form_widgets():
     at = new_app()
     at.switch_page("app_pages/3_Benchmark.py").run()
     at.radio(key="bench_source").set_value("Run a benchmark").run()
+    assert_clean(at)
     assert_clean(at)
     assert at.selectbox(key="bench_train").value
     assert at.multiselect(key="bench_tests").value
