@@ -228,6 +228,18 @@ def test_bad_upload_shows_error_not_traceback(files, expect):
     assert not at.session_state["dataset_key"].startswith("upload:")  # the previous dataset stays selected
 
 
+def test_expression_upload_becomes_a_dataset(small_files):
+    genes = small_files["genes"].decode().split()[1:31]
+    rng = np.random.default_rng(0)
+    expr = pd.DataFrame(rng.poisson(2.0, (len(genes), 12)), index=genes, columns=[f"cell{i}" for i in range(12)])
+    at = upload(new_app(), {"expr": ("expr.csv", expr.to_csv(index_label="gene").encode()),
+                            "tf": ("tfs.txt", small_files["tfs"])})
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["dataset_key"].startswith(f"upload:{SMALL_NAME}:")
+    assert {m.label: m.value for m in at.metric}["Genes / TFs"] == "30 / 6"
+    assert any("**Expression:** yes" in m.value for m in at.markdown)
+
+
 def test_pasted_genes_become_a_dataset():
     at = new_app()
     at.run()
