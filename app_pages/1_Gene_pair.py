@@ -145,7 +145,7 @@ with pred_box:
         )
     mc[-1].metric(
         "Ground truth",
-        _truth(source, target),
+        {"✅ known edge": "✅ known", "not known": "✗ not known"}.get(_truth(source, target), "n/a"),
         help=f"Whether the dataset's reference network lists this directed edge (reverse: {_truth(target, source)}).",
     )
     config = {

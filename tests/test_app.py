@@ -276,7 +276,7 @@ def test_gene_pair_plots_both_directions(small_files):
     probs = {k: float(v) for k, v in metrics.items() if k.startswith("P(regulates)")}
     assert {"P(regulates) · VVP", "P(regulates) · GDT", "P(regulates) · Ens"} <= set(probs)
     assert all(0.0 <= p <= 1.0 for p in probs.values())
-    assert metrics["Ground truth"] == "✅ known edge"
+    assert metrics["Ground truth"] == "✅ known"
     table = frame(at, ["direction"])
     assert list(table["direction"]) == [f"{tf} → {tg}", f"{tg} → {tf}"]
     # the random-pair shortcut picks a new pair and still draws both plots

@@ -43,6 +43,7 @@ def _base_layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
         margin=dict(l=10, r=10, t=50, b=10),
         legend=dict(orientation="h", y=-0.25),
     )
+    fig.update_yaxes(exponentformat="power")  # 10⁻⁵ rather than SI prefixes such as µ
     return fig
 
 
