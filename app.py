@@ -191,7 +191,7 @@ def home() -> None:
                             st.error(
                                 f"None of the {len(ds.genes)} genes is in the model's vocabulary "
                                 f"(first ones: {', '.join(list(ds.genes)[:8])}). Check the species and that the "
-                                "file holds gene symbols (e.g. GATA1), not Ensembl IDs or numbers."
+                                "file holds gene symbols (e.g. MYC), not Ensembl IDs or numbers."
                             )
                         elif mapping is not None and not list(ds.tfs):
                             st.error(

@@ -61,7 +61,7 @@ else:
     )
     top_k = None
 tf_filter = f3.multiselect("TFs (empty = all)", sorted(edges["tf"].unique()), key="net_tfs")
-search = f4.text_input("Gene search", key="net_search", placeholder="e.g. GATA1")
+search = f4.text_input("Gene search", key="net_search", placeholder="e.g. MYC")
 
 shown = figures.filter_edges(edges, top_k=top_k, min_score=threshold, tfs=tf_filter, search=search)
 table = figures.edge_table(shown)
