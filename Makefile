@@ -34,8 +34,8 @@ test-all: setup browser
 
 # The default cross-dataset benchmark: train STRING/hESC/500, test every other TFs+500 dataset.
 benchmark: setup
-	$(VENV)/bin/ugrn benchmark --train STRING/hESC/500 --test "*/*/500" --out results/benchmark_default \
-	    --save-translator results/translator_STRING_hESC_500
+	$(VENV)/bin/ugrn benchmark --train STRING/hESC/500 --test "*/*/500" --out assets/benchmark_default \
+	    --save-translator assets/translators/STRING_hESC_500
 
 featurize-benchmark: setup
 	$(PY) benchmarks/featurize.py

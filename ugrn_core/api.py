@@ -20,6 +20,7 @@ from .benchmark import BenchmarkResult, resolve_datasets, run_benchmark  # noqa:
 from .config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, default_device
 from .data import GRNDataset, list_datasets, read_edge_list, read_expression, read_gene_list  # noqa: F401
 from .features import METHODS, DatasetProbes, MethodSpec, ProbeParams  # noqa: F401
+from .metrics import curves, evaluate  # noqa: F401
 from .predict import edges_to_graph, predict_edges, score_pairs, write_edges  # noqa: F401
 from .predict import train_translator as _train_translator
 from .scfm import ScFM, load_checkpoint
@@ -27,6 +28,7 @@ from .translator import Translator
 
 DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT_DIR
 DEFAULT_TRANSLATOR = DEFAULT_TRANSLATOR_DIR
+DEFAULT_BENCHMARK = ASSETS_DIR / "benchmark_default"  # bundled result of `make benchmark` (train STRING/hESC/500)
 PAPER_TABLES_DIR = ASSETS_DIR / "paper"
 
 

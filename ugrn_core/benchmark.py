@@ -81,7 +81,7 @@ class BenchmarkResult:
         head = (f"# UGRN benchmark: train {m.get('train')} → {len(self.table['dataset'].unique())} test datasets\n\n"
                 f"Pairs: {m.get('pair_mode')} (N/P {m.get('np_ratio')}, TFs from {m.get('tf_mode')}), seed {m.get('seed')}; "
                 f"checkpoint {m.get('checkpoint')}; probe parameters {m.get('params')}. "
-                "'n/a' = the method needs expression and the dataset has none.\n")
+                "'n/a' = the method needs expression that the test dataset (or, for Pert, the training dataset) lacks; see the note column of results.csv.\n")
         parts = [head]
         for metric in ("AUPRC", "AUROC", "AUPRC_ratio", "EPR"):
             parts.append(f"\n## {metric}\n\n" + self.pivot(metric).map(lambda v: "n/a" if pd.isna(v) else f"{v:.3f}").to_markdown())
@@ -158,13 +158,19 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=DEFAULT_METHODS, params: 
                               dtype=bool, count=len(pairs))
         removed[name] = int(overlap.sum())
         pairs = pairs.loc[~overlap].reset_index(drop=True)
-        runnable = [m for m in methods if not (METHODS[m].needs_expression and not ds.has_expression)]
+        why = {}
+        for m in methods:
+            if METHODS[m].needs_expression and not ds.has_expression:
+                why[m] = "n/a: no expression"
+            elif METHODS[m].needs_training and (translator is None or m not in translator.methods):
+                why[m] = f"n/a: not trainable on {train} (no expression)"
+        runnable = [m for m in methods if m not in why]
         scored = score_pairs(probes, pairs, runnable, translator, progress)
         y = pairs["label"].to_numpy().astype(np.int8)
         for m in methods:
             row = {"method": m, "dataset": name, "n_pos": int(y.sum()), "n_neg": int(len(y) - y.sum()), "note": ""}
-            if m not in runnable:
-                row.update({c: np.nan for c in METRIC_COLUMNS}, note="n/a: no expression")
+            if m in why:
+                row.update({c: np.nan for c in METRIC_COLUMNS}, note=why[m])
             else:
                 s = scored[m].to_numpy(dtype=np.float64)
                 res = evaluate(y, s)
@@ -174,7 +180,7 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=DEFAULT_METHODS, params: 
     if progress:
         progress(len(test_names), len(test_names), "benchmark done")
     meta = {"train": train, "tests": test_names, "methods": list(methods), "pair_mode": pair_mode, "np_ratio": np_ratio,
-            "tf_mode": tf_mode, "seed": seed, "epochs": epochs, "params": params.to_dict(), "checkpoint": str(fm.path),
+            "tf_mode": tf_mode, "seed": seed, "epochs": epochs, "params": params.to_dict(), "checkpoint": fm.path.name if fm.path else None,
             "checkpoint_id": fm.checkpoint_id, "n_train_pairs": None if train_pairs is None else len(train_pairs),
             "train_vocab_coverage": round(train_probes.mapping.coverage, 4), "test_pairs_removed_as_seen_in_training": removed}
     return BenchmarkResult(pd.DataFrame(rows), scores, meta, translator)
