@@ -15,7 +15,6 @@ import streamlit as st  # noqa: E402
 
 from ugrn_app import figures, state  # noqa: E402
 from ugrn_core import api  # noqa: E402
-from ugrn_core.metrics import curves as roc_pr_curves  # noqa: E402  (not yet re-exported by ugrn_core.api)
 
 state.setup_page("Benchmark", "📊")
 state.sidebar_summary()
@@ -27,7 +26,7 @@ st.caption(
     "scored pairs (the dotted line of the PR plot); AUPRC_ratio divides AUPRC by that share."
 )
 
-DEFAULT_RESULT = state.RESULTS_DIR / "benchmark_default"
+DEFAULT_RESULT = api.DEFAULT_BENCHMARK  # bundled: train STRING/hESC/500, test every other TFs+500 dataset
 DEFAULT_TRAIN = "STRING/mHSC-GM/500"
 DEFAULT_TESTS = ["STRING/mHSC-L/500"]
 DEFAULT_METHODS = ["Emb", "VVP", "GDT", "Ens"]
@@ -35,12 +34,11 @@ METRICS = ["AUPRC", "AUROC", "AUPRC_ratio", "EPR", "Hit@1%"]
 
 
 def saved_results() -> list[Path]:
-    if not state.RESULTS_DIR.is_dir():
-        return []
-    found = sorted(
-        {p.parent for p in state.RESULTS_DIR.rglob("results.csv")}, key=lambda p: (p != DEFAULT_RESULT, str(p))
-    )
-    return found
+    """The bundled default result first, then every results folder under results/."""
+    found = {p.parent for p in state.RESULTS_DIR.rglob("results.csv")} if state.RESULTS_DIR.is_dir() else set()
+    if (DEFAULT_RESULT / "results.csv").is_file():
+        found.add(DEFAULT_RESULT)
+    return sorted(found, key=lambda p: (p != DEFAULT_RESULT, str(p)))
 
 
 @st.cache_data(show_spinner="Loading benchmark results…", max_entries=16)
@@ -103,7 +101,7 @@ if source == LOAD:
     else:
         st.info(
             "No saved benchmark yet. Run one here, or from the command line: "
-            "`ugrn benchmark --out results/benchmark_default`."
+            "`make benchmark`."
         )
 else:
     names = state.list_datasets_cached()
@@ -276,7 +274,7 @@ if scores:
     for (m, d), (y, s) in scores.items():
         if d != pick_ds:
             continue
-        c = roc_pr_curves(y, s)
+        c = api.curves(y, s)
         row = table[(table["method"] == m) & (table["dataset"] == d)]
         auroc = float(row["AUROC"].iloc[0]) if len(row) and "AUROC" in row else float("nan")
         auprc = float(row["AUPRC"].iloc[0]) if len(row) and "AUPRC" in row else float("nan")
