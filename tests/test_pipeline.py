@@ -6,6 +6,8 @@ runs in ``benchmarks/`` and ``make benchmark``.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -106,8 +108,9 @@ def test_no_pair_shared_between_train_and_test(result, fm):
 
 def test_gene_sets_probed_once_across_networks(result, fm):
     cache = DatasetProbes(fm, data.load_beeline(TRAIN), PARAMS).cache
-    vvp_files = sorted(cache.dir.glob("VVP-*.npy"))
-    assert len(vvp_files) == 3  # mHSC-L (shared by STRING and Non-Specific), mHSC-GM, mHSC-E
+    ours = [f for f in cache.dir.glob("VVP-*.json") if json.loads(f.read_text())["params"] == PARAMS.to_dict()]
+    assert len(ours) == 3  # mHSC-L (shared by STRING and Non-Specific), mHSC-GM, mHSC-E
+    assert {json.loads(f.read_text())["n_genes"] for f in ours} == {554, 630, 675}
     assert not list(cache.dir.glob("*.tmp"))
 
 
