@@ -249,6 +249,8 @@ released scGPT_human model, which is ~40× larger and trained on 33 M cells.
 
 - Architecture: d_model {cfg['embsize']}, {cfg['nlayers']} layers, {cfg['nheads']} heads, feed-forward {cfg['d_hid']},
   continuous value encoder, post-norm, dropout {cfg['dropout']} (training only); max_seq_len {cfg['max_seq_len']}.
+- Sized for probing on CPU: VVP + GDT over all seven BEELINE TFs+500 gene sets should take ≤ 20 min on 2 CPU
+  cores; measure with `python benchmarks/featurize.py --all-500 --checkpoint <this folder>`.
 - Vocabulary: {summary['n_genes']} genes as human symbols (mouse genes through their Ensembl 105 human ortholog,
   else the upper-cased symbol) + `<pad>`, `<cls>`, `<eoc>` = {summary['vocab_size']} tokens.
 - Objective: scGPT gene-expression prediction — per-cell quantile binning into 0..{cfg['n_bins'] - 1}, {int(cfg['mask_ratio'] * 100)} %

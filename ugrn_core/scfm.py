@@ -164,6 +164,17 @@ class ScFM:
             self._genes = [t for t, _ in inv if t not in SPECIAL_TOKENS]
         return self._genes
 
+    def probe_batch_size(self, kind: str = "forward") -> int:
+        """Rows per model call when probing: ``forward`` (no-grad rows) or ``backward`` (Jacobian rows).
+
+        On CPU small batches are fastest: the attention kernel's working set (B·heads·N² floats) then stays in
+        cache; measured on 2 cores with the bundled model, batch 4 gives 2.4× the forward rows/s of batch 64 and
+        1.6× the Jacobian rows/s of batch 32 (N = 560). On a GPU large batches fill the device.
+        """
+        if self.device.type == "cpu":
+            return 4
+        return 64 if kind == "forward" else 32
+
     def token_ids(self, tokens: Sequence[str]) -> np.ndarray:
         """Vocabulary indices of ``tokens`` as int64 array of shape (N,). Raises KeyError naming unknown tokens."""
         unknown = [t for t in tokens if t not in self.vocab]
@@ -200,7 +211,7 @@ class ScFM:
         return self.model.encoder.embedding.weight[ids].detach().float().cpu().numpy()
 
     @torch.no_grad()
-    def reconstruct(self, token_ids: np.ndarray, values: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    def reconstruct(self, token_ids: np.ndarray, values: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Reconstructed expression M(x) for cells ``values`` over context genes ``token_ids``.
 
         Args:
@@ -214,6 +225,7 @@ class ScFM:
         if vals.shape[1] != len(token_ids):
             raise ValueError(f"values has {vals.shape[1]} genes but token_ids has {len(token_ids)}")
         out = []
+        batch_size = batch_size or self.probe_batch_size("forward")
         for start in range(0, len(vals), batch_size):
             v = torch.as_tensor(vals[start : start + batch_size], device=self.device)
             out.append(self._forward(self._src(token_ids, len(v)), v).float().cpu().numpy())
@@ -227,7 +239,7 @@ class ScFM:
         base: np.ndarray,
         sources: np.ndarray,
         new_values: Sequence[float],
-        batch_size: int = 64,
+        batch_size: int | None = None,
         progress: ProgressFn | None = None,
     ) -> np.ndarray:
         """Response of every context gene when one source gene at a time is set to each of ``new_values``.
@@ -241,6 +253,7 @@ class ScFM:
             base: float (N,) the unperturbed cell in bin space.
             sources: int (S,) positions (0..N-1) of the source genes in the context.
             new_values: T values in bin space.
+            batch_size: rows per model call (default ``probe_batch_size("forward")``: 4 on CPU, 64 on GPU).
         Returns: float32 array (T, S, N).
         """
         base_t = torch.as_tensor(np.asarray(base, dtype=np.float32), device=self.device)
@@ -248,6 +261,7 @@ class ScFM:
         sources = np.asarray(sources, dtype=np.int64)
         ref = self._forward(self._src(token_ids, 1), base_t[None])[0]
         rows = [(t, s) for t in range(len(new_values)) for s in range(len(sources))]
+        batch_size = batch_size or self.probe_batch_size("forward")
         out = torch.empty((len(new_values), len(sources), n), dtype=torch.float32)
         done = 0
         for start in range(0, len(rows), batch_size):
@@ -271,7 +285,7 @@ class ScFM:
         v0: float,
         target_values: Sequence[float],
         sources: np.ndarray | None = None,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         progress: ProgressFn | None = None,
     ) -> np.ndarray:
         """Virtual Value Perturbation responses (UGRN Eq. 8).
@@ -290,7 +304,7 @@ class ScFM:
         token_ids: np.ndarray,
         base_value: float | np.ndarray,
         targets: np.ndarray | None = None,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         progress: ProgressFn | None = None,
     ) -> np.ndarray:
         """Jacobian of the reconstruction at a virtual cell: ``J[k, i] = ∂M(x)_{targets[k]} / ∂x_i`` (UGRN Eq. 9).
@@ -303,6 +317,7 @@ class ScFM:
             token_ids: int64 (N,) context genes.
             base_value: scalar virtual base value in bin space, or float (N,) cell.
             targets: int (K,) target positions (default: all N, giving the full N×N Jacobian).
+            batch_size: Jacobian rows per backward pass (default ``probe_batch_size("backward")``: 4 on CPU, 32 on GPU).
         Returns: float32 (K, N), rows = target genes, columns = source genes.
         """
         n = len(token_ids)
@@ -310,6 +325,7 @@ class ScFM:
         dtype = self.model.encoder.embedding.weight.dtype
         x0 = torch.as_tensor(np.broadcast_to(np.asarray(base_value, dtype=np.float64), (n,)).copy(), dtype=dtype, device=self.device)
         out = torch.empty((len(targets), n), dtype=torch.float32)
+        batch_size = batch_size or self.probe_batch_size("backward")
         for start in range(0, len(targets), batch_size):
             tgt = torch.as_tensor(targets[start : start + batch_size], device=self.device)
             x = x0.expand(len(tgt), n).clone().requires_grad_(True)
