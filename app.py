@@ -254,6 +254,9 @@ def home() -> None:
     c4.metric("Known edges", f"{len(ds.edges):,}" if ds.has_ground_truth else "none")
     if mapping is not None:
         (st.caption if mapping.coverage > 0.5 else st.warning)(f"Vocabulary: {mapping.summary()}")
+        note = tr.context_warning(len(mapping.tokens)) if tr is not None else None
+        if note:
+            st.warning(f"Context size: {note}")
     st.markdown(
         f"**Expression:** {'yes' if ds.has_expression else 'no'} "
         f"({'all methods available' if ds.has_expression else 'expression-free methods only: Emb, VVP, GDT, Ens'})"

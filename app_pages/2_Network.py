@@ -32,6 +32,9 @@ method = c1.selectbox(
     key="net_method",
     help="Ens averages the VVP and GDT translators.",
 )
+note = api.context_warning(ctx.fm, ctx.ds, ctx.translator) if method != "Emb" else None
+if note:
+    st.warning(f"Context size: {note}")
 edges = state.predicted_edges(ctx.ckpt_id, ctx.ds_key, ctx.tr_key, method, ctx.fm, ctx.ds, ctx.translator)
 if edges.empty:
     st.error("No candidate TF→target pair to score in this dataset.")

@@ -185,6 +185,8 @@ def test_home_widgets_and_status():
     assert metrics["Device"] in ("CPU", "CUDA")
     assert metrics["Vocabulary coverage"].endswith("%") and float(metrics["Vocabulary coverage"][:-1]) > 90
     assert any("Probes cached on disk" in m.value for m in at.markdown)
+    if not TRANSLATOR:
+        assert not any("Context size" in w.value for w in at.warning)  # 554 genes vs 818: comparable
     # choosing another dataset updates the shared selection
     at.selectbox(key="home_beeline").set_value("STRING/mHSC-GM/500").run()
     assert_clean(at)
@@ -249,6 +251,9 @@ def test_pasted_genes_become_a_dataset():
     assert not at.error, [e.value for e in at.error]
     assert at.session_state["dataset_key"].startswith("upload:")
     assert {m.label: m.value for m in at.metric}["Known edges"] == "none"
+    # 8 genes (fewer in the vocabulary) vs the bundled translator's 818-gene training context: flagged on Home
+    if not TRANSLATOR:
+        assert any("Context size" in w.value and "extrapolated" in w.value for w in at.warning), [w.value for w in at.warning]
 
 
 # ----------------------------------------------------------------------------------------------- Gene pair

@@ -146,6 +146,24 @@ def test_predict_edges_from_gene_list_and_cli(result, fm, tmp_path):
     assert rc == 2 and not (tmp_path / "x.tsv").exists()
 
 
+def test_small_context_features_scale_up_and_predictions_warn(result, fm):
+    full_ds = data.load_beeline(TRAIN)
+    full = DatasetProbes(fm, full_ds, PARAMS)
+    tfs = [g for g in full_ds.tfs if g in set(full.genes)][:4]
+    small_genes = tfs + [g for g in full.genes if g not in tfs][:8]
+    ds = api.dataset_from_upload(small_genes, species="mouse", name="small")
+    small = DatasetProbes(fm, ds, PARAMS)
+    assert len(small.tokens) == 12
+    pairs = data.candidate_pairs(ds, genes=small.genes)
+    # the same pairs: VVP responses in a 12-gene context are several times those in the 554-gene one (≈ 1/N)
+    ratio = np.abs(small.pair_features("VVP", pairs)).mean() / np.abs(full.pair_features("VVP", pairs)).mean()
+    assert ratio > 3
+    assert result.translator.n_context == len(full.tokens)
+    with pytest.warns(UserWarning, match="extrapolated"):
+        api.predict_edges(fm, ds, result.translator, method="VVP")
+    assert api.context_warning(fm, full_ds, result.translator) is None
+
+
 def test_translator_refuses_other_probe_parameters(result, fm):
     ds = data.load_beeline("STRING/mHSC-GM/500")
     with pytest.raises(ValueError, match="differ"):

@@ -47,14 +47,17 @@ def test_translator_save_load_and_ens(tmp_path):
     X, y = _synthetic(600, 6, 0)
     projectors = {m: fit_projector(X + k, y, epochs=5, seed=k) for k, m in enumerate(["VVP", "GDT"])}
     params = ProbeParams(v0=10.0)
-    tr = Translator(projectors, params, "STRING/hESC/500", "abc", {"VVP": 600, "GDT": 600})
+    tr = Translator(projectors, params, "STRING/hESC/500", "abc", {"VVP": 600, "GDT": 600}, n_context=800)
     assert tr.methods == ["VVP", "GDT", "Ens"]
     feats = {"VVP": X + 0, "GDT": X + 1}
     np.testing.assert_allclose(tr.logits("Ens", feats), (tr.logits("VVP", feats) + tr.logits("GDT", feats)) / 2)
     assert ((tr.predict("Ens", feats) > 0) & (tr.predict("Ens", feats) < 1)).all()
 
     loaded = Translator.load(tr.save(tmp_path / "tr"))
-    assert loaded.params == params and loaded.trained_on == "STRING/hESC/500"
+    assert loaded.params == params and loaded.trained_on == "STRING/hESC/500" and loaded.n_context == 800
+    assert loaded.context_warning(500) is None and loaded.context_warning(1600) is None
+    assert "50 genes" in loaded.context_warning(50) and "800" in loaded.context_warning(50)
+    assert loaded.context_warning(1700) is not None
     np.testing.assert_allclose(loaded.predict("Ens", feats), tr.predict("Ens", feats), rtol=1e-6)
     with pytest.raises(KeyError, match="Emb"):
         loaded.logits("Emb", feats)

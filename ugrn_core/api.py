@@ -79,6 +79,12 @@ def vocab_mapping(fm: ScFM, ds: GRNDataset) -> _data.VocabMapping:
     return _data.map_to_vocab(ds.genes, fm.vocab, ds.species, warn=False)
 
 
+def context_warning(fm: ScFM, ds: GRNDataset, translator: Translator) -> str | None:
+    """A message when ``ds``'s context (its vocabulary-mapped genes) is far smaller or larger than the translator's
+    training context, else None (``Translator.context_warning``)."""
+    return translator.context_warning(len(vocab_mapping(fm, ds).tokens))
+
+
 def cached_probes(fm: ScFM, ds: GRNDataset, params: ProbeParams | None = None) -> list[str]:
     """Probe arrays already on disk for this gene set and parameters (subset of VVP, GDT, Pert, Attn)."""
     p = probes(fm, ds, params)

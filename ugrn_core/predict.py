@@ -45,7 +45,7 @@ def train_translator(fm: ScFM, ds: GRNDataset, methods=("VVP", "GDT", "Emb"), pa
         n_train[m] = len(pairs)
     if not projectors:
         raise ValueError(f"no translator could be trained on {ds.name} for methods {list(methods)}")
-    return Translator(projectors, probes.params, ds.name, fm.checkpoint_id, n_train), pairs
+    return Translator(projectors, probes.params, ds.name, fm.checkpoint_id, n_train, len(probes.tokens)), pairs
 
 
 def score_pairs(probes: DatasetProbes, pairs: pd.DataFrame, methods, translator: Translator | None = None,
@@ -79,6 +79,7 @@ def predict_edges(fm: ScFM, ds: GRNDataset, translator: Translator, method: str 
 
     Returns: DataFrame [tf, target, score, label] sorted by score (descending, ties by name); ``label`` is 1/0 when
     ``ds`` has ground truth, else NaN.
+    Warns (UserWarning) when the context size is far from the translator's training context (``context_warning``).
     Raises: ValueError when the translator lacks ``method`` or its probe parameters differ from ``probes``.
     """
     if method not in translator.methods:
@@ -86,6 +87,9 @@ def predict_edges(fm: ScFM, ds: GRNDataset, translator: Translator, method: str 
     probes = probes or DatasetProbes(fm, ds, translator.params)
     if probes.params != translator.params:
         raise ValueError(f"probe parameters {probes.params} differ from the translator's {translator.params}")
+    note = translator.context_warning(len(probes.tokens)) if method != "Emb" else None
+    if note:
+        warnings.warn(f"{ds.name}: {note}")
     pairs = candidate_pairs(ds, genes=probes.genes, tf_mode=tf_mode)
     scored = score_pairs(probes, pairs, [method], translator, progress)
     edges = scored.rename(columns={method: "score"})[["tf", "target", "score", "label"]]
