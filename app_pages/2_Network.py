@@ -105,32 +105,14 @@ st.dataframe(
     column_config={"score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.4f")},
 )
 stem = f"ugrn_{state.dataset_label(ctx.ds_key).replace('/', '_').replace(' ', '_')}_{method}_{len(table)}edges"
-b1, b2, b3 = st.columns(3)
-b1.download_button(
-    "⬇️ Edge list (CSV)",
-    figures.export_edges(table, "csv"),
-    f"{stem}.csv",
-    "text/csv",
-    key="dl_csv",
-    disabled=table.empty,
-)
-b2.download_button(
-    "⬇️ Edge list (TSV)",
-    figures.export_edges(table, "tsv"),
-    f"{stem}.tsv",
-    "text/tab-separated-values",
-    key="dl_tsv",
-    disabled=table.empty,
-)
-b3.download_button(
-    "⬇️ Network (GraphML)",
-    figures.graphml_bytes(api.graph_of(shown)),
-    f"{stem}.graphml",
-    "application/xml",
-    key="dl_graphml",
-    disabled=table.empty,
-    help="Opens in Cytoscape, Gephi or networkx.",
-)
+downloads = [
+    ("⬇️ Edge list (CSV)", figures.export_edges(table, "csv"), "csv", "text/csv", None),
+    ("⬇️ Edge list (TSV)", figures.export_edges(table, "tsv"), "tsv", "text/tab-separated-values", None),
+    ("⬇️ Network (GraphML)", figures.graphml_bytes(api.graph_of(shown)), "graphml", "application/xml",
+     "Opens in Cytoscape, Gephi or networkx."),
+]
+for col, (label, payload, ext, mime, tip) in zip(st.columns(len(downloads)), downloads):
+    col.download_button(label, payload, f"{stem}.{ext}", mime, key=f"dl_{ext}", disabled=table.empty, help=tip)
 
 if has_truth:
     fn = figures.false_negatives(edges, shown)

@@ -48,24 +48,30 @@ def _base_layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
 
 
 # ----------------------------------------------------------------------------------------------- gene pair
+def _direction_lines(df: pd.DataFrame, x: str, y: str, source: str, target: str) -> go.Figure:
+    """One line per direction of ``df`` (column ``direction``), sorted by ``x``, coloured by direction."""
+    fig = go.Figure()
+    for k, (direction, g) in enumerate(df.groupby("direction", sort=False)):
+        g = g.sort_values(x)
+        fig.add_trace(
+            go.Scatter(
+                x=g[x].to_numpy(float),
+                y=g[y].to_numpy(float),
+                mode="lines+markers",
+                name=_pretty_direction(direction, source, target),
+                line=dict(color=DIRECTION_COLORS[k % 2]),
+            )
+        )
+    return fig
+
+
 def vvp_figure(vvp: pd.DataFrame, v0: float, source: str, target: str) -> go.Figure:
     """VVP response curves: one line per direction, x = the regulator's virtual value, y = the regulated gene's
     reconstructed response; the base value v0 is marked by a dashed vertical line.
 
     ``vvp`` has columns direction ('source→target' / 'target→source'), value, response.
     """
-    fig = go.Figure()
-    for k, (direction, g) in enumerate(vvp.groupby("direction", sort=False)):
-        g = g.sort_values("value")
-        fig.add_trace(
-            go.Scatter(
-                x=g["value"].to_numpy(float),
-                y=g["response"].to_numpy(float),
-                mode="lines+markers",
-                name=_pretty_direction(direction, source, target),
-                line=dict(color=DIRECTION_COLORS[k % 2]),
-            )
-        )
+    fig = _direction_lines(vvp, "value", "response", source, target)
     fig.add_vline(
         x=float(v0),
         line_dash="dash",
@@ -84,18 +90,7 @@ def vvp_figure(vvp: pd.DataFrame, v0: float, source: str, target: str) -> go.Fig
 def gdt_figure(gdt: pd.DataFrame, source: str, target: str) -> go.Figure:
     """GDT trajectories: one line per direction, gradient of the regulated gene's output with respect to the
     regulator's input, against the virtual base value. ``gdt`` has columns direction, base_value, gradient."""
-    fig = go.Figure()
-    for k, (direction, g) in enumerate(gdt.groupby("direction", sort=False)):
-        g = g.sort_values("base_value")
-        fig.add_trace(
-            go.Scatter(
-                x=g["base_value"].to_numpy(float),
-                y=g["gradient"].to_numpy(float),
-                mode="lines+markers",
-                name=_pretty_direction(direction, source, target),
-                line=dict(color=DIRECTION_COLORS[k % 2]),
-            )
-        )
+    fig = _direction_lines(gdt, "base_value", "gradient", source, target)
     fig.add_hline(y=0.0, line_color="lightgrey")
     return _base_layout(
         fig, "GDT gradient trajectory", "virtual base value (scGPT bin)", "∂ output(regulated) / ∂ input(regulator)"
