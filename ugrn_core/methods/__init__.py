@@ -1,0 +1,63 @@
+"""The method registry: one module per GRN method in this package, each defining ``SPEC = MethodSpec(...)``.
+
+Adding a method means adding one file here; nothing else compares method names. Look-ups are case-insensitive.
+
+    >>> from ugrn_core import methods
+    >>> methods.get("vvp").name
+    'VVP'
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from .base import Family, MethodSpec, ScoringContext  # noqa: F401
+
+_REGISTRY: dict[str, MethodSpec] = {}
+
+
+def _discover() -> None:
+    if _REGISTRY:
+        return
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_") or info.name == "base":
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        spec = getattr(module, "SPEC", None)
+        if spec is None:
+            raise ImportError(f"method module {module.__name__} defines no SPEC")
+        found.append(spec)
+    for spec in sorted(found, key=lambda s: (s.order, s.name)):
+        key = spec.name.lower()
+        if key in _REGISTRY:
+            raise ImportError(f"two method modules declare the name {spec.name!r}")
+        _REGISTRY[key] = spec
+
+
+def all_specs() -> list[MethodSpec]:
+    """Every registered method, in display order."""
+    _discover()
+    return list(_REGISTRY.values())
+
+
+def names(**where) -> list[str]:
+    """Method names in display order, filtered by spec attributes, e.g. ``names(family=Family.CONTROL)``,
+    ``names(trainable=True)``, ``names(needs_expression=False)``."""
+    return [s.name for s in all_specs() if all(getattr(s, k) == v for k, v in where.items())]
+
+
+def get(name: str) -> MethodSpec:
+    """The spec of ``name`` (case-insensitive). Raises ValueError naming the known methods."""
+    _discover()
+    spec = _REGISTRY.get(str(name).strip().lower())
+    if spec is None:
+        raise ValueError(f"unknown method {name!r}; known: {', '.join(names())}")
+    return spec
+
+
+def canonical(names_or_csv) -> list[str]:
+    """Canonical names for a comma-separated string or list of method names (case-insensitive, order kept)."""
+    items = names_or_csv.split(",") if isinstance(names_or_csv, str) else list(names_or_csv)
+    return [get(n).name for n in items if str(n).strip()]

@@ -1,0 +1,111 @@
+"""The method contract: what every GRN method declares once, and the context it is scored in.
+
+A method is one module in ``ugrn_core/methods/`` that defines ``SPEC = MethodSpec(...)``. The registry
+(``ugrn_core.methods``) discovers the modules; features, translator, predict, benchmark, api, CLI and app ask it what a
+method needs and does instead of comparing method names (decoupler keeps one file per method the same way).
+
+Two kinds of behaviour:
+
+- ``features(probes, pairs, progress) -> float32 (P, D)``: a *translator* method (family ``PROBE_TRANSLATOR``)
+  turns each TF→target pair into a feature row; a projector is trained on them (``translator.Translator``).
+- ``score(ctx, pairs) -> float64 (P,)``: every other method scores pairs directly (higher = more likely an edge):
+  zero-shot probes, expression-based peers (|Pearson|, GRNBoost2, …), supervised baselines, controls, ensembles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # imported for type hints only: methods must not import features/translator at module load
+    from ..data import GRNDataset
+    from ..features import DatasetProbes, ProbeParams
+    from ..translator import Translator
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+class Family(str, Enum):
+    """What kind of method it is (how it is trained and what it reads)."""
+
+    PROBE_TRANSLATOR = "probe + translator"  # foundation-model features → MLP trained on a labelled dataset
+    ZERO_SHOT_PROBE = "zero-shot probe"  # foundation-model score used as is (no training)
+    EXPRESSION_UNSUPERVISED = "expression-based unsupervised"  # run within a dataset on its expression, no labels
+    SUPERVISED_BASELINE = "supervised baseline"  # trained on labelled pairs without the foundation model
+    CONTROL = "control"  # a reference that should carry no regulatory knowledge (degree prior, shuffled labels)
+
+
+@dataclass
+class ScoringContext:
+    """Everything a ``score`` function may read for one test dataset.
+
+    Attributes:
+        dataset: the dataset whose pairs are scored (genes, TFs, optional expression and ground truth).
+        probes: its foundation-model probes (``features.DatasetProbes``), or None when no model is involved.
+        translator: trained projectors (``translator.Translator``) for translator-based methods, else None.
+        train_dataset: the labelled dataset training happened on (cross-dataset protocol), else None.
+        train_pairs: labelled training pairs, DataFrame [tf, target, label (0/1)], in ``train_dataset``'s symbols.
+        seed: seed for stochastic methods.
+        progress: ``progress(done, total, message)`` callback or None.
+        cache: per-context memo shared by the methods scored in it (e.g. an ensemble's member logits).
+    """
+
+    dataset: "GRNDataset"
+    probes: "DatasetProbes | None" = None
+    translator: "Translator | None" = None
+    train_dataset: "GRNDataset | None" = None
+    train_pairs: pd.DataFrame | None = None
+    seed: int = 0
+    progress: ProgressFn | None = None
+    cache: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One GRN method, declared once.
+
+    Attributes:
+        name: display name used in tables, CLI and app ("VVP", "Origin-Pert", "GRNBoost2"); looked up case-insensitively.
+        family: ``Family``.
+        description: one line for help texts and the app.
+        reference: paper and equation it implements ("UGRN Eq. 8").
+        needs_expression: reads the dataset's expression; "n/a" on datasets without it.
+        needs_labels: needs labelled training pairs (a translator, a supervised baseline, the degree prior).
+        context_dependent: its scores depend on the number of context genes (VVP, GDT, Pert respond ~1/N).
+        members: for an ensemble, the methods it combines (Ens: VVP, GDT); their projectors are trained for it.
+        probe: the cached probe array it reads ("VVP", "GDT", "Pert", "Attn", "Emb"), or None.
+        cache_params: probe parameters → dict of what enters the probe cache key besides the context genes.
+        features: translator methods: ``(probes, pairs, progress) -> float32 (P, D)`` pair features.
+        score: all other methods: ``(ctx: ScoringContext, pairs) -> float64 (P,)``, higher = more likely an edge.
+        order: position in tables and pickers (lower first); ties by name.
+        extra: method-specific settings (defaults of its hyper-parameters).
+    """
+
+    name: str
+    family: Family
+    description: str
+    reference: str
+    needs_expression: bool = False
+    needs_labels: bool = False
+    context_dependent: bool = False
+    members: tuple[str, ...] = ()
+    probe: str | None = None
+    cache_params: Callable[["ProbeParams"], dict] | None = None
+    features: Callable[["DatasetProbes", pd.DataFrame, ProgressFn | None], np.ndarray] | None = None
+    score: Callable[[ScoringContext, pd.DataFrame], np.ndarray] | None = None
+    order: float = 100.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def trainable(self) -> bool:
+        """True when a projector is trained on this method's features (family PROBE_TRANSLATOR)."""
+        return self.features is not None
+
+    @property
+    def zero_shot(self) -> bool:
+        """True when the method uses no training labels at all."""
+        return not self.needs_labels
