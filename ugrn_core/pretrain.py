@@ -27,9 +27,10 @@ import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
 
-from . import data as ugrn_data
+from . import datasets as ugrn_data
 from .config import resolve_data_dir
 from .scfm import SPECIAL_TOKENS, bin_values, build_model, load_checkpoint, save_checkpoint
+from .vocab import candidate_tokens, load_orthologs
 
 BEELINE_EXPRESSION_CELLS = ("hHEP", "mDC", "mESC", "mHSC-GM", "mHSC-L")
 MASK_VALUE = -1.0
@@ -46,9 +47,8 @@ class Corpus:
 
 
 def _to_tokens(genes: list[str], species: str, orthologs: dict[str, str]) -> list[str]:
-    if species == "human":
-        return [g.upper() for g in genes]
-    return [orthologs.get(g.upper(), g.upper()) for g in genes]
+    """Token symbol of each gene: the first of ``vocab.candidate_tokens`` (the rule ``map_to_vocab`` matches with)."""
+    return [candidate_tokens(g.upper(), species, orthologs)[0] for g in genes]
 
 
 def _dedup(tokens: list[str], X: np.ndarray) -> tuple[list[str], np.ndarray]:
@@ -67,7 +67,7 @@ def load_corpus(data_dir=None, n_bins: int = 51) -> list[Corpus]:
         FileNotFoundError: the data directory or one of the expression files is missing.
     """
     data_dir = resolve_data_dir(data_dir)
-    orthologs = ugrn_data.load_orthologs(data_dir)
+    orthologs = load_orthologs(data_dir)
     corpora = []
     for cell in BEELINE_EXPRESSION_CELLS:
         frames = []
