@@ -127,3 +127,11 @@ def test_bundled_translator_refuses_another_checkpoint(fm, tiny_model, tmp_path,
     with pytest.raises(ValueError, match=r"trained with checkpoint scgpt_compact .* this model is tiny_ckpt .* ugrn train "
                                          r"--checkpoint .*tiny_ckpt --dataset STRING/hESC/500"):
         api.predict_edges(other, small["without"], tr, method="VVP")
+
+
+def test_readme_methods_table_is_generated_from_the_registry():
+    readme = (METHODS_DIR.parents[1] / "README.md").read_text()
+    start, end = "<!-- methods-table:start -->\n", "<!-- methods-table:end -->"
+    assert start in readme and end in readme
+    shown = readme.split(start, 1)[1].split(end, 1)[0]
+    assert shown == methods.markdown_table(), "README methods table is stale: paste `python -m ugrn_core.methods` into it"

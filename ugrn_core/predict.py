@@ -73,7 +73,8 @@ def predict_edges(fm: ScFM, ds: GRNDataset, translator: Translator | None, metho
     probes = probes or DatasetProbes(fm, ds, translator.params if translator is not None else None)
     if translator is not None and probes.params != translator.params:
         raise ValueError(f"probe parameters {probes.params} differ from the translator's {translator.params}")
-    note = translator.context_warning(len(probes.tokens)) if translator is not None and spec.context_dependent else None
+    note = (translator.context_warning(len(probes.tokens))
+            if translator is not None and spec.uses_translator and spec.context_dependent else None)
     if note:
         warnings.warn(f"{ds.name}: {note}")
     pairs = candidate_pairs(ds, genes=probes.genes, tf_mode=tf_mode)

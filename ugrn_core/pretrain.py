@@ -27,7 +27,7 @@ import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
 
-from . import datasets as ugrn_data
+from . import datasets as ugrn_datasets
 from .config import resolve_data_dir
 from .scfm import SPECIAL_TOKENS, bin_values, build_model, load_checkpoint, save_checkpoint
 from .vocab import candidate_tokens, load_orthologs
@@ -71,10 +71,10 @@ def load_corpus(data_dir=None, n_bins: int = 51) -> list[Corpus]:
     corpora = []
     for cell in BEELINE_EXPRESSION_CELLS:
         frames = []
-        for name in ugrn_data.list_datasets(data_dir):
+        for name in ugrn_datasets.list_datasets(data_dir):
             if name.split("/")[1] != cell:
                 continue
-            ds = ugrn_data.load_beeline(name, data_dir)
+            ds = ugrn_datasets.load_beeline(name, data_dir)
             if ds.has_expression:
                 frames.append(ds.expression.to_df())
         if not frames:
@@ -82,7 +82,7 @@ def load_corpus(data_dir=None, n_bins: int = 51) -> list[Corpus]:
         cells = frames[0].index
         merged = pd.concat([f.loc[cells] for f in frames], axis=1)
         merged = merged.loc[:, ~merged.columns.duplicated()]
-        species = ugrn_data.SPECIES[cell]
+        species = ugrn_datasets.SPECIES[cell]
         tokens, X = _dedup(_to_tokens(list(merged.columns), species, orthologs), merged.to_numpy(np.float32))
         corpora.append(Corpus(f"BEELINE {cell}", species, tokens, bin_values(X, n_bins)))
 

@@ -88,3 +88,14 @@ def canonical(names_or_csv) -> list[str]:
     """Canonical names for a comma-separated string or list of method names (case-insensitive, order kept)."""
     items = names_or_csv.split(",") if isinstance(names_or_csv, str) else list(names_or_csv)
     return [get(n).name for n in items if str(n).strip()]
+
+
+def markdown_table() -> str:
+    """The registry as a Markdown table (README "Methods" section; ``python -m ugrn_core.methods`` prints it)."""
+    yes = lambda flag: "yes" if flag else "no"  # noqa: E731
+    rows = ["| method | family | needs expression | needs training labels | what it is (reference) |",
+            "|---|---|---|---|---|"]
+    for s in all_specs():
+        what = s.description.replace("|", "\\|")
+        rows.append(f"| {s.name} | {s.family.value} | {yes(s.needs_expression)} | {yes(s.needs_labels)} | {what} ({s.reference}) |")
+    return "\n".join(rows) + "\n"
