@@ -146,7 +146,7 @@ def test_predict_edges_from_gene_list_and_cli(result, fm, tmp_path):
 
     out = tmp_path / "edges.tsv"
     rc = cli.main(["predict", "--genes", str(tmp_path / "genes.txt"), "--species", "mouse", "--translator",
-                   str(translator_dir), "--method", "VVP", "--top", "100", "--out", str(out)])
+                   str(translator_dir), "--method", "vvp", "--top", "100", "--out", str(out)])  # names in any case
     assert rc == 0
     written = pd.read_csv(out, sep="\t")
     assert list(written.columns) == ["TF", "target", "score", "label"] and len(written) == 100
