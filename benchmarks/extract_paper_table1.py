@@ -15,7 +15,7 @@ CELLS = {"hHEP": "hHEP", "mDC": "mDC", "mESC": "mESC", "mH-E": "mHSC-E", "mH-G":
 path = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/papers/ugrn-universal-grn-inference-2605.08128.txt")
 lines = path.read_text().splitlines()
 start = next(i for i, l in enumerate(lines) if l.startswith("| Net | Data | Pert | Attn |"))
-# the paper's 7 columns per backbone are our default methods in display order, abbreviated ("Origin-Pert" → "Pert")
+# the paper's 7 columns per backbone are our default methods in display order, abbreviated to the part after the last "-"
 header = [c.strip() for c in lines[start].strip().strip("|").split("|")][2:9]
 METHODS = default_methods()
 assert [m.split("-")[-1] for m in METHODS] == header, f"paper columns {header} do not match methods {METHODS}"
