@@ -224,3 +224,23 @@ def test_readme_steps_with_your_own_checkpoint(installed):
                                                              "UGRN_APP_TRANSLATOR": str(env.work / "my_translator")})
     assert shown.returncode == 0, shown.stderr[-3000:]
     assert tr_meta["checkpoint_id"][:12] in shown.stdout, "the app did not load the checkpoint from UGRN_APP_CHECKPOINT"
+
+
+# ------------------------------------------------------------------------------------------------- in-process
+def test_doctor_results_in_a_source_checkout(data_dir, tmp_path):
+    from ugrn_core import doctor
+
+    checks = doctor.run_checks(data_dir=data_dir, load_model=False)
+    by_name = {c.name: c for c in checks}
+    assert doctor.exit_code(checks) == 0, doctor.format_report(checks)
+    assert "source checkout" in by_name["ugrn-explorer"].detail
+    assert by_name["translator"].status == "ok" and by_name["checkpoint"].status == "ok"
+
+    empty = tmp_path / "no_beeline"
+    empty.mkdir()
+    bad = doctor.run_checks(data_dir=empty, translator=tmp_path, load_model=False)
+    failed = {c.name: c for c in bad if c.status == "fail"}
+    assert set(failed) == {"data directory", "translator"} and doctor.exit_code(bad) == 1
+    assert "UGRN_DATA_DIR" in failed["data directory"].fix and "ugrn train" in failed["translator"].fix
+    with pytest.raises(ValueError):
+        doctor.Check("x", "fine", "")

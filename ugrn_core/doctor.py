@@ -29,11 +29,6 @@ from . import __version__, config
 DIST_NAME = "ugrn-explorer"
 SCGPT_INSTALL = "pip install --no-deps scgpt==0.2.4"
 STATUSES = ("ok", "info", "warn", "fail")
-#: declared in pyproject.toml; used when the package metadata is not installed (``python -m`` in a bare checkout)
-_FALLBACK_REQUIREMENTS = ["torch>=2.1", "numpy>=1.26", "pandas>=2.1", "scipy>=1.11", "anndata>=0.10",
-                          "scikit-learn>=1.4", "networkx>=3.2", "tqdm>=4.66", "tabulate>=0.9",
-                          'streamlit>=1.50; extra == "app"', 'plotly>=6; extra == "app"']
-_IMPORT_NAMES = {"scikit-learn": "sklearn"}
 
 
 @dataclass(frozen=True)
@@ -86,12 +81,30 @@ def _version_tuple(v: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def _requirements() -> list[tuple[str, str | None, str | None]]:
-    """Declared requirements as ``(distribution name, lower bound or None, extra or None)``."""
+def _declared_requirements() -> list[str]:
+    """Requirement strings as in package metadata: the checkout's pyproject.toml when running from a source checkout
+    (installed metadata may be older), else the installed distribution's metadata; [] when neither is readable."""
+    if config.SOURCE_CHECKOUT:
+        try:
+            import tomllib
+
+            project = tomllib.loads((config.REPO_ROOT / "pyproject.toml").read_text())["project"]
+            reqs = list(project.get("dependencies", []))
+            for extra, items in project.get("optional-dependencies", {}).items():
+                reqs += [f'{r}; extra == "{extra}"' for r in items]
+            return reqs
+        except (ImportError, OSError, KeyError, ValueError):
+            pass
     try:
-        reqs = md.requires(DIST_NAME) or []
+        return md.requires(DIST_NAME) or []
     except md.PackageNotFoundError:
-        reqs = _FALLBACK_REQUIREMENTS
+        return []
+
+
+def _requirements() -> list[tuple[str, str | None, str | None, str]]:
+    """Declared requirements as ``(distribution name, lower bound or None, extra or None, requirement without
+    marker)``, e.g. ``("dask", None, "peers", "dask[dataframe]==2024.12.1")``."""
+    reqs = _declared_requirements()
     out = []
     for r in reqs:
         m = re.match(r"\s*([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*([^;]*)(?:;\s*(.*))?$", r)
@@ -100,7 +113,8 @@ def _requirements() -> list[tuple[str, str | None, str | None]]:
         name, spec, marker = m.group(1), m.group(3), m.group(4) or ""
         extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker)
         lower = re.search(r">=\s*([0-9][^,\s]*)", spec)
-        out.append((name, lower.group(1) if lower else None, extra.group(1) if extra else None))
+        out.append((name, lower.group(1) if lower else None, extra.group(1) if extra else None,
+                    r.split(";")[0].strip()))
     return out
 
 
@@ -159,12 +173,12 @@ def check_device(device: str | None = None) -> Check:
 def check_dependencies() -> list[Check]:
     """One check per declared core dependency (fail when missing or below its lower bound) and one per extra."""
     core, extras = [], {}
-    for name, lower, extra in _requirements():
+    for name, lower, extra, req in _requirements():
         if name.lower() in ("torch", DIST_NAME):
             continue  # torch has its own line; "all" refers to the other extras
-        (extras.setdefault(extra, []) if extra else core).append((name, lower))
+        (extras.setdefault(extra, []) if extra else core).append((name, lower, req))
     found, problems, fixes = [], [], []
-    for name, lower in core:
+    for name, lower, _ in core:
         v = _dist_version(name)
         if v is None:
             problems.append(f"{name} missing")
@@ -174,16 +188,19 @@ def check_dependencies() -> list[Check]:
             fixes.append(f"{name}>={lower}")
         else:
             found.append(f"{name} {v}")
+    if not core:
+        return [Check("dependencies", "warn", "declared requirements not readable (no metadata, no pyproject.toml)",
+                      f"reinstall: pip install {DIST_NAME}")]
     checks = [Check("dependencies", "fail" if problems else "ok", "; ".join(problems + found),
                     f"pip install {' '.join(repr(f) for f in fixes)}" if fixes else "")]
     for extra, reqs in sorted(extras.items()):
         if extra in ("all", "tests"):
             continue
-        have = [(n, _dist_version(n)) for n, _ in reqs]
-        missing = [n for n, v in have if v is None]
-        detail = ", ".join(f"{n} {v}" if v else f"{n} missing" for n, v in have)
+        have = [(n, _dist_version(n), req) for n, _, req in reqs]
+        missing = [repr(req) for n, v, req in have if v is None]
+        detail = ", ".join(f"{n} {v}" if v else f"{n} missing" for n, v, _ in have)
         checks.append(Check(f"extra [{extra}]", "warn" if missing else "ok", detail,
-                            f"pip install 'ugrn-explorer[{extra}]' (or: pip install {' '.join(missing)})" if missing else ""))
+                            f"pip install {' '.join(missing)}   (optional)" if missing else ""))
     scanpy = _dist_version("scanpy")
     checks.append(Check("scanpy", "info", f"{scanpy} (not required)" if scanpy else "not installed (not required)"))
     return checks
