@@ -15,7 +15,7 @@ setup: $(VENV)/.installed
 # Users who bring their own (CUDA) torch install the package instead: see README, "On your own machine".
 $(VENV)/.installed: requirements.txt pyproject.toml setup.py
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade pip "setuptools>=68"  # builds this package without isolation (wheel, -e)
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q --no-deps scgpt==0.2.4
 	$(PY) -m pip install -q -r requirements.txt
