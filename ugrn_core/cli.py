@@ -162,6 +162,21 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_doctor(args) -> int:
+    import json
+
+    from . import doctor
+
+    show = None if args.json else (lambda c: print(doctor.format_check(c), flush=True))
+    checks = doctor.run_checks(args.data_dir, args.checkpoint, args.translator, device=args.device,
+                               load_model=not args.no_load, on_check=show)
+    if args.json:
+        print(json.dumps(doctor.as_dicts(checks), indent=2))
+    else:
+        print(doctor.format_report(checks).splitlines()[-1])
+    return doctor.exit_code(checks)
+
+
 def _method_help(what: str) -> str:
     from . import methods
 
@@ -181,11 +196,21 @@ def _probe_names() -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
     from .predict import DEFAULT_METHOD
     from .translator import DEFAULT_METHODS as TRAIN_METHODS
 
     parser = argparse.ArgumentParser(prog="ugrn", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"ugrn {__version__} ({Path(__file__).parent})")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("doctor", help="check the installation: versions, device, scgpt, data, checkpoint, translator, "
+                                      "cache (exit 1 when a required check fails)")
+    _common(p)
+    p.add_argument("--translator", default=None, help="translator folder (default: the bundled one)")
+    p.add_argument("--no-load", action="store_true", help="hash the checkpoint's files instead of loading it")
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("pretrain", help="pretrain the compact scGPT on the real expression in the data directory")
     p.add_argument("--out", default="assets/scgpt_compact")
@@ -261,6 +286,9 @@ def main(argv=None) -> int:
         return args.func(args)
     except (FileNotFoundError, ValueError, KeyError) as e:
         print(f"ugrn {args.command}: error: {e.args[0] if e.args else e}", file=sys.stderr)
+        return 2
+    except ImportError as e:  # e.g. scgpt missing: scfm's message carries the exact install command
+        print(f"ugrn {args.command}: error: {e}. Run `ugrn doctor` to check the installation.", file=sys.stderr)
         return 2
 
 
