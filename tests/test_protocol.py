@@ -134,3 +134,13 @@ def test_abs_pearson_recovers_planted_correlation():
     s = abs_pearson(X, np.array([0, 2, 0, 4]), np.array([1, 3, 5, 5]))
     assert s[0] > 0.9 and s[1] > 0.85 and s[2] < 0.2 and s[3] < 0.2
     np.testing.assert_allclose(s[0], abs(np.corrcoef(X[:, 0], X[:, 1])[0, 1]))
+
+
+def test_plain_benchmark_pivot_averages_over_common_datasets():
+    from ugrn_core.benchmark import BenchmarkResult
+
+    t = pd.DataFrame({"method": ["Origin-Pert", "Emb", "Origin-Pert", "Emb", "Pert", "Pert"],
+                      "dataset": ["a", "a", "b", "b", "a", "b"], "AUPRC": [0.6, 0.7, np.nan, 0.9, np.nan, np.nan]})
+    p = BenchmarkResult(t).pivot("AUPRC")
+    assert p.loc["Avg", "Emb"] == pytest.approx(0.7) and p.loc["Avg", "Origin-Pert"] == pytest.approx(0.6)
+    assert p.loc["Avg (own datasets)", "Emb"] == pytest.approx(0.8)

@@ -28,49 +28,62 @@ NEGATIVE_MODES = ("uniform", "tf-positive", "degree-matched")
 def _degree_matched(pos: pd.DataFrame, cand: pd.DataFrame, n_neg: int, rng: np.random.Generator) -> pd.DataFrame:
     """Negatives (tf, target) pairing the positives' TF multiset with a permutation of their target multiset.
 
-    Repeats the positive list ceil(n_neg / P) times; a pairing that is a positive, a self-loop or a repeat is redrawn
-    by re-permuting the clashing targets (20 rounds); the rest keep their TF and take a uniform non-edge target of it.
+    The positive list is repeated ceil(n_neg / P) times. A pairing that is a positive, a self-loop or a repeat is
+    redrawn by re-permuting the clashing targets (10 rounds), then by swapping targets with an accepted negative
+    (keeps both degree sequences; up to 300 tries each); what is still left keeps its TF and takes a uniform
+    non-edge target.
     """
     neg_set = set(zip(cand.loc[cand["label"] == 0, "tf"], cand.loc[cand["label"] == 0, "target"]))
     reps = int(np.ceil(n_neg / len(pos)))
     tfs = np.tile(pos["tf"].to_numpy(dtype=object), reps)[:n_neg]
-    targets = np.tile(pos["target"].to_numpy(dtype=object), reps)[:n_neg]
-    targets = targets[rng.permutation(n_neg)]
+    targets = np.tile(pos["target"].to_numpy(dtype=object), reps)[:n_neg][rng.permutation(n_neg)]
     chosen: set = set()
-    out_tf, out_tg = [], []
-    pending = np.arange(n_neg)
-    for _ in range(20):
+    acc_tf, acc_tg = [], []
+    pending = list(range(n_neg))
+    for _ in range(10):
         retry = []
         for k in pending:
             pair = (tfs[k], targets[k])
             if pair in neg_set and pair not in chosen:
                 chosen.add(pair)
-                out_tf.append(pair[0])
-                out_tg.append(pair[1])
+                acc_tf.append(pair[0])
+                acc_tg.append(pair[1])
             else:
                 retry.append(k)
-        if not retry:
+        pending = retry
+        if len(pending) < 2:
             break
-        pending = np.asarray(retry)
-        targets[pending] = targets[pending][rng.permutation(len(pending))]
-        if len(pending) == 1:  # a single clash cannot be fixed by permuting within itself: swap with a random one
-            other = rng.integers(n_neg)
-            targets[[pending[0], other]] = targets[[other, pending[0]]]
-    else:
-        retry = list(pending)
-    if retry:  # keep the TF, take a uniform non-edge target of it
-        by_tf = {}
+        idx = np.asarray(pending)
+        targets[idx] = targets[idx][rng.permutation(len(idx))]
+    left = []
+    ok = lambda pr: pr in neg_set and pr not in chosen
+    for k in pending:  # swap targets with an accepted negative: (a, t_k) + (tf_k, t_a)
+        tf_k, tg_k, done = tfs[k], targets[k], False
+        if acc_tf:
+            for a in rng.integers(len(acc_tf), size=300):
+                p1, p2 = (acc_tf[a], tg_k), (tf_k, acc_tg[a])
+                if p1 != p2 and ok(p1) and ok(p2):
+                    chosen.discard((acc_tf[a], acc_tg[a]))
+                    chosen.update((p1, p2))
+                    acc_tg[a] = tg_k
+                    acc_tf.append(tf_k)
+                    acc_tg.append(p2[1])
+                    done = True
+                    break
+        if not done:
+            left.append(tf_k)
+    if left:  # keep the TF, take a uniform non-edge target of it
+        by_tf: dict = {}
         for a, b in neg_set - chosen:
             by_tf.setdefault(a, []).append(b)
-        for k in retry:
-            options = [b for b in by_tf.get(tfs[k], []) if (tfs[k], b) not in chosen]
-            if not options:
-                continue
-            b = options[rng.integers(len(options))]
-            chosen.add((tfs[k], b))
-            out_tf.append(tfs[k])
-            out_tg.append(b)
-    return pd.DataFrame({"tf": out_tf, "target": out_tg, "label": np.zeros(len(out_tf), dtype=np.int8)})
+        for tf_k in left:
+            options = [b for b in by_tf.get(tf_k, []) if (tf_k, b) not in chosen]
+            if options:
+                b = options[rng.integers(len(options))]
+                chosen.add((tf_k, b))
+                acc_tf.append(tf_k)
+                acc_tg.append(b)
+    return pd.DataFrame({"tf": acc_tf, "target": acc_tg, "label": np.zeros(len(acc_tf), dtype=np.int8)})
 
 
 def sample_test_pairs(ds: GRNDataset, genes: Sequence[str] | None = None, np_ratio: float = 1.0, seed: int = 0,

@@ -94,35 +94,44 @@ def preset_markdown(rows: pd.DataFrame, preset: str, meta: dict) -> str:
     return "\n".join(parts) + "\n"
 
 
-def preset_figures(rows: pd.DataFrame, preset: str) -> dict[str, str]:
-    """name → HTML (plotly, JS from the CDN) of the preset's figures: average AUPRC per method coloured by kind
-    (method, twin, shuffled, control, peer) with s.d. over seeds, per negatives mode."""
+def auprc_figure(rows: pd.DataFrame, preset: str, negatives: str, np_ratio: float = 1.0, suffix: str = ""):
+    """Plotly bar chart of average AUPRC per method over the rows common to all methods, coloured by kind (method,
+    twin, shuffled labels, control, peer), whiskers = s.d. over seeds of the per-seed averages; None when no row is
+    common to all methods."""
     import plotly.graph_objects as go
 
-    figs = {}
-    kinds = rows.drop_duplicates("method").set_index("method")["variant"].to_dict()
-    for suffix, kw in _slices(rows, preset):
-        m = seed_means(rows, preset, "AUPRC", **kw)
-        common = m.dropna(axis=0, how="any").index if not m.empty else []
-        if not len(common):
-            continue
-        sel = rows[(rows["view"] == "all") & (rows["negatives"] == kw["negatives"]) & (rows["np_ratio"] == kw["np_ratio"])]
-        order = [c for c in method_order(sel) if c in m]
-        from .tables import per_seed
+    from .tables import per_seed
 
-        ps = per_seed(sel, preset, "AUPRC")
-        ps = ps[ps["label"].isin(common)]
-        per_seed_avg = ps.groupby(["method", "seed"])["value"].mean().groupby("method")
-        mean, sd = per_seed_avg.mean(), per_seed_avg.std()
-        fig = go.Figure()
-        for kind in dict.fromkeys(kinds[c] for c in order):
-            cs = [c for c in order if kinds[c] == kind]
-            fig.add_bar(x=cs, y=[mean[c] for c in cs], error_y=dict(type="data", array=[sd.get(c, 0) for c in cs]),
-                        name=kind, marker_color=FAMILY_COLOURS.get(kind, "#444"))
-        fig.update_layout(title=f"{PRESETS[preset].title}<br><sup>average AUPRC over {len(common)} common rows, "
-                                f"{suffix}; bars = mean over seeds, whiskers = s.d.</sup>",
-                          yaxis_title="AUPRC", yaxis_range=[0, 1], template="plotly_white", height=480)
-        figs[f"auprc_{suffix.replace(' ', '_').replace(',', '').replace('/', '')}"] = fig.to_html(include_plotlyjs="cdn", full_html=True)
+    m = seed_means(rows, preset, "AUPRC", negatives=negatives, np_ratio=np_ratio)
+    common = m.dropna(axis=0, how="any").index if not m.empty else []
+    if not len(common):
+        return None
+    sel = rows[(rows["view"] == "all") & (rows["negatives"] == negatives) & (rows["np_ratio"] == np_ratio)]
+    kinds = sel.drop_duplicates("method").set_index("method")["variant"].to_dict()
+    order = [c for c in method_order(sel) if c in m]
+    ps = per_seed(sel, preset, "AUPRC")
+    ps = ps[ps["label"].isin(common)]
+    per_seed_avg = ps.groupby(["method", "seed"])["value"].mean().groupby("method")
+    mean, sd = per_seed_avg.mean(), per_seed_avg.std()
+    fig = go.Figure()
+    for kind in dict.fromkeys(kinds[c] for c in order):
+        cs = [c for c in order if kinds[c] == kind]
+        fig.add_bar(x=cs, y=[mean[c] for c in cs], error_y=dict(type="data", array=[sd.get(c, 0) for c in cs]),
+                    name=kind, marker_color=FAMILY_COLOURS.get(kind, "#444"))
+    fig.update_layout(title=f"{PRESETS[preset].title}<br><sup>average AUPRC over {len(common)} common rows, "
+                            f"{suffix or negatives + ' negatives'}; bars = mean over seeds, whiskers = s.d.</sup>",
+                      yaxis_title="AUPRC", yaxis_range=[0, 1], template="plotly_white", height=480)
+    return fig
+
+
+def preset_figures(rows: pd.DataFrame, preset: str) -> dict[str, str]:
+    """name → HTML (plotly, JS from the CDN) of the preset's figures (``auprc_figure`` per negatives mode)."""
+    figs = {}
+    for suffix, kw in _slices(rows, preset):
+        fig = auprc_figure(rows, preset, suffix=suffix, **kw)
+        if fig is not None:
+            figs[f"auprc_{suffix.replace(' ', '_').replace(',', '').replace('/', '')}"] = fig.to_html(
+                include_plotlyjs="cdn", full_html=True)
     return figs
 
 

@@ -35,11 +35,20 @@ class _EarlyStop:
         return float(np.mean(regressor.oob_improvement_[i - self.window + 1:i + 1])) < 0
 
 
+_WORKER: dict = {}
+
+
+def _init_worker(X_tf: np.ndarray, seed: int) -> None:
+    """Pool initialiser: the TF expression matrix and seed are sent once per worker, not once per target."""
+    _WORKER["X_tf"], _WORKER["seed"] = X_tf, seed
+
+
 def _one_target(args) -> tuple[int, np.ndarray]:
     """Importances float64 (n_tfs,) of every TF for target column ``j`` (0 for the target itself)."""
     from sklearn.ensemble import GradientBoostingRegressor
 
-    X_tf, y, j, self_idx, seed = args
+    y, j, self_idx = args
+    X_tf, seed = _WORKER["X_tf"], _WORKER["seed"]
     keep = np.ones(X_tf.shape[1], dtype=bool)
     if self_idx >= 0:
         keep[self_idx] = False
@@ -69,10 +78,14 @@ def grnboost2_matrix(X: np.ndarray, genes: list[str], tfs: list[str], seed: int 
     tf_idx = np.array([col[t] for t in tfs], dtype=np.int64)
     X_tf = np.ascontiguousarray(X[:, tf_idx])
     tf_pos = {int(c): k for k, c in enumerate(tf_idx)}
-    jobs = [(X_tf, X[:, j], j, tf_pos.get(j, -1), seed) for j in range(X.shape[1])]
+    jobs = [(np.ascontiguousarray(X[:, j]), j, tf_pos.get(j, -1)) for j in range(X.shape[1])]
     out = np.zeros((len(tfs), X.shape[1]))
+    _init_worker(X_tf, seed)
     if n_workers > 1:
-        with ProcessPoolExecutor(n_workers) as pool:
+        import multiprocessing as mp
+
+        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                                 initargs=(X_tf, seed)) as pool:
             for k, (j, imp) in enumerate(pool.map(_one_target, jobs, chunksize=8)):
                 out[:, j] = imp
                 if progress and k % 50 == 0:
