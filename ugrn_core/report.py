@@ -21,7 +21,13 @@ FAMILY_COLOURS = {"real": "#1f77b4", "twin": "#9e9e9e", "shuffled labels": "#bdb
 
 
 def _md(df: pd.DataFrame) -> str:
-    return df.to_markdown() if not df.empty else "(no rows)"
+    """Markdown table with '|' inside names (e.g. the |Pearson| peer) escaped."""
+    if df.empty:
+        return "(no rows)"
+    esc = lambda v: v.replace("|", "\\|") if isinstance(v, str) else v
+    out = df.rename(index=esc, columns=esc).map(esc)
+    out.index.name = esc(df.index.name) if df.index.name else df.index.name
+    return out.to_markdown()
 
 
 def _slices(rows: pd.DataFrame, preset: str):
@@ -224,8 +230,11 @@ def build_report(results_root, out_md, out_html, checkpoint_dir=None, paper_csv=
             pb = paper_beside(rows, pd.read_csv(paper_csv))
             if not pb.empty:
                 wide = pb.pivot(index="test", columns="method", values=["ours", "paper (scGPT_human, reported)"])
-                md.append("\n### Ours (bundled compact model) beside the paper's reported AUPRC (scGPT_human; labelled "
-                          "as the paper's, not reproduced here), uniform negatives\n\n" + wide.round(3).to_markdown() + "\n")
+                wide.columns = [f"{m} ({'ours' if k == 'ours' else 'paper'})" for k, m in wide.columns]
+                wide = wide[sorted(wide.columns)]
+                md.append("\n### Ours (bundled compact model) beside the paper's reported AUPRC (scGPT_human; 'paper' "
+                          "columns are the paper's numbers, not reproduced here), uniform negatives\n\n"
+                          + wide.round(3).to_markdown() + "\n")
         md.append(f"\nWall time {meta.get('wall_s', float('nan')):.0f} s.\n")
     text = "\n".join(md)
     out_md, out_html = Path(out_md), Path(out_html)
