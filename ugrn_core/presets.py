@@ -111,12 +111,13 @@ def jobs(name: str, available: list[str], sizes=(500,), include_train_cell: bool
     return [j for j in out if j[1]]
 
 
-def suite_config(name: str, seeds=None, negatives=None, controls=None, peers=None, methods=None) -> SuiteConfig:
+def suite_config(name: str, seeds=None, negatives=None, controls=None, peers=None, methods=None,
+                 twin_methods=None) -> SuiteConfig:
     """``SuiteConfig`` of preset ``name``, with explicit arguments (when not None) overriding it."""
     p = PRESETS[name]
     kw = dict(p.config, include_train_cell=p.include_train_cell)
     for k, v in (("seeds", seeds), ("negatives", negatives), ("controls", controls), ("peers", peers),
-                 ("methods", methods)):
+                 ("methods", methods), ("twin_methods", twin_methods)):
         if v is not None:
             kw[k] = tuple(v)
     kw.setdefault("methods", MODEL_METHODS)
@@ -143,7 +144,8 @@ def group_label(preset: str, train: str, test: str, np_ratio: float) -> str:
 
 
 def run_preset(name: str, fm, out, twin_fm=None, data_dir=None, sizes=(500,), seeds=None, negatives=None,
-               controls=None, peers=None, methods=None, command: str = "", progress=None, include_train_cell=None):
+               controls=None, peers=None, methods=None, command: str = "", progress=None, include_train_cell=None,
+               twin_methods=None):
     """Run preset ``name`` (cells cached under ``out/<name>/cells``, so an interrupted run resumes) and write its
     folder ``out/<name>`` (``report.write_preset``). Returns (rows DataFrame, folder Path).
 
@@ -157,7 +159,7 @@ def run_preset(name: str, fm, out, twin_fm=None, data_dir=None, sizes=(500,), se
     from .suite import Suite, environment
 
     t0 = time.perf_counter()
-    cfg = suite_config(name, seeds, negatives, controls, peers, methods)
+    cfg = suite_config(name, seeds, negatives, controls, peers, methods, twin_methods)
     if include_train_cell is not None:
         cfg.include_train_cell = bool(include_train_cell) or PRESETS[name].include_train_cell
     folder = Path(out) / name

@@ -104,6 +104,7 @@ class SuiteConfig:
         np_ratios: N/P ratios of the test pairs.
         epochs: projector training epochs (paper: 50).
         include_train_cell: also test datasets of the training cell type (labelled "same cell type" in the rows).
+        twin_methods: methods also scored on the random-init twin (subset of ``TWIN_METHODS``).
     """
 
     methods: tuple[str, ...] = MODEL_METHODS
@@ -114,6 +115,7 @@ class SuiteConfig:
     np_ratios: tuple[float, ...] = (1.0,)
     epochs: int = 50
     include_train_cell: bool = False
+    twin_methods: tuple[str, ...] = TWIN_METHODS
 
     def __post_init__(self):
         bad = [n for n in self.negatives if n not in NEGATIVE_MODES]
@@ -184,7 +186,7 @@ class Suite:
     def cell_key(self, train, test, seed, negatives, np_ratio) -> str:
         c = self.config
         return cache_key(train, test, seed, negatives, float(np_ratio), list(c.methods), list(c.peers), list(c.controls),
-                         c.epochs, self.params.to_dict(), self.fm.checkpoint_id,
+                         c.epochs, list(c.twin_methods), self.params.to_dict(), self.fm.checkpoint_id,
                          self.twin_fm.checkpoint_id if self.twin_fm is not None else None)
 
     def _cell_path(self, *key) -> Path:
@@ -208,7 +210,7 @@ class Suite:
                 state.translators["shuffled"] = _fit_translator(probes, controls.shuffle_labels(pairs, seed), shuffled,
                                                                 seed, c.epochs) if shuffled else None
             if "twin" in c.controls and self.twin_fm is not None:
-                twin = [m for m in trained if m in TWIN_METHODS]
+                twin = [m for m in trained if m in c.twin_methods]
                 state.translators["twin"] = _fit_translator(self.probes(train, "twin"), pairs, twin, seed,
                                                             c.epochs) if twin else None
         self._train[(train, seed)] = state
@@ -247,7 +249,7 @@ class Suite:
             fam = "zero-shot probe" if not _model_spec(m).needs_training else "probe + translator"
             scores[(m, m, "real", fam)] = s
         if "twin" in c.controls and self.twin_fm is not None:
-            twin_methods = [m for m in c.methods if m in TWIN_METHODS]
+            twin_methods = [m for m in c.methods if m in c.twin_methods]
             for m, s in _score_model(self.probes(test, "twin"), pairs, twin_methods, state.translators.get("twin")).items():
                 scores[(m + TWIN_SUFFIX, m, "twin", "control")] = s
         if "shuffled" in c.controls and state.translators.get("shuffled") is not None:
