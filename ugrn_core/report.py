@@ -109,6 +109,7 @@ def auprc_figure(rows: pd.DataFrame, preset: str, negatives: str, np_ratio: floa
     from .tables import per_seed
 
     m = seed_means(rows, preset, "AUPRC", negatives=negatives, np_ratio=np_ratio)
+    m = m.loc[:, m.notna().any()]
     common = m.dropna(axis=0, how="any").index if not m.empty else []
     if not len(common):
         return None

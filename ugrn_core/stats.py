@@ -48,9 +48,11 @@ def table_with_averages(summary: pd.DataFrame, methods=None, datasets=None, digi
         return f"{m:.{digits}f}" if pd.isna(s) else f"{m:.{digits}f} ± {s:.{digits}f}"
 
     out = pd.DataFrame({c: [fmt(mean.at[d, c], sd.at[d, c]) for d in datasets] for c in methods}, index=datasets)
-    common = mean.dropna(axis=0, how="any").index
-    out.loc[f"Avg ({len(common)} common datasets)"] = [f"{mean.loc[common, c].mean():.{digits}f}" if len(common) else "n/a"
-                                                       for c in methods]
+    defined = mean.loc[:, mean.notna().any()]  # a method n/a everywhere (e.g. Pert without training expression)
+    common = defined.dropna(axis=0, how="any").index
+    out.loc[f"Avg ({len(common)} common datasets)"] = [
+        f"{mean.loc[common, c].mean():.{digits}f}" if len(common) and mean.loc[common, c].notna().any() else "n/a"
+        for c in methods]
     if mean.isna().any().any():
         out.loc["Avg over own datasets (n)"] = [
             f"{mean[c].mean():.{digits}f} (n={int(mean[c].notna().sum())})" if mean[c].notna().any() else "n/a"
