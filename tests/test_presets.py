@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ugrn_core import controls, presets
-from ugrn_core.data import list_datasets, parse_dataset_name
+from ugrn_core.datasets import list_datasets, parse_dataset_name
 from ugrn_core.methods.grnboost2 import grnboost2_matrix
 
 
@@ -57,7 +57,7 @@ def test_ci_preset_runs_resumes_and_reports(fm, data_dir, tmp_path):
     text = md_path.read_text()
     assert "pretraining" in text and "BEELINE hHEP" in text
     h = html_path.read_text()
-    assert "cdn.plot.ly" not in h and "Plotly" in h
+    assert 'src="https://cdn.plot.ly' not in h and "Plotly" in h  # plotly.js inlined, not fetched
 
 
 def test_grnboost2_recovers_planted_regulation():

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ugrn_core import controls, scfm
-from ugrn_core.data import list_datasets, load_beeline, parse_dataset_name
+from ugrn_core.datasets import list_datasets, load_beeline, parse_dataset_name
 from ugrn_core.methods.degree_prior import degree_prior_scores
 from ugrn_core.methods.pearson import abs_pearson
 from ugrn_core.negatives import sample_test_pairs

@@ -20,7 +20,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .data import GRNDataset, candidate_pairs
+from .datasets import GRNDataset
+from .pairs import candidate_pairs
 
 NEGATIVE_MODES = ("uniform", "tf-positive", "degree-matched")
 

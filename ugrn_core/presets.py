@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .data import parse_dataset_name
+from .datasets import parse_dataset_name
 from .suite import MODEL_METHODS, SuiteConfig, select_test_datasets
 
 HUMAN_CELLS = ("hESC", "hHEP")
@@ -154,7 +154,7 @@ def run_preset(name: str, fm, out, twin_fm=None, data_dir=None, sizes=(500,), se
     import time
     from pathlib import Path
 
-    from .data import list_datasets
+    from .datasets import list_datasets
     from .report import write_preset
     from .suite import Suite, environment
 

@@ -32,7 +32,7 @@ from . import controls
 from . import methods as registry
 from ._io import atomic_write
 from .cache import cache_key
-from .data import load_beeline, parse_dataset_name
+from .datasets import load_beeline, parse_dataset_name
 from .metrics import evaluate
 from .negatives import NEGATIVE_MODES, sample_test_pairs
 
@@ -47,9 +47,7 @@ TWIN_SUFFIX, SHUFFLED_SUFFIX = " (twin)", " (shuffled labels)"
 
 # ------------------------------------------------------------------ adapters to the model code (one place to change)
 def _model_spec(method: str):
-    from .features import METHODS
-
-    return METHODS[method]
+    return registry.get(method)
 
 
 def _probes(fm, ds, params):
@@ -59,19 +57,17 @@ def _probes(fm, ds, params):
 
 
 def _fit_translator(probes, pairs: pd.DataFrame, methods, seed: int, epochs: int):
-    """Projectors for ``methods`` (Ens → VVP + GDT) on ``pairs``; methods needing absent expression are skipped."""
-    from .translator import Translator, fit_projector, trainable
+    """Projectors for ``methods`` (Ens → VVP + GDT) on ``pairs``; None when none can be trained (no expression)."""
+    import warnings
 
-    projectors, n_train = {}, {}
-    for m in trainable(methods):
-        if _model_spec(m).needs_expression and not probes.dataset.has_expression:
-            continue
-        X = probes.pair_features(m, pairs)
-        projectors[m] = fit_projector(X, pairs["label"].to_numpy(), epochs=epochs, seed=seed)
-        n_train[m] = len(pairs)
-    if not projectors:
-        return None
-    return Translator(projectors, probes.params, probes.dataset.name, probes.fm.checkpoint_id, n_train, len(probes.tokens))
+    from .translator import Translator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return Translator.fit(probes, pairs, list(methods), epochs=epochs, seed=seed)
+        except ValueError:
+            return None
 
 
 def _score_model(probes, pairs, methods, translator) -> dict[str, np.ndarray | str]:
@@ -81,9 +77,9 @@ def _score_model(probes, pairs, methods, translator) -> dict[str, np.ndarray | s
     why = {}
     for m in methods:
         spec = _model_spec(m)
-        if spec.needs_expression and not probes.dataset.has_expression:
+        if spec.na_reason(probes.dataset):
             why[m] = "n/a: no expression"
-        elif spec.needs_training and (translator is None or m not in translator.methods):
+        elif spec.uses_translator and (translator is None or m not in translator.methods):
             why[m] = "n/a: not trainable on the training dataset (no expression)"
     run = [m for m in methods if m not in why]
     scored = score_pairs(probes, pairs, run, translator) if run else {}
@@ -202,7 +198,7 @@ class Suite:
         tok = dict(zip(probes.mapping.genes, probes.mapping.tokens))
         tfs, tgs = pairs["tf"].map(tok), pairs["target"].map(tok)
         state = _TrainState(pairs, set(zip(tfs, tgs)), set(tfs) | set(tgs))
-        trained = [m for m in c.methods if _model_spec(m).needs_training]
+        trained = [m for m in c.methods if _model_spec(m).uses_translator]
         if trained:
             state.translators["real"] = _fit_translator(probes, pairs, trained, seed, c.epochs)
             if "shuffled" in c.controls:
@@ -246,7 +242,7 @@ class Suite:
 
         scores: dict[tuple[str, str, str, str], np.ndarray | str] = {}  # (name, base, variant, family) → scores
         for m, s in _score_model(probes, pairs, c.methods, state.translators.get("real")).items():
-            fam = "zero-shot probe" if not _model_spec(m).needs_training else "probe + translator"
+            fam = _model_spec(m).family.value
             scores[(m, m, "real", fam)] = s
         if "twin" in c.controls and self.twin_fm is not None:
             twin_methods = [m for m in c.methods if m in c.twin_methods]
