@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: setup browser run test test-all benchmark probe-timing featurize-benchmark clean-cache wheel check-install
+.PHONY: setup browser run test test-all benchmark benchmark-all translator probe-timing featurize-benchmark clean-cache wheel check-install
 
 setup: $(VENV)/.installed
 
@@ -34,10 +34,20 @@ test: setup browser
 test-all: setup browser
 	$(PY) -m pytest
 
-# The default cross-dataset benchmark: train STRING/hESC/500, test every other TFs+500 dataset.
+# The default benchmark: the paper's Table 1 (train STRING/hESC/500, test the 19 TFs+500 datasets of other cell
+# types), 5 seeds, uniform and tf-positive negatives, controls and peers; bundled as assets/benchmark_default.
 benchmark: setup
-	$(VENV)/bin/ugrn benchmark --train STRING/hESC/500 --test "*/*/500" --out assets/benchmark_default \
-	    --save-translator assets/translators/STRING_hESC_500
+	$(VENV)/bin/ugrn benchmark --preset table1 --peers "|Pearson|,GRNBoost2" --out results/bench
+	rm -rf assets/benchmark_default && mkdir -p assets/benchmark_default
+	cd results/bench/table1 && cp -r results.csv results.md rows.csv meta.json tables figures ../../../assets/benchmark_default/
+
+# All six tables of the paper (see docs/benchmark.md) and one report (results/bench/report.md, report.html).
+benchmark-all: setup
+	$(VENV)/bin/ugrn benchmark --preset all --out results/bench
+	$(VENV)/bin/ugrn report --results results/bench
+
+translator: setup
+	$(VENV)/bin/ugrn train --dataset STRING/hESC/500 --methods VVP,GDT,Emb --out assets/translators/STRING_hESC_500
 
 featurize-benchmark: setup
 	$(PY) benchmarks/featurize.py

@@ -233,7 +233,7 @@ if meta:
 metrics_here = [m for m in METRICS if m in table.columns]
 metric = st.selectbox("Metric", metrics_here, key="bench_metric")
 methods_order = [m for m in api.methods.names() if m in set(table["method"])]
-methods_order += [m for m in dict.fromkeys(table["method"]) if m not in methods_order]  # results of removed methods
+methods_order += [m for m in dict.fromkeys(table["method"]) if m not in methods_order]  # twin/shuffled variants after
 np_col = figures.find_np_column(table)
 base = table if np_col is None else table[table[np_col] == table[np_col].min()]
 sweep = table if np_col is not None else np_sweep_from_saved(meta)
@@ -305,3 +305,40 @@ if sweep is not None:
 
 with st.expander("Full result table"):
     st.dataframe(table, hide_index=True, width="stretch")
+
+# ------------------------------------------------------------------------------------ controls (preset results)
+rows_file = Path(folder) / "rows.csv" if source == LOAD and folder else None
+if rows_file is not None and rows_file.is_file():
+    from ugrn_core import report as bench_report  # noqa: E402
+    from ugrn_core import tables as bench_tables  # noqa: E402
+
+    @st.cache_data(show_spinner=False, max_entries=8)
+    def load_rows(path: str, mtime: float) -> pd.DataFrame:
+        r = pd.read_csv(path)
+        r["note"] = r["note"].fillna("")
+        return r
+
+    rows = load_rows(str(rows_file), rows_file.stat().st_mtime)
+    preset = meta.get("preset", "table1")
+    st.subheader("Controls, peers and seeds")
+    st.caption(
+        "Grey: the same method on an untrained random-init twin of the checkpoint or trained on shuffled labels; "
+        "red: the degree prior (training-label TF out-degree + target in-degree, no model); green: peers run on "
+        "the test dataset's expression. Values are mean ± s.d. over seeds; 'Avg' rows average every column over "
+        "the same datasets."
+    )
+    negs = list(dict.fromkeys(rows["negatives"]))
+    neg = st.selectbox("Negatives", negs, key="bench_negatives",
+                       help="uniform: all TF.csv TFs (paper); tf-positive: only TFs with a positive in that network")
+    r0 = float(rows["np_ratio"].min())
+    fig = bench_report.auprc_figure(rows, preset, neg, r0)
+    if fig is not None:
+        st.plotly_chart(fig, key="bench_controls_fig")
+    main, notes = bench_tables.main_table(rows, preset, "AUPRC", negatives=neg, np_ratio=r0)
+    st.dataframe(main, width="stretch")
+    for n in notes:
+        st.caption(n)
+    st.markdown("**Real − twin AUPRC** (what the pretrained weights add over the untrained twin)")
+    st.dataframe(bench_tables.twin_margin(rows, preset, "AUPRC", negatives=neg, np_ratio=r0), width="stretch")
+    st.markdown("**Paired Wilcoxon tests across datasets** (seed-mean AUPRC)")
+    st.dataframe(bench_tables.paired_tests(rows, preset, "AUPRC", negatives=neg, np_ratio=r0), hide_index=True)

@@ -32,7 +32,7 @@ def probes(fm):
 
 @pytest.fixture(scope="module")
 def result(fm):
-    return run_benchmark(fm, TRAIN, TESTS, params=PARAMS, seed=0)
+    return run_benchmark(fm, TRAIN, TESTS, params=PARAMS, seed=0, include_train_cell=True)  # tests overlap removal
 
 
 def test_pair_features_shapes_and_directions(probes):

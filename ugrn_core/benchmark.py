@@ -10,6 +10,9 @@ Which pairs are scored:
   (``tf_mode="file"``) or only TFs with at least one positive (``tf_mode="positive"``).
 Test pairs that appear among the training pairs (same vocabulary tokens, same direction) are removed, so train and
 test never share a pair; the number removed is recorded per dataset.
+Test datasets of the training cell type are excluded unless ``include_train_cell`` (the paper's Table 1 tests none of
+them); ``negatives`` picks the kind of sampled negatives (``negatives.NEGATIVE_MODES``). Presets with seeds and
+controls: ``presets.run_preset``.
 """
 
 from __future__ import annotations
@@ -79,16 +82,25 @@ class BenchmarkResult:
     translator: object = field(default=None, repr=False)  # projectors trained for this run (not saved with it)
 
     def pivot(self, metric: str = "AUPRC") -> pd.DataFrame:
-        """Datasets × methods table of ``metric`` with an "Avg" row (mean over datasets where defined)."""
+        """Datasets × methods table of ``metric`` with an "Avg" row over the datasets where every method that is
+        defined anywhere has a value (the same datasets for all), and, when some method is n/a on some dataset, an
+        "Avg (own datasets)" row with each method's mean over its own datasets."""
         p = self.table.pivot(index="dataset", columns="method", values=metric)
         p = p[[m for m in registry.names() if m in p.columns] + [m for m in p.columns if m not in registry.names()]].loc[list(dict.fromkeys(self.table["dataset"]))]
-        p.loc["Avg"] = p.mean(numeric_only=True)
+        defined = p.loc[:, p.notna().any()]
+        common = defined.dropna(how="any").index
+        partial = defined.isna().any().any()
+        p.loc["Avg"] = p.loc[common].mean(numeric_only=True)
+        if partial:
+            p.loc["Avg (own datasets)"] = p.iloc[:-1].mean(numeric_only=True)
         return p
 
     def to_markdown(self) -> str:
         m = self.meta
         head = (f"# UGRN benchmark: train {m.get('train')} → {len(self.table['dataset'].unique())} test datasets\n\n"
-                f"Pairs: {m.get('pair_mode')} (N/P {m.get('np_ratio')}, TFs from {m.get('tf_mode')}), seed {m.get('seed')}; "
+                f"Pairs: {m.get('pair_mode')} (N/P {m.get('np_ratio')}, TFs from {m.get('tf_mode')}, negatives "
+                f"{m.get('negatives', 'uniform')}), seed {m.get('seed')}; test datasets of the training cell type "
+                f"{'included' if m.get('include_train_cell') else 'excluded'}; "
                 f"checkpoint {m.get('checkpoint')}; probe parameters {m.get('params')}. "
                 "'n/a' = the method needs expression that the test dataset (or, for Pert, the training dataset) lacks; see the note column of results.csv.\n")
         parts = [head]
@@ -129,21 +141,32 @@ class BenchmarkResult:
 
 def run_benchmark(fm: ScFM, train: str, tests, methods=None, params: ProbeParams | None = None,
                   np_ratio: float = 1.0, pair_mode: str = "balanced", tf_mode: str = "file", seed: int = 0,
-                  epochs: int = 50, data_dir=None, progress: ProgressFn | None = None) -> BenchmarkResult:
+                  epochs: int = 50, data_dir=None, progress: ProgressFn | None = None, negatives: str = "uniform",
+                  include_train_cell: bool = False) -> BenchmarkResult:
     """Train on dataset ``train`` and evaluate ``methods`` (default ``default_methods()``; names in any case) on every
     dataset in ``tests`` (names, globs or "all").
 
     Every method is scored generically (``predict.score_pairs``): translator methods by the projectors trained here
     on ``train``'s labelled pairs, the others by their ``score(ctx, pairs)`` with the training dataset and pairs in
-    the context. The training dataset itself is never a test dataset. See the module docstring for the pair protocol.
-    Raises: ValueError for an unknown method, dataset or pair mode.
+    the context. The training dataset itself is never a test dataset, nor (unless ``include_train_cell``) any
+    dataset of its cell type. See the module docstring for the pair protocol.
+    Raises: ValueError for an unknown method, dataset, pair mode or negative mode.
     """
+    from .negatives import NEGATIVE_MODES, sample_test_pairs
+    from .suite import select_test_datasets
+
+    if negatives not in NEGATIVE_MODES:
+        raise ValueError(f"negatives must be one of {list(NEGATIVE_MODES)}, got {negatives!r}")
     if pair_mode not in ("balanced", "all"):
         raise ValueError(f"pair_mode must be 'balanced' or 'all', got {pair_mode!r}")
     methods = registry.canonical(default_methods() if methods is None else methods)
     specs = [registry.get(m) for m in methods]
     params = params or ProbeParams()
-    test_names = resolve_datasets(tests, data_dir, exclude=(train,))
+    requested = resolve_datasets(tests, data_dir, exclude=(train,))
+    test_names = select_test_datasets(train, requested, include_train_cell)
+    if not test_names:
+        raise ValueError(f"no test dataset left for training dataset {train}: {requested} share its cell type "
+                         "(pass include_train_cell / --include-train-cell to test them)")
     train_ds = load_beeline(train, data_dir)
     train_probes = DatasetProbes(fm, train_ds, params)
     translator, train_pairs = None, None
@@ -163,7 +186,9 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=None, params: ProbeParams
             progress(k, len(test_names), f"test dataset {name}")
         ds = load_beeline(name, data_dir)
         probes = DatasetProbes(fm, ds, params)
-        if pair_mode == "balanced":
+        if pair_mode == "balanced" and negatives != "uniform":
+            pairs = sample_test_pairs(ds, genes=probes.genes, np_ratio=np_ratio, seed=seed, negatives=negatives)
+        elif pair_mode == "balanced":
             pairs = sample_pairs(ds, genes=probes.genes, np_ratio=np_ratio, seed=seed, tf_mode=tf_mode)
         else:
             pairs = candidate_pairs(ds, genes=probes.genes, tf_mode=tf_mode)
@@ -195,7 +220,8 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=None, params: ProbeParams
     if progress:
         progress(len(test_names), len(test_names), "benchmark done")
     meta = {"train": train, "tests": test_names, "methods": list(methods), "pair_mode": pair_mode, "np_ratio": np_ratio,
-            "tf_mode": tf_mode, "seed": seed, "epochs": epochs, "params": params.to_dict(), "checkpoint": fm.path.name if fm.path else None,
+            "tf_mode": tf_mode, "negatives": negatives, "include_train_cell": include_train_cell,
+            "excluded_same_cell_type": [d for d in requested if d not in test_names], "seed": seed, "epochs": epochs, "params": params.to_dict(), "checkpoint": fm.path.name if fm.path else None,
             "checkpoint_id": fm.checkpoint_id, "n_train_pairs": None if train_pairs is None else len(train_pairs),
             "train_vocab_coverage": round(train_probes.mapping.coverage, 4), "test_pairs_removed_as_seen_in_training": removed}
     return BenchmarkResult(pd.DataFrame(rows), scores, meta, translator)

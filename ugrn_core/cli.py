@@ -128,13 +128,19 @@ def cmd_train(args) -> int:
 
 
 def cmd_benchmark(args) -> int:
-    from . import api
+    from . import api, cli_suite
 
+    if args.preset:
+        return cli_suite.run_presets(args, api.load_model, TqdmProgress())
     fm = api.load_model(args.checkpoint, args.device)
+    negatives = (args.negatives or "uniform").split(",")
+    if len(negatives) != 1:
+        raise ValueError("a plain benchmark takes one --negatives mode (presets take several)")
     methods = api.methods.canonical(args.methods) if args.methods else None
     result = api.run_benchmark(fm, args.train, args.test, methods=methods, params=_params(args),
                                np_ratio=args.np_ratio, pair_mode=args.pairs, tf_mode=args.tf_mode, seed=args.seed,
-                               epochs=args.epochs, data_dir=args.data_dir, progress=TqdmProgress())
+                               epochs=args.epochs, data_dir=args.data_dir, progress=TqdmProgress(),
+                               negatives=negatives[0], include_train_cell=args.include_train_cell)
     result.save(args.out)
     if args.save_translator and result.translator is not None:
         result.translator.save(args.save_translator)
@@ -260,7 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="results/benchmark_default")
     p.add_argument("--save-translator", default=None, help="also save the trained projectors to this folder")
+    from . import cli_suite
+
+    cli_suite.add_benchmark_options(p)
     p.set_defaults(func=cmd_benchmark)
+    cli_suite.add_report_parser(sub, _common)
 
     p = sub.add_parser("predict", help="rank TF→target edges for a dataset or a gene list")
     _common(p)

@@ -97,5 +97,5 @@ def markdown_table() -> str:
             "|---|---|---|---|---|"]
     for s in all_specs():
         what = s.description.replace("|", "\\|")
-        rows.append(f"| {s.name} | {s.family.value} | {yes(s.needs_expression)} | {yes(s.needs_labels)} | {what} ({s.reference}) |")
+        rows.append(f"| {s.name.replace('|', chr(92) + '|')} | {s.family.value} | {yes(s.needs_expression)} | {yes(s.needs_labels)} | {what} ({s.reference}) |")
     return "\n".join(rows) + "\n"
