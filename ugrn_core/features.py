@@ -166,6 +166,8 @@ class DatasetProbes:
 
     def _key(self, probe: str) -> str:
         parts = [probe, self.tokens]
+        if self.fm.precision != "fp32":  # mixed-precision probes are cached apart; fp32 keys stay as they were
+            parts.append({"precision": self.fm.precision})
         if probe == "VVP":
             parts.append({"v0": self.params.v0, "target_values": self.params.target_values})
         elif probe == "GDT":
@@ -180,6 +182,28 @@ class DatasetProbes:
         if probe in ("Pert", "Attn") and not self.dataset.has_expression:
             return False
         return probe in self._mem or self.cache.has(probe, self._key(probe))
+
+    def probe_rows(self, probe: str) -> tuple[int, int]:
+        """Model rows computing ``probe`` takes: (forward rows, Jacobian rows); (0, 0) when it is cached or needs
+        no model call (Emb) or no expression is available (Pert, Attn). VVP: T·N + 1 forward rows; GDT: V·N
+        Jacobian rows; Pert: N + 1 forward rows; Attn: about 2 forward rows."""
+        if probe == "Emb" or self.is_cached(probe) or (probe in ("Pert", "Attn") and not self.dataset.has_expression):
+            return 0, 0
+        n = len(self.tokens)
+        rows = {"VVP": (len(self.params.target_values) * n + 1, 0), "GDT": (0, len(self.params.base_values) * n),
+                "Pert": (n + 1, 0), "Attn": (2, 0)}
+        if probe not in rows:
+            raise ValueError(f"unknown probe {probe!r}; expected one of VVP, GDT, Pert, Attn, Emb")
+        return rows[probe]
+
+    def estimate_seconds(self, probes) -> float:
+        """Estimated wall seconds to compute the not-yet-cached ``probes`` on this device (0.0 when all are cached):
+        rows (``probe_rows``) × seconds per row from a short timed calibration (``ScFM.seconds_per_row``)."""
+        fwd = bwd = 0
+        for probe in probes:
+            f, b = self.probe_rows(probe)
+            fwd, bwd = fwd + f, bwd + b
+        return self.fm.estimate_seconds(fwd, bwd, len(self.tokens)) if fwd or bwd else 0.0
 
     # --------------------------------------------------------------- probes
     def probe(self, probe: str, progress: ProgressFn | None = None) -> np.ndarray:
