@@ -139,18 +139,24 @@ else:
     fm_now = ctx_now.fm
     needed = tuple(api.methods.probes_of(methods))
     todo = [d for d in [train, *tests] if not probes_cached(fm_now.checkpoint_id, d, needed, fm_now)]
+    est = (state.safe_call("time estimate", api.estimate_probe_seconds, fm_now, [state.get_beeline(d) for d in todo],
+                           api.probes_for_methods(methods)) or 0.0) if todo and methods else 0.0
     st.caption(
         "Probes already cached for every chosen dataset: the run takes about a minute."
         if not todo
-        else f"Probes will be computed for {', '.join(todo)} (a few minutes per 500-gene dataset on CPU, once; "
-        "later runs reuse them). `ugrn probe` computes them ahead."
+        else f"Probes will be computed for {', '.join(todo)}: {api.format_seconds(est)} on this device "
+        f"({fm_now.device.type}), once; later runs reuse them. `ugrn probe` computes them ahead."
     )
+    # runs estimated at over a minute start only after an explicit confirmation
+    confirmed = est <= 60 or st.checkbox(f"Yes, start a run of {api.format_seconds(est)}", key="bench_confirm")
     go = st.button("▶ Run benchmark", type="primary", key="bench_run")
     if go:
         if not tests or not methods:
             st.error("Choose at least one test dataset and one method.")
         elif train in tests:
             st.error("The training dataset cannot also be a test dataset.")
+        elif not confirmed:
+            st.warning(f"Probing takes {api.format_seconds(est)} here: tick the confirmation box above to start.")
         else:
             try:
                 fm = fm_now

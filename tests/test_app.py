@@ -462,6 +462,12 @@ def test_benchmark_run_form_widgets():
     at.button(key="bench_run").click().run()
     assert_clean(at)
     assert any("at least one test dataset" in e.value for e in at.error)
+    # probing estimated (a short calibration) at over a minute on CPU: the run waits for an explicit confirmation
+    assert "about" in at.checkbox(key="bench_confirm").label
+    at.multiselect(key="bench_tests").set_value(["STRING/mDC/500"])
+    at.button(key="bench_run").click().run()
+    assert_clean(at)
+    assert any("confirmation" in w.value for w in at.warning) and "bench_result" not in at.session_state
 
 
 # ----------------------------------------------------------------------------------------------- Train

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import methods  # noqa: F401  (the method registry: methods.get, names, all_specs, Family)
+from . import methods  # (the method registry: methods.get, names, all_specs, Family)
 from .benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark  # noqa: F401  (re-exported)
 from .config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, default_device
 from .datasets import GRNDataset, dataset_from_genes, list_datasets, load_beeline  # noqa: F401
@@ -43,13 +43,17 @@ def device_name() -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _load_model(path: str, device: str) -> ScFM:
-    return load_checkpoint(path, device)
+def _load_model(path: str, device: str, precision: str | None) -> ScFM:
+    return load_checkpoint(path, device, precision)
 
 
-def load_model(checkpoint=None, device=None) -> ScFM:
-    """Load (once per process) a checkpoint folder in the official scGPT layout; default: the bundled compact model."""
-    return _load_model(str(Path(checkpoint or DEFAULT_CHECKPOINT).expanduser().resolve()), device or default_device())
+def load_model(checkpoint=None, device=None, precision: str | None = None) -> ScFM:
+    """Load (once per process) a checkpoint folder in the official scGPT layout; default: the bundled compact model.
+
+    ``precision``: ``fp32``, ``tf32``, ``bf16`` or ``fp16`` (``ScFM.precision``); default ``scfm.default_precision``.
+    """
+    return _load_model(str(Path(checkpoint or DEFAULT_CHECKPOINT).expanduser().resolve()), device or default_device(),
+                       precision)
 
 
 def _read(what: str, reader, source, *args):
@@ -111,6 +115,9 @@ def probes(fm: ScFM, ds: GRNDataset, params: ProbeParams | None = None) -> Datas
     return _PROBES[key]
 
 
+probes_ = probes  # the name ``probes`` is also a parameter below
+
+
 def vocab_mapping(fm: ScFM, ds: GRNDataset) -> VocabMapping:
     """How ``ds``'s genes map into ``fm``'s vocabulary (coverage, unmapped genes; ``vocab.map_to_vocab``)."""
     return map_to_vocab(ds.genes, fm.vocab, ds.species, warn=False)
@@ -131,6 +138,45 @@ def cached_probes(fm: ScFM, ds: GRNDataset, params: ProbeParams | None = None) -
 def pair_curves(fm: ScFM, ds: GRNDataset, source: str, target: str, params: ProbeParams | None = None, n_points: int = 21) -> dict:
     """VVP response curves and GDT trajectories for one gene pair, both directions (``DatasetProbes.pair_curves``)."""
     return probes(fm, ds, params).pair_curves(source, target, n_points=n_points)
+
+
+def probes_for_methods(method_names) -> list[str]:
+    """The model probes that scoring ``method_names`` reads, ensemble members included (``methods.probes_of``;
+    Emb needs no model call), display order."""
+    return [p for p in methods.probes_of(method_names) if p in methods.probe_names()]
+
+
+def estimate_probe_seconds(fm: ScFM, datasets, probes=("VVP", "GDT"), params: ProbeParams | None = None) -> float:
+    """Estimated wall seconds to compute the not-yet-cached ``probes`` of ``datasets`` on ``fm``'s device.
+
+    Gene sets shared by several datasets count once; cached probes count zero. Rows per probe
+    (``DatasetProbes.probe_rows``) × seconds per row from a short timed calibration on this device and context size
+    (``ScFM.seconds_per_row``, itself a few model calls, kept for the process).
+
+    Args:
+        datasets: ``GRNDataset`` objects or BEELINE names (one or a list).
+        probes: subset of VVP, GDT, Pert, Attn (Emb is free).
+    Returns: float seconds ≥ 0.
+    """
+    if isinstance(datasets, (str, GRNDataset)):
+        datasets = [datasets]
+    seen, total = set(), 0.0
+    for ds in datasets:
+        p = probes_(fm, load_beeline(ds) if isinstance(ds, str) else ds, params)
+        if tuple(p.tokens) in seen:
+            continue
+        seen.add(tuple(p.tokens))
+        total += p.estimate_seconds(probes)
+    return total
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration for people: "about 40 s", "about 3.5 min", "about 1.2 h"."""
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"about {seconds / 60:.1f} min"
+    return f"about {seconds / 3600:.1f} h"
 
 
 def load_translator(path=None) -> Translator:

@@ -40,6 +40,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=None, help="data directory (default $UGRN_DATA_DIR or ../shared/data)")
     p.add_argument("--checkpoint", default=None, help="scGPT checkpoint folder (default: the bundled compact model)")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--precision", choices=["fp32", "tf32", "bf16", "fp16"], default=None,
+                   help="model arithmetic: fp32 (default), tf32 (TensorFloat-32 matmuls, GPU) or bf16/fp16 autocast")
 
 
 def _params(args):
@@ -74,6 +76,16 @@ def _probe_list(text: str) -> list[str]:
     return out
 
 
+def _announce(fm, datasets, probes, params) -> None:
+    """Print the estimated time of the probes still to compute (a short calibration on this device), before the run."""
+    from . import api
+
+    seconds = api.estimate_probe_seconds(fm, datasets, probes, params)
+    if seconds > 0:
+        print(f"probes to compute ({','.join(probes)}): {api.format_seconds(seconds)} on this device "
+              f"({fm.device.type}, {fm.precision})", file=sys.stderr, flush=True)
+
+
 def cmd_pretrain(args) -> int:
     from .pretrain import PretrainConfig, pretrain
 
@@ -97,9 +109,10 @@ def cmd_datasets(args) -> int:
 def cmd_probe(args) -> int:
     from . import api
 
-    fm = api.load_model(args.checkpoint, args.device)
+    fm = api.load_model(args.checkpoint, args.device, args.precision)
     params = _params(args)
     names = api.resolve_datasets(args.datasets, args.data_dir)
+    _announce(fm, [api.load_beeline(n, args.data_dir) for n in names], _probe_list(args.probes), params)
     seen, progress = set(), TqdmProgress()
     for name in names:
         p = api.probes(fm, api.load_beeline(name, args.data_dir), params)
@@ -119,7 +132,7 @@ def cmd_probe(args) -> int:
 def cmd_train(args) -> int:
     from . import api
 
-    fm = api.load_model(args.checkpoint, args.device)
+    fm = api.load_model(args.checkpoint, args.device, args.precision)
     translator = api.train_translator(fm, api.load_beeline(args.dataset, args.data_dir), api.methods.canonical(args.methods),
                                       _params(args), np_ratio=args.np_ratio, seed=args.seed, progress=TqdmProgress())
     translator.save(args.out)
@@ -132,11 +145,14 @@ def cmd_benchmark(args) -> int:
 
     if args.preset:
         return cli_suite.run_presets(args, api.load_model, TqdmProgress())
-    fm = api.load_model(args.checkpoint, args.device)
+    fm = api.load_model(args.checkpoint, args.device, args.precision)
     negatives = (args.negatives or "uniform").split(",")
     if len(negatives) != 1:
         raise ValueError("a plain benchmark takes one --negatives mode (presets take several)")
     methods = api.methods.canonical(args.methods) if args.methods else None
+    names = api.resolve_datasets(",".join([args.train, args.test]), args.data_dir)
+    _announce(fm, [api.load_beeline(n, args.data_dir) for n in names],
+              api.probes_for_methods(methods or api.default_methods()), _params(args))
     result = api.run_benchmark(fm, args.train, args.test, methods=methods, params=_params(args),
                                np_ratio=args.np_ratio, pair_mode=args.pairs, tf_mode=args.tf_mode, seed=args.seed,
                                epochs=args.epochs, data_dir=args.data_dir, progress=TqdmProgress(),
@@ -152,7 +168,7 @@ def cmd_benchmark(args) -> int:
 def cmd_predict(args) -> int:
     from . import api
 
-    fm = api.load_model(args.checkpoint, args.device)
+    fm = api.load_model(args.checkpoint, args.device, args.precision)
     translator = api.load_translator(args.translator)
     if args.dataset:
         ds = api.load_beeline(args.dataset, args.data_dir)
@@ -160,7 +176,9 @@ def cmd_predict(args) -> int:
         source = args.genes or args.expression
         ds = api.dataset_from_files(genes=args.genes, expression=args.expression, edges=args.edges, tfs=args.tfs,
                                     species=args.species, name=f"genes:{Path(source).name}", data_dir=args.data_dir)
-    edges = api.predict_edges(fm, ds, translator, method=api.methods.get(args.method).name, progress=TqdmProgress())
+    method = api.methods.get(args.method).name
+    _announce(fm, [ds], api.probes_for_methods([method]), translator.params)
+    edges = api.predict_edges(fm, ds, translator, method=method, progress=TqdmProgress())
     if args.top:
         edges = edges.head(args.top)
     api.write_edges(edges, args.out)
@@ -199,6 +217,16 @@ def _probe_names() -> list[str]:
     from . import methods
 
     return methods.probe_names()
+
+
+def cmd_make_checkpoint(args) -> int:
+    from .scfm import random_checkpoint
+
+    shape = {"embsize": args.embsize, "nheads": args.nheads, "d_hid": args.d_hid, "nlayers": args.nlayers}
+    path = random_checkpoint(args.out, like=args.like, vocab=args.vocab, n_genes=args.n_genes, seed=args.seed, **shape)
+    size = sum(f.stat().st_size for f in Path(path).iterdir()) / 2**20
+    print(f"wrote random {args.like}-shaped checkpoint {path} ({size:.0f} MiB)")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -287,6 +315,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=0, help="keep only the top N edges (0 = all)")
     p.add_argument("--out", required=True, help="output .tsv, .csv or .graphml")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("make-checkpoint", help="write a randomly initialised checkpoint in an official scGPT shape "
+                                               "(stand-in for real weights in tests and timing)")
+    p.add_argument("--like", choices=["scGPT_human", "compact"], default="scGPT_human")
+    p.add_argument("--out", required=True)
+    p.add_argument("--vocab", default=None, help="vocab.json (default: scgpt's census genes / the compact vocabulary)")
+    p.add_argument("--n-genes", type=int, default=None, help="keep only the first N genes of the vocabulary")
+    for flag in ("embsize", "nheads", "d-hid", "nlayers"):
+        p.add_argument(f"--{flag}", type=int, default=None, help=f"override args.json {flag.replace('-', '_')}")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_make_checkpoint)
     return parser
 
 

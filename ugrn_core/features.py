@@ -122,6 +122,8 @@ class DatasetProbes:
     def _key(self, probe: str) -> str:
         spec = methods.probe_owner(probe)
         parts = [probe, self.tokens]
+        if self.fm.precision != "fp32":  # mixed-precision probes are cached apart; fp32 keys stay as they were
+            parts.append({"precision": self.fm.precision})
         if spec.cache_params is not None:
             parts.append(spec.cache_params(self.params))
         if spec.needs_expression:  # probed at the mean cell: it enters the key
@@ -133,6 +135,24 @@ class DatasetProbes:
         if methods.probe_owner(probe).needs_expression and not self.dataset.has_expression:
             return False
         return probe in self._mem or self.cache.has(probe, self._key(probe))
+
+    def probe_rows(self, probe: str) -> tuple[int, int]:
+        """Model rows computing ``probe`` takes: (forward rows, Jacobian rows); (0, 0) when it is cached or needs
+        no model call (Emb) or no expression is available (Pert, Attn). VVP: T·N + 1 forward rows; GDT: V·N
+        Jacobian rows; Pert: N + 1 forward rows; Attn: about 2 forward rows."""
+        spec = methods.probe_owner(probe)  # ValueError for an unknown probe
+        if spec.probe_rows is None or self.is_cached(probe) or (spec.needs_expression and not self.dataset.has_expression):
+            return 0, 0
+        return spec.probe_rows(len(self.tokens), self.params)
+
+    def estimate_seconds(self, probes) -> float:
+        """Estimated wall seconds to compute the not-yet-cached ``probes`` on this device (0.0 when all are cached):
+        rows (``probe_rows``) × seconds per row from a short timed calibration (``ScFM.seconds_per_row``)."""
+        fwd = bwd = 0
+        for probe in probes:
+            f, b = self.probe_rows(probe)
+            fwd, bwd = fwd + f, bwd + b
+        return self.fm.estimate_seconds(fwd, bwd, len(self.tokens)) if fwd or bwd else 0.0
 
     # --------------------------------------------------------------- probes
     def embeddings(self) -> np.ndarray:

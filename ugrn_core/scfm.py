@@ -15,12 +15,14 @@ per-cell bins 0..50 used in pretraining (0 = not expressed); the ``<cls>`` posit
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
 import json
 import os
 import sys
+import time
 import types
 import warnings
 from dataclasses import dataclass, field
@@ -52,6 +54,10 @@ _ARG_MAP = {
     "explicit_zero_prob": "explicit_zero_prob",
 }
 ProgressFn = Callable[[int, int, str], None]
+
+# precision → autocast dtype (None: float32 arithmetic; "tf32" lets CUDA matrix products use TensorFloat-32)
+PRECISIONS = {"fp32": None, "tf32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+CPU_BATCH = 4  # rows per model call on CPU (measured best on 2 cores, see ScFM.probe_batch_size)
 
 
 def import_transformer_model() -> type:
@@ -128,6 +134,10 @@ class ScFM:
         device: torch device the model lives on.
         checkpoint_id: short content hash of the weights and vocabulary (16 hex chars), used as the cache key.
         path: the checkpoint folder, when loaded from disk.
+        precision: ``fp32`` (plain float32), ``tf32`` (float32 with TensorFloat-32 matrix products on CUDA; the same
+            as fp32 on CPU), ``bf16`` or ``fp16`` (mixed precision: ``torch.autocast`` around every model call;
+            matrix products and attention in 16-bit, layer norms, softmax statistics and the returned features in
+            float32). Probes in any precision but fp32 are cached apart from fp32 ones.
     """
 
     model: torch.nn.Module
@@ -136,7 +146,13 @@ class ScFM:
     device: torch.device
     checkpoint_id: str
     path: Path | None = None
+    precision: str = "fp32"
     _genes: list[str] | None = field(default=None, repr=False)
+    _row_seconds: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision {self.precision!r} is not one of {sorted(PRECISIONS)}")
 
     # ----------------------------------------------------------------- basics
     @property
@@ -164,16 +180,75 @@ class ScFM:
             self._genes = [t for t, _ in inv if t not in SPECIAL_TOKENS]
         return self._genes
 
-    def probe_batch_size(self, kind: str = "forward") -> int:
+    def probe_batch_size(self, kind: str = "forward", n_genes: int | None = None) -> int:
         """Rows per model call when probing: ``forward`` (no-grad rows) or ``backward`` (Jacobian rows).
 
         On CPU small batches are fastest: the attention kernel's working set (B·heads·N² floats) then stays in
         cache; measured on 2 cores with the bundled model, batch 4 gives 2.4× the forward rows/s of batch 64 and
-        1.6× the Jacobian rows/s of batch 32 (N = 560). On a GPU large batches fill the device.
+        1.6× the Jacobian rows/s of batch 32 (N = 560). On a GPU the batch is sized from the free device memory
+        (``torch.cuda.mem_get_info``) and the activation memory one row needs at this context length
+        (``activation_bytes_per_row``, ``gpu_batch_size``).
+
+        Args:
+            kind: ``forward`` or ``backward``.
+            n_genes: context genes N (``<cls>`` is added); default ``max_seq_len - 1``.
         """
-        if self.device.type == "cpu":
-            return 4
-        return 64 if kind == "forward" else 32
+        if kind not in ("forward", "backward"):
+            raise ValueError(f"kind must be 'forward' or 'backward', got {kind!r}")
+        if self.device.type != "cuda":
+            return CPU_BATCH
+        free, _ = torch.cuda.mem_get_info(self.device)
+        layer = self.model.transformer_encoder.layers[0]
+        per_row = activation_bytes_per_row(
+            (n_genes or self.max_seq_len - 1) + 1, self.n_layers, layer.self_attn.num_heads, self.d_model,
+            layer.linear1.out_features, kind=kind, precision=self.precision,
+        )
+        return gpu_batch_size(free, per_row, kind=kind)
+
+    def autocast(self):
+        """Context manager for model calls in ``self.precision``: a no-op for ``fp32``, TensorFloat-32 CUDA matrix
+        products for ``tf32`` (forward and backward), ``torch.autocast`` for ``bf16`` / ``fp16``."""
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        if self.precision == "tf32":
+            return _tf32()
+        return torch.autocast(self.device.type, dtype=PRECISIONS[self.precision])
+
+    def seconds_per_row(self, kind: str, n_genes: int) -> float:
+        """Measured wall seconds per probe row on this device: ``forward`` (one virtual cell, VVP/Pert) or
+        ``backward`` (one Jacobian row, GDT), for a context of ``n_genes`` genes.
+
+        A short calibration: one untimed warm-up batch, then one timed batch of ``probe_batch_size(kind)`` rows
+        over ``n_genes`` genes drawn from the vocabulary (the cost depends on N, not on which genes). Results are
+        kept per (kind, N rounded up to a multiple of 32, precision) for the life of this object.
+
+        Returns: positive float seconds per row.
+        """
+        n_cal = max(32, -(-int(n_genes) // 32) * 32)
+        n_cal = min(n_cal, len(self.genes))
+        key = (kind, n_cal, self.precision)
+        if key not in self._row_seconds:
+            ids = self.token_ids(self.genes[:: max(1, len(self.genes) // n_cal)][:n_cal])
+            batch = self.probe_batch_size(kind, n_cal)
+            run = (lambda: self.perturb(ids, np.full(n_cal, 20.0), np.arange(batch) % n_cal, [30.0])) if kind == "forward" \
+                else (lambda: self.jacobian(ids, 20.0, targets=np.arange(batch) % n_cal))
+            run()  # warm-up: kernels, allocator, caches
+            t = time.perf_counter()
+            run()
+            # perturb also runs one reference row; count it
+            rows = batch + (1 if kind == "forward" else 0)
+            self._row_seconds[key] = max((time.perf_counter() - t) / rows, 1e-9)
+        return self._row_seconds[key]
+
+    def estimate_seconds(self, forward_rows: int, backward_rows: int, n_genes: int) -> float:
+        """Wall-time estimate (s) for ``forward_rows`` virtual cells and ``backward_rows`` Jacobian rows over a
+        context of ``n_genes`` genes: calibrated rows × measured seconds per row (``seconds_per_row``)."""
+        total = 0.0
+        if forward_rows:
+            total += forward_rows * self.seconds_per_row("forward", n_genes)
+        if backward_rows:
+            total += backward_rows * self.seconds_per_row("backward", n_genes)
+        return float(total)
 
     def token_ids(self, tokens: Sequence[str]) -> np.ndarray:
         """Vocabulary indices of ``tokens`` as int64 array of shape (N,). Raises KeyError naming unknown tokens."""
@@ -198,8 +273,9 @@ class ScFM:
         """Reconstruction (B, N) for gene values (B, N); prepends the ``<cls>`` value and drops its output."""
         values = values.to(self.model.encoder.embedding.weight.dtype)
         cls = torch.full((values.shape[0], 1), self.cls_value, dtype=values.dtype, device=values.device)
-        out = self.model(src, torch.cat([cls, values], dim=1), None)["mlm_output"]
-        return out[:, 1:]
+        with self.autocast():
+            out = self.model(src, torch.cat([cls, values], dim=1), None)["mlm_output"]
+        return out[:, 1:] if self.precision == "fp32" else out[:, 1:].float()
 
     # ---------------------------------------------------------------- queries
     def embeddings(self, token_ids: np.ndarray) -> np.ndarray:
@@ -225,7 +301,7 @@ class ScFM:
         if vals.shape[1] != len(token_ids):
             raise ValueError(f"values has {vals.shape[1]} genes but token_ids has {len(token_ids)}")
         out = []
-        batch_size = batch_size or self.probe_batch_size("forward")
+        batch_size = batch_size or self.probe_batch_size("forward", len(token_ids))
         for start in range(0, len(vals), batch_size):
             v = torch.as_tensor(vals[start : start + batch_size], device=self.device)
             out.append(self._forward(self._src(token_ids, len(v)), v).float().cpu().numpy())
@@ -253,7 +329,8 @@ class ScFM:
             base: float (N,) the unperturbed cell in bin space.
             sources: int (S,) positions (0..N-1) of the source genes in the context.
             new_values: T values in bin space.
-            batch_size: rows per model call (default ``probe_batch_size("forward")``: 4 on CPU, 64 on GPU).
+            batch_size: rows per model call (default ``probe_batch_size("forward", N)``: 4 on CPU, sized from free
+                memory on a GPU; halved and retried if the device runs out of memory).
         Returns: float32 array (T, S, N).
         """
         base_t = torch.as_tensor(np.asarray(base, dtype=np.float32), device=self.device)
@@ -261,10 +338,10 @@ class ScFM:
         sources = np.asarray(sources, dtype=np.int64)
         ref = self._forward(self._src(token_ids, 1), base_t[None])[0]
         rows = [(t, s) for t in range(len(new_values)) for s in range(len(sources))]
-        batch_size = batch_size or self.probe_batch_size("forward")
+        batch_size = batch_size or self.probe_batch_size("forward", n)
         out = torch.empty((len(new_values), len(sources), n), dtype=torch.float32)
-        done = 0
-        for start in range(0, len(rows), batch_size):
+        start = 0
+        while start < len(rows):
             chunk = rows[start : start + batch_size]
             ti = torch.as_tensor([r[0] for r in chunk])
             si = torch.as_tensor([r[1] for r in chunk])
@@ -272,11 +349,15 @@ class ScFM:
             vals[torch.arange(len(chunk)), torch.as_tensor(sources[si.numpy()], device=self.device)] = torch.as_tensor(
                 np.asarray(new_values, dtype=np.float32)[ti.numpy()], device=self.device
             )
-            resp = self._forward(self._src(token_ids, len(chunk)), vals) - ref
+            try:
+                resp = self._forward(self._src(token_ids, len(chunk)), vals) - ref
+            except torch.OutOfMemoryError:
+                batch_size = _halve_batch(batch_size)
+                continue
             out[ti, si] = resp.float().cpu()
-            done += len(chunk)
+            start += len(chunk)
             if progress:
-                progress(done, len(rows), "perturbation rows")
+                progress(start, len(rows), "perturbation rows")
         return out.numpy()
 
     def vvp(
@@ -317,7 +398,8 @@ class ScFM:
             token_ids: int64 (N,) context genes.
             base_value: scalar virtual base value in bin space, or float (N,) cell.
             targets: int (K,) target positions (default: all N, giving the full N×N Jacobian).
-            batch_size: Jacobian rows per backward pass (default ``probe_batch_size("backward")``: 4 on CPU, 32 on GPU).
+            batch_size: Jacobian rows per backward pass (default ``probe_batch_size("backward", N)``: 4 on CPU, sized
+                from free memory on a GPU; halved and retried if the device runs out of memory).
         Returns: float32 (K, N), rows = target genes, columns = source genes.
         """
         n = len(token_ids)
@@ -325,16 +407,23 @@ class ScFM:
         dtype = self.model.encoder.embedding.weight.dtype
         x0 = torch.as_tensor(np.broadcast_to(np.asarray(base_value, dtype=np.float64), (n,)).copy(), dtype=dtype, device=self.device)
         out = torch.empty((len(targets), n), dtype=torch.float32)
-        batch_size = batch_size or self.probe_batch_size("backward")
-        for start in range(0, len(targets), batch_size):
+        batch_size = batch_size or self.probe_batch_size("backward", n)
+        start = 0
+        while start < len(targets):
             tgt = torch.as_tensor(targets[start : start + batch_size], device=self.device)
             x = x0.expand(len(tgt), n).clone().requires_grad_(True)
-            with torch.enable_grad():
-                rec = self._forward(self._src(token_ids, len(tgt)), x)
-                rec.gather(1, tgt[:, None]).sum().backward()
+            try:
+                with torch.enable_grad(), (_tf32() if self.precision == "tf32" else contextlib.nullcontext()):
+                    rec = self._forward(self._src(token_ids, len(tgt)), x)
+                    rec.gather(1, tgt[:, None]).sum().backward()
+            except torch.OutOfMemoryError:
+                del x
+                batch_size = _halve_batch(batch_size)
+                continue
             out[start : start + len(tgt)] = x.grad.float().cpu()  # float32 result even for a float64 model
+            start += len(tgt)
             if progress:
-                progress(start + len(tgt), len(targets), "Jacobian rows")
+                progress(start, len(targets), "Jacobian rows")
         return out.numpy()
 
     @torch.no_grad()
@@ -361,6 +450,105 @@ class ScFM:
             _, w = layer.self_attn(h, h, h, need_weights=True, average_attn_weights=True)
             total = w[0] if total is None else total + w[0]
         return total[1:, 1:].float().cpu().numpy()
+
+
+@contextlib.contextmanager
+def _tf32():
+    """Let CUDA matrix products and cuDNN use TensorFloat-32 inside the block (torch's flags are global; restored)."""
+    old = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+
+
+def _halve_batch(batch_size: int) -> int:
+    """Next batch size after a CUDA out-of-memory error; re-raises when already at one row."""
+    if batch_size <= 1:
+        raise torch.OutOfMemoryError("one probe row does not fit in the device's free memory")
+    torch.cuda.empty_cache()
+    warnings.warn(f"device out of memory at {batch_size} rows per call; retrying with {batch_size // 2}")
+    return batch_size // 2
+
+
+# Elements kept per token and layer (multiples of d_model and d_hid) and per head and layer (multiples of N), used by
+# activation_bytes_per_row. Backward (a Jacobian row keeps every layer's saved tensors until its backward pass):
+# in-projection input + q, k, v + attention output + out-projection input + two layer-norm inputs + residual ≈ 10·d,
+# feed-forward input/activation ≈ 2·d_hid; a fused attention kernel (flash / memory-efficient SDPA) keeps no N×N
+# matrix, the math kernel keeps scores and probabilities (2·heads·N²). Forward (no grad): one layer's transients
+# (≈ 6·d + 2·d_hid per token; 2·heads·N² without a fused kernel), the encoder input and output.
+_BWD_D, _BWD_H, _FWD_D, _FWD_H = 10.0, 2.0, 6.0, 2.0
+_BYTES = {"fp32": 4.0, "tf32": 4.0, "bf16": 3.0, "fp16": 3.0}  # mixed precision keeps 16-bit copies next to float32 ones
+
+
+def activation_bytes_per_row(
+    n_tokens: int,
+    n_layers: int,
+    n_heads: int,
+    d_model: int,
+    d_hid: int,
+    kind: str = "backward",
+    precision: str = "fp32",
+    fused_attention: bool = True,
+) -> float:
+    """Device memory (bytes) that one probe row needs, from the model shape and the context length.
+
+    ``bytes · [L · N · (c_d · d_model + c_h · d_hid) + L_eff · heads · N² · c_a]`` where L = ``n_layers`` for a
+    Jacobian row (every layer's saved activations live until the backward pass) and 1 for a forward row (one
+    layer's transients at a time), ``c_a`` = 0 with a fused attention kernel (flash / memory-efficient
+    scaled-dot-product attention, which keeps no N×N matrix) and 2 without one (scores and probabilities).
+    An estimate from counting the saved tensors of torch's ``TransformerEncoderLayer``; ``gpu_batch_size``
+    applies a safety factor.
+
+    Args:
+        n_tokens: sequence length (context genes + ``<cls>``).
+        n_layers, n_heads, d_model, d_hid: the checkpoint's ``nlayers``, ``nheads``, ``embsize``, ``d_hid``.
+        kind: ``forward`` or ``backward``.
+        precision: ``fp32``, ``tf32``, ``bf16`` or ``fp16``.
+        fused_attention: whether SDPA runs a fused kernel (true on CUDA for these head sizes).
+    Returns: bytes (float, > 0).
+    Raises: ValueError for an unknown kind or precision, or a non-positive size.
+    """
+    if kind not in ("forward", "backward"):
+        raise ValueError(f"kind must be 'forward' or 'backward', got {kind!r}")
+    if precision not in _BYTES:
+        raise ValueError(f"precision {precision!r} is not one of {sorted(_BYTES)}")
+    if min(n_tokens, n_layers, n_heads, d_model, d_hid) <= 0:
+        raise ValueError("model sizes and context length must be positive")
+    if kind == "backward":
+        per_token = n_layers * (_BWD_D * d_model + _BWD_H * d_hid)
+        attn = 0.0 if fused_attention else n_layers * n_heads * n_tokens * 2.0
+    else:
+        per_token = _FWD_D * d_model + _FWD_H * d_hid + 2 * d_model
+        attn = 0.0 if fused_attention else n_heads * n_tokens * 2.0
+    return _BYTES[precision] * n_tokens * (per_token + attn)
+
+
+def gpu_batch_size(free_bytes: float, bytes_per_row: float, kind: str = "forward", safety: float = 0.5,
+                   max_rows: int | None = None) -> int:
+    """Rows per model call that fit in ``safety`` × ``free_bytes`` of device memory.
+
+    Rounded down to a multiple of 8 (tensor-core friendly) when at least 8, at least 1, at most ``max_rows``
+    (default 256 forward / 128 backward rows: larger batches no longer raise throughput once the device is full).
+
+    Args:
+        free_bytes: free device memory (``torch.cuda.mem_get_info()[0]``).
+        bytes_per_row: ``activation_bytes_per_row`` for the model and context.
+        kind: ``forward`` or ``backward`` (only sets the default cap).
+        safety: share of free memory to use (0 < safety ≤ 1); the rest covers the allocator's fragmentation,
+            the weights' autocast copies and the estimate's error.
+    Returns: int ≥ 1.
+    """
+    if not 0 < safety <= 1:
+        raise ValueError(f"safety must be in (0, 1], got {safety}")
+    if bytes_per_row <= 0:
+        raise ValueError(f"bytes_per_row must be positive, got {bytes_per_row}")
+    cap = max_rows or (256 if kind == "forward" else 128)
+    rows = int(safety * max(free_bytes, 0) // bytes_per_row)
+    if rows >= 8:
+        rows -= rows % 8
+    return int(min(max(rows, 1), cap))
 
 
 def bin_values(x: np.ndarray, n_bins: int = 51) -> np.ndarray:
@@ -399,7 +587,16 @@ def _hash_files(paths: Iterable[Path]) -> str:
     return h.hexdigest()[:16]
 
 
-def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None = None) -> ScFM:
+def default_precision(device: str | torch.device) -> str:
+    """Precision new models use on ``device``: ``fp32`` everywhere.
+
+    bf16 autocast is offered (``precision="bf16"``) but not the default on GPUs: its effect on the benchmark's
+    AUPRC has not been measured on a GPU yet (``benchmarks/gpu_probe.py`` measures its feature error).
+    """
+    return "fp32"
+
+
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None = None, precision: str | None = None) -> ScFM:
     """Load an scGPT checkpoint folder in the official layout into scgpt's ``TransformerModel``.
 
     Accepts flash-attn ``Wqkv`` key names (renamed to torch's ``in_proj_*``), ``module.`` prefixes and a
@@ -409,6 +606,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None =
     Args:
         path: folder with ``args.json``, ``vocab.json``, ``best_model.pt``.
         device: torch device; default ``cuda`` when available, else ``cpu`` (see ``config.default_device``).
+        precision: ``fp32``, ``tf32``, ``bf16`` or ``fp16`` (see ``ScFM.precision``); default ``default_precision(device)``.
     Raises:
         FileNotFoundError: the folder or one of the three files is missing (the message names it).
         ValueError: unsupported configuration (pre-norm, non-continuous value encoder), or any core weight missing
@@ -456,7 +654,8 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None =
     model.to(dev).eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    return ScFM(model=model, vocab=vocab, args=args, device=dev, checkpoint_id=_hash_files(files.values()), path=path)
+    return ScFM(model=model, vocab=vocab, args=args, device=dev, checkpoint_id=_hash_files(files.values()), path=path,
+                precision=precision or default_precision(dev))
 
 
 def save_checkpoint(
@@ -490,3 +689,80 @@ def build_model(vocab: Mapping[str, int], args: Mapping) -> torch.nn.Module:
     TransformerModel = import_transformer_model()
     torch.backends.mha.set_fastpath_enabled(False)
     return TransformerModel(ntoken=len(vocab), vocab=dict(vocab), **_model_kwargs(args))
+
+
+# --------------------------------------------------------------------------------- random checkpoints (stand-ins)
+# Model shapes of released scGPT checkpoints (args.json keys), and of the bundled compact model. scGPT_human:
+# whole-human pretraining, 60,697 tokens (the census gene list + 3 specials), 12 layers, width 512, 8 heads,
+# d_hid 512, MVC head, post-norm, max_seq_len 1200 (scGPT model zoo, Cui et al. 2024).
+CHECKPOINT_SHAPES: dict[str, dict] = {
+    "scGPT_human": dict(embsize=512, nheads=8, d_hid=512, nlayers=12, n_layers_cls=3, dropout=0.2, pad_token="<pad>",
+                        pad_value=-2, mask_value=-1, n_bins=51, input_style="binned", input_emb_style="continuous",
+                        max_seq_len=1200, MVC=True, fast_transformer=True),
+    "compact": dict(embsize=64, nheads=4, d_hid=128, nlayers=2, n_layers_cls=3, dropout=0.0, pad_token="<pad>",
+                    pad_value=-2, mask_value=-1, n_bins=51, input_style="binned", input_emb_style="continuous",
+                    max_seq_len=1200, MVC=False, fast_transformer=False, pre_norm=False),
+}
+
+
+def census_vocab_path() -> Path:
+    """``scgpt/tokenizer/default_census_vocab.json`` of the installed scgpt package: scGPT_human's 60,694 genes.
+
+    Raises: ImportError when scgpt is not installed; FileNotFoundError when the file is not in the package.
+    """
+    spec = importlib.util.find_spec("scgpt")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("scgpt is not installed: run `pip install --no-deps scgpt==0.2.4`")
+    path = Path(list(spec.submodule_search_locations)[0]) / "tokenizer" / "default_census_vocab.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"scgpt's census vocabulary not found at {path}")
+    return path
+
+
+def random_checkpoint(
+    out: str | os.PathLike,
+    like: str = "scGPT_human",
+    vocab: Mapping[str, int] | str | os.PathLike | None = None,
+    n_genes: int | None = None,
+    seed: int = 0,
+    **overrides,
+) -> Path:
+    """Write a randomly initialised checkpoint in an official scGPT shape: the stand-in for real weights in tests
+    and timing (same layout, shapes, key names and cost; meaningless predictions).
+
+    The folder has the official layout (``args.json``, ``vocab.json``, ``best_model.pt`` with flash-attn
+    ``self_attn.Wqkv.*`` names, as released checkpoints) and loads with ``load_checkpoint``.
+
+    Args:
+        out: folder to write (atomically; replaced if it exists).
+        like: a key of ``CHECKPOINT_SHAPES``: ``scGPT_human`` (default) or ``compact``.
+        vocab: ``{gene: index}`` or a vocab.json path; default for ``scGPT_human`` scgpt's census vocabulary
+            (60,694 genes → 60,697 tokens with ``<pad>``, ``<cls>``, ``<eoc>``), for ``compact`` the bundled
+            compact checkpoint's vocabulary.
+        n_genes: keep only the first ``n_genes`` genes of the vocabulary (small test checkpoints).
+        seed: torch seed of the initialisation (torch's default initialisers, scgpt's uniform ±0.1 gene embeddings).
+        overrides: ``args.json`` entries replacing the shape's (e.g. ``nlayers=4``, ``embsize=256``, ``nheads=4``).
+    Returns: the folder path.
+    Raises: ValueError for an unknown ``like`` or ``embsize`` not divisible by ``nheads``.
+    """
+    if like not in CHECKPOINT_SHAPES:
+        raise ValueError(f"unknown checkpoint shape {like!r}; expected one of {sorted(CHECKPOINT_SHAPES)}")
+    args = {**CHECKPOINT_SHAPES[like], **{k: v for k, v in overrides.items() if v is not None}, "like": like, "seed": seed}
+    if args["embsize"] % args["nheads"]:
+        raise ValueError(f"embsize {args['embsize']} is not divisible by nheads {args['nheads']}")
+    if vocab is None:
+        from .config import DEFAULT_CHECKPOINT_DIR
+
+        vocab = census_vocab_path() if like == "scGPT_human" else DEFAULT_CHECKPOINT_DIR / "vocab.json"
+    if not isinstance(vocab, Mapping):
+        vocab = json.loads(Path(vocab).read_text())
+    genes = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1]) if t not in SPECIAL_TOKENS]
+    if n_genes is not None:
+        genes = genes[: int(n_genes)]
+    full = {g: i for i, g in enumerate(genes)}
+    for tok in SPECIAL_TOKENS:
+        full[tok] = len(full)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(full, args)
+    return save_checkpoint(model.eval(), full, args, out, flash_attn_names=True)

@@ -113,6 +113,8 @@ class MethodSpec:
         members: for an ensemble, the methods it combines (Ens: VVP, GDT); their projectors are trained for it.
         probe: the cached probe array it reads ("VVP", "GDT", "Pert", "Attn", "Emb"), or None.
         cache_params: probe parameters → dict of what enters the probe cache key besides the context genes.
+        probe_rows: for the method that owns a probe: ``(n_context_genes, params) -> (forward rows, Jacobian rows)``
+            of model work computing it takes (for time estimates before a run).
         compute_probe: for the method that owns probe array ``probe``: ``(probes, progress) -> float32 (K, N, N)``
             indexed [k, source, target] over the context genes. A probe of a method that ``needs_expression`` is taken
             at the dataset's mean cell, which then enters its cache key too.
@@ -133,6 +135,7 @@ class MethodSpec:
     probe: str | None = None
     cache_params: Callable[["ProbeParams"], dict] | None = None
     compute_probe: Callable[["DatasetProbes", ProgressFn | None], np.ndarray] | None = None
+    probe_rows: Callable[[int, "ProbeParams"], tuple[int, int]] | None = None
     features: Callable[["DatasetProbes", pd.DataFrame, ProgressFn | None], np.ndarray] | None = None
     score: Callable[[ScoringContext, pd.DataFrame], np.ndarray] | None = None
     order: float = 100.0

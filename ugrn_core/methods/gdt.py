@@ -38,6 +38,7 @@ SPEC = MethodSpec(
     context_dependent=True,
     probe="GDT",
     cache_params=lambda params: {"base_values": params.base_values},
+    probe_rows=lambda n, params: (0, len(params.base_values) * n),
     compute_probe=_compute,
     features=_features,
     order=60,

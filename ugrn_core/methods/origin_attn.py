@@ -29,6 +29,7 @@ SPEC = MethodSpec(
     needs_expression=True,
     context_dependent=True,
     probe="Attn",
+    probe_rows=lambda n, params: (2, 0),
     compute_probe=_compute,
     score=_score,
     order=20,

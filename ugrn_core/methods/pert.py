@@ -30,6 +30,7 @@ SPEC = MethodSpec(
     needs_labels=True,
     context_dependent=True,
     probe="Pert",
+    probe_rows=lambda n, params: (n + 1, 0),
     compute_probe=_compute,
     features=_features,
     order=30,

@@ -28,6 +28,7 @@ SPEC = MethodSpec(
     context_dependent=True,
     probe="VVP",
     cache_params=lambda params: {"v0": params.v0, "target_values": params.target_values},
+    probe_rows=lambda n, params: (len(params.target_values) * n + 1, 0),
     compute_probe=_compute,
     features=_features,
     order=50,
