@@ -1,0 +1,169 @@
+"""DeepSEM / InfoSEM models, the unseen-genes split, the label-free baselines and the within-dataset protocol."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from ugrn_core.baselines import matrix_completion_scores, onehot_lr_scores, soft_impute
+from ugrn_core.data import candidate_pairs, load_beeline
+from ugrn_core.metrics import evaluate
+from ugrn_core.sem.deepsem import SEMConfig, edge_scores, fit_sem, standardise
+from ugrn_core.sem.infosem import LOGIT_NEG, LOGIT_POS, LabelPrior, make_infosem_prior, prior_mean
+from ugrn_core.sem.scoring import SEMOptions
+from ugrn_core.splits import seen_genes_split, unseen_genes_split
+from ugrn_core.unseen_genes import UnseenGenesResult, run_unseen_genes
+
+DS = "Specific/mHSC-L/500"
+
+
+@pytest.fixture(scope="module")
+def cand(data_dir):
+    return candidate_pairs(load_beeline(DS, data_dir))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_unseen_split_keeps_sides_apart(cand, seed):
+    sp = unseen_genes_split(cand, seed=seed)
+    assert not (sp.seen_genes & sp.unseen_genes)
+    assert set(sp.test["tf"]) | set(sp.test["target"]) <= sp.unseen_genes
+    for part in (sp.train, sp.seen_test):
+        assert set(part["tf"]) | set(part["target"]) <= sp.seen_genes
+    # TFs with known edges are split 3:1
+    tf_pos = set(cand.loc[cand["label"] == 1, "tf"])
+    n_unseen = len(tf_pos & sp.unseen_genes)
+    assert n_unseen == round(len(tf_pos) / 4)
+    # seen × seen pairs are split 3:1 into training and seen test, with no pair in both
+    assert abs(len(sp.seen_test) / (len(sp.train) + len(sp.seen_test)) - 0.25) < 0.01
+    key = lambda d: set(zip(d["tf"], d["target"]))  # noqa: E731
+    assert not (key(sp.train) & key(sp.seen_test)) and not (key(sp.train) & key(sp.test))
+    # different seeds give different sides
+    assert sp.unseen_genes != unseen_genes_split(cand, seed=seed + 10).unseen_genes
+
+
+def test_seen_split_shares_genes(cand):
+    sp = seen_genes_split(cand, seed=0)
+    assert set(sp.test["tf"]) <= set(sp.train["tf"])
+    assert len(sp.test) == pytest.approx(0.25 * len(cand), abs=1)
+
+
+def test_prior_mean_matches_hand_computation():
+    H = torch.tensor([[1.0, 2.0], [0.0, -1.0], [3.0, 0.5]])
+    w1, w2 = torch.tensor([0.5, -1.0]), torch.tensor([2.0, 1.0])
+    M = prior_mean(H, w1, w2)
+    # [h_0, h_2] · [w1, w2] = (1*0.5 + 2*-1) + (3*2 + 0.5*1) = -1.5 + 6.5 = 5.0
+    assert M[0, 2].item() == pytest.approx(5.0)
+    w = torch.cat([w1, w2])
+    for i in range(3):
+        for k in range(3):
+            assert M[i, k].item() == pytest.approx(torch.cat([H[i], H[k]]) @ w)
+
+
+def test_label_prior_holds_training_edges_only(cand):
+    sp = unseen_genes_split(cand, seed=0)
+    genes = sorted(set(cand["tf"]) | set(cand["target"]))
+    lp = LabelPrior(genes, sp.train, sigma_l=0.1)
+    assert lp.pairs == set(zip(sp.train["tf"], sp.train["target"]))
+    assert not lp.pairs & set(zip(sp.test["tf"], sp.test["target"]))
+    assert lp.n_pos == int(sp.train["label"].sum())
+    assert set(np.round(lp.target, 6)) == {round(LOGIT_POS, 6), round(LOGIT_NEG, 6)}
+
+
+def test_standardise_guards_constant_genes():
+    X = np.random.default_rng(0).random((30, 4))
+    X[:, 1] = 2.0
+    X[:, 2] = 0.0
+    X[0, 3] = 0.0
+    for nz in (True, False):
+        Xs, mask = standardise(X, nz)
+        assert np.isfinite(Xs).all() and (Xs[:, 1] == 0).all() and (Xs[:, 2] == 0).all()
+    assert not standardise(X, True)[1][0, 3]
+
+
+def _subset(data_dir, n_genes=40, n_cells=200):
+    ds = load_beeline("STRING/mHSC-L/500", data_dir)
+    X = np.asarray(ds.expression.X)[:n_cells]
+    keep = np.argsort(-X.var(0))[:n_genes]
+    return X[:, keep], [ds.genes[i] for i in keep]
+
+
+@pytest.mark.parametrize("variant", ["DeepSEM", "InfoSEM-B", "InfoSEM-BC"])
+def test_elbo_terms_finite_and_loss_decreases(data_dir, variant):
+    X, genes = _subset(data_dir)
+    cfg = SEMConfig.for_ground_truth("STRING", epochs=12, hidden=16, lr=1e-3, alpha=1.0, beta=0.1)
+    make = None
+    if variant != "DeepSEM":
+        H = np.random.default_rng(0).standard_normal((len(genes), 8))
+        labels = None
+        if variant == "InfoSEM-BC":
+            labels = LabelPrior(genes, pd.DataFrame({"tf": genes[:5], "target": genes[5:10], "label": [1, 0, 1, 0, 1]}), 0.3)
+        make = make_infosem_prior(H, sigma_w=1.0, labels=labels, rank=4)
+    fit = fit_sem(X, cfg, make, seed=0)
+    hist = fit.history[0]
+    expected = {"recon", "kl", "sparsity"} if variant == "DeepSEM" else {"recon", "kl", "laplace", "w_prior"}
+    if variant == "InfoSEM-BC":
+        expected |= {"label_prior"}
+    assert set(hist[0]) == expected
+    assert all(math.isfinite(v) for h in hist for v in h.values())
+    total = [sum(h.values()) for h in hist]
+    assert np.mean(total[-3:]) < 0.9 * np.mean(total[:3])
+    assert np.isfinite(fit.abs_adjacency).all() and (np.diag(fit.abs_adjacency) == 0).all()
+
+
+def test_deepsem_recovers_simulated_linear_sem():
+    """Linear SEM simulation X = ε (I − A)⁻¹ (row vectors; A[i, k] = effect of regulator i on target k) with
+    Laplace noise; 4 regulators drive 16 targets. DeepSEM's |A| must rank regulator→target edges well above random."""
+    rng = np.random.default_rng(0)
+    P, N, n_reg = 20, 600, 4
+    A = np.zeros((P, P))
+    for k in range(n_reg, P):
+        regs = rng.choice(n_reg, size=2, replace=False)
+        A[regs, k] = rng.choice([-1, 1], size=2) * rng.uniform(0.8, 1.2, size=2)
+    eps = rng.laplace(size=(N, P))
+    X = eps @ np.linalg.inv(np.eye(P) - A)
+    cfg = SEMConfig(alpha=1.0, beta=0.01, epochs=60, hidden=16, lr=1e-3, nonzero_only=False)
+    fit = fit_sem(X, cfg, seed=0)
+    pairs = pd.DataFrame([(i, k) for i in range(n_reg) for k in range(P) if i != k], columns=["tf", "target"])
+    y = A[pairs["tf"], pairs["target"]] != 0
+    res = evaluate(y.astype(int), edge_scores(fit.abs_adjacency, list(range(P)), pairs))
+    assert res["AUPRC"] > 2 * y.mean(), res
+
+
+def test_soft_impute_completes_low_rank_matrix():
+    rng = np.random.default_rng(0)
+    Y = rng.standard_normal((30, 2)) @ rng.standard_normal((2, 40))
+    obs = rng.random(Y.shape) < 0.6
+    Z = soft_impute(Y, obs, rank=5, shrinkage=0.05, max_iter=500)
+    err = np.linalg.norm((Z - Y)[~obs]) / np.linalg.norm(Y[~obs])
+    assert err < 0.15
+
+
+def test_label_only_baselines_learn_degree_bias_not_unseen_genes(cand):
+    seen = seen_genes_split(cand, seed=0)
+    y = seen.test["label"].to_numpy()
+    for scorer in (onehot_lr_scores, matrix_completion_scores):
+        assert evaluate(y, scorer(seen.train, seen.test))["AUPRC"] > 1.5 * y.mean()
+    unseen = unseen_genes_split(cand, seed=0)
+    # nothing is known about unseen genes: one-hot LR gives every unseen pair the same score
+    assert np.ptp(onehot_lr_scores(unseen.train, unseen.test)) < 1e-9
+
+
+def test_protocol_runs_registry_methods_and_round_trips(data_dir, tmp_path):
+    opts = SEMOptions(config_overrides={"epochs": 2, "hidden": 8}, prior="random", sigma_w_grid=(1.0,),
+                      sigma_l_grid=(0.3,), rank=8, disk_cache=False)
+    methods = ["DeepSEM", "InfoSEM-B", "InfoSEM-BC", "One-hot LR", "MatComp", "Random"]
+    res = run_unseen_genes([DS], methods, seeds=(0, 1), sem_options=opts, data_dir=data_dir, label="test")
+    t = res.table
+    assert set(t["method"]) == set(methods) and set(t["seed"]) == {0, 1}
+    assert set(t["test_set"]) == {"unseen", "seen"} and (t["note"] == "").all()
+    assert t[["AUPRC", "Hit@1%", "AUROC"]].notna().all().all()
+    s = res.summary()
+    row = s[(s["method"] == "Random") & (s["test_set"] == "unseen") & (s["tf_view"] == "TFs with positives")].iloc[0]
+    assert row["n_seeds"] == 2 and np.isfinite(row["AUPRC se"]) and abs(row["AUPRC"] - row["pos_rate"]) < 0.1
+    back = UnseenGenesResult.load(res.save(tmp_path / "r"))
+    pd.testing.assert_frame_equal(back.summary(), s, check_dtype=False)
+    assert "InfoSEM-BC" in back.pivot("AUPRC").index
