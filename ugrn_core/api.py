@@ -137,3 +137,57 @@ def paper_table(name: str = "table1_auprc") -> pd.DataFrame:
 def graph_of(edges: pd.DataFrame) -> nx.DiGraph:
     """Directed networkx graph of an edge list [tf, target, score, label] (for GraphML export)."""
     return edges_to_graph(edges)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# InfoSEM within-dataset benchmark and SEM networks (issue 10)
+# ---------------------------------------------------------------------------------------------------------------------
+def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes", fm=None, sem_options=None,
+                     data_dir=None, progress=None, label: str = ""):
+    """InfoSEM within-dataset benchmark (``unseen_genes.run_unseen_genes``); datasets may be names, globs or "all"."""
+    from .unseen_genes import run_unseen_genes as _run
+
+    return _run(resolve_datasets(datasets, data_dir), methods, seeds=seeds, split=split, fm=fm,
+                sem_options=sem_options, data_dir=data_dir, progress=progress, label=label)
+
+
+def load_unseen_genes(path):
+    """A saved within-dataset benchmark folder (results.csv, summary.csv, meta.json)."""
+    from .unseen_genes import UnseenGenesResult
+
+    return UnseenGenesResult.load(path)
+
+
+def sem_options(epochs: int | None = None, hidden: int | None = None, prior: str = "scgpt", sigma_w=None, sigma_l=None,
+                n_runs: int | None = None, fm=None):
+    """``sem.scoring.SEMOptions`` from plain values (None keeps the published preset / default grid)."""
+    from .sem.scoring import SEMOptions
+
+    over = {k: v for k, v in (("epochs", epochs), ("hidden", hidden), ("n_runs", n_runs)) if v}
+    kw = {}
+    if sigma_w:
+        kw["sigma_w_grid"] = tuple(float(x) for x in sigma_w)
+    if sigma_l:
+        kw["sigma_l_grid"] = tuple(float(x) for x in sigma_l)
+    return SEMOptions(config_overrides=over, prior=prior, fm=fm, **kw)
+
+
+def sem_network(ds: GRNDataset, method: str = "InfoSEM-B", options=None, train_pairs=None, progress=None) -> pd.DataFrame:
+    """Ranked TF→target edges [tf, target, score, label] of a SEM method ("DeepSEM", "InfoSEM-B", "InfoSEM-BC")
+    fitted on ``ds``'s expression (every TF × gene); InfoSEM-BC's known-edge prior uses ``train_pairs``
+    (default: all of ``ds``'s candidate pairs with their labels). Raises ValueError without expression."""
+    from . import methods as registry
+    from .methods.base import ScoringContext
+
+    pairs = _data.candidate_pairs(ds, tf_mode="file")
+    spec = registry.get(method)
+    ctx = ScoringContext(dataset=ds, train_dataset=ds, train_pairs=train_pairs if train_pairs is not None else pairs,
+                         progress=progress, cache={"sem_options": options} if options is not None else {})
+    out = pairs.assign(score=spec.score(ctx, pairs))
+    return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)[["tf", "target", "score", "label"]]
+
+
+def paper_infosem_table() -> pd.DataFrame:
+    """InfoSEM paper-reported numbers (Cui et al., ICML 2025, Tables 2 and 5): interactions between unseen genes,
+    columns [source, ground_truth, split, dataset, method, AUPRC, AUPRC_se, Hit@1%, Hit@1%_se]."""
+    return paper_table("infosem_table1")

@@ -114,9 +114,28 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_benchmark_within(args) -> int:
+    """``ugrn benchmark --protocol unseen-genes|seen-genes``: the InfoSEM within-dataset benchmark."""
+    from . import api
+
+    seeds = list(range(args.seeds)) if args.seeds > 0 else [args.seed]
+    fm = api.load_model(args.checkpoint, args.device) if args.prior == "scgpt" else None
+    opts = api.sem_options(epochs=args.sem_epochs or None, hidden=args.sem_hidden or None, prior=args.prior,
+                           sigma_w=args.sigma_w.split(",") if args.sigma_w else None,
+                           sigma_l=args.sigma_l.split(",") if args.sigma_l else None, fm=fm)
+    result = api.run_unseen_genes(args.test, args.methods.split(","), seeds=seeds, split=args.protocol, fm=fm,
+                                  sem_options=opts, data_dir=args.data_dir, progress=TqdmProgress())
+    result.save(args.out)
+    print(result.to_markdown())
+    print(f"wrote {Path(args.out) / 'results.csv'}, summary.csv and results.md")
+    return 0
+
+
 def cmd_benchmark(args) -> int:
     from . import api
 
+    if args.protocol != "cross-dataset":
+        return cmd_benchmark_within(args)
     fm = api.load_model(args.checkpoint, args.device)
     result = api.run_benchmark(fm, args.train, args.test, methods=args.methods.split(","), params=_params(args),
                                np_ratio=args.np_ratio, pair_mode=args.pairs, tf_mode=args.tf_mode, seed=args.seed,
@@ -198,6 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="results/benchmark_default")
     p.add_argument("--save-translator", default=None, help="also save the trained projectors to this folder")
+    g = p.add_argument_group("within-dataset protocols (InfoSEM paper; --test = datasets with expression)")
+    g.add_argument("--protocol", choices=["cross-dataset", "unseen-genes", "seen-genes"], default="cross-dataset",
+                   help="cross-dataset: UGRN Table 1; unseen-genes / seen-genes: InfoSEM Sec. 4 splits within each "
+                        "--test dataset, methods e.g. DeepSEM,InfoSEM-B,InfoSEM-BC,One-hot LR,MatComp,Random")
+    g.add_argument("--seeds", type=int, default=0, help="number of split seeds 0..n-1 (paper 10; 0 = just --seed)")
+    g.add_argument("--prior", default="scgpt", help="InfoSEM gene-embedding prior: scgpt, biobert, random, onehot")
+    g.add_argument("--sem-epochs", type=int, default=0, help="DeepSEM/InfoSEM epochs (0 = published preset 150/90)")
+    g.add_argument("--sem-hidden", type=int, default=0, help="hidden units (0 = 128)")
+    g.add_argument("--sigma-w", default="", help="σ_w grid, comma-separated (default 0.1,1,10,100)")
+    g.add_argument("--sigma-l", default="", help="σ_l grid, comma-separated (default 0.1,0.316,1)")
     p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("predict", help="rank TF→target edges for a dataset or a gene list")

@@ -96,6 +96,21 @@ class UnseenGenesResult:
         return path
 
     @classmethod
+    def concat(cls, results: list["UnseenGenesResult"]) -> "UnseenGenesResult":
+        """Join results of the same split run in pieces (e.g. one dataset per command): tables stacked, meta lists
+        and dicts merged. Raises ValueError when the splits differ."""
+        splits = {r.meta.get("split") for r in results}
+        if len(splits) != 1:
+            raise ValueError(f"cannot join results of different splits: {sorted(map(str, splits))}")
+        meta = dict(results[0].meta)
+        for key in ("datasets", "methods"):
+            meta[key] = list(dict.fromkeys(x for r in results for x in r.meta.get(key, [])))
+        for key in ("choices", "split_sizes"):
+            meta[key] = {k: v for r in results for k, v in r.meta.get(key, {}).items()}
+        meta["seconds"] = round(sum(r.meta.get("seconds", 0) for r in results), 1)
+        return cls(pd.concat([r.table for r in results], ignore_index=True), meta)
+
+    @classmethod
     def load(cls, path: str | os.PathLike) -> "UnseenGenesResult":
         """Read a folder written by ``save``. Raises FileNotFoundError naming the missing results.csv."""
         path = Path(path)
