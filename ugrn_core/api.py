@@ -13,6 +13,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from . import data as _data
@@ -172,18 +173,30 @@ def sem_options(epochs: int | None = None, hidden: int | None = None, prior: str
     return SEMOptions(config_overrides=over, prior=prior, fm=fm, **kw)
 
 
-def sem_network(ds: GRNDataset, method: str = "InfoSEM-B", options=None, train_pairs=None, progress=None) -> pd.DataFrame:
-    """Ranked TF→target edges [tf, target, score, label] of a SEM method ("DeepSEM", "InfoSEM-B", "InfoSEM-BC")
-    fitted on ``ds``'s expression (every TF × gene); InfoSEM-BC's known-edge prior uses ``train_pairs``
-    (default: all of ``ds``'s candidate pairs with their labels). Raises ValueError without expression."""
+def expression_network(ds: GRNDataset, method: str = "InfoSEM-B", options=None, train_pairs=None, fm=None,
+                       progress=None) -> pd.DataFrame:
+    """Ranked TF→target edges [tf, target, score, label] of a method that scores pairs from ``ds``'s own expression
+    (registry methods with ``needs_expression`` and a ``score``: DeepSEM, InfoSEM-B, InfoSEM-BC, ...), over every
+    TF × gene pair. ``score`` is the method's score divided by its maximum absolute value (in [-1, 1]; |A|-based
+    scores in [0, 1]). Methods that read labels (InfoSEM-BC's known-edge prior) get ``train_pairs`` (default: the
+    dataset's own labelled candidate pairs). ``options``: ``sem_options(...)`` for the SEM fits; ``fm`` for the
+    "scgpt" gene-embedding prior. Raises ValueError for a method that does not fit this description or a dataset
+    without expression."""
     from . import methods as registry
     from .methods.base import ScoringContext
 
-    pairs = _data.candidate_pairs(ds, tf_mode="file")
     spec = registry.get(method)
+    if spec.score is None or not spec.needs_expression:
+        raise ValueError(f"{spec.name} does not score pairs from a dataset's expression")
+    if not ds.has_expression:
+        raise ValueError(f"{spec.name} needs expression; dataset {ds.name!r} has none")
+    pairs = _data.candidate_pairs(ds, tf_mode="file")
+    options = options if options is not None else sem_options(fm=fm)
     ctx = ScoringContext(dataset=ds, train_dataset=ds, train_pairs=train_pairs if train_pairs is not None else pairs,
-                         progress=progress, cache={"sem_options": options} if options is not None else {})
-    out = pairs.assign(score=spec.score(ctx, pairs))
+                         progress=progress, cache={"sem_options": options})
+    s = np.asarray(spec.score(ctx, pairs), dtype=np.float64)
+    out = pairs.assign(score=s / max(float(np.abs(s).max()), 1e-300))
+    out["label"] = out["label"] if ds.has_ground_truth else np.nan
     return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)[["tf", "target", "score", "label"]]
 
 

@@ -233,6 +233,10 @@ def fit_sem(X: np.ndarray, config: SEMConfig = SEMConfig(), make_prior: Callable
         for epoch in range(config.epochs):
             train_adj = epoch % (config.k1 + config.k2) >= config.k1
             opt = opt_adj if train_adj else opt_net
+            for p_ in net_params:  # DeepSEM freezes the other group; skipping its weight gradients also saves time
+                p_.requires_grad_(not train_adj)
+            for p_ in adj_params:
+                p_.requires_grad_(train_adj)
             sums: dict[str, float] = {}
             order = torch.randperm(N, generator=g)
             n_batches = 0
@@ -245,7 +249,7 @@ def fit_sem(X: np.ndarray, config: SEMConfig = SEMConfig(), make_prior: Callable
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"{desc}: loss became {loss.item()} at epoch {epoch} (run {run}); "
                                              f"terms {({k: float(v) for k, v in terms.items()})}")
-                opt.zero_grad()
+                model.zero_grad(set_to_none=True)  # both groups: no stale network gradients from adjacency epochs
                 loss.backward()
                 opt.step()
                 n_batches += 1

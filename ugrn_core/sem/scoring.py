@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -94,8 +95,12 @@ def _fit(ctx, variant: str, config: SEMConfig, seed: int, embeddings=None, sigma
     fit = fit_sem(ds.expression.X, config, make, seed=seed, progress=ctx.progress, desc=f"{variant} {ds.name}")
     A = fit.abs_adjacency.astype(np.float32)
     if opts.disk_cache:
-        atomic_write(path, lambda tmp: np.save(open(tmp, "wb"), A))
-        atomic_write(path.with_suffix(".json"), lambda tmp: open(tmp, "w").write(json.dumps(
+        def write_npy(tmp):
+            with open(tmp, "wb") as fh:
+                np.save(fh, A)
+
+        atomic_write(path, write_npy)
+        atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(
             {"variant": variant, "dataset": ds.name, "config": config.to_dict(), "seed": seed, "sigma_w": sigma_w,
              "sigma_l": None if labels is None else labels.sigma_l, "seconds": fit.seconds,
              "final_loss_terms": fit.history[-1][-1]}, indent=1)))
