@@ -195,6 +195,8 @@ def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes",
                                        "test": len(sp.test), "test_pos": int(sp.test["label"].sum()),
                                        "seen_genes": len(sp.seen_genes), "unseen_genes": len(sp.unseen_genes)}
             test_sets = {"unseen": sp.test, "seen": sp.seen_test} if split == "unseen-genes" else {"test": sp.test}
+            # seeded shuffle: tied scores (e.g. one-hot LR on unseen genes) are then ranked at random, not by TF order
+            test_sets = {k: v.sample(frac=1.0, random_state=seed).reset_index(drop=True) for k, v in test_sets.items()}
             for spec in specs:
                 done += 1
                 if progress:

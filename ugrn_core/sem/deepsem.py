@@ -28,6 +28,7 @@ two non-zero cells) are kept with all-zero standardised values, so they cannot m
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
@@ -255,8 +256,10 @@ def fit_sem(X: np.ndarray, config: SEMConfig = SEMConfig(), make_prior: Callable
                 n_batches += 1
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + float(v)
-            for s in scheds:
-                s.step()
+            with warnings.catch_warnings():  # the group that did not step this epoch still decays, as in DeepSEM
+                warnings.simplefilter("ignore", UserWarning)
+                for s in scheds:
+                    s.step()
             history.append({k: v / max(n_batches, 1) for k, v in sums.items()})
             if progress:
                 progress(run * config.epochs + epoch + 1, total, f"{desc} run {run + 1}/{config.n_runs} epoch {epoch + 1}")

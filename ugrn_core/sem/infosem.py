@@ -149,7 +149,7 @@ class InfoSEMPrior(AdjacencyPrior):
         out = {"laplace": alpha * (self.effect() - self.mean()).abs().mean(),
                "w_prior": (self.w1.square().sum() + self.w2.square().sum()) / (2 * self.sigma_w ** 2 * P2)}
         if self.labels is not None:
-            L = (self.La[self.rows] * self.Lb[:, self.cols].T).sum(1)  # Aˡ at the known pairs only
+            L = self.logits()[self.rows, self.cols]  # Aˡ at the known pairs (one P×h×P product beats a K×h gather)
             out["label_prior"] = ((L - self.ltarget) ** 2).sum() / (2 * self.labels.sigma_l ** 2 * P2)
         return out
 
