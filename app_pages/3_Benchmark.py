@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from ugrn_app import figures, state  # noqa: E402
+from ugrn_app import figures, state, within  # noqa: E402
 from ugrn_core import api  # noqa: E402
 
 state.setup_page("Benchmark", "📊")
@@ -35,7 +35,9 @@ METRICS = ["AUPRC", "AUROC", "AUPRC_ratio", "EPR", "Hit@1%"]
 
 def saved_results() -> list[Path]:
     """The bundled default result first, then every results folder under results/."""
-    found = {p.parent for p in state.RESULTS_DIR.rglob("results.csv")} if state.RESULTS_DIR.is_dir() else set()
+    found = set()
+    if state.RESULTS_DIR.is_dir():  # within-dataset (InfoSEM) results have their own section below
+        found = {p.parent for p in state.RESULTS_DIR.rglob("results.csv") if not within.is_within_result(p.parent)}
     if (DEFAULT_RESULT / "results.csv").is_file():
         found.add(DEFAULT_RESULT)
     return sorted(found, key=lambda p: (p != DEFAULT_RESULT, str(p)))
@@ -219,6 +221,7 @@ if result is None:
     if ppiv is not None:
         st.dataframe(ppiv.style.format("{:.3f}", na_rep="—"), width="stretch")
         st.caption(PAPER_NOTE)
+    within.render()
     st.stop()
 
 # ------------------------------------------------------------------------------------------------ tables
@@ -303,3 +306,5 @@ if sweep is not None:
 
 with st.expander("Full result table"):
     st.dataframe(table, hide_index=True, width="stretch")
+
+within.render()
