@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import streamlit as st  # noqa: E402
 
-from ugrn_app import figures, state  # noqa: E402
+from ugrn_app import figures, state, within  # noqa: E402
 from ugrn_core import api  # noqa: E402
 
 state.setup_page("Network", "🕸️")
@@ -23,7 +23,8 @@ st.caption(
     f"trained on {ctx.translator.trained_on}. Edges are coloured by the known network when there is one."
 )
 
-methods = list(ctx.translator.methods)
+expr_methods = within.expression_methods(ctx.ds)  # DeepSEM / InfoSEM: fitted on this dataset's expression
+methods = list(ctx.translator.methods) + expr_methods
 c1, c2 = st.columns([1, 3])
 method = c1.selectbox(
     "Method",
@@ -32,10 +33,15 @@ method = c1.selectbox(
     key="net_method",
     help="Ens averages the VVP and GDT translators.",
 )
-note = api.context_warning(ctx.fm, ctx.ds, ctx.translator) if method != "Emb" else None
+note = api.context_warning(ctx.fm, ctx.ds, ctx.translator) if method not in ("Emb", *expr_methods) else None
 if note:
     st.warning(f"Context size: {note}")
-edges = state.predicted_edges(ctx.ckpt_id, ctx.ds_key, ctx.tr_key, method, ctx.fm, ctx.ds, ctx.translator)
+if method in expr_methods:
+    edges = within.expression_edges(ctx, method)
+    if edges is None:
+        st.stop()
+else:
+    edges = state.predicted_edges(ctx.ckpt_id, ctx.ds_key, ctx.tr_key, method, ctx.fm, ctx.ds, ctx.translator)
 if edges.empty:
     st.error("No candidate TF→target pair to score in this dataset.")
     st.stop()

@@ -97,3 +97,43 @@ def render() -> None:
         if metric in ("AUPRC", "Hit@1%") and test_set == "unseen":
             right.markdown("Reported in the InfoSEM paper (not our run; hESC/hHEP/mDC/mESC, their preprocessing)")
             right.dataframe(paper_table(metric, gt), width="stretch")
+
+
+# ------------------------------------------------------------------------------------------- Network page helpers
+QUICK_SEM = {"epochs": 40, "hidden": 32}  # app fits: the published presets take ~5–10 min per fit on 2 CPU cores
+
+
+def expression_methods(ds) -> list[str]:
+    """Registry methods that infer a network from ``ds``'s own expression (DeepSEM, InfoSEM-B/BC, ...); [] without
+    expression."""
+    from ugrn_core import methods as registry
+
+    if ds is None or not ds.has_expression:
+        return []
+    return [n for n in registry.names(family=registry.Family.EXPRESSION_UNSUPERVISED) if registry.get(n).score]
+
+
+def expression_edges(ctx, method: str):
+    """Edges [tf, target, score, label] of expression method ``method`` on the page's dataset, fitted on demand
+    (a button; results kept for the session and SEM fits cached on disk), or None while not fitted yet."""
+    store = st.session_state.setdefault("expr_edges", {})
+    key = (ctx.ds_key, method)
+    if key in store:
+        return store[key]
+    st.info(
+        f"**{method}** is fitted on this dataset's own expression (every TF × gene pair), not by the translator. "
+        f"Quick settings ({QUICK_SEM['epochs']} epochs, hidden {QUICK_SEM['hidden']}; about 1–3 min per fit on 2 CPU "
+        "cores, cached on disk). InfoSEM uses scGPT's gene embeddings as its prior; InfoSEM-BC also uses the "
+        "dataset's known edges as its known-edge prior, so its network echoes them."
+    )
+    if not st.button(f"▶ Fit {method}", type="primary", key=f"fit_{method}"):
+        return None
+    bar, cb = state.progress_callback(f"Fitting {method} on {state.dataset_label(ctx.ds_key)}")
+    opts = api.sem_options(epochs=QUICK_SEM["epochs"], hidden=QUICK_SEM["hidden"], sigma_w=[10.0],
+                           sigma_l=[0.1 ** 0.5], fm=ctx.fm)
+    edges = state.safe_call(f"fitting {method}", api.expression_network, ctx.ds, method, options=opts, fm=ctx.fm,
+                            progress=cb)
+    bar.empty()
+    if edges is not None:
+        store[key] = edges
+    return edges
