@@ -170,3 +170,21 @@ def test_protocol_runs_registry_methods_and_round_trips(data_dir, tmp_path):
     back = UnseenGenesResult.load(res.save(tmp_path / "r"))
     pd.testing.assert_frame_equal(back.summary(), s, check_dtype=False)
     assert "InfoSEM-BC" in back.pivot("AUPRC").index
+    # the Benchmark page's section reads the same result
+    from ugrn_app import within
+
+    ours = within.ours_table(back, "AUPRC", "Specific", "unseen", "TFs with positives")
+    assert list(ours.columns) == ["mHSC-L"] and set(ours.index) == set(methods)
+    assert within.is_within_result(tmp_path / "r")
+
+
+def test_paper_table_has_both_ground_truths():
+    from ugrn_core import api
+
+    t = api.paper_infosem_table()
+    assert set(t["ground_truth"]) == {"Specific", "Non-Specific"}
+    assert set(t["dataset"]) == {"hESC", "hHEP", "mDC", "mESC"}
+    assert {"DeepSEM", "InfoSEM-B", "InfoSEM-BC", "Random"} <= set(t["method"])
+    # the paper's random baseline sits at the positive rate: far lower for non-specific ChIP than cell-type-specific
+    r = t[t["method"] == "Random"].groupby("ground_truth")["AUPRC"].mean()
+    assert r["Non-Specific"] < 0.05 < 0.2 < r["Specific"]
