@@ -41,6 +41,7 @@ def main() -> None:
     ap.add_argument("--prior", default="scgpt")
     ap.add_argument("--sigma-w", default="1,100")
     ap.add_argument("--sigma-l", default="0.316")
+    ap.add_argument("--candidates", default="known", choices=["known", "all"])
     ap.add_argument("--out", default="results/infosem")
     ap.add_argument("--join", default=None, help="join every result folder under this path and print the tables")
     a = ap.parse_args()
@@ -64,9 +65,9 @@ def main() -> None:
     label = f"seeds {a.seeds}, epochs {a.epochs or 'preset'}, hidden {a.hidden}, prior {a.prior}"
     for name in datasets:
         res = run_unseen_genes([name], a.methods.split(","), seeds=_seeds(a.seeds), split=a.split, fm=fm,
-                               sem_options=opts, label=label,
+                               sem_options=opts, label=label, candidates=a.candidates,
                                progress=lambda d, t, m: print(f"[{d}/{t}] {m}", flush=True))
-        out = Path(a.out) / f"{a.split}__{a.prior}__{name.replace('/', '_')}"
+        out = Path(a.out) / f"{a.split}__{a.candidates}__{a.prior}__{name.replace('/', '_')}"
         res.save(out)
         print(res.to_markdown(), flush=True)
 

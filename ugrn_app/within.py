@@ -34,10 +34,10 @@ def _load(path: str, mtime: float):
     return api.load_unseen_genes(path)
 
 
-def ours_table(result, metric: str, ground_truth: str, test_set: str, tf_view: str) -> pd.DataFrame:
+def ours_table(result, metric: str, ground_truth: str, test_set: str) -> pd.DataFrame:
     """Methods × cell types of "mean ± s.e." for one ground truth ("Specific" / "Non-Specific")."""
     s = result.summary()
-    s = s[(s["test_set"] == test_set) & (s["tf_view"] == tf_view) & s["dataset"].str.startswith(ground_truth + "/")]
+    s = s[(s["test_set"] == test_set) & s["dataset"].str.startswith(ground_truth + "/")]
     if s.empty:
         return pd.DataFrame()
     s = s.assign(cell=s["dataset"].str.split("/").str[1],
@@ -71,7 +71,7 @@ def render() -> None:
         st.info("No within-dataset result saved yet (see the command above).")
         return
     rel = [str(p.relative_to(state.REPO_ROOT)) if p.is_relative_to(state.REPO_ROOT) else str(p) for p in found]
-    c1, c2, c3, c4 = st.columns([3, 1, 1, 1.5])
+    c1, c2, c3 = st.columns([3, 1, 1])
     pick = c1.selectbox("Result folder", rel, key="within_pick")
     folder = found[rel.index(pick)]
     try:
@@ -82,12 +82,11 @@ def render() -> None:
     metric = c2.radio("Metric", ["AUPRC", "Hit@1%", "AUROC"], key="within_metric")
     test_sets = sorted(result.table["test_set"].unique(), key=lambda x: x != "unseen")
     test_set = c3.radio("Test set", test_sets, key="within_test_set")
-    tf_view = c4.radio("Candidate TFs", ["TFs with positives", "all TFs"], key="within_tf_view",
-                       help="TFs with positives = the paper's candidate set (ground-truth TFs × every gene).")
     label = result.meta.get("label") or ""
-    st.caption(f"Our run: {label}; seeds {result.meta.get('seeds')}; prior choices {result.meta.get('choices', {})}")
+    st.caption(f"Our run: {label}; candidate pairs: {result.meta.get('candidates', 'known')} genes; seeds "
+               f"{result.meta.get('seeds')}; hyper-parameter choices {result.meta.get('choices', {})}")
     for gt, title in (("Specific", "cell-type-specific ChIP-seq"), ("Non-Specific", "non-specific ChIP-seq")):
-        ours = ours_table(result, metric, gt, test_set, tf_view)
+        ours = ours_table(result, metric, gt, test_set)
         if ours.empty:
             continue
         st.markdown(f"**{title}**")

@@ -144,12 +144,12 @@ def graph_of(edges: pd.DataFrame) -> nx.DiGraph:
 # InfoSEM within-dataset benchmark and SEM networks (issue 10)
 # ---------------------------------------------------------------------------------------------------------------------
 def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes", fm=None, sem_options=None,
-                     data_dir=None, progress=None, label: str = ""):
+                     data_dir=None, progress=None, label: str = "", candidates: str = "known"):
     """InfoSEM within-dataset benchmark (``unseen_genes.run_unseen_genes``); datasets may be names, globs or "all"."""
     from .unseen_genes import run_unseen_genes as _run
 
     return _run(resolve_datasets(datasets, data_dir), methods, seeds=seeds, split=split, fm=fm,
-                sem_options=sem_options, data_dir=data_dir, progress=progress, label=label)
+                sem_options=sem_options, data_dir=data_dir, progress=progress, label=label, candidates=candidates)
 
 
 def load_unseen_genes(path):

@@ -124,7 +124,8 @@ def cmd_benchmark_within(args) -> int:
                            sigma_w=args.sigma_w.split(",") if args.sigma_w else None,
                            sigma_l=args.sigma_l.split(",") if args.sigma_l else None, fm=fm)
     result = api.run_unseen_genes(args.test, args.methods.split(","), seeds=seeds, split=args.protocol, fm=fm,
-                                  sem_options=opts, data_dir=args.data_dir, progress=TqdmProgress())
+                                  sem_options=opts, data_dir=args.data_dir, progress=TqdmProgress(),
+                                  candidates=args.candidates)
     result.save(args.out)
     print(result.to_markdown())
     print(f"wrote {Path(args.out) / 'results.csv'}, summary.csv and results.md")
@@ -221,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--protocol", choices=["cross-dataset", "unseen-genes", "seen-genes"], default="cross-dataset",
                    help="cross-dataset: UGRN Table 1; unseen-genes / seen-genes: InfoSEM Sec. 4 splits within each "
                         "--test dataset, methods e.g. DeepSEM,InfoSEM-B,InfoSEM-BC,One-hot LR,MatComp,Random")
+    g.add_argument("--candidates", choices=["known", "all"], default="known",
+                   help="known: TFs and targets with known edges (paper Sec. 4.2); all: every TF.csv TF × every gene")
     g.add_argument("--seeds", type=int, default=0, help="number of split seeds 0..n-1 (paper 10; 0 = just --seed)")
     g.add_argument("--prior", default="scgpt", help="InfoSEM gene-embedding prior: scgpt, biobert, random, onehot")
     g.add_argument("--sem-epochs", type=int, default=0, help="DeepSEM/InfoSEM epochs (0 = published preset 150/90)")

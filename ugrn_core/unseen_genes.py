@@ -2,14 +2,13 @@
 *interactions between unseen genes* (``split="unseen-genes"``) and the classic *unseen interactions between seen
 genes* (``split="seen-genes"``), with any registered methods.
 
-Per dataset and seed: candidate pairs = every TF of the dataset's ``TF.csv`` × every gene (``data.candidate_pairs``,
-negatives = all non-positive pairs); the split (``splits``) gives training
+Per dataset and seed: candidate pairs (``candidates="known"``, the paper's Sec. 4.2: "all TFs and TGs with known
+interactions") = TFs with at least one known edge × genes that are the target of at least one known edge, negatives =
+all non-positive pairs among them (``"all"``: every ``TF.csv`` TF × every gene); the split (``splits``) gives training
 pairs — the only labels a method sees, through ``ScoringContext.train_pairs`` — and test pairs, which every method
 scores through ``spec.score`` (or, for translator methods, a projector fitted on the training pairs' features).
 Metrics (``metrics.evaluate``): AUPRC, Hit@1% (precision among the top 1 % of test pairs; the paper's tables show
-fractions), AUROC, reported for the "TFs with positives" view — test pairs of TFs with at least one positive edge in
-the dataset's ground truth, the paper's candidate set (App. B: positives + negatives = #ground-truth TFs × P) — and
-for all ``TF.csv`` TFs ("all TFs"). Summaries are mean ± standard error of the mean over seeds.
+fractions) and AUROC. Summaries are mean ± standard error of the mean over seeds.
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ from .splits import SPLITS
 
 ProgressFn = Callable[[int, int, str], None]
 METRICS = ["AUPRC", "Hit@1%", "AUROC"]
-TF_VIEWS = ("TFs with positives", "all TFs")  # the first is the paper's candidate set (App. B)
+CANDIDATES = ("known", "all")  # "known": the paper's Sec. 4.2 gene sets (TFs and targets with known edges)
 
 
 @dataclass
@@ -41,7 +40,7 @@ class UnseenGenesResult:
     """Outcome of ``run_unseen_genes``.
 
     Attributes:
-        table: one row per (method, dataset, seed, test_set, tf_view): METRICS, n_pos, n_neg, pos_rate, seconds, note.
+        table: one row per (method, dataset, seed, test_set), with the candidate set: METRICS, n_pos, n_neg, pos_rate, seconds, note.
             test_set: "unseen" (unseen × unseen pairs), "seen" (held-out seen × seen pairs) or "test" (seen-genes split).
         meta: protocol (split, seeds, datasets, methods, options, hyper-parameter choices, split sizes).
     """
@@ -50,10 +49,10 @@ class UnseenGenesResult:
     meta: dict = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
-        """Mean and standard error over seeds: columns method, dataset, test_set, tf_view, n_seeds, pos_rate and
+        """Mean and standard error over seeds: columns method, dataset, test_set, candidates, n_seeds, pos_rate and
         ``<metric>`` / ``<metric> se`` for each of METRICS (se NaN with one seed)."""
         t = self.table[self.table["note"].fillna("") == ""]
-        keys = ["method", "dataset", "test_set", "tf_view"]
+        keys = ["method", "dataset", "test_set", "candidates"]
         g = t.groupby(keys, sort=False)
         out = g.size().rename("n_seeds").to_frame()
         out["pos_rate"] = g["pos_rate"].mean()
@@ -62,11 +61,11 @@ class UnseenGenesResult:
             out[f"{m} se"] = g[m].std(ddof=1) / np.sqrt(g[m].count())
         return out.reset_index()
 
-    def pivot(self, metric: str = "AUPRC", test_set: str | None = None, tf_view: str = "TFs with positives") -> pd.DataFrame:
+    def pivot(self, metric: str = "AUPRC", test_set: str | None = None) -> pd.DataFrame:
         """Methods × datasets table of "mean ± se" strings for ``metric`` (default test set: the split's main one)."""
         s = self.summary()
         test_set = test_set or ("unseen" if self.meta.get("split") == "unseen-genes" else "test")
-        s = s[(s["test_set"] == test_set) & (s["tf_view"] == tf_view)]
+        s = s[s["test_set"] == test_set]
         s = s.assign(cell=[f"{m:.3f} ± {e:.3f}" if np.isfinite(e) else f"{m:.3f}" for m, e in zip(s[metric], s[f"{metric} se"])])
         p = s.pivot(index="method", columns="dataset", values="cell")
         order = [m for m in self.meta.get("methods", []) if m in p.index]
@@ -77,12 +76,9 @@ class UnseenGenesResult:
         parts = [f"# {m.get('split')} benchmark ({m.get('label', '')})\n",
                  f"Seeds {m.get('seeds')}; candidate pairs: every TF × every gene; mean ± s.e. over seeds. "
                  f"Options: {json.dumps(m.get('options', {}), default=str)}\n"]
-        for tv in TF_VIEWS:
+        for test_set in dict.fromkeys(self.table["test_set"]):
             for metric in ("AUPRC", "Hit@1%"):
-                try:
-                    parts.append(f"\n## {metric}, {tv}\n\n" + self.pivot(metric, tf_view=tv).to_markdown())
-                except (KeyError, ValueError):
-                    continue
+                parts.append(f"\n## {metric}, {test_set} test pairs\n\n" + self.pivot(metric, test_set).to_markdown())
         return "\n".join(parts) + "\n"
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -148,7 +144,7 @@ def _translator_scores(spec, ctx: ScoringContext, train: pd.DataFrame, test: pd.
 
 def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes", fm=None, params=None,
                      sem_options=None, data_dir=None, progress: ProgressFn | None = None,
-                     label: str = "") -> UnseenGenesResult:
+                     label: str = "", candidates: str = "known") -> UnseenGenesResult:
     """Run the within-dataset benchmark (see the module docstring).
 
     Args:
@@ -161,9 +157,13 @@ def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes",
         params: ``features.ProbeParams`` for probes (default parameters when None).
         sem_options: ``sem.scoring.SEMOptions`` for DeepSEM/InfoSEM (epochs, prior, σ grids).
         label: free text stored in meta (e.g. "reduced: 3 seeds, 40 epochs").
+        candidates: "known" (paper Sec. 4.2: TFs with a known edge × genes that are the target of a known edge) or
+            "all" (every ``TF.csv`` TF × every gene).
 
     Raises: ValueError for an unknown split or method (names the known ones) or a dataset without ground truth.
     """
+    if candidates not in CANDIDATES:
+        raise ValueError(f"candidates must be one of {list(CANDIDATES)}, got {candidates!r}")
     if split not in SPLITS:
         raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
     specs = [registry.get(m) for m in methods]
@@ -179,7 +179,9 @@ def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes",
         if not ds.has_ground_truth:
             raise ValueError(f"dataset {name!r} has no ground-truth edges to split")
         cand = candidate_pairs(ds, tf_mode="file")
-        tf_pos = set(cand.loc[cand["label"] == 1, "tf"])
+        if candidates == "known":
+            pos = cand[cand["label"] == 1]
+            cand = cand[cand["tf"].isin(set(pos["tf"])) & cand["target"].isin(set(pos["target"]))].reset_index(drop=True)
         probes = None
         needs_fm = any(s.features is not None or s.probe is not None or s.members for s in specs)
         if needs_fm and fm is not None:
@@ -217,22 +219,20 @@ def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes",
                         else:
                             scores = _translator_scores(spec, ctx, sp.train, ts)
                     secs = time.perf_counter() - t0
-                    for view in TF_VIEWS:
-                        keep = np.ones(len(ts), bool) if view == "all TFs" else ts["tf"].isin(tf_pos).to_numpy()
-                        y = ts["label"].to_numpy()[keep]
-                        row = {"method": spec.name, "dataset": name, "seed": seed, "split": split, "test_set": ts_name,
-                               "tf_view": view, "n_pos": int(y.sum()), "n_neg": int(len(y) - y.sum()),
-                               "pos_rate": float(y.mean()) if len(y) else np.nan, "seconds": round(secs, 3), "note": note}
-                        if note or y.min() == y.max():
-                            row.update({m: np.nan for m in METRICS}, note=note or "one class only")
-                        else:
-                            res = evaluate(y, scores[keep])
-                            row.update({m: res[m] for m in METRICS})
-                        rows.append(row)
+                    y = ts["label"].to_numpy()
+                    row = {"method": spec.name, "dataset": name, "seed": seed, "split": split, "test_set": ts_name,
+                           "candidates": candidates, "n_pos": int(y.sum()), "n_neg": int(len(y) - y.sum()),
+                           "pos_rate": float(y.mean()) if len(y) else np.nan, "seconds": round(secs, 3), "note": note}
+                    if note or len(y) == 0 or y.min() == y.max():
+                        row.update({m: np.nan for m in METRICS}, note=note or "one class only")
+                    else:
+                        res = evaluate(y, scores)
+                        row.update({m: res[m] for m in METRICS})
+                    rows.append(row)
         shared_choices.update(cache.get("sem_choices", {}))
     if progress:
         progress(total, total, "benchmark done")
-    meta = {"protocol": "InfoSEM within-dataset benchmark (Cui et al. 2025, Sec. 4)", "split": split,
+    meta = {"protocol": "InfoSEM within-dataset benchmark (Cui et al. 2025, Sec. 4)", "split": split, "candidates": candidates,
             "datasets": list(datasets), "methods": [s.name for s in specs], "seeds": seeds, "label": label,
             "options": opts_dict, "choices": shared_choices, "split_sizes": sizes,
             "checkpoint": getattr(getattr(fm, "path", None), "name", None), "seconds": round(time.perf_counter() - t_start, 1)}

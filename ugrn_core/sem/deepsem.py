@@ -255,7 +255,7 @@ def fit_sem(X: np.ndarray, config: SEMConfig = SEMConfig(), make_prior: Callable
                 opt.step()
                 n_batches += 1
                 for k, v in terms.items():
-                    sums[k] = sums.get(k, 0.0) + float(v)
+                    sums[k] = sums.get(k, 0.0) + float(v.detach())
             with warnings.catch_warnings():  # the group that did not step this epoch still decays, as in DeepSEM
                 warnings.simplefilter("ignore", UserWarning)
                 for s in scheds:
