@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from ugrn_core.baselines import matrix_completion_scores, onehot_lr_scores
-from ugrn_core.data import candidate_pairs, load_beeline
+from ugrn_core.datasets import load_beeline
+from ugrn_core.pairs import candidate_pairs
 from ugrn_core.sem.deepsem import SEMConfig, fit_sem
 from ugrn_core.sem.infosem import LabelPrior, make_infosem_prior
 from ugrn_core.splits import unseen_genes_split

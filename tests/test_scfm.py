@@ -28,7 +28,8 @@ def test_checkpoint_roundtrip_official_layout(tiny_model, tmp_path):
         src = torch.cat([torch.full((3, 1), vocab["<cls>"]), torch.as_tensor(ids).expand(3, -1)], 1)
         vals = torch.cat([torch.full((3, 1), -2.0), torch.as_tensor(x)], 1)
         expected = model(src, vals, None)["mlm_output"][:, 1:].numpy()
-    np.testing.assert_array_equal(fm.reconstruct(ids, x), expected)
+    # same weights, same inputs: equal up to float32 round-off (the CPU kernel picked can depend on memory alignment)
+    np.testing.assert_allclose(fm.reconstruct(ids, x), expected, rtol=1e-5, atol=1e-6)
     assert fm.checkpoint_id == scfm.load_checkpoint(path, device="cpu").checkpoint_id
 
 

@@ -24,16 +24,25 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from . import methods as registry
 from ._io import atomic_folder
-from .data import candidate_pairs, list_datasets, load_beeline, sample_pairs
-from .features import METHODS, DatasetProbes, ProbeParams
+from .datasets import list_datasets, load_beeline
+from .features import DatasetProbes, ProbeParams
 from .metrics import evaluate
-from .predict import score_pairs, train_translator
+from .pairs import candidate_pairs, sample_pairs
+from .predict import score_pairs
 from .scfm import ScFM
+from .translator import Translator
 
 ProgressFn = Callable[[int, int, str], None]
 METRIC_COLUMNS = ["AUROC", "AUPRC", "AUPRC_ratio", "EPR", "Hit@1%"]
-DEFAULT_METHODS = ("Origin-Pert", "Origin-Attn", "Pert", "Emb", "VVP", "GDT", "Ens")
+#: The UGRN paper's methods (Table 1): every probe + translator and zero-shot probe method, in display order.
+PAPER_FAMILIES = (registry.Family.ZERO_SHOT_PROBE, registry.Family.PROBE_TRANSLATOR)
+
+
+def default_methods() -> list[str]:
+    """Methods a benchmark runs by default: those of ``PAPER_FAMILIES``, in registry display order."""
+    return [s.name for s in registry.all_specs() if s.family in PAPER_FAMILIES]
 
 
 def resolve_datasets(spec, data_dir=None, exclude=()) -> list[str]:
@@ -72,7 +81,7 @@ class BenchmarkResult:
     def pivot(self, metric: str = "AUPRC") -> pd.DataFrame:
         """Datasets × methods table of ``metric`` with an "Avg" row (mean over datasets where defined)."""
         p = self.table.pivot(index="dataset", columns="method", values=metric)
-        p = p[[m for m in METHODS if m in p.columns]].loc[list(dict.fromkeys(self.table["dataset"]))]
+        p = p[[m for m in registry.names() if m in p.columns] + [m for m in p.columns if m not in registry.names()]].loc[list(dict.fromkeys(self.table["dataset"]))]
         p.loc["Avg"] = p.mean(numeric_only=True)
         return p
 
@@ -118,26 +127,31 @@ class BenchmarkResult:
         return cls(table, scores, meta)
 
 
-def run_benchmark(fm: ScFM, train: str, tests, methods=DEFAULT_METHODS, params: ProbeParams | None = None,
+def run_benchmark(fm: ScFM, train: str, tests, methods=None, params: ProbeParams | None = None,
                   np_ratio: float = 1.0, pair_mode: str = "balanced", tf_mode: str = "file", seed: int = 0,
                   epochs: int = 50, data_dir=None, progress: ProgressFn | None = None) -> BenchmarkResult:
-    """Train on dataset ``train`` and evaluate ``methods`` on every dataset in ``tests`` (names, globs or "all").
+    """Train on dataset ``train`` and evaluate ``methods`` (default ``default_methods()``; names in any case) on every
+    dataset in ``tests`` (names, globs or "all").
 
-    The training dataset itself is never a test dataset. See the module docstring for the pair protocol.
+    Every method is scored generically (``predict.score_pairs``): translator methods by the projectors trained here
+    on ``train``'s labelled pairs, the others by their ``score(ctx, pairs)`` with the training dataset and pairs in
+    the context. The training dataset itself is never a test dataset. See the module docstring for the pair protocol.
     Raises: ValueError for an unknown method, dataset or pair mode.
     """
     if pair_mode not in ("balanced", "all"):
         raise ValueError(f"pair_mode must be 'balanced' or 'all', got {pair_mode!r}")
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ValueError(f"unknown methods {unknown}; known: {list(METHODS)}")
+    methods = registry.canonical(default_methods() if methods is None else methods)
+    specs = [registry.get(m) for m in methods]
     params = params or ProbeParams()
     test_names = resolve_datasets(tests, data_dir, exclude=(train,))
     train_ds = load_beeline(train, data_dir)
     train_probes = DatasetProbes(fm, train_ds, params)
-    trained = [m for m in methods if METHODS[m].needs_training]
-    translator, train_pairs = (train_translator(fm, train_ds, trained, params, np_ratio=1.0, seed=seed, epochs=epochs,
-                                                progress=progress, probes=train_probes) if trained else (None, None))
+    translator, train_pairs = None, None
+    if any(s.needs_labels for s in specs):
+        train_pairs = sample_pairs(train_ds, genes=train_probes.genes, np_ratio=1.0, seed=seed)
+    if any(s.uses_translator for s in specs):
+        translator = Translator.fit(train_probes, train_pairs, [s.name for s in specs if s.uses_translator],
+                                    epochs=epochs, seed=seed, progress=progress)
     train_tokens = set()
     if train_pairs is not None:
         tok = dict(zip(train_probes.mapping.genes, train_probes.mapping.tokens))
@@ -159,13 +173,14 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=DEFAULT_METHODS, params: 
         removed[name] = int(overlap.sum())
         pairs = pairs.loc[~overlap].reset_index(drop=True)
         why = {}
-        for m in methods:
-            if METHODS[m].needs_expression and not ds.has_expression:
-                why[m] = "n/a: no expression"
-            elif METHODS[m].needs_training and (translator is None or m not in translator.methods):
-                why[m] = f"n/a: not trainable on {train} (no expression)"
+        for spec in specs:
+            if spec.na_reason(ds):
+                why[spec.name] = "n/a: no expression"
+            elif spec.uses_translator and (translator is None or spec.name not in translator.methods):
+                why[spec.name] = f"n/a: not trainable on {train} (no expression)"
         runnable = [m for m in methods if m not in why]
-        scored = score_pairs(probes, pairs, runnable, translator, progress)
+        scored = score_pairs(probes, pairs, runnable, translator, progress, train_dataset=train_ds,
+                             train_pairs=train_pairs, seed=seed)
         y = pairs["label"].to_numpy().astype(np.int8)
         for m in methods:
             row = {"method": m, "dataset": name, "n_pos": int(y.sum()), "n_neg": int(len(y) - y.sum()), "note": ""}

@@ -82,7 +82,7 @@ def _biobert(genes: list[str], data_dir=None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _scgpt(genes: list[str], fm, species: str, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
-    from .data import map_to_vocab
+    from .vocab import map_to_vocab
 
     mapping = map_to_vocab(genes, fm.vocab, species, data_dir, warn=False)
     rows = {g: i for i, g in enumerate(genes)}

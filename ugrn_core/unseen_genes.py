@@ -25,7 +25,8 @@ import pandas as pd
 
 from . import methods as registry
 from ._io import atomic_folder
-from .data import candidate_pairs, load_beeline
+from .datasets import load_beeline
+from .pairs import candidate_pairs
 from .methods.base import ScoringContext
 from .metrics import evaluate
 from .splits import SPLITS
@@ -118,27 +119,34 @@ class UnseenGenesResult:
         return cls(table, meta)
 
 
+def _uses_translator(spec) -> bool:
+    """A probe + translator method (its own projector, or an ensemble of members' projectors)."""
+    return spec.features is not None or bool(spec.members)
+
+
 def _translator_scores(spec, ctx: ScoringContext, train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
-    """A translator method: fit projectors on the training pairs' probe features, score the test pairs (logits).
+    """A translator method: projectors fitted on the training pairs' probe features (``Translator.fit``, memoised per
+    seed in ``ctx.cache``), then the method's score (``spec.score``, e.g. Ens) or its projector's logits.
 
     Pairs with a gene outside the foundation model's vocabulary get the lowest score (they cannot be probed).
     """
-    from .translator import fit_projector
+    from .translator import Translator
 
     probes = ctx.probes
     if probes is None:
         raise ValueError(f"{spec.name} needs foundation-model probes (pass fm)")
     covered = set(probes.genes)
-    members = [registry.get(m) for m in spec.members] or [spec]
     ok_tr = train["tf"].isin(covered) & train["target"].isin(covered)
     ok_te = (test["tf"].isin(covered) & test["target"].isin(covered)).to_numpy()
-    tr, te = train[ok_tr].reset_index(drop=True), test[ok_te].reset_index(drop=True)
-    logits = np.zeros(len(te))
-    for member in members:
-        proj = fit_projector(member.features(probes, tr, ctx.progress), tr["label"].to_numpy(), seed=ctx.seed)
-        logits += proj.logits(member.features(probes, te, ctx.progress)) / len(members)
-    out = np.full(len(test), (logits.min() if len(logits) else 0.0) - 1.0)
-    out[ok_te] = logits
+    key = ("unseen_genes_translator", ctx.seed, spec.name)
+    if key not in ctx.cache:
+        ctx.cache[key] = Translator.fit(probes, train[ok_tr].reset_index(drop=True), methods=[spec.name], seed=ctx.seed)
+    sub = ScoringContext(dataset=ctx.dataset, probes=probes, translator=ctx.cache[key], train_dataset=ctx.dataset,
+                         train_pairs=train, seed=ctx.seed)
+    te = test[ok_te].reset_index(drop=True)
+    scored = np.asarray(spec.score(sub, te) if spec.score is not None else sub.logits(spec.name, te), dtype=np.float64)
+    out = np.full(len(test), (scored.min() if len(scored) else 0.0) - 1.0)
+    out[ok_te] = scored
     return out
 
 
@@ -183,7 +191,7 @@ def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes",
             pos = cand[cand["label"] == 1]
             cand = cand[cand["tf"].isin(set(pos["tf"])) & cand["target"].isin(set(pos["target"]))].reset_index(drop=True)
         probes = None
-        needs_fm = any(s.features is not None or s.probe is not None or s.members for s in specs)
+        needs_fm = any(_uses_translator(s) or s.probe is not None for s in specs)
         if needs_fm and fm is not None:
             from .features import DatasetProbes, ProbeParams
 
@@ -214,10 +222,10 @@ def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes",
                     t0 = time.perf_counter()
                     scores = None
                     if not note:
-                        if spec.score is not None:
-                            scores = np.asarray(spec.score(ctx, ts), dtype=np.float64)
-                        else:
+                        if _uses_translator(spec):
                             scores = _translator_scores(spec, ctx, sp.train, ts)
+                        else:
+                            scores = np.asarray(spec.score(ctx, ts), dtype=np.float64)
                     secs = time.perf_counter() - t0
                     y = ts["label"].to_numpy()
                     row = {"method": spec.name, "dataset": name, "seed": seed, "split": split, "test_set": ts_name,
