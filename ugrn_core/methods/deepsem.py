@@ -12,5 +12,5 @@ def _score(ctx, pairs):
 SPEC = MethodSpec(
     name="DeepSEM", family=Family.EXPRESSION_UNSUPERVISED,
     description="β-VAE with a structural-equation layer on the expression (unsupervised); edge score |A|",
-    reference="Shu et al., Nat. Comput. Sci. 2021; InfoSEM Eq. 4–8", needs_expression=True, score=_score, order=60,
+    reference="Shu et al., Nat. Comput. Sci. 2021; InfoSEM Eq. 4–8", needs_expression=True, score=_score, order=75,
     extra={"preset": "SEMConfig.for_ground_truth (DeepSEM Hyperparameter.MD)"})

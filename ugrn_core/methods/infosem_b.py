@@ -12,5 +12,5 @@ def _score(ctx, pairs):
 SPEC = MethodSpec(
     name="InfoSEM-B", family=Family.EXPRESSION_UNSUPERVISED,
     description="DeepSEM with a gene-embedding prior on the adjacency (σ_w chosen on training labels when given)",
-    reference="Cui et al., ICML 2025, Eq. 9 and 14", needs_expression=True, score=_score, order=61,
+    reference="Cui et al., ICML 2025, Eq. 9 and 14", needs_expression=True, score=_score, order=76,
     extra={"prior": "scgpt", "sigma_w_grid": (0.1, 1.0, 10.0, 100.0)})

@@ -13,4 +13,4 @@ SPEC = MethodSpec(
     name="InfoSEM-BC", family=Family.EXPRESSION_UNSUPERVISED,
     description="InfoSEM-B plus a known-edge prior on the interaction logits (training pairs only); score |A|",
     reference="Cui et al., ICML 2025, Eq. 10–13 and 15", needs_expression=True, needs_labels=True, score=_score,
-    order=62, extra={"prior": "scgpt", "sigma_l_grid": (0.1, 0.1 ** 0.5, 1.0), "rank": 128})
+    order=77, extra={"prior": "scgpt", "sigma_l_grid": (0.1, 0.1 ** 0.5, 1.0), "rank": 128})

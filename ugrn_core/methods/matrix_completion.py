@@ -14,4 +14,4 @@ def _score(ctx, pairs):
 SPEC = MethodSpec(
     name="MatComp", family=Family.SUPERVISED_BASELINE,
     description="SoftImpute (rank ≤ 128) of the partially observed TF × target label matrix",
-    reference="Mazumder et al. 2010; Cui et al., ICML 2025, App. C", needs_labels=True, score=_score, order=71)
+    reference="Mazumder et al. 2010; Cui et al., ICML 2025, App. C", needs_labels=True, score=_score, order=86)

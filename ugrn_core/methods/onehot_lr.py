@@ -14,4 +14,4 @@ def _score(ctx, pairs):
 SPEC = MethodSpec(
     name="One-hot LR", family=Family.SUPERVISED_BASELINE,
     description="logistic regression on one-hot gene IDs (learns per-gene degree bias only)",
-    reference="Cui et al., ICML 2025, Sec. 5 and App. C", needs_labels=True, score=_score, order=70)
+    reference="Cui et al., ICML 2025, Sec. 5 and App. C", needs_labels=True, score=_score, order=85)
