@@ -119,11 +119,6 @@ class UnseenGenesResult:
         return cls(table, meta)
 
 
-def _uses_translator(spec) -> bool:
-    """A probe + translator method (its own projector, or an ensemble of members' projectors)."""
-    return spec.features is not None or bool(spec.members)
-
-
 def _translator_scores(spec, ctx: ScoringContext, train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
     """A translator method: projectors fitted on the training pairs' probe features (``Translator.fit``, memoised per
     seed in ``ctx.cache``), then the method's score (``spec.score``, e.g. Ens) or its projector's logits.
@@ -191,7 +186,7 @@ def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes",
             pos = cand[cand["label"] == 1]
             cand = cand[cand["tf"].isin(set(pos["tf"])) & cand["target"].isin(set(pos["target"]))].reset_index(drop=True)
         probes = None
-        needs_fm = any(_uses_translator(s) or s.probe is not None for s in specs)
+        needs_fm = any(s.uses_translator or s.probe is not None for s in specs)
         if needs_fm and fm is not None:
             from .features import DatasetProbes, ProbeParams
 
@@ -222,7 +217,7 @@ def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes",
                     t0 = time.perf_counter()
                     scores = None
                     if not note:
-                        if _uses_translator(spec):
+                        if spec.uses_translator:
                             scores = _translator_scores(spec, ctx, sp.train, ts)
                         else:
                             scores = np.asarray(spec.score(ctx, ts), dtype=np.float64)
