@@ -33,6 +33,8 @@ from .splits import SPLITS
 
 ProgressFn = Callable[[int, int, str], None]
 METRICS = ["AUPRC", "Hit@1%", "AUROC"]
+CANDIDATE_TEXT = {"known": "TFs with a known edge × targets of a known edge (paper Sec. 4.2)",
+                  "all": "every TF.csv TF × every gene"}
 CANDIDATES = ("known", "all")  # "known": the paper's Sec. 4.2 gene sets (TFs and targets with known edges)
 
 
@@ -75,7 +77,8 @@ class UnseenGenesResult:
     def to_markdown(self) -> str:
         m = self.meta
         parts = [f"# {m.get('split')} benchmark ({m.get('label', '')})\n",
-                 f"Seeds {m.get('seeds')}; candidate pairs: every TF × every gene; mean ± s.e. over seeds. "
+                 f"Seeds {m.get('seeds')}; candidate pairs: {CANDIDATE_TEXT.get(m.get('candidates'), m.get('candidates'))}; "
+                 "mean ± s.e. over seeds. "
                  f"Options: {json.dumps(m.get('options', {}), default=str)}\n"]
         for test_set in dict.fromkeys(self.table["test_set"]):
             for metric in ("AUPRC", "Hit@1%"):
