@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ugrn_app import figures, state
+from ugrn_app import figures, state, within
 from ugrn_core import api
 
 state.setup_page("Network", "🕸️")
@@ -18,7 +18,8 @@ st.caption(
     f"trained on {ctx.translator.trained_on}. Edges are coloured by the known network when there is one."
 )
 
-methods = list(ctx.translator.methods)
+expr_methods = within.expression_methods(ctx.ds)  # DeepSEM / InfoSEM: fitted on this dataset's expression
+methods = list(ctx.translator.methods) + expr_methods
 c1, c2 = st.columns([1, 3])
 method = c1.selectbox(
     "Method",
@@ -27,10 +28,16 @@ method = c1.selectbox(
     key="net_method",
     help=state.method_help(methods),
 )
-note = api.context_warning(ctx.fm, ctx.ds, ctx.translator) if api.methods.get(method).context_dependent else None
+context_dependent = method not in expr_methods and api.methods.get(method).context_dependent
+note = api.context_warning(ctx.fm, ctx.ds, ctx.translator) if context_dependent else None
 if note:
     st.warning(f"Context size: {note}")
-edges = state.predicted_edges(ctx.ckpt_id, ctx.ds_key, ctx.tr_key, method, ctx.fm, ctx.ds, ctx.translator)
+if method in expr_methods:
+    edges = within.expression_edges(ctx, method)
+    if edges is None:
+        st.stop()
+else:
+    edges = state.predicted_edges(ctx.ckpt_id, ctx.ds_key, ctx.tr_key, method, ctx.fm, ctx.ds, ctx.translator)
 if edges.empty:
     st.error("No candidate TF→target pair to score in this dataset.")
     st.stop()

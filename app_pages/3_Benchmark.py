@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ugrn_app import figures, state
+from ugrn_app import figures, state, within
 from ugrn_core import api
 
 state.setup_page("Benchmark", "📊")
@@ -32,7 +32,9 @@ METRICS = ["AUPRC", "AUROC", "AUPRC_ratio", "EPR", "Hit@1%"]
 
 def saved_results() -> list[Path]:
     """The bundled default result first, then every results folder under results/."""
-    found = {p.parent for p in state.RESULTS_DIR.rglob("results.csv")} if state.RESULTS_DIR.is_dir() else set()
+    found = set()
+    if state.RESULTS_DIR.is_dir():  # within-dataset (InfoSEM) results have their own section below
+        found = {p.parent for p in state.RESULTS_DIR.rglob("results.csv") if not within.is_within_result(p.parent)}
     if (DEFAULT_RESULT / "results.csv").is_file():
         found.add(DEFAULT_RESULT)
     return sorted(found, key=lambda p: (p != DEFAULT_RESULT, str(p)))
@@ -226,6 +228,7 @@ if result is None:
     if ppiv is not None:
         st.dataframe(ppiv.style.format("{:.3f}", na_rep="—"), width="stretch")
         st.caption(PAPER_NOTE)
+    within.render()
     st.stop()
 
 # ------------------------------------------------------------------------------------------------ tables
@@ -348,3 +351,5 @@ if rows_file is not None and rows_file.is_file():
     st.dataframe(bench_tables.twin_margin(rows, preset, "AUPRC", negatives=neg, np_ratio=r0), width="stretch")
     st.markdown("**Paired Wilcoxon tests across datasets** (seed-mean AUPRC)")
     st.dataframe(bench_tables.paired_tests(rows, preset, "AUPRC", negatives=neg, np_ratio=r0), hide_index=True)
+
+within.render()

@@ -13,6 +13,7 @@ import functools
 from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import methods  # (the method registry: methods.get, names, all_specs, Family)
@@ -228,3 +229,70 @@ def paper_table(name: str = "table1_auprc") -> pd.DataFrame:
         raise FileNotFoundError(f"paper table {name!r} not bundled (expected {path})")
     return pd.read_csv(path)
 
+
+# ---------------------------------------------------------------------------------------------------------------------
+# InfoSEM within-dataset benchmark and SEM networks (issue 10)
+# ---------------------------------------------------------------------------------------------------------------------
+def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes", fm=None, sem_options=None,
+                     data_dir=None, progress=None, label: str = "", candidates: str = "known"):
+    """InfoSEM within-dataset benchmark (``unseen_genes.run_unseen_genes``); datasets may be names, globs or "all"."""
+    from .unseen_genes import run_unseen_genes as _run
+
+    return _run(resolve_datasets(datasets, data_dir), methods, seeds=seeds, split=split, fm=fm,
+                sem_options=sem_options, data_dir=data_dir, progress=progress, label=label, candidates=candidates)
+
+
+def load_unseen_genes(path):
+    """A saved within-dataset benchmark folder (results.csv, summary.csv, meta.json)."""
+    from .unseen_genes import UnseenGenesResult
+
+    return UnseenGenesResult.load(path)
+
+
+def sem_options(epochs: int | None = None, hidden: int | None = None, prior: str = "scgpt", sigma_w=None, sigma_l=None,
+                n_runs: int | None = None, fm=None):
+    """``sem.scoring.SEMOptions`` from plain values (None keeps the published preset / default grid)."""
+    from .sem.scoring import SEMOptions
+
+    over = {k: v for k, v in (("epochs", epochs), ("hidden", hidden), ("n_runs", n_runs)) if v}
+    kw = {}
+    if sigma_w:
+        kw["sigma_w_grid"] = tuple(float(x) for x in sigma_w)
+    if sigma_l:
+        kw["sigma_l_grid"] = tuple(float(x) for x in sigma_l)
+    return SEMOptions(config_overrides=over, prior=prior, fm=fm, **kw)
+
+
+def expression_network(ds: GRNDataset, method: str = "InfoSEM-B", options=None, train_pairs=None, fm=None,
+                       progress=None) -> pd.DataFrame:
+    """Ranked TF→target edges [tf, target, score, label] of a method that scores pairs from ``ds``'s own expression
+    (registry methods with ``needs_expression`` and a ``score``: DeepSEM, InfoSEM-B, InfoSEM-BC, ...), over every
+    TF × gene pair. ``score`` is the method's score divided by its maximum absolute value (in [-1, 1]; |A|-based
+    scores in [0, 1]). Methods that read labels (InfoSEM-BC's known-edge prior) get ``train_pairs`` (default: the
+    dataset's own labelled candidate pairs). ``options``: ``sem_options(...)`` for the SEM fits; ``fm`` for the
+    "scgpt" gene-embedding prior. Raises ValueError for a method that does not fit this description or a dataset
+    without expression."""
+    from . import methods as registry
+    from .methods.base import ScoringContext
+
+    spec = registry.get(method)
+    if spec.score is None or not spec.needs_expression:
+        raise ValueError(f"{spec.name} does not score pairs from a dataset's expression")
+    if not ds.has_expression:
+        raise ValueError(f"{spec.name} needs expression; dataset {ds.name!r} has none")
+    from .pairs import candidate_pairs
+
+    pairs = candidate_pairs(ds, tf_mode="file")
+    options = options if options is not None else sem_options(fm=fm)
+    ctx = ScoringContext(dataset=ds, train_dataset=ds, train_pairs=train_pairs if train_pairs is not None else pairs,
+                         progress=progress, cache={"sem_options": options})
+    s = np.asarray(spec.score(ctx, pairs), dtype=np.float64)
+    out = pairs.assign(score=s / max(float(np.abs(s).max()), 1e-300))
+    out["label"] = out["label"] if ds.has_ground_truth else np.nan
+    return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)[["tf", "target", "score", "label"]]
+
+
+def paper_infosem_table() -> pd.DataFrame:
+    """InfoSEM paper-reported numbers (Cui et al., ICML 2025, Tables 2 and 5): interactions between unseen genes,
+    columns [source, ground_truth, split, dataset, method, AUPRC, AUPRC_se, Hit@1%, Hit@1%_se]."""
+    return paper_table("infosem_table1")

@@ -140,9 +140,31 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_benchmark_within(args) -> int:
+    """``ugrn benchmark --protocol unseen-genes|seen-genes``: the InfoSEM within-dataset benchmark."""
+    from . import api
+
+    from .cli_suite import seed_list
+
+    seeds = seed_list(args.seeds) or [args.seed]
+    fm = api.load_model(args.checkpoint, args.device) if args.prior == "scgpt" else None
+    opts = api.sem_options(epochs=args.sem_epochs or None, hidden=args.sem_hidden or None, prior=args.prior,
+                           sigma_w=args.sigma_w.split(",") if args.sigma_w else None,
+                           sigma_l=args.sigma_l.split(",") if args.sigma_l else None, fm=fm)
+    result = api.run_unseen_genes(args.test, args.methods.split(","), seeds=seeds, split=args.protocol, fm=fm,
+                                  sem_options=opts, data_dir=args.data_dir, progress=TqdmProgress(),
+                                  candidates=args.candidates)
+    result.save(args.out)
+    print(result.to_markdown())
+    print(f"wrote {Path(args.out) / 'results.csv'}, summary.csv and results.md")
+    return 0
+
+
 def cmd_benchmark(args) -> int:
     from . import api, cli_suite
 
+    if args.protocol != "cross-dataset":
+        return cmd_benchmark_within(args)
     if args.preset:
         return cli_suite.run_presets(args, api.load_model, TqdmProgress())
     fm = api.load_model(args.checkpoint, args.device, args.precision)
@@ -297,6 +319,17 @@ def build_parser() -> argparse.ArgumentParser:
     from . import cli_suite
 
     cli_suite.add_benchmark_options(p)
+    g = p.add_argument_group("within-dataset protocols (InfoSEM paper; --test = datasets with expression)")
+    g.add_argument("--protocol", choices=["cross-dataset", "unseen-genes", "seen-genes"], default="cross-dataset",
+                   help="cross-dataset: UGRN Table 1; unseen-genes / seen-genes: InfoSEM Sec. 4 splits within each "
+                        "--test dataset, methods e.g. DeepSEM,InfoSEM-B,InfoSEM-BC,One-hot LR,MatComp,Random")
+    g.add_argument("--candidates", choices=["known", "all"], default="known",
+                   help="known: TFs and targets with known edges (paper Sec. 4.2); all: every TF.csv TF × every gene")
+    g.add_argument("--prior", default="scgpt", help="InfoSEM gene-embedding prior: scgpt, biobert, random, onehot")
+    g.add_argument("--sem-epochs", type=int, default=0, help="DeepSEM/InfoSEM epochs (0 = published preset 150/90)")
+    g.add_argument("--sem-hidden", type=int, default=0, help="hidden units (0 = 128)")
+    g.add_argument("--sigma-w", default="", help="σ_w grid, comma-separated (default 0.1,1,10,100)")
+    g.add_argument("--sigma-l", default="", help="σ_l grid, comma-separated (default 0.1,0.316,1)")
     p.set_defaults(func=cmd_benchmark)
     cli_suite.add_report_parser(sub, _common)
 

@@ -19,7 +19,7 @@ def add_benchmark_options(p) -> None:
     p.add_argument("--preset", default=None, choices=list(PRESETS) + ["all"],
                    help="run one of the paper's tables (table1 … table6), 'all' six, or the reduced 'ci' preset; "
                         "results go to <out>/<preset>/ and resume from its cells/ cache")
-    p.add_argument("--seeds", default=None, help="comma-separated seeds (preset default 0,1,2,3,4)")
+    p.add_argument("--seeds", default=None, help="seeds, comma-separated or ranges (e.g. 0-9; presets default 0,1,2,3,4; within-dataset protocols default --seed)")
     p.add_argument("--negatives", default=None,
                    help=f"comma-separated negative modes among {','.join(NEGATIVE_MODES)} (preset default: "
                         "uniform,tf-positive; plain benchmark: uniform)")
@@ -30,6 +30,18 @@ def add_benchmark_options(p) -> None:
     p.add_argument("--sizes", default="500", help="gene-set sizes for presets (comma-separated: 500,1000)")
     p.add_argument("--twin-checkpoint", default=None,
                    help="folder of the random-init twin (written there if absent; default under the cache directory)")
+
+
+def seed_list(text) -> list[int]:
+    """Seeds from ``--seeds``: comma-separated integers and ranges, e.g. "0,1,2" or "0-9" (empty → [])."""
+    out: list[int] = []
+    for item in (t.strip() for t in str(text or "").split(",") if t.strip()):
+        lo, _, hi = item.partition("-")
+        try:
+            out += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+        except ValueError:
+            raise ValueError(f"--seeds: expected integers or ranges like 0-9, got {item!r}") from None
+    return out
 
 
 def _csv(value, cast=str):
@@ -53,7 +65,7 @@ def run_presets(args, load_model, progress) -> int:
     command = "ugrn " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     for name in names:
         _, folder = run_preset(name, fm, out, twin_fm=twin, data_dir=args.data_dir,
-                               sizes=_csv(args.sizes, int) or (500,), seeds=_csv(args.seeds, int),
+                               sizes=_csv(args.sizes, int) or (500,), seeds=tuple(seed_list(args.seeds)) or None,
                                negatives=_csv(args.negatives), controls=ctrl, peers=_csv(args.peers),
                                command=command, progress=progress, include_train_cell=args.include_train_cell or None)
         print(f"{name}: wrote {Path(folder) / 'results.md'}")

@@ -1,0 +1,181 @@
+"""DeepSEM / InfoSEM models, the unseen-genes split, the label-free baselines and the within-dataset protocol."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from ugrn_core.baselines import matrix_completion_scores, onehot_lr_scores, soft_impute
+from ugrn_core.datasets import load_beeline
+from ugrn_core.pairs import candidate_pairs
+from ugrn_core.metrics import evaluate
+from ugrn_core.sem.deepsem import SEMConfig, edge_scores, fit_sem, standardise
+from ugrn_core.sem.infosem import LOGIT_NEG, LOGIT_POS, LabelPrior, make_infosem_prior, prior_mean
+from ugrn_core.sem.scoring import SEMOptions
+from ugrn_core.splits import seen_genes_split, unseen_genes_split
+from ugrn_core.unseen_genes import UnseenGenesResult, run_unseen_genes
+
+DS = "Specific/mHSC-L/500"
+
+
+@pytest.fixture(scope="module")
+def cand(data_dir):
+    return candidate_pairs(load_beeline(DS, data_dir))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_unseen_split_keeps_sides_apart(cand, seed):
+    sp = unseen_genes_split(cand, seed=seed)
+    assert not (sp.seen_genes & sp.unseen_genes)
+    assert set(sp.test["tf"]) | set(sp.test["target"]) <= sp.unseen_genes
+    for part in (sp.train, sp.seen_test):
+        assert set(part["tf"]) | set(part["target"]) <= sp.seen_genes
+    # TFs with known edges are split 3:1
+    tf_pos = set(cand.loc[cand["label"] == 1, "tf"])
+    n_unseen = len(tf_pos & sp.unseen_genes)
+    assert n_unseen == round(len(tf_pos) / 4)
+    # seen × seen pairs are split 3:1 into training and seen test, with no pair in both
+    assert abs(len(sp.seen_test) / (len(sp.train) + len(sp.seen_test)) - 0.25) < 0.01
+    key = lambda d: set(zip(d["tf"], d["target"]))  # noqa: E731
+    assert not (key(sp.train) & key(sp.seen_test)) and not (key(sp.train) & key(sp.test))
+    # different seeds give different sides
+    assert sp.unseen_genes != unseen_genes_split(cand, seed=seed + 10).unseen_genes
+
+
+def test_seen_split_shares_genes(cand):
+    sp = seen_genes_split(cand, seed=0)
+    assert set(sp.test["tf"]) <= set(sp.train["tf"])
+    assert len(sp.test) == pytest.approx(0.25 * len(cand), abs=1)
+
+
+def test_prior_mean_matches_hand_computation():
+    H = torch.tensor([[1.0, 2.0], [0.0, -1.0], [3.0, 0.5]])
+    w1, w2 = torch.tensor([0.5, -1.0]), torch.tensor([2.0, 1.0])
+    M = prior_mean(H, w1, w2)
+    # [h_0, h_2] · [w1, w2] = (1*0.5 + 2*-1) + (3*2 + 0.5*1) = -1.5 + 6.5 = 5.0
+    assert M[0, 2].item() == pytest.approx(5.0)
+    w = torch.cat([w1, w2])
+    for i in range(3):
+        for k in range(3):
+            assert M[i, k].item() == pytest.approx(torch.cat([H[i], H[k]]) @ w)
+
+
+def test_label_prior_holds_training_edges_only(cand):
+    sp = unseen_genes_split(cand, seed=0)
+    genes = sorted(set(cand["tf"]) | set(cand["target"]))
+    lp = LabelPrior(genes, sp.train, sigma_l=0.1)
+    assert lp.pairs == set(zip(sp.train["tf"], sp.train["target"]))
+    assert not lp.pairs & set(zip(sp.test["tf"], sp.test["target"]))
+    assert lp.n_pos == int(sp.train["label"].sum())
+    y = sp.train.set_index(["tf", "target"])["label"]
+    expect = np.where(y.loc[list(zip(np.array(genes)[lp.rows], np.array(genes)[lp.cols]))].to_numpy() == 1, LOGIT_POS, LOGIT_NEG)
+    np.testing.assert_allclose(lp.target, expect, rtol=1e-6)
+    assert LOGIT_POS == pytest.approx(math.log(0.95 / 0.05))
+
+
+def test_standardise_guards_constant_genes():
+    X = np.random.default_rng(0).random((30, 4))
+    X[:, 1] = 2.0
+    X[:, 2] = 0.0
+    X[0, 3] = 0.0
+    for nz in (True, False):
+        Xs, mask = standardise(X, nz)
+        assert np.isfinite(Xs).all() and (Xs[:, 1] == 0).all() and (Xs[:, 2] == 0).all()
+    assert not standardise(X, True)[1][0, 3]
+
+
+def _subset(data_dir, n_genes=40, n_cells=200):
+    ds = load_beeline("STRING/mHSC-L/500", data_dir)
+    X = np.asarray(ds.expression.X)[:n_cells]
+    keep = np.argsort(-X.var(0))[:n_genes]
+    return X[:, keep], [ds.genes[i] for i in keep]
+
+
+@pytest.mark.parametrize("variant", ["DeepSEM", "InfoSEM-B", "InfoSEM-BC"])
+def test_elbo_terms_finite_and_loss_decreases(data_dir, variant):
+    X, genes = _subset(data_dir)
+    cfg = SEMConfig.for_ground_truth("STRING", epochs=12, hidden=16, lr=1e-3, alpha=1.0, beta=0.1)
+    make = None
+    if variant != "DeepSEM":
+        H = np.random.default_rng(0).standard_normal((len(genes), 8))
+        labels = None
+        if variant == "InfoSEM-BC":
+            labels = LabelPrior(genes, pd.DataFrame({"tf": genes[:5], "target": genes[5:10], "label": [1, 0, 1, 0, 1]}), 0.3)
+        make = make_infosem_prior(H, sigma_w=1.0, labels=labels, rank=4)
+    fit = fit_sem(X, cfg, make, seed=0)
+    hist = fit.history[0]
+    expected = {"recon", "kl", "sparsity"} if variant == "DeepSEM" else {"recon", "kl", "laplace", "w_prior"}
+    if variant == "InfoSEM-BC":
+        expected |= {"label_prior"}
+    assert set(hist[0]) == expected
+    assert all(math.isfinite(v) for h in hist for v in h.values())
+    total = [sum(h.values()) for h in hist]
+    assert np.mean(total[-3:]) < np.mean(total[:3])
+    assert np.mean([h["recon"] for h in hist[-3:]]) < np.mean([h["recon"] for h in hist[:3]])
+    assert np.isfinite(fit.abs_adjacency).all() and (np.diag(fit.abs_adjacency) == 0).all()
+
+
+def test_soft_impute_completes_low_rank_matrix():
+    rng = np.random.default_rng(0)
+    Y = rng.standard_normal((30, 2)) @ rng.standard_normal((2, 40))
+    obs = rng.random(Y.shape) < 0.6
+    Z = soft_impute(Y, obs, rank=5, tol=1e-9, max_iter=500)  # default shrinkage: largest singular value / 50
+    err = np.linalg.norm((Z - Y)[~obs]) / np.linalg.norm(Y[~obs])
+    assert err < 0.1
+    # a rank-1 fit of a rank-2 matrix cannot complete it
+    Z1 = soft_impute(Y, obs, rank=1, tol=1e-9, max_iter=500)
+    assert np.linalg.norm((Z1 - Y)[~obs]) / np.linalg.norm(Y[~obs]) > 2 * err
+
+
+def test_label_only_baselines_learn_degree_bias_not_unseen_genes(cand):
+    seen = seen_genes_split(cand, seed=0)
+    y = seen.test["label"].to_numpy()
+    for scorer in (onehot_lr_scores, matrix_completion_scores):
+        assert evaluate(y, scorer(seen.train, seen.test))["AUPRC"] > 1.5 * y.mean()
+    unseen = unseen_genes_split(cand, seed=0)
+    # nothing is known about unseen genes: one-hot LR gives every unseen pair the same score
+    assert np.ptp(onehot_lr_scores(unseen.train, unseen.test)) < 1e-9
+
+
+def test_protocol_runs_registry_methods_and_round_trips(data_dir, tmp_path):
+    opts = SEMOptions(config_overrides={"epochs": 2, "hidden": 8}, prior="random", sigma_w_grid=(1.0,),
+                      sigma_l_grid=(0.3,), rank=8, disk_cache=False)
+    methods = ["DeepSEM", "InfoSEM-B", "InfoSEM-BC", "One-hot LR", "MatComp", "Random"]
+    res = run_unseen_genes([DS], methods, seeds=(0, 1), sem_options=opts, data_dir=data_dir, label="test")
+    t = res.table
+    assert set(t["method"]) == set(methods) and set(t["seed"]) == {0, 1}
+    assert set(t["test_set"]) == {"unseen", "seen"} and (t["note"] == "").all() and set(t["candidates"]) == {"known"}
+    # known-gene candidates (paper Sec. 4.2) leave out genes with no known edge, so positives are denser than among
+    # all TF.csv TF × gene pairs
+    all_pairs = candidate_pairs(load_beeline(DS, data_dir))
+    unseen = t[(t["test_set"] == "unseen") & (t["method"] == "Random")]
+    assert (unseen["pos_rate"] > 1.5 * all_pairs["label"].mean()).all()
+    assert t[["AUPRC", "Hit@1%", "AUROC"]].notna().all().all()
+    s = res.summary()
+    row = s[(s["method"] == "Random") & (s["test_set"] == "unseen")].iloc[0]
+    assert row["n_seeds"] == 2 and np.isfinite(row["AUPRC se"]) and abs(row["AUPRC"] - row["pos_rate"]) < 0.1
+    back = UnseenGenesResult.load(res.save(tmp_path / "r"))
+    pd.testing.assert_frame_equal(back.summary(), s, check_dtype=False)
+    assert "InfoSEM-BC" in back.pivot("AUPRC").index
+    # the Benchmark page's section reads the same result
+    from ugrn_app import within
+
+    ours = within.ours_table(back, "AUPRC", "Specific", "unseen")
+    assert list(ours.columns) == ["mHSC-L"] and set(ours.index) == set(methods)
+    assert within.is_within_result(tmp_path / "r")
+
+
+def test_paper_table_has_both_ground_truths():
+    from ugrn_core import api
+
+    t = api.paper_infosem_table()
+    assert set(t["ground_truth"]) == {"Specific", "Non-Specific"}
+    assert set(t["dataset"]) == {"hESC", "hHEP", "mDC", "mESC"}
+    assert {"DeepSEM", "InfoSEM-B", "InfoSEM-BC", "Random"} <= set(t["method"])
+    # the paper's random baseline sits at the positive rate: far lower for non-specific ChIP than cell-type-specific
+    r = t[t["method"] == "Random"].groupby("ground_truth")["AUPRC"].mean()
+    assert r["Non-Specific"] < 0.05 < 0.2 < r["Specific"]

@@ -1,0 +1,138 @@
+"""Benchmark page section for the InfoSEM within-dataset protocols (interactions between unseen genes / unseen
+interactions between seen genes): our saved results (mean ± s.e. over split seeds) beside the numbers the InfoSEM
+paper reports, clearly labelled as the paper's. No science here: tables come from ``ugrn_core.api``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from ugrn_core import api
+
+from . import state
+
+BUNDLED_WITHIN = api.ASSETS_DIR / "benchmark_infosem"
+CELL_ORDER = ("hESC", "hHEP", "mDC", "mESC", "mHSC-GM", "mHSC-L")
+
+
+def saved_within_results() -> list[Path]:
+    """Folders holding a within-dataset result (results.csv + summary.csv): the bundled one first, then results/."""
+    roots = [BUNDLED_WITHIN] + ([state.RESULTS_DIR] if state.RESULTS_DIR.is_dir() else [])
+    found = {p.parent for r in roots if r.is_dir() for p in r.rglob("summary.csv") if (p.parent / "results.csv").is_file()}
+    return sorted(found, key=lambda p: (not str(p).startswith(str(BUNDLED_WITHIN)), str(p)))
+
+
+def is_within_result(folder: Path) -> bool:
+    """True for a within-dataset result folder (the cross-dataset loader must skip these)."""
+    return (Path(folder) / "summary.csv").is_file()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _load(path: str, mtime: float):
+    return api.load_unseen_genes(path)
+
+
+def ours_table(result, metric: str, ground_truth: str, test_set: str) -> pd.DataFrame:
+    """Methods × cell types of "mean ± s.e." for one ground truth ("Specific" / "Non-Specific")."""
+    s = result.summary()
+    s = s[(s["test_set"] == test_set) & s["dataset"].str.startswith(ground_truth + "/")]
+    if s.empty:
+        return pd.DataFrame()
+    s = s.assign(cell=s["dataset"].str.split("/").str[1],
+                 value=[f"{m:.3f} ± {e:.3f}" if pd.notna(e) else f"{m:.3f}" for m, e in zip(s[metric], s[f"{metric} se"])])
+    p = s.pivot(index="method", columns="cell", values="value")
+    return p[[c for c in CELL_ORDER if c in p.columns]]
+
+
+def paper_table(metric: str, ground_truth: str) -> pd.DataFrame:
+    """The InfoSEM paper's reported numbers (Tables 2 and 5), methods × cell types."""
+    t = api.paper_infosem_table()
+    t = t[t["ground_truth"] == ground_truth]
+    se = t[f"{metric}_se"]
+    t = t.assign(value=[f"{m:.3f} ± {e:.3f}" if pd.notna(e) else f"{m:.3f}" for m, e in zip(t[metric], se)])
+    p = t.pivot(index="method", columns="dataset", values="value")
+    return p[[c for c in CELL_ORDER if c in p.columns]]
+
+
+def render() -> None:
+    """Draw the section (call at the end of the Benchmark page)."""
+    st.divider()
+    st.subheader("Within-dataset benchmark: interactions between unseen genes (InfoSEM protocol)")
+    st.caption(
+        "TFs and targets are split 3:1 into seen and unseen genes; supervised methods train on seen × seen pairs and are "
+        "scored on unseen TF × unseen target pairs (Cui et al., ICML 2025, Sec. 4). DeepSEM and InfoSEM fit each dataset's "
+        "expression. Mean ± standard error over split seeds. Run: `ugrn benchmark --protocol unseen-genes --test "
+        "Specific/mHSC-L/500 --methods DeepSEM,InfoSEM-B,InfoSEM-BC,One-hot\\ LR,MatComp,Random --seeds 10`."
+    )
+    found = saved_within_results()
+    if not found:
+        st.info("No within-dataset result saved yet (see the command above).")
+        return
+    rel = [str(p.relative_to(state.REPO_ROOT)) if p.is_relative_to(state.REPO_ROOT) else str(p) for p in found]
+    c1, c2, c3 = st.columns([3, 1, 1])
+    pick = c1.selectbox("Result folder", rel, key="within_pick")
+    folder = found[rel.index(pick)]
+    try:
+        result = _load(str(folder), (folder / "results.csv").stat().st_mtime)
+    except Exception as e:  # a broken folder must not break the page
+        st.error(f"Could not load '{folder}': {e}")
+        return
+    metric = c2.radio("Metric", ["AUPRC", "Hit@1%", "AUROC"], key="within_metric")
+    test_sets = sorted(result.table["test_set"].unique(), key=lambda x: x != "unseen")
+    test_set = c3.radio("Test set", test_sets, key="within_test_set")
+    label = result.meta.get("label") or ""
+    st.caption(f"Our run: {label}; candidate pairs: {result.meta.get('candidates', 'known')} genes; seeds "
+               f"{result.meta.get('seeds')}; hyper-parameter choices {result.meta.get('choices', {})}")
+    for gt, title in (("Specific", "cell-type-specific ChIP-seq"), ("Non-Specific", "non-specific ChIP-seq")):
+        ours = ours_table(result, metric, gt, test_set)
+        if ours.empty:
+            continue
+        st.markdown(f"**{title}**")
+        left, right = st.columns(2)
+        left.markdown("Ours")
+        left.dataframe(ours, width="stretch")
+        if metric in ("AUPRC", "Hit@1%") and test_set == "unseen":
+            right.markdown("Reported in the InfoSEM paper (not our run; hESC/hHEP/mDC/mESC, their preprocessing)")
+            right.dataframe(paper_table(metric, gt), width="stretch")
+
+
+# ------------------------------------------------------------------------------------------- Network page helpers
+QUICK_SEM = {"epochs": 40, "hidden": 32}  # app fits: the published presets take ~5–10 min per fit on 2 CPU cores
+
+
+def expression_methods(ds) -> list[str]:
+    """Registry methods that infer a network from ``ds``'s own expression (DeepSEM, InfoSEM-B/BC, ...); [] without
+    expression."""
+    from ugrn_core import methods as registry
+
+    if ds is None or not ds.has_expression:
+        return []
+    return [n for n in registry.names(family=registry.Family.EXPRESSION_UNSUPERVISED) if registry.get(n).score]
+
+
+def expression_edges(ctx, method: str):
+    """Edges [tf, target, score, label] of expression method ``method`` on the page's dataset, fitted on demand
+    (a button; results kept for the session and SEM fits cached on disk), or None while not fitted yet."""
+    store = st.session_state.setdefault("expr_edges", {})
+    key = (ctx.ds_key, method)
+    if key in store:
+        return store[key]
+    st.info(
+        f"**{method}** is fitted on this dataset's own expression (every TF × gene pair), not by the translator. "
+        f"Quick settings ({QUICK_SEM['epochs']} epochs, hidden {QUICK_SEM['hidden']}; about 1–3 min per fit on 2 CPU "
+        "cores, cached on disk). InfoSEM uses scGPT's gene embeddings as its prior; InfoSEM-BC also uses the "
+        "dataset's known edges as its known-edge prior, so its network echoes them."
+    )
+    if not st.button(f"▶ Fit {method}", type="primary", key=f"fit_{method}"):
+        return None
+    bar, cb = state.progress_callback(f"Fitting {method} on {state.dataset_label(ctx.ds_key)}")
+    opts = api.sem_options(epochs=QUICK_SEM["epochs"], hidden=QUICK_SEM["hidden"], sigma_w=[10.0],
+                           sigma_l=[0.1 ** 0.5], fm=ctx.fm)
+    edges = state.safe_call(f"fitting {method}", api.expression_network, ctx.ds, method, options=opts, fm=ctx.fm,
+                            progress=cb)
+    bar.empty()
+    if edges is not None:
+        store[key] = edges
+    return edges

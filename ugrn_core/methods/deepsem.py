@@ -1,0 +1,16 @@
+"""DeepSEM (Shu et al. 2021): β-VAE with a structural-equation layer, fitted on the dataset's expression; score |A|."""
+
+from .base import Family, MethodSpec
+
+
+def _score(ctx, pairs):
+    from ..sem.scoring import score_sem
+
+    return score_sem(ctx, pairs, "DeepSEM")
+
+
+SPEC = MethodSpec(
+    name="DeepSEM", family=Family.EXPRESSION_UNSUPERVISED,
+    description="β-VAE with a structural-equation layer on the expression (unsupervised); edge score |A|",
+    reference="Shu et al., Nat. Comput. Sci. 2021; InfoSEM Eq. 4–8", needs_expression=True, score=_score, order=75,
+    extra={"preset": "SEMConfig.for_ground_truth (DeepSEM Hyperparameter.MD)"})
