@@ -140,6 +140,8 @@ class DatasetProbes:
         """Model rows computing ``probe`` takes: (forward rows, Jacobian rows); (0, 0) when it is cached or needs
         no model call (Emb) or no expression is available (Pert, Attn). VVP: T·N + 1 forward rows; GDT: V·N
         Jacobian rows; Pert: N + 1 forward rows; Attn: about 2 forward rows."""
+        if probe not in methods.probe_names() and probe.lower() in (n.lower() for n in methods.names(probe=None)):
+            return 0, 0  # a method that reads no model probe (Emb: a vocabulary-table lookup)
         spec = methods.probe_owner(probe)  # ValueError for an unknown probe
         if spec.probe_rows is None or self.is_cached(probe) or (spec.needs_expression and not self.dataset.has_expression):
             return 0, 0
