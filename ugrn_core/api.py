@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import data as _data
 from .benchmark import BenchmarkResult, resolve_datasets, run_benchmark  # noqa: F401  (re-exported)
-from .config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, default_device
+from .config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, default_device, resolve_device
 from .data import GRNDataset, list_datasets, read_edge_list, read_expression, read_gene_list  # noqa: F401
 from .features import METHODS, DatasetProbes, MethodSpec, ProbeParams  # noqa: F401
 from .metrics import curves, evaluate  # noqa: F401
@@ -44,7 +44,7 @@ def _load_model(path: str, device: str) -> ScFM:
 
 def load_model(checkpoint=None, device=None) -> ScFM:
     """Load (once per process) a checkpoint folder in the official scGPT layout; default: the bundled compact model."""
-    return _load_model(str(Path(checkpoint or DEFAULT_CHECKPOINT).expanduser().resolve()), device or default_device())
+    return _load_model(str(Path(checkpoint or DEFAULT_CHECKPOINT).expanduser().resolve()), resolve_device(device))
 
 
 def load_dataset(name: str, data_dir=None) -> GRNDataset:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._io import atomic_folder
+from .errors import InputFileNotFound, ParameterError
 from .data import candidate_pairs, list_datasets, load_beeline, sample_pairs
 from .features import METHODS, DatasetProbes, ProbeParams
 from .metrics import evaluate
@@ -49,7 +50,7 @@ def resolve_datasets(spec, data_dir=None, exclude=()) -> list[str]:
             continue
         match = available if item == "all" else [d for d in available if fnmatch.fnmatchcase(d, item)]
         if not match:
-            raise ValueError(f"dataset {item!r} matches nothing; available: {', '.join(available)}")
+            raise ParameterError(f"dataset {item!r} matches nothing; available: {', '.join(available)}")
         out += [d for d in match if d not in out and d not in exclude]
     return out
 
@@ -103,14 +104,14 @@ class BenchmarkResult:
         """Read a folder written by ``save``. Raises FileNotFoundError naming the missing results.csv."""
         path = Path(path)
         if not (path / "results.csv").is_file():
-            raise FileNotFoundError(f"no benchmark results in '{path}' (expected results.csv)")
+            raise InputFileNotFound(f"no benchmark results in '{path}' (expected results.csv)")
         table = pd.read_csv(path / "results.csv")
         if "note" in table:
             table["note"] = table["note"].fillna("")
         meta = json.loads((path / "meta.json").read_text()) if (path / "meta.json").is_file() else {}
         scores = {}
         if (path / "scores.npz").is_file():
-            z = np.load(path / "scores.npz")
+            z = np.load(path / "scores.npz", allow_pickle=False)
             for key in z.files:
                 m, d, k = key.rsplit("|", 2)
                 if k == "y":
@@ -127,10 +128,10 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=DEFAULT_METHODS, params: 
     Raises: ValueError for an unknown method, dataset or pair mode.
     """
     if pair_mode not in ("balanced", "all"):
-        raise ValueError(f"pair_mode must be 'balanced' or 'all', got {pair_mode!r}")
+        raise ParameterError(f"pair_mode must be 'balanced' or 'all', got {pair_mode!r}")
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
-        raise ValueError(f"unknown methods {unknown}; known: {list(METHODS)}")
+        raise ParameterError(f"unknown methods {unknown}; known: {list(METHODS)}")
     params = params or ProbeParams()
     test_names = resolve_datasets(tests, data_dir, exclude=(train,))
     train_ds = load_beeline(train, data_dir)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._io import atomic_write
+from .errors import DataError, ParameterError
 from .data import GRNDataset, candidate_pairs, sample_pairs
 from .features import METHODS, DatasetProbes, ProbeParams
 from .scfm import ScFM
@@ -44,7 +45,8 @@ def train_translator(fm: ScFM, ds: GRNDataset, methods=("VVP", "GDT", "Emb"), pa
                                       desc=f"training {m}")
         n_train[m] = len(pairs)
     if not projectors:
-        raise ValueError(f"no translator could be trained on {ds.name} for methods {list(methods)}")
+        raise DataError(f"no translator could be trained on {ds.name} for methods {list(methods)}; methods that need "
+                        "expression cannot be trained on a dataset without it")
     return Translator(projectors, probes.params, ds.name, fm.checkpoint_id, n_train, len(probes.tokens)), pairs
 
 
@@ -65,7 +67,7 @@ def score_pairs(probes: DatasetProbes, pairs: pd.DataFrame, methods, translator:
             out[m] = probes.zero_shot_scores(m, pairs, progress)
         else:
             if translator is None:
-                raise ValueError(f"{m} needs a trained translator")
+                raise ParameterError(f"{m} needs a trained translator")
             for need in trainable([m]):
                 if need not in feats:
                     feats[need] = probes.pair_features(need, pairs, progress)
@@ -83,10 +85,12 @@ def predict_edges(fm: ScFM, ds: GRNDataset, translator: Translator, method: str 
     Raises: ValueError when the translator lacks ``method`` or its probe parameters differ from ``probes``.
     """
     if method not in translator.methods:
-        raise ValueError(f"translator (trained on {translator.trained_on}) has no {method!r}; it has {translator.methods}")
+        raise ParameterError(f"method {method!r}: the translator (trained on {translator.trained_on}) has "
+                             f"{translator.methods}; expected one of those")
+    translator.check_checkpoint(fm.checkpoint_id)
     probes = probes or DatasetProbes(fm, ds, translator.params)
     if probes.params != translator.params:
-        raise ValueError(f"probe parameters {probes.params} differ from the translator's {translator.params}")
+        raise ParameterError(f"probe parameters {probes.params} differ from the translator's {translator.params}")
     note = translator.context_warning(len(probes.tokens)) if method != "Emb" else None
     if note:
         warnings.warn(f"{ds.name}: {note}")
@@ -111,11 +115,22 @@ def edges_to_graph(edges: pd.DataFrame) -> nx.DiGraph:
     return g
 
 
-def write_edges(edges: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write an edge list atomically: ``.tsv``/``.csv`` by suffix (columns TF, target, score, label) or ``.graphml``."""
+def edge_format(path: str | os.PathLike) -> str:
+    """The edge-list format of an output path (".tsv", ".csv" or ".graphml", from its suffix).
+
+    Raises: ParameterError for another suffix, or when the folder it would go into is a file."""
     suffix = Path(path).suffix.lower()
     if suffix not in (".tsv", ".csv", ".graphml"):
-        raise ValueError(f"output '{path}': expected a .tsv, .csv or .graphml file name")
+        raise ParameterError(f"output '{path}': expected a .tsv, .csv or .graphml file name")
+    parent = Path(path).parent
+    if parent.exists() and not parent.is_dir():
+        raise ParameterError(f"output '{path}': '{parent}' is a file, not a folder")
+    return suffix
+
+
+def write_edges(edges: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write an edge list atomically: ``.tsv``/``.csv`` by suffix (columns TF, target, score, label) or ``.graphml``."""
+    suffix = edge_format(path)
 
     def write(tmp):
         if suffix == ".graphml":

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ._io import atomic_folder
+from .errors import CheckpointError, CheckpointNotFound, ParameterError
 from .features import METHODS, ProbeParams
 
 ProgressFn = Callable[[int, int, str], None]
@@ -182,17 +183,37 @@ class Translator:
         path = Path(path)
         for f in ("meta.json", "projectors.pt"):
             if not (path / f).is_file():
-                raise FileNotFoundError(f"translator folder '{path}' lacks {f}")
-        meta = json.loads((path / "meta.json").read_text())
-        blobs = torch.load(path / "projectors.pt", map_location="cpu", weights_only=True)
-        projectors = {}
-        for m, b in blobs.items():
-            model = Projector(meta["projectors"][m]["in_dim"])
-            model.load_state_dict(b["state"])
-            model.eval()
-            projectors[m] = TrainedProjector(model, b["mean"].numpy(), b["std"].numpy())
+                raise CheckpointNotFound(f"translator folder '{path}' lacks {f}; expected a folder written by "
+                                         "`ugrn train` or the Train page (meta.json, projectors.pt)")
+        try:
+            meta = json.loads((path / "meta.json").read_bytes().decode("utf-8"))
+            missing = [k for k in ("params", "trained_on", "checkpoint_id", "projectors") if k not in meta]
+        except (UnicodeDecodeError, ValueError, TypeError) as e:
+            raise CheckpointError(f"{path / 'meta.json'}: not a translator description ({type(e).__name__}: {e})") from None
+        if missing:
+            raise CheckpointError(f"{path / 'meta.json'} lacks {missing}; expected a file written by Translator.save")
+        try:
+            blobs = torch.load(path / "projectors.pt", map_location="cpu", weights_only=True)
+            projectors = {}
+            for m, b in blobs.items():
+                model = Projector(meta["projectors"][m]["in_dim"])
+                model.load_state_dict(b["state"])
+                model.eval()
+                projectors[m] = TrainedProjector(model, b["mean"].numpy(), b["std"].numpy())
+        except Exception as e:  # truncated file, refused pickle, missing or mis-shaped weights
+            raise CheckpointError(f"{path / 'projectors.pt'} cannot be loaded as this translator's projectors: "
+                                  f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}") from None
         return cls(projectors, ProbeParams.from_dict(meta["params"]), meta["trained_on"], meta["checkpoint_id"], meta.get("n_train", {}),
                    meta.get("n_context"))
+
+    def check_checkpoint(self, checkpoint_id: str) -> None:
+        """Raise CheckpointError when this translator was trained on another foundation model's probes: its
+        features would mean something else (or have another size) under ``checkpoint_id``."""
+        if self.checkpoint_id != checkpoint_id:
+            raise CheckpointError(
+                f"the translator (trained on {self.trained_on}) was made with checkpoint {self.checkpoint_id}, but "
+                f"the loaded checkpoint is {checkpoint_id}; train a translator with this checkpoint (`ugrn train` or "
+                "the Train page) or load the checkpoint it was made with")
 
 
 def trainable(methods) -> list[str]:
@@ -200,7 +221,7 @@ def trainable(methods) -> list[str]:
     need = set()
     for m in methods:
         if m not in METHODS:
-            raise ValueError(f"unknown method {m!r}; known: {list(METHODS)}")
+            raise ParameterError(f"unknown method {m!r}; known: {list(METHODS)}")
         if m == "Ens":
             need.update(ENS_MEMBERS)
         elif METHODS[m].needs_training:
