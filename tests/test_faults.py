@@ -226,6 +226,7 @@ def test_predict_twice_gives_identical_bytes(tiny_checkpoint, tmp_path):
     assert len(outs[("a", "tsv")].splitlines()) > 100
 
 
+@pytest.mark.slow  # ~3 min on 2 cores: the pretraining corpus is loaded twice
 def test_interrupted_pretraining_resumes_from_its_saved_state(tmp_path):
     """SIGTERM mid-pretraining: exit 143, no checkpoint folder, a resumable state; the rerun continues from it."""
     import torch
