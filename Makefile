@@ -5,15 +5,17 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: setup browser run test test-all benchmark probe-timing featurize-benchmark clean-cache
+.PHONY: setup browser run test test-all benchmark benchmark-all translator probe-timing featurize-benchmark clean-cache wheel check-install
 
 setup: $(VENV)/.installed
 
 # torch is pinned to the local CPU build first (any other spec pulls GBs of CUDA); scgpt goes in without its
-# dependencies (its tokenizer needs the dead torchtext; only its model code is used).
-$(VENV)/.installed: requirements.txt pyproject.toml
+# dependencies (its tokenizer needs the dead torchtext; only its model code is used). requirements.txt lists what
+# pyproject.toml declares (core + app + tests extras) with this path's pins; the project goes in editable, last.
+# Users who bring their own (CUDA) torch install the package instead: see README, "On your own machine".
+$(VENV)/.installed: requirements.txt pyproject.toml setup.py
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade pip "setuptools>=68"  # builds this package without isolation (wheel, -e)
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q --no-deps scgpt==0.2.4
 	$(PY) -m pip install -q -r requirements.txt
@@ -32,13 +34,32 @@ test: setup browser
 test-all: setup browser
 	$(PY) -m pytest
 
-# The default cross-dataset benchmark: train STRING/hESC/500, test every other TFs+500 dataset.
+# The default benchmark: the paper's Table 1 (train STRING/hESC/500, test the 19 TFs+500 datasets of other cell
+# types), 5 seeds, uniform and tf-positive negatives, controls and peers; bundled as assets/benchmark_default.
 benchmark: setup
-	$(VENV)/bin/ugrn benchmark --train STRING/hESC/500 --test "*/*/500" --out assets/benchmark_default \
-	    --save-translator assets/translators/STRING_hESC_500
+	$(VENV)/bin/ugrn benchmark --preset table1 --peers "|Pearson|,GRNBoost2" --out results/bench
+	rm -rf assets/benchmark_default && mkdir -p assets/benchmark_default
+	cd results/bench/table1 && cp -r results.csv results.md rows.csv meta.json tables figures ../../../assets/benchmark_default/
+
+# All six tables of the paper (see docs/benchmark.md) and one report (results/bench/report.md, report.html).
+benchmark-all: setup
+	$(VENV)/bin/ugrn benchmark --preset all --out results/bench
+	$(VENV)/bin/ugrn report --results results/bench
+
+translator: setup
+	$(VENV)/bin/ugrn train --dataset STRING/hESC/500 --methods VVP,GDT,Emb --out assets/translators/STRING_hESC_500
 
 featurize-benchmark: setup
 	$(PY) benchmarks/featurize.py
 
 clean-cache:
 	rm -rf .cache/ugrn
+
+# A wheel with the bundled assets inside (ugrn_core/assets), for `pip install "dist/ugrn_explorer-*.whl[app]"`.
+wheel: setup
+	rm -rf build
+	$(PY) -m pip wheel -q --no-deps --no-build-isolation . -w dist
+
+# The README's "On your own machine" steps from scratch in a fresh venv (downloads torch; several minutes).
+check-install:
+	bash scripts/check_install.sh

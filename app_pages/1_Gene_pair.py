@@ -4,16 +4,11 @@ method's predicted probability and the ground-truth label when the dataset has o
 from __future__ import annotations
 
 import random
-import sys
-from pathlib import Path
+import pandas as pd
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from ugrn_app import figures, state  # noqa: E402
-from ugrn_core import api  # noqa: E402
+from ugrn_app import figures, state
+from ugrn_core import api
 
 state.setup_page("Gene pair", "🔬")
 state.sidebar_summary()
@@ -66,11 +61,11 @@ b2.button(
     "⭐ Top predicted pair",
     on_click=_top_pair,
     width="stretch",
-    help="The highest-scoring TF→target pair of the Ens network (computes the network the first time).",
+    help=f"The highest-scoring TF→target pair of the {api.DEFAULT_METHOD} network (computes the network the first time).",
 )
 c1, c2 = st.columns(2)
 if ss.pop("pair_want_top", False):
-    method = "Ens" if "Ens" in ctx.translator.methods else ctx.translator.methods[0]
+    method = api.DEFAULT_METHOD if api.DEFAULT_METHOD in ctx.translator.methods else ctx.translator.methods[0]
     edges = state.predicted_edges(ctx.ckpt_id, ctx.ds_key, ctx.tr_key, method, ctx.fm, ctx.ds, ctx.translator)
     top = edges[(edges["tf"] != edges["target"]) & edges["tf"].isin(sources) & edges["target"].isin(targets)]
     if len(top):
@@ -108,12 +103,12 @@ with st.expander("Curve data"):
 
 with pred_box:
     # ------------------------------------------------------------------------------------------------ predictions
-    zs_available = [m for m, spec in api.METHODS.items() if not spec.needs_training] if ctx.ds.has_expression else []
     want = list(ctx.translator.methods)
+    zs_available = [m for m in api.available_methods(ctx.ds, ctx.translator) if m not in want]
     if zs_available and st.toggle(
         f"Also show the zero-shot scores of the original scGPT probes ({', '.join(zs_available)})",
         key="pair_zero_shot",
-        help="Needs expression data; computes extra probes the first time.",
+        help=state.method_help(zs_available) + "\n\nComputes extra probes the first time.",
     ):
         want += zs_available
     probs = state.pair_probabilities(
@@ -134,7 +129,7 @@ with pred_box:
         row["ground truth"] = _truth(a, b)
         rows.append(row)
     pred = pd.DataFrame(rows)
-    trained = [m for m in methods if m not in api.METHODS or api.METHODS[m].needs_training]
+    trained = [m for m in methods if api.methods.get(m).uses_translator]
     zero_shot = [m for m in methods if m not in trained]
     mc = st.columns(len(trained) + 1)
     for col, m in zip(mc, trained):

@@ -3,15 +3,10 @@ colouring, node degrees, a ranked edge table and CSV / TSV / GraphML downloads o
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import streamlit as st  # noqa: E402
-
-from ugrn_app import figures, state  # noqa: E402
-from ugrn_core import api  # noqa: E402
+from ugrn_app import figures, state
+from ugrn_core import api
 
 state.setup_page("Network", "🕸️")
 state.sidebar_summary()
@@ -28,11 +23,11 @@ c1, c2 = st.columns([1, 3])
 method = c1.selectbox(
     "Method",
     methods,
-    index=methods.index("Ens") if "Ens" in methods else 0,
+    index=methods.index(api.DEFAULT_METHOD) if api.DEFAULT_METHOD in methods else 0,
     key="net_method",
-    help="Ens averages the VVP and GDT translators.",
+    help=state.method_help(methods),
 )
-note = api.context_warning(ctx.fm, ctx.ds, ctx.translator) if method != "Emb" else None
+note = api.context_warning(ctx.fm, ctx.ds, ctx.translator) if api.methods.get(method).context_dependent else None
 if note:
     st.warning(f"Context size: {note}")
 edges = state.predicted_edges(ctx.ckpt_id, ctx.ds_key, ctx.tr_key, method, ctx.fm, ctx.ds, ctx.translator)
@@ -106,9 +101,9 @@ st.dataframe(
 )
 stem = f"ugrn_{state.dataset_label(ctx.ds_key).replace('/', '_').replace(' ', '_')}_{method}_{len(table)}edges"
 downloads = [
-    ("⬇️ Edge list (CSV)", figures.export_edges(table, "csv"), "csv", "text/csv", None),
-    ("⬇️ Edge list (TSV)", figures.export_edges(table, "tsv"), "tsv", "text/tab-separated-values", None),
-    ("⬇️ Network (GraphML)", figures.graphml_bytes(api.graph_of(shown)), "graphml", "application/xml",
+    ("⬇️ Edge list (CSV)", api.edges_bytes(shown, "csv"), "csv", "text/csv", None),
+    ("⬇️ Edge list (TSV)", api.edges_bytes(shown, "tsv"), "tsv", "text/tab-separated-values", None),
+    ("⬇️ Network (GraphML)", api.edges_bytes(shown, "graphml"), "graphml", "application/xml",
      "Opens in Cytoscape, Gephi or networkx."),
 ]
 for col, (label, payload, ext, mime, tip) in zip(st.columns(len(downloads)), downloads):

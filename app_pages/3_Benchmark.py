@@ -3,18 +3,14 @@ the N/P sweep when present, and the paper-reported numbers beside ours (clearly 
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import pandas as pd
+import streamlit as st
 
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from ugrn_app import figures, state  # noqa: E402
-from ugrn_core import api  # noqa: E402
+from ugrn_app import figures, state
+from ugrn_core import api
 
 state.setup_page("Benchmark", "📊")
 state.sidebar_summary()
@@ -29,7 +25,8 @@ st.caption(
 DEFAULT_RESULT = api.DEFAULT_BENCHMARK  # bundled: train STRING/hESC/500, test every other TFs+500 dataset
 DEFAULT_TRAIN = "STRING/mHSC-GM/500"
 DEFAULT_TESTS = ["STRING/mHSC-L/500"]
-DEFAULT_METHODS = ["Emb", "VVP", "GDT", "Ens"]
+# the paper's methods that need no expression, so any dataset works
+DEFAULT_METHODS = [m for m in api.default_methods() if not api.methods.get(m).needs_expression]
 METRICS = ["AUPRC", "AUROC", "AUPRC_ratio", "EPR", "Hit@1%"]
 
 
@@ -47,10 +44,12 @@ def load_result(path: str, mtime: float):
 
 
 @st.cache_data(show_spinner=False, ttl=60)
-def probes_cached(ckpt_id: str, name: str, _fm) -> bool:
-    """Whether the VVP and GDT probes of BEELINE dataset ``name`` are on disk (default probe parameters)."""
+def probes_cached(ckpt_id: str, name: str, probes: tuple[str, ...], _fm) -> bool:
+    """Whether the ``probes`` of BEELINE dataset ``name`` that it can have are on disk (default probe parameters)."""
     try:
-        return {"VVP", "GDT"} <= set(api.cached_probes(_fm, state.get_beeline(name)))
+        ds = state.get_beeline(name)
+        usable = {p for p in probes if not api.methods.probe_owner(p).na_reason(ds)}
+        return usable <= set(api.cached_probes(_fm, ds))
     except Exception:
         return False
 
@@ -64,10 +63,11 @@ def np_sweep_from_saved(meta: dict) -> pd.DataFrame | None:
     parts = []
     for folder in saved_results():
         try:
-            m = json.loads((folder / "meta.json").read_text())
+            saved = load_result(str(folder), (folder / "results.csv").stat().st_mtime)
+            m = saved.meta
             if (m.get("train"), tuple(sorted(m.get("tests") or []))) != key or m.get("pair_mode") != "balanced":
                 continue
-            parts.append(pd.read_csv(folder / "results.csv").assign(np_ratio=float(m["np_ratio"])))
+            parts.append(saved.table.assign(np_ratio=float(m["np_ratio"])))
         except (OSError, ValueError, KeyError, TypeError):
             continue
     if not parts:
@@ -122,10 +122,10 @@ else:
     )
     methods = st.multiselect(
         "Methods",
-        list(api.METHODS),
+        api.methods.names(),
         default=DEFAULT_METHODS,
         key="bench_methods",
-        help="Origin-Pert, Origin-Attn and Pert need expression data; Emb, VVP, GDT and Ens do not.",
+        help=state.method_help(api.methods.names()),
     )
     c3, c4, c5, c6 = st.columns(4)
     np_ratio = c3.number_input("Negatives per positive (N/P)", 1.0, 10.0, 1.0, 1.0, key="bench_np")
@@ -139,7 +139,8 @@ else:
     epochs = c6.number_input("Epochs", 1, 500, 50, key="bench_epochs")
     ctx_now = state.require_context(need_translator=False)
     fm_now = ctx_now.fm
-    todo = [d for d in [train, *tests] if not probes_cached(fm_now.checkpoint_id, d, fm_now)]
+    needed = tuple(api.methods.probes_of(methods))
+    todo = [d for d in [train, *tests] if not probes_cached(fm_now.checkpoint_id, d, needed, fm_now)]
     st.caption(
         "Probes already cached for every chosen dataset: the run takes about a minute."
         if not todo
@@ -207,7 +208,7 @@ def paper_pivot(datasets=None) -> pd.DataFrame | None:
     p = paper.assign(dataset=paper["network"] + "/" + paper["dataset"]).pivot_table(
         index="dataset", columns="method", values="AUPRC", aggfunc="mean", sort=False
     )
-    return p[[m for m in api.METHODS if m in p.columns]]
+    return p[[m for m in api.methods.names() if m in p.columns]]
 
 
 PAPER_NOTE = (
@@ -233,7 +234,8 @@ if meta:
     )
 metrics_here = [m for m in METRICS if m in table.columns]
 metric = st.selectbox("Metric", metrics_here, key="bench_metric")
-methods_order = [m for m in api.METHODS if m in set(table["method"])]
+methods_order = [m for m in api.methods.names() if m in set(table["method"])]
+methods_order += [m for m in dict.fromkeys(table["method"]) if m not in methods_order]  # twin/shuffled variants after
 np_col = figures.find_np_column(table)
 base = table if np_col is None else table[table[np_col] == table[np_col].min()]
 sweep = table if np_col is not None else np_sweep_from_saved(meta)
@@ -283,7 +285,7 @@ if scores:
         roc_rows.append(pd.DataFrame({"method": m, "x": c["fpr"], "y": c["tpr"], "auc": auroc}))
         pr_rows.append(pd.DataFrame({"method": m, "x": c["recall"], "y": c["precision"], "auc": auprc}))
         base_rate = float(pd.Series(y).mean())
-    order = {m: k for k, m in enumerate(api.METHODS)}
+    order = {m: k for k, m in enumerate(methods_order)}
     cl, cr = st.columns(2)
     if roc_rows:
         roc_df = pd.concat(roc_rows).sort_values("method", key=lambda s: s.map(order), kind="stable")
@@ -305,3 +307,40 @@ if sweep is not None:
 
 with st.expander("Full result table"):
     st.dataframe(table, hide_index=True, width="stretch")
+
+# ------------------------------------------------------------------------------------ controls (preset results)
+rows_file = Path(folder) / "rows.csv" if source == LOAD and folder else None
+if rows_file is not None and rows_file.is_file():
+    from ugrn_core import report as bench_report  # noqa: E402
+    from ugrn_core import tables as bench_tables  # noqa: E402
+
+    @st.cache_data(show_spinner=False, max_entries=8)
+    def load_rows(path: str, mtime: float) -> pd.DataFrame:
+        r = pd.read_csv(path)
+        r["note"] = r["note"].fillna("")
+        return r
+
+    rows = load_rows(str(rows_file), rows_file.stat().st_mtime)
+    preset = meta.get("preset", "table1")
+    st.subheader("Controls, peers and seeds")
+    st.caption(
+        "Grey: the same method on an untrained random-init twin of the checkpoint or trained on shuffled labels; "
+        "red: the degree prior (training-label TF out-degree + target in-degree, no model); green: peers run on "
+        "the test dataset's expression. Values are mean ± s.d. over seeds; 'Avg' rows average every column over "
+        "the same datasets."
+    )
+    negs = list(dict.fromkeys(rows["negatives"]))
+    neg = st.selectbox("Negatives", negs, key="bench_negatives",
+                       help="uniform: all TF.csv TFs (paper); tf-positive: only TFs with a positive in that network")
+    r0 = float(rows["np_ratio"].min())
+    fig = bench_report.auprc_figure(rows, preset, neg, r0)
+    if fig is not None:
+        st.plotly_chart(fig, key="bench_controls_fig")
+    main, notes = bench_tables.main_table(rows, preset, "AUPRC", negatives=neg, np_ratio=r0)
+    st.dataframe(main, width="stretch")
+    for n in notes:
+        st.caption(n)
+    st.markdown("**Real − twin AUPRC** (what the pretrained weights add over the untrained twin)")
+    st.dataframe(bench_tables.twin_margin(rows, preset, "AUPRC", negatives=neg, np_ratio=r0), width="stretch")
+    st.markdown("**Paired Wilcoxon tests across datasets** (seed-mean AUPRC)")
+    st.dataframe(bench_tables.paired_tests(rows, preset, "AUPRC", negatives=neg, np_ratio=r0), hide_index=True)

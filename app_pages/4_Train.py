@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from ugrn_app import state  # noqa: E402
-from ugrn_core import api  # noqa: E402
+from ugrn_app import state
+from ugrn_core import api
 
 state.setup_page("Train", "🏋️")
 state.sidebar_summary()
@@ -21,7 +18,9 @@ st.title("🏋️ Train a translator")
 st.caption(
     "The translator is a small MLP per method that maps the foundation model's probe features of a TF→target "
     "pair to a regulation probability. Train it on a dataset with a known network; it then predicts on any "
-    "gene set. Ens averages the VVP and GDT translators and needs both."
+    "gene set. An ensemble ("
+    + ", ".join(f"{s.name} = {' + '.join(s.members)}" for s in api.methods.all_specs() if s.members)
+    + ") trains its members."
 )
 
 names = state.list_datasets_cached()
@@ -32,7 +31,7 @@ if not labelled:
         "No labelled dataset available: add BEELINE data (UGRN_DATA_DIR) or upload genes with known edges on Home."
     )
     st.stop()
-trainable = [m for m, spec in api.METHODS.items() if spec.needs_training or m == "Ens"]
+trainable = [s.name for s in api.methods.all_specs() if s.uses_translator]
 default_ds = (
     state.dataset_label(ss["dataset_key"])
     if state.dataset_label(ss["dataset_key"]) in labelled
@@ -50,9 +49,9 @@ with st.form("train_form"):
     methods = c2.multiselect(
         "Methods",
         trainable,
-        default=[m for m in ("VVP", "GDT", "Ens") if m in trainable],
+        default=[m for m in (api.DEFAULT_METHOD,) if m in trainable],
         key="train_methods",
-        help="Pert needs expression data; Emb, VVP and GDT do not. Ens = VVP + GDT.",
+        help=state.method_help(trainable),
     )
     c3, c4, c5 = st.columns(3)
     epochs = c3.number_input("Epochs", 1, 500, 50, key="train_epochs")
@@ -66,16 +65,14 @@ with st.form("train_form"):
 
 if submitted:
     ds_key = labelled[ds_label]
-    fit = [m for m in methods if m != "Ens"]
-    if "Ens" in methods:
-        fit += [m for m in ("VVP", "GDT") if m not in fit]
+    fit = api.projectors_needed(methods)  # an ensemble brings its members
     folder_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name.strip() or f"{default_name}_{'-'.join(fit)}")
     try:
         ds = state.get_dataset(ds_key)
     except Exception as e:
         st.error(f"Could not load the dataset '{ds_label}': {e}")
         st.stop()
-    needs_expr = [m for m in fit if api.METHODS[m].needs_expression]
+    needs_expr = [m for m in fit if api.methods.get(m).needs_expression]
     if not fit:
         st.error("Choose at least one method.")
     elif needs_expr and not ds.has_expression:

@@ -7,13 +7,18 @@ Rows: network, dataset, backbone (scGPT / scBenchmark), method, AUPRC — paper-
 import sys
 from pathlib import Path
 
+from ugrn_core.benchmark import default_methods
+
 NETS = {"Str": "STRING", "Nsp": "Non-Specific", "L/G": "Lofgof", "Spc": "Specific"}
 CELLS = {"hHEP": "hHEP", "mDC": "mDC", "mESC": "mESC", "mH-E": "mHSC-E", "mH-G": "mHSC-GM", "mH-L": "mHSC-L"}
-METHODS = ["Origin-Pert", "Origin-Attn", "Pert", "Emb", "VVP", "GDT", "Ens"]
 
 path = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/papers/ugrn-universal-grn-inference-2605.08128.txt")
 lines = path.read_text().splitlines()
 start = next(i for i, l in enumerate(lines) if l.startswith("| Net | Data | Pert | Attn |"))
+# the paper's 7 columns per backbone are our default methods in display order, abbreviated to the part after the last "-"
+header = [c.strip() for c in lines[start].strip().strip("|").split("|")][2:9]
+METHODS = default_methods()
+assert [m.split("-")[-1] for m in METHODS] == header, f"paper columns {header} do not match methods {METHODS}"
 print("network,dataset,backbone,method,AUPRC")
 net = None
 for line in lines[start + 1 :]:

@@ -21,7 +21,8 @@ import time
 import numpy as np
 import torch
 
-from ugrn_core import data
+from ugrn_core.datasets import load_beeline
+from ugrn_core.pairs import candidate_pairs
 from ugrn_core.cache import ProbeCache
 from ugrn_core.config import DEFAULT_CHECKPOINT_DIR
 from ugrn_core.features import DatasetProbes, ProbeParams
@@ -64,20 +65,21 @@ def main() -> None:
           f"(d_model {fm.d_model}, {fm.n_layers} layers)")
     with tempfile.TemporaryDirectory() as tmp:
         cache = ProbeCache(fm.checkpoint_id, root=tmp)
-        ds = data.load_beeline(args.dataset)
+        ds = load_beeline(args.dataset)
         p = DatasetProbes(fm, ds, params, cache=cache)
-        n_pairs = len(data.candidate_pairs(ds, genes=p.genes))
+        n_pairs = len(candidate_pairs(ds, genes=p.genes))
         print(f"{args.dataset}: {len(p.tokens)} context genes, {n_pairs} TF→target candidate pairs")
         timings = {}
-        for probe in ("VVP", "GDT"):
+        naive = {"VVP": naive_vvp, "GDT": naive_gdt}  # probe → per-pair reference implementation
+        for probe in naive:
             t = time.perf_counter()
             p.probe(probe)
             timings[probe] = time.perf_counter() - t
             print(f"batched {probe}: {timings[probe]:.1f} s for the gene set = {n_pairs / timings[probe]:.0f} pairs/s")
 
-        pairs = data.candidate_pairs(ds, genes=p.genes).sample(args.pairs, random_state=0)
+        pairs = candidate_pairs(ds, genes=p.genes).sample(args.pairs, random_state=0)
         i_pos, j_pos = p.positions(pairs["tf"]), p.positions(pairs["target"])
-        for probe, fn in (("VVP", naive_vvp), ("GDT", naive_gdt)):
+        for probe, fn in naive.items():
             t = time.perf_counter()
             feats = np.stack([fn(fm, p.token_ids, i, j, params) for i, j in zip(i_pos, j_pos)])
             dt = (time.perf_counter() - t) / len(pairs)
@@ -90,10 +92,10 @@ def main() -> None:
             total = 0.0
             fresh = ProbeCache(fm.checkpoint_id, root=os.path.join(tmp, "all-500"))  # empty: nothing reused from above
             for cell in ("hESC", "hHEP", "mDC", "mESC", "mHSC-E", "mHSC-GM", "mHSC-L"):
-                q = DatasetProbes(fm, data.load_beeline(f"STRING/{cell}/500"), params, cache=fresh)
+                q = DatasetProbes(fm, load_beeline(f"STRING/{cell}/500"), params, cache=fresh)
                 t = time.perf_counter()
-                q.probe("VVP")
-                q.probe("GDT")
+                for probe in naive:
+                    q.probe(probe)
                 dt = time.perf_counter() - t
                 total += dt
                 print(f"STRING/{cell}/500: {len(q.tokens)} genes, VVP+GDT {dt:.0f} s")

@@ -13,7 +13,6 @@ import base64
 import io
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -24,7 +23,6 @@ import plotly.io as pio
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -53,7 +51,7 @@ pytestmark = pytest.mark.skipif(_assets_ready() is not None, reason=_assets_read
 @pytest.fixture(scope="module")
 def small_files() -> dict[str, bytes]:
     """An 80-gene subset of STRING/mHSC-L/500: its 6 best-connected TFs, their targets, other genes as negatives."""
-    ds = api.load_dataset("STRING/mHSC-L/500")
+    ds = api.load_beeline("STRING/mHSC-L/500")
     fm = api.load_model(CHECKPOINT or None)
     known = set(api.vocab_mapping(fm, ds).genes)
     e = ds.edges[ds.edges["tf"].isin(known) & ds.edges["target"].isin(known)]

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import torch
 
-from ugrn_core import api, cli, config, data, errors, scfm
+from ugrn_core import api, cli, config, errors, pairs, scfm
 from ugrn_core.features import ProbeParams
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ def tiny_fm(tiny_checkpoint):
 def tiny_translator(tiny_fm, tmp_path_factory):
     """A translator trained on the tiny checkpoint (Emb + VVP + GDT, 2 epochs, reduced grid)."""
     params = ProbeParams(target_values=(0.0, 50.0), base_values=(10.0, 40.0))
-    tr = api.train_translator(tiny_fm, api.load_dataset("STRING/mHSC-L/500"), ["Emb", "VVP", "GDT"], params, epochs=2)
+    tr = api.train_translator(tiny_fm, api.load_beeline("STRING/mHSC-L/500"), ["Emb", "VVP", "GDT"], params, epochs=2)
     return tr.save(tmp_path_factory.mktemp("tr") / "tiny_tr")
 
 
@@ -55,7 +55,7 @@ def beeline_folder(root: Path, genes=("A", "B", "C", "D"), tfs=("A", "B"), label
 
 
 def load(root: Path):
-    return api.load_dataset("STRING/mDC/500", data_dir=root)
+    return api.load_beeline("STRING/mDC/500", data_dir=root)
 
 
 # ----------------------------------------------------------------------------------------------- dataset folders
@@ -119,7 +119,7 @@ def test_bad_dataset_folder(tmp_path, case, match):
 
 def test_missing_data_dir_names_it(tmp_path):
     with pytest.raises(E.InputFileNotFound, match=r"Data directory not found: '.*nowhere'"):
-        api.load_dataset("STRING/mDC/500", data_dir=tmp_path / "nowhere")
+        api.load_beeline("STRING/mDC/500", data_dir=tmp_path / "nowhere")
 
 
 # ----------------------------------------------------------------------------------------------- gene lists
@@ -145,14 +145,14 @@ def test_gene_lists_that_cannot_form_a_pair(tiny_fm, tiny_translator):
         (["GATA1", "SPI1", "CEBPA"], [], r"no TF"),
     ]
     for genes, tfs, match in cases:
-        ds = api.dataset_from_upload(genes, tfs=tfs, species="mouse")
+        ds = api.dataset_from_genes(genes, tfs=tfs, species="mouse")
         with pytest.raises(E.DataError, match=match):
             api.predict_edges(tiny_fm, ds, tr, method="Emb")
 
 
 def test_mixed_species_gene_list_warns():
     with pytest.warns(UserWarning, match=r"mix of mouse-style.*and human-style"):
-        api.dataset_from_upload(["Gata1", "Spi1", "Cebpa", "Klf1", "GATA2", "RUNX1", "MYB", "TAL1"], species="mouse",
+        api.dataset_from_genes(["Gata1", "Spi1", "Cebpa", "Klf1", "GATA2", "RUNX1", "MYB", "TAL1"], species="mouse",
                                 tfs=["GATA2"])
 
 
@@ -187,7 +187,7 @@ def test_expression_in_the_wrong_orientation_is_reported():
     transposed = anndata.AnnData(X=np.ones((3, 4), dtype=np.float32), obs=pd.DataFrame(index=genes),
                                  var=pd.DataFrame(index=[f"cell{i}" for i in range(4)]))
     with pytest.raises(E.DataError, match=r"transposed.*3 of the 3 genes are .*cell.*expected cells × genes"):
-        api.dataset_from_upload(genes, tfs=["GATA1"], expression=transposed)
+        api.dataset_from_genes(genes, tfs=["GATA1"], expression=transposed)
 
 
 def test_expression_rows_that_do_not_match_the_gene_list():
@@ -195,7 +195,7 @@ def test_expression_rows_that_do_not_match_the_gene_list():
 
     adata = anndata.AnnData(X=np.ones((2, 2), dtype=np.float32), var=pd.DataFrame(index=["GATA1", "SPI1"]))
     with pytest.raises(E.DataError, match=r"1 genes have no expression column: CEBPA"):
-        api.dataset_from_upload(["GATA1", "SPI1", "CEBPA"], tfs=["GATA1"], expression=adata)
+        api.dataset_from_genes(["GATA1", "SPI1", "CEBPA"], tfs=["GATA1"], expression=adata)
 
 
 # ----------------------------------------------------------------------------------------------- checkpoints
@@ -255,8 +255,8 @@ def test_bad_translators(tiny_translator, tmp_path, fm, tiny_fm):
     with pytest.raises(E.CheckpointError, match=r"meta\.json lacks \['params'\]"):
         api.load_translator(t)
     # a translator made with another checkpoint
-    ds = api.dataset_from_upload(["GATA1", "SPI1", "CEBPA"], tfs=["GATA1"], species="mouse")
-    with pytest.raises(E.CheckpointError, match=r"made with checkpoint .* but the loaded checkpoint is"):
+    ds = api.dataset_from_genes(["GATA1", "SPI1", "CEBPA"], tfs=["GATA1"], species="mouse")
+    with pytest.raises(E.CheckpointError, match=r"translator was trained with checkpoint .*; this model is"):
         api.predict_edges(fm, ds, api.load_translator(tiny_translator), method="Emb")
 
 
@@ -266,10 +266,10 @@ def test_bad_parameters(tiny_fm, tiny_translator):
                       ({"base_values": ()}, r"base_values: no value"), ({"v0": float("nan")}, r"v0: nan outside")]:
         with pytest.raises(E.ParameterError, match=match):
             ProbeParams(**kw)
-    ds = api.load_dataset("STRING/mHSC-L/500")
+    ds = api.load_beeline("STRING/mHSC-L/500")
     for ratio in (0, -1, float("nan")):
         with pytest.raises(E.ParameterError, match=r"np_ratio \(N/P ratio\) must be a positive number"):
-            data.sample_pairs(ds, np_ratio=ratio)
+            pairs.sample_pairs(ds, np_ratio=ratio)
     with pytest.raises(E.ParameterError, match=r"method 'Foo'.*expected one of"):
         api.predict_edges(tiny_fm, ds, api.load_translator(tiny_translator), method="Foo")
     for dev, match in [("tpu", "not a torch device name|unsupported device type"), ("cuda:7", "CUDA"), ("banana", "not a torch device")]:
@@ -346,7 +346,7 @@ def test_cli_bad_input_exit_2_one_message_no_output(capsys, tmp_path, tiny_check
         (["predict", "--checkpoint", str(bad_ckpt), "--genes", str(g_ok), "--out", str(out)], r"best_model\.pt.*cannot be read"),
         (["predict", "--checkpoint", str(tmp_path / "nockpt"), "--genes", str(g_ok), "--out", str(out)], r"nockpt' not found"),
         (["predict", "--dataset", "STRING/mHSC-L/500", "--checkpoint", str(tiny_checkpoint), "--out", str(out)],
-         r"made with checkpoint"),
+         r"trained with checkpoint"),
         (["predict", "--dataset", "STRING/mXYZ/500", "--out", str(out)], r"Unknown cell type 'mXYZ'"),
         (["train", "--dataset", "STRING/mHSC-L/500", "--checkpoint", str(tiny_checkpoint), "--v0", "70",
           "--out", str(tmp_path / "tr")], r"v0: 70 outside"),
@@ -355,7 +355,7 @@ def test_cli_bad_input_exit_2_one_message_no_output(capsys, tmp_path, tiny_check
         (["benchmark", "--checkpoint", str(tiny_checkpoint), "--train", "STRING/mHSC-L/500", "--test", "STRING/nope/500",
           "--out", str(tmp_path / "bench")], r"'STRING/nope/500' matches nothing"),
         (["benchmark", "--checkpoint", str(tiny_checkpoint), "--methods", "VVP,Bogus", "--out", str(tmp_path / "bench")],
-         r"unknown methods \['Bogus'\]"),
+         r"unknown method 'Bogus'"),
     ]
     failures = []
     for argv, match in cases:
@@ -388,6 +388,31 @@ def test_cli_usage_errors(capsys, argv, match):
     assert re.search(match, err), err
 
 
+def test_cli_predict_expression_with_a_text_cell(capsys, tmp_path, tiny_checkpoint, tiny_translator):
+    """`ugrn predict --expression FILE` where one cell holds text: exit 2, one 'error:' line naming the file, the gene
+    and the cell (and the text found), no traceback, no output file."""
+    ds = api.load_beeline("STRING/mHSC-L/500")
+    genes = ds.tfs[:3] + [g for g in ds.genes if g not in ds.tfs[:3]][:5]
+    rows = [f"{g},{i % 3},{(i + 1) % 4},2" for i, g in enumerate(genes)]
+    rows[2] = f"{genes[2]},1,high,2"  # the text cell: gene genes[2], cell c2
+    expr = tmp_path / "expr.csv"
+    expr.write_text(",c1,c2,c3\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "edges.tsv"
+    rc, err = run_cli(capsys, ["predict", "--checkpoint", str(tiny_checkpoint), "--translator", str(tiny_translator),
+                               "--species", "mouse", "--method", "Emb", "--expression", str(expr), "--out", str(out)])
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert rc == 2 and "Traceback" not in err, err
+    assert lines[-1].startswith("ugrn predict: error:"), err
+    assert "expr.csv" in lines[-1] and f"gene {genes[2]!r}" in lines[-1] and "cell 'c2'" in lines[-1], lines[-1]
+    assert "'high'" in lines[-1], lines[-1]
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    # the same file with a number there is accepted and written (so the failure above is the text cell's)
+    expr.write_text(expr.read_text().replace(",high,", ",3,"))
+    rc, err = run_cli(capsys, ["predict", "--checkpoint", str(tiny_checkpoint), "--translator", str(tiny_translator),
+                               "--species", "mouse", "--method", "Emb", "--expression", str(expr), "--out", str(out)])
+    assert rc == 0 and out.exists(), err
+
+
 def test_cli_subprocess_bad_input_and_formats(tmp_path, tiny_checkpoint, tiny_translator):
     """Real processes: a binary gene list exits 2 with one line on stderr and no output; good input writes .csv and
     .graphml that read back."""
@@ -401,7 +426,7 @@ def test_cli_subprocess_bad_input_and_formats(tmp_path, tiny_checkpoint, tiny_tr
     assert r.stderr.strip().splitlines()[-1].startswith("ugrn predict: error:") and "bin.txt" in r.stderr
     assert not (tmp_path / "e.csv").exists()
 
-    ds = api.load_dataset("STRING/mHSC-L/500")
+    ds = api.load_beeline("STRING/mHSC-L/500")
     (tmp_path / "g.txt").write_text("\n".join(ds.tfs[:5] + ds.genes[:30]))
     for suffix in ("csv", "graphml"):
         out = tmp_path / f"e.{suffix}"

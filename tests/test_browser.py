@@ -23,7 +23,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 CHROMIUM = Path(os.environ.get("UGRN_CHROMIUM", "/usr/bin/chromium"))
 OUT = REPO / "test-output" / "screenshots"
 DOCS = REPO / "docs" / "screenshots"
@@ -74,13 +73,14 @@ def _wait_health(url: str, proc: subprocess.Popen, log: Path, timeout: float = 9
 
 
 def _probes_on_disk() -> bool:
-    """Whether the default dataset's VVP and GDT probes are already cached (else the first page computes them)."""
+    """Whether the default dataset's probes for the default method are already cached (else the first page computes them)."""
     from ugrn_core import api
 
     dataset = os.environ.get("UGRN_APP_DATASET", "STRING/mHSC-L/500")  # the app's default (ugrn_app.state)
     fm = api.load_model(os.environ.get("UGRN_APP_CHECKPOINT") or None)
     tr = api.load_translator(os.environ.get("UGRN_APP_TRANSLATOR") or None)
-    return {"VVP", "GDT"} <= set(api.cached_probes(fm, api.load_dataset(dataset), tr.params))
+    needed = set(api.methods.probes_of([api.DEFAULT_METHOD]))
+    return needed <= set(api.cached_probes(fm, api.load_beeline(dataset), tr.params))
 
 
 def _wait_rendered(page, title: str, min_charts: int, t0: float, timeout_s: float) -> tuple[float, float]:

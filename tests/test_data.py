@@ -1,4 +1,4 @@
-"""Tests for ugrn_core.data on the real BEELINE files under the shared data directory (no mocks)."""
+"""Tests for the dataset layer (ugrn_core.datasets, readers, vocab, pairs) on the real BEELINE files under the shared data directory (no mocks)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ugrn_core import data as D
+from ugrn_core import datasets as DS
+from ugrn_core import pairs as PR
+from ugrn_core import readers as R
+from ugrn_core import vocab as V
 from ugrn_core.config import resolve_data_dir
 
 DATA = resolve_data_dir()
 
 
 def folder(name: str):
-    network, cell, size = D.parse_dataset_name(name)
-    return DATA / "beeline" / D.NETWORKS[network] / cell / f"TFs+{size}"
+    network, cell, size = DS.parse_dataset_name(name)
+    return DATA / "beeline" / DS.NETWORKS[network] / cell / f"TFs+{size}"
 
 
 # ---- BEELINE loading --------------------------------------------------------------------------------------------------
 def test_load_string_hesc_500():
-    ds = D.load_beeline("STRING/hESC/500")
+    ds = DS.load_beeline("STRING/hESC/500")
     assert (len(ds.genes), len(ds.tfs), ds.species) == (910, 410, "human")
     assert ds.expression is None and not ds.has_expression and ds.has_ground_truth
     assert (ds.network, ds.cell, ds.size) == ("STRING", "hESC", 500)
@@ -31,11 +34,11 @@ def test_load_string_hesc_500():
     n_rows = len(pd.read_csv(folder(ds.name) / "BL--network.csv").drop_duplicates())
     assert list(ds.edges.columns) == ["tf", "target"] and len(ds.edges) == n_rows
     assert not ds.edges.duplicated().any()
-    assert D.load_beeline("STRING/hESC/500") is ds  # cached
+    assert DS.load_beeline("STRING/hESC/500") is ds  # cached
 
 
 def test_load_with_expression():
-    ds = D.load_beeline("Non-Specific/mDC/500")
+    ds = DS.load_beeline("Non-Specific/mDC/500")
     assert ds.species == "mouse" and ds.has_expression
     assert ds.expression.shape == (383, 821)
     assert ds.expression.var_names.tolist() == ds.genes
@@ -48,11 +51,11 @@ def test_network_symbols_agree_with_label_indices(name):
     genes = pd.read_csv(f / "Target.csv", index_col=0)["Gene"].str.upper().to_numpy()
     label = pd.read_csv(f / "Label.csv", index_col=0)
     from_label = set(zip(genes[label["TF"]], genes[label["Target"]]))
-    assert from_label == set(D.load_beeline(name).edges.itertuples(index=False, name=None))
+    assert from_label == set(DS.load_beeline(name).edges.itertuples(index=False, name=None))
 
 
 def test_list_datasets():
-    names = D.list_datasets()
+    names = DS.list_datasets()
     assert len(names) == 44 and "Lofgof/mESC/500" in names
     assert names[0] == "STRING/hESC/500" and names[-1] == "Lofgof/mESC/1000"
 
@@ -65,26 +68,26 @@ def test_list_datasets():
 ])
 def test_bad_names(name, match):
     with pytest.raises(ValueError, match=match):
-        D.load_beeline(name)
+        DS.load_beeline(name)
 
 
 def test_missing_folder_lists_available():
     with pytest.raises(FileNotFoundError, match=r"Lofgof Dataset/hESC/TFs\+500.*Lofgof/mESC/500"):
-        D.load_beeline("Lofgof/hESC/500")
+        DS.load_beeline("Lofgof/hESC/500")
 
 
 # ---- vocabulary mapping -----------------------------------------------------------------------------------------------
 def test_map_to_vocab_human_case_insensitive_and_specials():
     vocab = {"<pad>": 0, "<cls>": 1, "<eoc>": 2, "GATA1": 3, "C9orf72": 4, "SPI1": 5}
     with pytest.warns(UserWarning, match=r"mapped 3/5 genes \(60.0%\); 2 unmapped: NOTAGENE, <PAD>"):
-        m = D.map_to_vocab(["GATA1", "C9ORF72", "SPI1", "NOTAGENE", "<PAD>"], vocab, "human")
+        m = V.map_to_vocab(["GATA1", "C9ORF72", "SPI1", "NOTAGENE", "<PAD>"], vocab, "human")
     assert m.tokens == ["GATA1", "C9orf72", "SPI1"]
     assert m.token_ids.dtype == np.int64 and m.token_ids.tolist() == [3, 4, 5]
     assert m.coverage == pytest.approx(0.6) and m.by_ortholog == 0
 
 
 def test_map_to_vocab_mouse_ortholog_fallback_and_duplicates():
-    orth = D.load_orthologs()
+    orth = V.load_orthologs()
     # a mouse gene whose human ortholog is a different symbol, e.g. 3110043O21RIK -> C9orf72
     mouse, human = next((m, h) for m, h in orth.items() if h.upper() != m and m.isalpha())
     # a mouse gene without any ortholog entry, mapped by its upper-cased symbol
@@ -98,7 +101,7 @@ def test_map_to_vocab_mouse_ortholog_fallback_and_duplicates():
     vocab = {"<pad>": 0, human: 1, no_orth: 2, twin_human: 3}
     genes = [mouse.capitalize(), no_orth, first, second, "UNKNOWNX"]
     with pytest.warns(UserWarning, match="2 unmapped"):
-        m = D.map_to_vocab(genes, vocab, "mouse")
+        m = V.map_to_vocab(genes, vocab, "mouse")
     assert m.genes == genes[:3] and m.tokens == [human, no_orth, twin_human]
     assert m.unmapped == [second, "UNKNOWNX"]
     assert m.by_ortholog == 2 and m.coverage == pytest.approx(3 / 5)
@@ -106,37 +109,37 @@ def test_map_to_vocab_mouse_ortholog_fallback_and_duplicates():
 
 
 def test_load_orthologs_prefers_same_symbol():
-    table = pd.read_csv(DATA / D.ORTHOLOG_FILE, header=None, names=["human", "mouse"]).dropna()
+    table = pd.read_csv(DATA / V.ORTHOLOG_FILE, header=None, names=["human", "mouse"]).dropna()
     table["mouse"] = table["mouse"].str.upper()
     multi = table[table["mouse"].duplicated(keep=False) & (table["human"] == table["mouse"])]
-    orth = D.load_orthologs()
+    orth = V.load_orthologs()
     assert len(multi) > 0 and all(orth[m] == m for m in multi["mouse"])
 
 
 # ---- pairs ------------------------------------------------------------------------------------------------------------
 def test_candidate_pairs():
-    ds = D.load_beeline("STRING/hESC/500")
-    pairs = D.candidate_pairs(ds)
+    ds = DS.load_beeline("STRING/hESC/500")
+    pairs = PR.candidate_pairs(ds)
     assert list(pairs.columns) == ["tf", "target", "label"] and pairs["label"].dtype == np.int8
     assert len(pairs) == len(ds.tfs) * (len(ds.genes) - 1) and not (pairs["tf"] == pairs["target"]).any()
     assert pairs["label"].sum() == len(ds.edges)
 
     genes = ds.genes[::2]
-    sub = D.candidate_pairs(ds, genes=genes)
+    sub = PR.candidate_pairs(ds, genes=genes)
     inside = ds.edges["tf"].isin(genes) & ds.edges["target"].isin(genes)
     assert sub["label"].sum() == inside.sum()
     assert set(sub["tf"]) | set(sub["target"]) <= set(genes)
 
-    pos = D.candidate_pairs(ds, tf_mode="positive")
+    pos = PR.candidate_pairs(ds, tf_mode="positive")
     assert set(pos["tf"]) == set(ds.edges["tf"]) and len(set(pos["tf"])) < len(ds.tfs)
     with pytest.raises(ValueError, match="tf_mode must be one of"):
-        D.candidate_pairs(ds, tf_mode="all")
+        PR.candidate_pairs(ds, tf_mode="all")
 
 
 @pytest.mark.parametrize("ratio", [1, 3])
 def test_sample_pairs_counts_and_negatives(ratio):
-    ds = D.load_beeline("Non-Specific/mDC/500")
-    s = D.sample_pairs(ds, np_ratio=ratio, seed=1)
+    ds = DS.load_beeline("Non-Specific/mDC/500")
+    s = PR.sample_pairs(ds, np_ratio=ratio, seed=1)
     n_pos = len(ds.edges)
     assert (s["label"] == 1).sum() == n_pos and (s["label"] == 0).sum() == ratio * n_pos
     neg = s[s["label"] == 0].merge(ds.edges, on=["tf", "target"])
@@ -144,20 +147,20 @@ def test_sample_pairs_counts_and_negatives(ratio):
 
 
 def test_sample_pairs_seeds_and_errors():
-    ds = D.load_beeline("Non-Specific/mDC/500")
-    a, b, c = (D.sample_pairs(ds, seed=s) for s in (0, 0, 1))
+    ds = DS.load_beeline("Non-Specific/mDC/500")
+    a, b, c = (PR.sample_pairs(ds, seed=s) for s in (0, 0, 1))
     pd.testing.assert_frame_equal(a, b)
     assert not a.equals(c)
     with pytest.raises(ValueError, match="np_ratio"):
-        D.sample_pairs(ds, np_ratio=0)
-    small = D.dataset_from_genes(["A", "B", "C"], tfs=["A"], edges=pd.DataFrame({"tf": ["A"], "target": ["B"]}))
+        PR.sample_pairs(ds, np_ratio=0)
+    small = DS.dataset_from_genes(["A", "B", "C"], tfs=["A"], edges=pd.DataFrame({"tf": ["A"], "target": ["B"]}))
     with pytest.warns(UserWarning, match="only 1 exist"):
-        assert len(D.sample_pairs(small, np_ratio=5)) == 2
+        assert len(PR.sample_pairs(small, np_ratio=5)) == 2
 
 
 def test_split_pairs_stratified():
-    s = D.sample_pairs(D.load_beeline("STRING/mHSC-L/500"), np_ratio=3)
-    train, test = D.split_pairs(s, test_size=0.25, seed=0)
+    s = PR.sample_pairs(DS.load_beeline("STRING/mHSC-L/500"), np_ratio=3)
+    train, test = PR.split_pairs(s, test_size=0.25, seed=0)
     # a partition of the rows: disjoint, together all of them, each row unchanged under its original index
     assert set(train.index).isdisjoint(test.index) and set(train.index) | set(test.index) == set(s.index)
     pd.testing.assert_frame_equal(pd.concat([train, test]).sort_index(), s)
@@ -168,57 +171,57 @@ def test_split_pairs_stratified():
     assert test["label"].mean() == pytest.approx(s["label"].mean(), abs=0.01)
     assert train["label"].mean() == pytest.approx(s["label"].mean(), abs=0.01)
     # deterministic for a seed, different for another
-    again, _ = D.split_pairs(s, test_size=0.25, seed=0)
-    other, _ = D.split_pairs(s, test_size=0.25, seed=1)
+    again, _ = PR.split_pairs(s, test_size=0.25, seed=0)
+    other, _ = PR.split_pairs(s, test_size=0.25, seed=1)
     assert list(again.index) == list(train.index) and set(other.index) != set(train.index)
     with pytest.raises(ValueError, match="label"):
-        D.split_pairs(s.drop(columns="label"))
+        PR.split_pairs(s.drop(columns="label"))
 
 
 # ---- user data --------------------------------------------------------------------------------------------------------
 def test_dataset_from_genes():
-    ds = D.dataset_from_genes(["gata1", "Spi1", "GATA1", "ACTB"], species="mouse")
+    ds = DS.dataset_from_genes(["gata1", "Spi1", "GATA1", "ACTB"], species="mouse")
     assert ds.genes == ["GATA1", "SPI1", "ACTB"] and ds.tfs == ["GATA1", "SPI1"]
     assert not ds.has_ground_truth and ds.species == "mouse"
     with pytest.raises(ValueError, match="TFs are not in the gene list: FOO"):
-        D.dataset_from_genes(["A", "B"], tfs=["FOO"])
+        DS.dataset_from_genes(["A", "B"], tfs=["FOO"])
     with pytest.raises(ValueError, match="edge genes are not in the gene list: C"):
-        D.dataset_from_genes(["A", "B"], tfs=["A"], edges=pd.DataFrame({"tf": ["A"], "target": ["C"]}))
+        DS.dataset_from_genes(["A", "B"], tfs=["A"], edges=pd.DataFrame({"tf": ["A"], "target": ["C"]}))
 
 
 def test_read_gene_list(tmp_path):
     (tmp_path / "g.txt").write_text("gene\nGata1\n\nSpi1\n")
-    assert D.read_gene_list(tmp_path / "g.txt") == ["Gata1", "Spi1"]
+    assert R.read_gene_list(tmp_path / "g.txt") == ["Gata1", "Spi1"]
     (tmp_path / "g.csv").write_text("id,symbol\n1,GATA1\n2,SPI1\n")
-    assert D.read_gene_list(tmp_path / "g.csv") == ["GATA1", "SPI1"]
+    assert R.read_gene_list(tmp_path / "g.csv") == ["GATA1", "SPI1"]
     (tmp_path / "empty.txt").write_text("\n")
     with pytest.raises(ValueError, match="empty"):
-        D.read_gene_list(tmp_path / "empty.txt")
+        R.read_gene_list(tmp_path / "empty.txt")
 
 
 def test_read_edge_list(tmp_path):
     p = tmp_path / "edges.csv"
     p.write_text("Gene1,Gene2,Score\nGata1,Spi1,0.5\nGATA1,SPI1,0.4\nSpi1,Cebpa,1\n")
-    edges = D.read_edge_list(p)
+    edges = R.read_edge_list(p)
     assert edges.to_dict("list") == {"tf": ["GATA1", "SPI1"], "target": ["SPI1", "CEBPA"]}
-    assert D.read_edge_list(io.StringIO("source\ttarget\nA\tB\n")).values.tolist() == [["A", "B"]]
+    assert R.read_edge_list(io.StringIO("source\ttarget\nA\tB\n")).values.tolist() == [["A", "B"]]
     p.write_text("from,to\nA,B\n")
     with pytest.raises(ValueError, match=r"edges.csv.*found columns \['from', 'to'\]"):
-        D.read_edge_list(p)
+        R.read_edge_list(p)
 
 
 def test_read_expression_formats(tmp_path):
     p = tmp_path / "x.csv.gz"
     with gzip.open(p, "wt") as f:
         f.write(",c1,c2,c3\ngata1,1,2,3\nSPI1,0,0.5,1\n")
-    a = D.read_expression(p, p.name)
+    a = R.read_expression(p, p.name)
     assert a.shape == (3, 2) and a.var_names.tolist() == ["GATA1", "SPI1"] and a.X.dtype == np.float32
     assert a.obs_names.tolist() == ["c1", "c2", "c3"] and a.X[:, 1].tolist() == [0, 0.5, 1]
-    cells_by_genes = D.read_expression(io.StringIO(",GATA1,SPI1\n0,1,0\n1,2,0.5\n"), "x.csv")
+    cells_by_genes = R.read_expression(io.StringIO(",GATA1,SPI1\n0,1,0\n1,2,0.5\n"), "x.csv")
     assert cells_by_genes.shape == (2, 2) and cells_by_genes.var_names.tolist() == ["GATA1", "SPI1"]
     h5 = tmp_path / "x.h5ad"
     a.write_h5ad(h5)
-    assert D.read_expression(h5, "x.h5ad").shape == (3, 2)
+    assert R.read_expression(h5, "x.h5ad").shape == (3, 2)
 
 
 @pytest.mark.parametrize("content, match", [
@@ -231,4 +234,4 @@ def test_read_expression_rejects(tmp_path, content, match):
     p = tmp_path / "bad.csv"
     p.write_text(content)
     with pytest.raises(ValueError, match=match):
-        D.read_expression(p, p.name)
+        R.read_expression(p, p.name)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ugrn_core import data, scfm
+from ugrn_core import datasets as data, scfm
 from ugrn_core.cache import CacheWarning, ProbeCache
 from ugrn_core.features import DatasetProbes, ProbeParams
 
@@ -115,7 +115,7 @@ WORKER = r"""
 import json, sys, time, warnings
 from pathlib import Path
 warnings.simplefilter("ignore")
-from ugrn_core import data, scfm
+from ugrn_core import datasets as data, scfm
 from ugrn_core.features import DatasetProbes, ProbeParams
 ckpt, ready, go = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 fm = scfm.load_checkpoint(ckpt, device="cpu")

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import io
-import sys
-from pathlib import Path
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ugrn_app import figures  # noqa: E402
+from ugrn_app import figures
+from ugrn_core import export
 
 
 @pytest.fixture
@@ -68,7 +64,7 @@ def test_edge_table_export_roundtrip(edges):
     assert list(table.index) == [1, 2, 3, 4]
     assert list(table["status"]) == [figures.STATUS_TP, figures.STATUS_FP, figures.STATUS_TP, figures.STATUS_FP]
     for fmt, sep in (("csv", ","), ("tsv", "\t")):
-        back = pd.read_csv(io.BytesIO(figures.export_edges(table, fmt)), sep=sep)
+        back = pd.read_csv(io.BytesIO(export.edges_bytes(figures.filter_edges(edges, top_k=4), fmt)), sep=sep)
         assert list(back.columns) == figures.EXPORT_COLUMNS
         pd.testing.assert_frame_equal(
             back,
@@ -82,15 +78,8 @@ def test_edge_table_without_ground_truth():
     e = pd.DataFrame({"tf": ["A"], "target": ["B"], "score": [0.5], "label": [np.nan]})
     table = figures.edge_table(e)
     assert table["label"].isna().all() and list(table["status"]) == [figures.STATUS_NA]
-    back = pd.read_csv(io.BytesIO(figures.export_edges(table, "csv")))
+    back = pd.read_csv(io.BytesIO(export.edges_bytes(e, "csv")))
     assert back["label"].isna().all()
-
-
-def test_graphml_bytes_reads_back(edges):
-    g = nx.DiGraph()
-    g.add_edge("GATA1", "KLF1", score=0.9, label=None)
-    back = nx.read_graphml(io.BytesIO(figures.graphml_bytes(g)))
-    assert back.has_edge("GATA1", "KLF1") and back.edges["GATA1", "KLF1"]["score"] == pytest.approx(0.9)
 
 
 def test_false_negatives_and_degrees(edges):

@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from ugrn_core import api, cli, data
-from ugrn_core.benchmark import resolve_datasets, run_benchmark
-from ugrn_core.features import METHODS, DatasetProbes, ProbeParams
-from ugrn_core.predict import train_translator
+from ugrn_core import api, cli, methods
+from ugrn_core.benchmark import default_methods, resolve_datasets, run_benchmark
+from ugrn_core.datasets import load_beeline
+from ugrn_core.features import DatasetProbes, ProbeParams
+from ugrn_core.pairs import candidate_pairs, sample_pairs, split_pairs
 from ugrn_core.translator import fit_projector
 
 PARAMS = ProbeParams(v0=25.0, target_values=(0.0, 50.0), base_values=(10.0, 40.0))
@@ -26,16 +27,16 @@ TESTS = ["Non-Specific/mHSC-L/500", "STRING/mHSC-GM/500", "STRING/mHSC-E/500"]
 
 @pytest.fixture(scope="module")
 def probes(fm):
-    return DatasetProbes(fm, data.load_beeline(TRAIN), PARAMS)
+    return DatasetProbes(fm, load_beeline(TRAIN), PARAMS)
 
 
 @pytest.fixture(scope="module")
 def result(fm):
-    return run_benchmark(fm, TRAIN, TESTS, params=PARAMS, seed=0)
+    return run_benchmark(fm, TRAIN, TESTS, params=PARAMS, seed=0, include_train_cell=True)  # tests overlap removal
 
 
 def test_pair_features_shapes_and_directions(probes):
-    pairs = data.sample_pairs(probes.dataset, genes=probes.genes, seed=0).head(50)
+    pairs = sample_pairs(probes.dataset, genes=probes.genes, seed=0).head(50)
     vvp = probes.pair_features("VVP", pairs)
     gdt = probes.pair_features("GDT", pairs)
     emb = probes.pair_features("Emb", pairs)
@@ -60,8 +61,8 @@ def test_gdt_probe_is_the_transposed_jacobian(probes):
 
 def test_within_dataset_translator_beats_chance(probes):
     """Known answer: on held-out pairs of the same network, gene-identity features rank hub-TF edges first."""
-    pairs = data.sample_pairs(probes.dataset, genes=probes.genes, seed=0)
-    train, test = data.split_pairs(pairs, test_size=0.3, seed=0)
+    pairs = sample_pairs(probes.dataset, genes=probes.genes, seed=0)
+    train, test = split_pairs(pairs, test_size=0.3, seed=0)
     proj = fit_projector(probes.pair_features("Emb", train), train["label"].to_numpy(), seed=0)
     auc = roc_auc_score(test["label"], proj.logits(probes.pair_features("Emb", test)))
     assert auc > 0.7
@@ -72,10 +73,10 @@ def test_within_dataset_translator_beats_chance(probes):
 
 def test_benchmark_table(result):
     t = result.table
-    assert set(t["dataset"]) == set(TESTS) and set(t["method"]) == set(METHODS)
+    assert set(t["dataset"]) == set(TESTS) and list(dict.fromkeys(t["method"])) == default_methods()
     no_expr = t[t["dataset"] == "STRING/mHSC-E/500"]
     for row in no_expr.itertuples():
-        if METHODS[row.method].needs_expression:
+        if methods.get(row.method).needs_expression:
             assert np.isnan(row.AUROC) and row.note == "n/a: no expression"
         else:
             assert 0 <= row.AUROC <= 1
@@ -86,17 +87,17 @@ def test_benchmark_table(result):
 
 
 def test_no_pair_shared_between_train_and_test(result, fm):
-    train_ds = data.load_beeline(TRAIN)
+    train_ds = load_beeline(TRAIN)
     tp = DatasetProbes(fm, train_ds, PARAMS)
-    train_pairs = data.sample_pairs(train_ds, genes=tp.genes, seed=0)
+    train_pairs = sample_pairs(train_ds, genes=tp.genes, seed=0)
     tok = dict(zip(tp.mapping.genes, tp.mapping.tokens))
     seen = set(zip(train_pairs["tf"].map(tok), train_pairs["target"].map(tok)))
     removed = result.meta["test_pairs_removed_as_seen_in_training"]
     assert removed["Non-Specific/mHSC-L/500"] > 0  # same gene set as the training network: overlaps exist
     for name in TESTS:
-        ds = data.load_beeline(name)
+        ds = load_beeline(name)
         p = DatasetProbes(fm, ds, PARAMS)
-        pairs = data.sample_pairs(ds, genes=p.genes, seed=0)
+        pairs = sample_pairs(ds, genes=p.genes, seed=0)
         t = dict(zip(p.mapping.genes, p.mapping.tokens))
         keys = list(zip(pairs["tf"].map(t), pairs["target"].map(t)))
         n_seen = sum(k in seen for k in keys)
@@ -107,7 +108,7 @@ def test_no_pair_shared_between_train_and_test(result, fm):
 
 
 def test_gene_sets_probed_once_across_networks(result, fm, monkeypatch):
-    cache = DatasetProbes(fm, data.load_beeline(TRAIN), PARAMS).cache
+    cache = DatasetProbes(fm, load_beeline(TRAIN), PARAMS).cache
     ours = [f for f in cache.dir.glob("VVP-*.json") if json.loads(f.read_text())["params"] == PARAMS.to_dict()]
     assert len(ours) == 3  # mHSC-L (shared by STRING and Non-Specific), mHSC-GM, mHSC-E
     assert {json.loads(f.read_text())["n_genes"] for f in ours} == {554, 630, 675}
@@ -120,11 +121,22 @@ def test_gene_sets_probed_once_across_networks(result, fm, monkeypatch):
         raise AssertionError("probe recomputed although it is cached")
 
     monkeypatch.setattr(DatasetProbes, "_compute", no_model)
-    other = DatasetProbes(fm, data.load_beeline("Non-Specific/mHSC-L/500"), PARAMS)
+    other = DatasetProbes(fm, load_beeline("Non-Specific/mHSC-L/500"), PARAMS)
     for probe in ("VVP", "GDT", "Pert", "Attn"):
         other.probe(probe)
         assert other.source[probe] == "disk"
     assert {f: f.stat().st_mtime_ns for f in cache.dir.glob("*.npy")} == stamps
+
+
+def test_ens_is_the_mean_of_its_members_logits(result):
+    """UGRN Sec. 3.3: P_Ens = sigmoid((logit(P_VVP) + logit(P_GDT)) / 2) on the same test pairs (compared as
+    probabilities: logits of saturated probabilities near 1 lose precision)."""
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    for name in TESTS:
+        (y, ens), (_, vvp), (_, gdt) = (result.scores[(m, name)] for m in ("Ens", "VVP", "GDT"))
+        mean = (logit(vvp) + logit(gdt)) / 2
+        np.testing.assert_allclose(ens, 1 / (1 + np.exp(-mean)), rtol=0, atol=1e-9)
+        assert not np.allclose(ens, vvp) and not np.allclose(ens, gdt)
 
 
 def test_result_roundtrip(result, tmp_path):
@@ -142,9 +154,9 @@ def test_result_roundtrip(result, tmp_path):
 
 def test_predict_edges_from_gene_list_and_cli(result, fm, tmp_path):
     translator_dir = result.translator.save(tmp_path / "translator")
-    genes = data.load_beeline(TRAIN).genes
+    genes = load_beeline(TRAIN).genes
     (tmp_path / "genes.txt").write_text("\n".join(genes) + "\n")
-    ds = api.dataset_from_upload(genes, species="mouse", name="genes")
+    ds = api.dataset_from_genes(genes, species="mouse", name="genes")
     assert not ds.has_ground_truth and not ds.has_expression
     edges = api.predict_edges(fm, ds, api.load_translator(translator_dir), method="Ens")
     n_tf = len(set(ds.tfs) & set(api.probes(fm, ds, PARAMS).genes))
@@ -155,7 +167,7 @@ def test_predict_edges_from_gene_list_and_cli(result, fm, tmp_path):
 
     out = tmp_path / "edges.tsv"
     rc = cli.main(["predict", "--genes", str(tmp_path / "genes.txt"), "--species", "mouse", "--translator",
-                   str(translator_dir), "--method", "VVP", "--top", "100", "--out", str(out)])
+                   str(translator_dir), "--method", "vvp", "--top", "100", "--out", str(out)])  # names in any case
     assert rc == 0
     written = pd.read_csv(out, sep="\t")
     assert list(written.columns) == ["TF", "target", "score", "label"] and len(written) == 100
@@ -165,14 +177,14 @@ def test_predict_edges_from_gene_list_and_cli(result, fm, tmp_path):
 
 
 def test_small_context_features_scale_up_and_predictions_warn(result, fm):
-    full_ds = data.load_beeline(TRAIN)
+    full_ds = load_beeline(TRAIN)
     full = DatasetProbes(fm, full_ds, PARAMS)
     tfs = [g for g in full_ds.tfs if g in set(full.genes)][:4]
     small_genes = tfs + [g for g in full.genes if g not in tfs][:8]
-    ds = api.dataset_from_upload(small_genes, species="mouse", name="small")
+    ds = api.dataset_from_genes(small_genes, species="mouse", name="small")
     small = DatasetProbes(fm, ds, PARAMS)
     assert len(small.tokens) == 12
-    pairs = data.candidate_pairs(ds, genes=small.genes)
+    pairs = candidate_pairs(ds, genes=small.genes)
     # the same pairs: VVP responses in a 12-gene context are several times those in the 554-gene one (≈ 1/N)
     ratio = np.abs(small.pair_features("VVP", pairs)).mean() / np.abs(full.pair_features("VVP", pairs)).mean()
     assert ratio > 3
@@ -183,6 +195,6 @@ def test_small_context_features_scale_up_and_predictions_warn(result, fm):
 
 
 def test_translator_refuses_other_probe_parameters(result, fm):
-    ds = data.load_beeline("STRING/mHSC-GM/500")
+    ds = load_beeline("STRING/mHSC-GM/500")
     with pytest.raises(ValueError, match="differ"):
         api.predict_edges(fm, ds, result.translator, probes=DatasetProbes(fm, ds, ProbeParams()))

@@ -88,7 +88,7 @@ def test_expression_reader(raw, name, gz):
        edges=st.one_of(st.none(), st.lists(st.tuples(CELL, CELL), max_size=4)))
 def test_dataset_from_user_input(genes, tfs, species, edges):
     edge_df = None if edges is None else pd.DataFrame(edges, columns=["tf", "target"])
-    out = _outcome(api.dataset_from_upload, genes, tfs, species, edge_df)
+    out = _outcome(api.dataset_from_genes, genes, tfs, species, edge_df)
     if not isinstance(out, Exception):
         assert out.genes and set(out.tfs) <= set(out.genes)
         assert set(out.edges["tf"]) | set(out.edges["target"]) <= set(out.genes)
@@ -102,6 +102,6 @@ def test_beeline_folder_with_arbitrary_file(tmp_path_factory, raw, which):
 
     root = beeline_folder(tmp_path_factory.mktemp("bl"), expression=",c1,c2\nA,1,2\nB,0,1\nC,3,0\nD,1,1\n")
     (root / "beeline" / "STRING Dataset" / "mDC" / "TFs+500" / which).write_bytes(raw)
-    out = _outcome(api.load_dataset, "STRING/mDC/500", root)
+    out = _outcome(api.load_beeline, "STRING/mDC/500", root)
     if not isinstance(out, Exception):
         assert out.genes and set(out.tfs) <= set(out.genes)

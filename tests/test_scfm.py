@@ -29,7 +29,8 @@ def test_checkpoint_roundtrip_official_layout(tiny_model, tmp_path):
         src = torch.cat([torch.full((3, 1), vocab["<cls>"]), torch.as_tensor(ids).expand(3, -1)], 1)
         vals = torch.cat([torch.full((3, 1), -2.0), torch.as_tensor(x)], 1)
         expected = model(src, vals, None)["mlm_output"][:, 1:].numpy()
-    np.testing.assert_array_equal(fm.reconstruct(ids, x), expected)
+    # same weights, same inputs: equal up to float32 round-off (the CPU kernel picked can depend on memory alignment)
+    np.testing.assert_allclose(fm.reconstruct(ids, x), expected, rtol=1e-5, atol=1e-6)
     assert fm.checkpoint_id == scfm.load_checkpoint(path, device="cpu").checkpoint_id
 
 
@@ -161,7 +162,7 @@ def test_zero_shot_and_pert_scores_match_an_independent_computation(tiny_model, 
     import pandas as pd
     from scipy.stats import rankdata
 
-    from ugrn_core import data
+    from ugrn_core import datasets, pairs as pairs_mod
     from ugrn_core.cache import ProbeCache
     from ugrn_core.features import DatasetProbes
 
@@ -170,10 +171,10 @@ def test_zero_shot_and_pert_scores_match_an_independent_computation(tiny_model, 
     genes = [f"GENE{i}" for i in range(0, 36, 3)]  # 12 genes, string order differs from list order
     rng = np.random.default_rng(0)
     X = rng.poisson(1.5, size=(25, len(genes))).astype(np.float32)
-    ds = data.dataset_from_genes(genes, tfs=genes[:3], expression=anndata.AnnData(X=X, var=pd.DataFrame(index=genes)),
+    ds = datasets.dataset_from_genes(genes, tfs=genes[:3], expression=anndata.AnnData(X=X, var=pd.DataFrame(index=genes)),
                                  name="tiny")
     p = DatasetProbes(fm, ds, cache=ProbeCache(fm.checkpoint_id, tmp_path / "cache"))
-    pairs = data.candidate_pairs(ds)
+    pairs = pairs_mod.candidate_pairs(ds)
 
     # mean cell by hand: per cell, non-zero values → ceil(max-rank / k * 50), zeros stay 0; then the mean over cells
     binned = np.zeros_like(X, dtype=np.float64)

@@ -1,4 +1,5 @@
-"""Translator: the paper's projector learns a known rule, round-trips to disk, and Ens averages logits."""
+"""Translator: the paper's projector learns a known rule, round-trips to disk (with its checkpoint), expands ensembles
+into their members and refuses another checkpoint with a message that says how to train one for it."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from types import SimpleNamespace
+
 from ugrn_core.features import ProbeParams
-from ugrn_core.translator import Projector, Translator, fit_projector, trainable
+from ugrn_core.translator import Projector, Translator, fit_projector, projectors_needed
 
 
 def _synthetic(n, dim, seed):
@@ -47,23 +50,40 @@ def test_translator_save_load_and_ens(tmp_path):
     X, y = _synthetic(600, 6, 0)
     projectors = {m: fit_projector(X + k, y, epochs=5, seed=k) for k, m in enumerate(["VVP", "GDT"])}
     params = ProbeParams(v0=10.0)
-    tr = Translator(projectors, params, "STRING/hESC/500", "abc", {"VVP": 600, "GDT": 600}, n_context=800)
-    assert tr.methods == ["VVP", "GDT", "Ens"]
+    tr = Translator(projectors, params, "STRING/hESC/500", "abc", {"VVP": 600, "GDT": 600}, n_context=800,
+                    checkpoint="scgpt_compact", d_model=64)
+    assert tr.methods == ["VVP", "GDT", "Ens"]  # the ensemble comes with its members
+    assert Translator(projectors={"VVP": projectors["VVP"]}, params=params, trained_on="x", checkpoint_id="abc").methods == ["VVP"]
     feats = {"VVP": X + 0, "GDT": X + 1}
-    np.testing.assert_allclose(tr.logits("Ens", feats), (tr.logits("VVP", feats) + tr.logits("GDT", feats)) / 2)
-    assert ((tr.predict("Ens", feats) > 0) & (tr.predict("Ens", feats) < 1)).all()
+    assert ((tr.predict("VVP", feats) > 0) & (tr.predict("VVP", feats) < 1)).all()
 
     loaded = Translator.load(tr.save(tmp_path / "tr"))
     assert loaded.params == params and loaded.trained_on == "STRING/hESC/500" and loaded.n_context == 800
+    assert (loaded.checkpoint, loaded.checkpoint_id, loaded.d_model) == ("scgpt_compact", "abc", 64)
     assert loaded.context_warning(500) is None and loaded.context_warning(1600) is None
     assert "50 genes" in loaded.context_warning(50) and "800" in loaded.context_warning(50)
     assert loaded.context_warning(1700) is not None
-    np.testing.assert_allclose(loaded.predict("Ens", feats), tr.predict("Ens", feats), rtol=1e-6)
+    np.testing.assert_allclose(loaded.predict("GDT", feats), tr.predict("GDT", feats), rtol=1e-6)
     with pytest.raises(KeyError, match="Emb"):
         loaded.logits("Emb", feats)
 
 
-def test_trainable_expands_ens():
-    assert trainable(["Ens", "Origin-Pert"]) == ["VVP", "GDT"]
+def test_projectors_needed_expands_ensembles_case_insensitively():
+    assert projectors_needed(["ens", "Origin-Pert"]) == ["VVP", "GDT"]
+    assert projectors_needed(["gdt", "EMB", "Ens"]) == ["Emb", "VVP", "GDT"]  # registry order, no duplicates
     with pytest.raises(ValueError, match="unknown method"):
-        trainable(["Foo"])
+        projectors_needed(["Foo"])
+
+
+def test_checkpoint_mismatch_says_how_to_train_one(tmp_path):
+    X, y = _synthetic(200, 4, 0)
+    tr = Translator({"VVP": fit_projector(X, y, epochs=1)}, ProbeParams(), "STRING/hESC/500", "aaaa1111",
+                    checkpoint="scgpt_compact", d_model=64)
+    same = SimpleNamespace(checkpoint_id="aaaa1111", path=tmp_path / "scgpt_compact", d_model=64)
+    tr.check_model(same)  # same checkpoint: no error
+    other = SimpleNamespace(checkpoint_id="bbbb2222", path=tmp_path / "scGPT_human", d_model=512)
+    with pytest.raises(ValueError) as err:
+        tr.check_model(other)
+    msg = str(err.value)
+    assert "trained with checkpoint scgpt_compact (id aaaa1111" in msg and "scGPT_human (id bbbb2222" in msg
+    assert f"ugrn train --checkpoint {other.path} --dataset STRING/hESC/500 --out" in msg

@@ -6,7 +6,6 @@ every function is deterministic, so tests assert on the data of the figures they
 
 from __future__ import annotations
 
-import io
 from typing import Iterable, Mapping, Sequence
 
 import networkx as nx
@@ -14,7 +13,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-EXPORT_COLUMNS = ["TF", "target", "score", "label"]
+from ugrn_core import export
+
+EXPORT_COLUMNS = export.COLUMNS
 STATUS_TP, STATUS_FP, STATUS_NA = "true positive", "false positive", "no ground truth"
 STATUS_COLORS = {STATUS_TP: "#1a9850", STATUS_FP: "#d73027", STATUS_NA: "#4575b4"}
 DIRECTION_COLORS = ("#1f77b4", "#ff7f0e")
@@ -134,42 +135,12 @@ def edge_status(label) -> str:
 
 
 def edge_table(shown: pd.DataFrame) -> pd.DataFrame:
-    """The ranked edge table the Network page shows and exports: TF, target, score, label (+ status, rank index)."""
-    out = pd.DataFrame(
-        {
-            "TF": shown["tf"].astype(str).to_numpy(),
-            "target": shown["target"].astype(str).to_numpy(),
-            "score": shown["score"].astype(float).to_numpy(),
-            "label": pd.array(pd.to_numeric(shown["label"], errors="coerce").round(), dtype="Int64")
-            if "label" in shown
-            else pd.array([pd.NA] * len(shown), dtype="Int64"),
-        }
-    )
+    """The ranked edge table the Network page shows: ``ugrn_core.export.edge_table`` (TF, target, score, label) + status,
+    indexed by rank from 1. Its downloads come from ``export.edges_bytes`` on the same edges."""
+    out = export.edge_table(shown)
     out["status"] = [edge_status(v) for v in out["label"]]
     out.index = pd.RangeIndex(1, len(out) + 1, name="rank")
     return out
-
-
-def export_edges(table: pd.DataFrame, fmt: str) -> bytes:
-    """Edge list file for download: ``fmt`` 'csv' or 'tsv'; columns TF, target, score, label (empty when unknown)."""
-    sep = {"csv": ",", "tsv": "\t"}[fmt]
-    buf = io.StringIO()
-    table[EXPORT_COLUMNS].to_csv(buf, sep=sep, index=False, float_format="%.6g")
-    return buf.getvalue().encode()
-
-
-def graphml_bytes(graph: nx.Graph) -> bytes:
-    """GraphML of ``graph`` (e.g. ``ugrn_core.api.graph_of(edges)``); None attributes are dropped (GraphML has no null)."""
-    g = graph.copy()
-    for _, data in g.nodes(data=True):
-        for k in [k for k, v in data.items() if v is None or (isinstance(v, float) and np.isnan(v))]:
-            del data[k]
-    for _, _, data in g.edges(data=True):
-        for k in [k for k, v in data.items() if v is None or (isinstance(v, float) and np.isnan(v))]:
-            del data[k]
-    buf = io.BytesIO()
-    nx.write_graphml(g, buf)
-    return buf.getvalue()
 
 
 def false_negatives(edges: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:

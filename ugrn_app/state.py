@@ -110,7 +110,7 @@ def check_path(path: str, what: str) -> Path:
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=16)
 def get_beeline(name: str):
-    return api.load_dataset(name)
+    return api.load_beeline(name)
 
 
 def _mtime(path: str) -> float:
@@ -200,6 +200,11 @@ def load_context(need_translator: bool = True) -> Context | None:
             tr = get_translator(ss["translator_path"])
         except Exception as e:
             _fail(f"Could not load the translator '{ss['translator_path'] or api.DEFAULT_TRANSLATOR}'", e)
+            return None
+        try:
+            tr.check_model(fm)
+        except ValueError as e:
+            _fail("The translator does not fit the checkpoint", e)
             return None
     return Context(fm, ds, ss["dataset_key"], tr, translator_key(ss["translator_path"]))
 
@@ -305,6 +310,35 @@ def upload_ok(uploaded, what: str) -> bool:
         st.error(f"The {what} '{uploaded.name}' is empty.")
         return False
     return True
+
+
+def methods_table() -> pd.DataFrame:
+    """One row per registered method (``api.methods``): name, family, what it needs, description, reference."""
+    return pd.DataFrame(
+        [
+            {
+                "method": s.name,
+                "family": s.family.value,
+                "needs expression": s.needs_expression,
+                "needs training labels": s.needs_labels,
+                "depends on context size": s.context_dependent,
+                "combines": ", ".join(s.members),
+                "description": s.description,
+                "reference": s.reference,
+            }
+            for s in api.methods.all_specs()
+        ]
+    )
+
+
+def method_help(names) -> str:
+    """Help text for a method picker: one line per method with its description and what it needs (from the specs)."""
+    lines = []
+    for name in names:
+        s = api.methods.get(name)
+        needs = [w for w, flag in (("expression", s.needs_expression), ("a trained translator", s.uses_translator)) if flag]
+        lines.append(f"- **{s.name}** ({s.reference}): {s.description}" + (f"; needs {' and '.join(needs)}" if needs else ""))
+    return "\n".join(lines)
 
 
 def safe_call(what: str, fn: Callable, *args, **kwargs):

@@ -1,8 +1,9 @@
 """Public facade of ugrn_core: the calls the Streamlit app and the CLI make.
 
-Everything here delegates to the modules that hold the work (``data`` → ``scfm`` → ``features`` →
-``translator`` → ``predict`` / ``benchmark``); this file adds defaults (bundled checkpoint and translator),
-in-process caching of loaded models, and stable names. ``progress`` arguments are callables
+Everything here delegates to the modules that hold the work (``datasets`` / ``readers`` / ``vocab`` / ``pairs`` →
+``scfm`` → ``features`` → ``translator`` → ``predict`` / ``benchmark`` → ``export``), under the same names; this file
+adds defaults (bundled checkpoint and translator), in-process caching of loaded models, and assembling user uploads.
+What a method needs and does comes from the registry, re-exported as ``api.methods``. ``progress`` arguments are callables
 ``progress(done: int, total: int, message: str)``.
 """
 
@@ -12,19 +13,24 @@ import functools
 from collections import OrderedDict
 from pathlib import Path
 
-import networkx as nx
 import pandas as pd
 
-from . import data as _data
-from .benchmark import BenchmarkResult, resolve_datasets, run_benchmark  # noqa: F401  (re-exported)
+from . import methods  # noqa: F401  (the method registry: methods.get, names, all_specs, Family)
+from .benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark  # noqa: F401  (re-exported)
 from .config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, default_device, resolve_device
-from .data import GRNDataset, list_datasets, read_edge_list, read_expression, read_gene_list  # noqa: F401
-from .features import METHODS, DatasetProbes, MethodSpec, ProbeParams  # noqa: F401
+from .datasets import GRNDataset, dataset_from_genes, list_datasets, load_beeline  # noqa: F401
+from .errors import DataError
+from .export import edge_table, edges_bytes, edges_to_graph, write_edges  # noqa: F401
+from .features import DatasetProbes, ProbeParams
+from .methods import MethodSpec  # noqa: F401
 from .metrics import curves, evaluate  # noqa: F401
-from .predict import edges_to_graph, predict_edges, score_pairs, write_edges  # noqa: F401
-from .predict import train_translator as _train_translator
+from .pairs import sample_pairs
+from .predict import DEFAULT_METHOD, predict_edges, score_pairs  # noqa: F401
+from .readers import read_edge_list, read_expression, read_gene_list
 from .scfm import ScFM, load_checkpoint
-from .translator import Translator
+from .translator import DEFAULT_METHODS as DEFAULT_TRAIN_METHODS
+from .translator import Translator, projectors_needed  # noqa: F401
+from .vocab import VocabMapping, map_to_vocab
 
 DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT_DIR
 DEFAULT_TRANSLATOR = DEFAULT_TRANSLATOR_DIR
@@ -47,15 +53,47 @@ def load_model(checkpoint=None, device=None) -> ScFM:
     return _load_model(str(Path(checkpoint or DEFAULT_CHECKPOINT).expanduser().resolve()), resolve_device(device))
 
 
-def load_dataset(name: str, data_dir=None) -> GRNDataset:
-    """A BEELINE dataset by name "<network>/<cell>/<500|1000>" (see ``data.load_beeline``)."""
-    return _data.load_beeline(name, data_dir)
+def _read(what: str, reader, source, *args):
+    """Run a file reader; failures other than ValueError (e.g. a corrupt .h5ad) become a DataError naming the file."""
+    try:
+        return reader(source, *args)
+    except ValueError:
+        raise
+    except Exception as e:  # a bad file must give a clear message, not a traceback
+        name = getattr(source, "name", source)
+        raise DataError(f"Could not read the {what} '{name}': {type(e).__name__}: {e}") from e
 
 
-def dataset_from_upload(genes, tfs=None, species="human", edges=None, expression=None, name="upload", data_dir=None) -> GRNDataset:
-    """A dataset from user input (gene list, optional TFs, known edges, expression); see ``data.dataset_from_genes``."""
-    return _data.dataset_from_genes(genes, tfs=tfs, species=species, edges=edges, expression=expression, name=name,
-                                    data_dir=data_dir)
+def dataset_from_files(genes=None, gene_symbols=(), expression=None, expression_name: str | None = None, edges=None,
+                       tfs=None, species: str = "human", name: str = "upload", data_dir=None) -> GRNDataset:
+    """A dataset assembled from user files (paths or uploaded file objects): what ``ugrn predict`` and the app's Home
+    page take.
+
+    Args:
+        genes: gene list file (``readers.read_gene_list``).
+        gene_symbols: further gene symbols (e.g. pasted), appended to the file's.
+        expression: expression matrix file (``readers.read_expression``: genes × cells CSV/TSV or cells × genes
+            .h5ad, optionally .gz); ``expression_name`` gives its file name when it is an unnamed file object.
+            Without a gene list, its genes form the gene set.
+        edges: known TF→target edges file (``readers.read_edge_list``), used as ground truth.
+        tfs: TF list file (default: the species' BEELINE TF list ∩ genes).
+        species: "human" or "mouse"; name: the dataset's name.
+    Raises: ValueError when no gene is given, or from the readers / ``datasets.dataset_from_genes`` (naming the file
+    and the offending genes).
+    """
+    gene_list = list(_read("gene list", read_gene_list, genes)) if genes is not None else []
+    gene_list += [str(g) for g in gene_symbols]
+    adata = None
+    if expression is not None:
+        adata = _read("expression matrix", read_expression, expression,
+                      expression_name or getattr(expression, "name", None) or str(expression))
+        if not gene_list:
+            gene_list = list(adata.var_names)
+    if not gene_list:
+        raise DataError("no genes given: pass a gene list, gene symbols or an expression matrix")
+    return dataset_from_genes(gene_list, tfs=_read("TF list", read_gene_list, tfs) if tfs is not None else None,
+                              species=species, edges=_read("edge list", read_edge_list, edges) if edges is not None else None,
+                              expression=adata, name=name, data_dir=data_dir)
 
 
 _PROBES: "OrderedDict[tuple, DatasetProbes]" = OrderedDict()
@@ -74,9 +112,9 @@ def probes(fm: ScFM, ds: GRNDataset, params: ProbeParams | None = None) -> Datas
     return _PROBES[key]
 
 
-def vocab_mapping(fm: ScFM, ds: GRNDataset) -> _data.VocabMapping:
-    """How ``ds``'s genes map into ``fm``'s vocabulary (coverage, unmapped genes)."""
-    return _data.map_to_vocab(ds.genes, fm.vocab, ds.species, warn=False)
+def vocab_mapping(fm: ScFM, ds: GRNDataset) -> VocabMapping:
+    """How ``ds``'s genes map into ``fm``'s vocabulary (coverage, unmapped genes; ``vocab.map_to_vocab``)."""
+    return map_to_vocab(ds.genes, fm.vocab, ds.species, warn=False)
 
 
 def context_warning(fm: ScFM, ds: GRNDataset, translator: Translator) -> str | None:
@@ -86,9 +124,9 @@ def context_warning(fm: ScFM, ds: GRNDataset, translator: Translator) -> str | N
 
 
 def cached_probes(fm: ScFM, ds: GRNDataset, params: ProbeParams | None = None) -> list[str]:
-    """Probe arrays already on disk for this gene set and parameters (subset of VVP, GDT, Pert, Attn)."""
+    """Probe arrays already on disk for this gene set and parameters (a subset of ``methods.probe_names()``)."""
     p = probes(fm, ds, params)
-    return [name for name in ("VVP", "GDT", "Pert", "Attn") if p.is_cached(name)]
+    return [name for name in methods.probe_names() if p.is_cached(name)]
 
 
 def pair_curves(fm: ScFM, ds: GRNDataset, source: str, target: str, params: ProbeParams | None = None, n_points: int = 21) -> dict:
@@ -101,20 +139,32 @@ def load_translator(path=None) -> Translator:
     return Translator.load(path or DEFAULT_TRANSLATOR)
 
 
-def train_translator(fm: ScFM, dataset, methods=("VVP", "GDT", "Emb"), params: ProbeParams | None = None,
-                     np_ratio: float = 1.0, seed: int = 0, epochs: int = 50, progress=None) -> Translator:
-    """Train projectors on a labelled dataset (name or ``GRNDataset``); see ``predict.train_translator``."""
-    ds = load_dataset(dataset) if isinstance(dataset, str) else dataset
-    params = params or ProbeParams()
-    translator, _ = _train_translator(fm, ds, methods, params, np_ratio=np_ratio, seed=seed, epochs=epochs,
-                                      progress=progress, probes=probes(fm, ds, params))
-    return translator
+def train_translator(fm: ScFM, dataset, methods=DEFAULT_TRAIN_METHODS, params: ProbeParams | None = None,
+                     np_ratio: float = 1.0, seed: int = 0, epochs: int = 50, tf_mode: str = "file",
+                     progress=None) -> Translator:
+    """Train projectors on a labelled dataset (name or ``GRNDataset``): all its positives plus N/P-sampled negatives
+    (``pairs.sample_pairs``), then ``Translator.fit``. ``methods`` in any case; an ensemble brings its members.
+
+    Raises: ValueError when the dataset has no ground-truth edges or no method can be trained.
+    """
+    ds = load_beeline(dataset) if isinstance(dataset, str) else dataset
+    p = probes(fm, ds, params or ProbeParams())
+    train_pairs = sample_pairs(ds, genes=p.genes, np_ratio=np_ratio, seed=seed, tf_mode=tf_mode)
+    return Translator.fit(p, train_pairs, methods, epochs=epochs, seed=seed, progress=progress)
+
+
+def available_methods(ds: GRNDataset, translator: Translator | None) -> list[str]:
+    """Methods that can score ``ds`` now without training: the translator's, plus zero-shot probes when ``ds`` has
+    the expression they need (registry order)."""
+    have = set(translator.methods) if translator is not None else set()
+    return [s.name for s in methods.all_specs()
+            if (s.name in have or (s.family is methods.Family.ZERO_SHOT_PROBE)) and not s.na_reason(ds)]
 
 
 def predict_pairs(fm: ScFM, ds: GRNDataset, translator: Translator, pairs: pd.DataFrame, methods=None, progress=None) -> pd.DataFrame:
-    """Scores of ``methods`` (default: all the translator's, plus zero-shot ones when ``ds`` has expression) for ``pairs``."""
+    """Scores of ``methods`` (default ``available_methods``) for ``pairs`` (columns tf, target); see ``score_pairs``."""
     if methods is None:
-        methods = list(translator.methods) + ([m for m, s in METHODS.items() if s.zero_shot] if ds.has_expression else [])
+        methods = available_methods(ds, translator)
     return score_pairs(probes(fm, ds, translator.params), pairs, methods, translator, progress)
 
 
@@ -133,7 +183,3 @@ def paper_table(name: str = "table1_auprc") -> pd.DataFrame:
         raise FileNotFoundError(f"paper table {name!r} not bundled (expected {path})")
     return pd.read_csv(path)
 
-
-def graph_of(edges: pd.DataFrame) -> nx.DiGraph:
-    """Directed networkx graph of an edge list [tf, target, score, label] (for GraphML export)."""
-    return edges_to_graph(edges)

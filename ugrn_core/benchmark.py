@@ -10,6 +10,9 @@ Which pairs are scored:
   (``tf_mode="file"``) or only TFs with at least one positive (``tf_mode="positive"``).
 Test pairs that appear among the training pairs (same vocabulary tokens, same direction) are removed, so train and
 test never share a pair; the number removed is recorded per dataset.
+Test datasets of the training cell type are excluded unless ``include_train_cell`` (the paper's Table 1 tests none of
+them); ``negatives`` picks the kind of sampled negatives (``negatives.NEGATIVE_MODES``). Presets with seeds and
+controls: ``presets.run_preset``.
 """
 
 from __future__ import annotations
@@ -24,17 +27,26 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from . import methods as registry
 from ._io import atomic_folder
+from .datasets import list_datasets, load_beeline
 from .errors import InputFileNotFound, ParameterError
-from .data import candidate_pairs, list_datasets, load_beeline, sample_pairs
-from .features import METHODS, DatasetProbes, ProbeParams
+from .features import DatasetProbes, ProbeParams
 from .metrics import evaluate
-from .predict import score_pairs, train_translator
+from .pairs import candidate_pairs, sample_pairs
+from .predict import score_pairs
 from .scfm import ScFM
+from .translator import Translator
 
 ProgressFn = Callable[[int, int, str], None]
 METRIC_COLUMNS = ["AUROC", "AUPRC", "AUPRC_ratio", "EPR", "Hit@1%"]
-DEFAULT_METHODS = ("Origin-Pert", "Origin-Attn", "Pert", "Emb", "VVP", "GDT", "Ens")
+#: The UGRN paper's methods (Table 1): every probe + translator and zero-shot probe method, in display order.
+PAPER_FAMILIES = (registry.Family.ZERO_SHOT_PROBE, registry.Family.PROBE_TRANSLATOR)
+
+
+def default_methods() -> list[str]:
+    """Methods a benchmark runs by default: those of ``PAPER_FAMILIES``, in registry display order."""
+    return [s.name for s in registry.all_specs() if s.family in PAPER_FAMILIES]
 
 
 def resolve_datasets(spec, data_dir=None, exclude=()) -> list[str]:
@@ -71,16 +83,25 @@ class BenchmarkResult:
     translator: object = field(default=None, repr=False)  # projectors trained for this run (not saved with it)
 
     def pivot(self, metric: str = "AUPRC") -> pd.DataFrame:
-        """Datasets × methods table of ``metric`` with an "Avg" row (mean over datasets where defined)."""
+        """Datasets × methods table of ``metric`` with an "Avg" row over the datasets where every method that is
+        defined anywhere has a value (the same datasets for all), and, when some method is n/a on some dataset, an
+        "Avg (own datasets)" row with each method's mean over its own datasets."""
         p = self.table.pivot(index="dataset", columns="method", values=metric)
-        p = p[[m for m in METHODS if m in p.columns]].loc[list(dict.fromkeys(self.table["dataset"]))]
-        p.loc["Avg"] = p.mean(numeric_only=True)
+        p = p[[m for m in registry.names() if m in p.columns] + [m for m in p.columns if m not in registry.names()]].loc[list(dict.fromkeys(self.table["dataset"]))]
+        defined = p.loc[:, p.notna().any()]
+        common = defined.dropna(how="any").index
+        partial = defined.isna().any().any()
+        p.loc["Avg"] = p.loc[common].mean(numeric_only=True)
+        if partial:
+            p.loc["Avg (own datasets)"] = p.iloc[:-1].mean(numeric_only=True)
         return p
 
     def to_markdown(self) -> str:
         m = self.meta
         head = (f"# UGRN benchmark: train {m.get('train')} → {len(self.table['dataset'].unique())} test datasets\n\n"
-                f"Pairs: {m.get('pair_mode')} (N/P {m.get('np_ratio')}, TFs from {m.get('tf_mode')}), seed {m.get('seed')}; "
+                f"Pairs: {m.get('pair_mode')} (N/P {m.get('np_ratio')}, TFs from {m.get('tf_mode')}, negatives "
+                f"{m.get('negatives', 'uniform')}), seed {m.get('seed')}; test datasets of the training cell type "
+                f"{'included' if m.get('include_train_cell') else 'excluded'}; "
                 f"checkpoint {m.get('checkpoint')}; probe parameters {m.get('params')}. "
                 "'n/a' = the method needs expression that the test dataset (or, for Pert, the training dataset) lacks; see the note column of results.csv.\n")
         parts = [head]
@@ -119,26 +140,42 @@ class BenchmarkResult:
         return cls(table, scores, meta)
 
 
-def run_benchmark(fm: ScFM, train: str, tests, methods=DEFAULT_METHODS, params: ProbeParams | None = None,
+def run_benchmark(fm: ScFM, train: str, tests, methods=None, params: ProbeParams | None = None,
                   np_ratio: float = 1.0, pair_mode: str = "balanced", tf_mode: str = "file", seed: int = 0,
-                  epochs: int = 50, data_dir=None, progress: ProgressFn | None = None) -> BenchmarkResult:
-    """Train on dataset ``train`` and evaluate ``methods`` on every dataset in ``tests`` (names, globs or "all").
+                  epochs: int = 50, data_dir=None, progress: ProgressFn | None = None, negatives: str = "uniform",
+                  include_train_cell: bool = False) -> BenchmarkResult:
+    """Train on dataset ``train`` and evaluate ``methods`` (default ``default_methods()``; names in any case) on every
+    dataset in ``tests`` (names, globs or "all").
 
-    The training dataset itself is never a test dataset. See the module docstring for the pair protocol.
-    Raises: ValueError for an unknown method, dataset or pair mode.
+    Every method is scored generically (``predict.score_pairs``): translator methods by the projectors trained here
+    on ``train``'s labelled pairs, the others by their ``score(ctx, pairs)`` with the training dataset and pairs in
+    the context. The training dataset itself is never a test dataset, nor (unless ``include_train_cell``) any
+    dataset of its cell type. See the module docstring for the pair protocol.
+    Raises: ParameterError (a ValueError) for an unknown method, dataset, pair mode or negative mode.
     """
+    from .negatives import NEGATIVE_MODES, sample_test_pairs
+    from .suite import select_test_datasets
+
+    if negatives not in NEGATIVE_MODES:
+        raise ParameterError(f"negatives must be one of {list(NEGATIVE_MODES)}, got {negatives!r}")
     if pair_mode not in ("balanced", "all"):
         raise ParameterError(f"pair_mode must be 'balanced' or 'all', got {pair_mode!r}")
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ParameterError(f"unknown methods {unknown}; known: {list(METHODS)}")
+    methods = registry.canonical(default_methods() if methods is None else methods)
+    specs = [registry.get(m) for m in methods]
     params = params or ProbeParams()
-    test_names = resolve_datasets(tests, data_dir, exclude=(train,))
+    requested = resolve_datasets(tests, data_dir, exclude=(train,))
+    test_names = select_test_datasets(train, requested, include_train_cell)
+    if not test_names:
+        raise ParameterError(f"no test dataset left for training dataset {train}: {requested} share its cell type "
+                         "(pass include_train_cell / --include-train-cell to test them)")
     train_ds = load_beeline(train, data_dir)
     train_probes = DatasetProbes(fm, train_ds, params)
-    trained = [m for m in methods if METHODS[m].needs_training]
-    translator, train_pairs = (train_translator(fm, train_ds, trained, params, np_ratio=1.0, seed=seed, epochs=epochs,
-                                                progress=progress, probes=train_probes) if trained else (None, None))
+    translator, train_pairs = None, None
+    if any(s.needs_labels for s in specs):
+        train_pairs = sample_pairs(train_ds, genes=train_probes.genes, np_ratio=1.0, seed=seed)
+    if any(s.uses_translator for s in specs):
+        translator = Translator.fit(train_probes, train_pairs, [s.name for s in specs if s.uses_translator],
+                                    epochs=epochs, seed=seed, progress=progress)
     train_tokens = set()
     if train_pairs is not None:
         tok = dict(zip(train_probes.mapping.genes, train_probes.mapping.tokens))
@@ -150,7 +187,9 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=DEFAULT_METHODS, params: 
             progress(k, len(test_names), f"test dataset {name}")
         ds = load_beeline(name, data_dir)
         probes = DatasetProbes(fm, ds, params)
-        if pair_mode == "balanced":
+        if pair_mode == "balanced" and negatives != "uniform":
+            pairs = sample_test_pairs(ds, genes=probes.genes, np_ratio=np_ratio, seed=seed, negatives=negatives)
+        elif pair_mode == "balanced":
             pairs = sample_pairs(ds, genes=probes.genes, np_ratio=np_ratio, seed=seed, tf_mode=tf_mode)
         else:
             pairs = candidate_pairs(ds, genes=probes.genes, tf_mode=tf_mode)
@@ -160,13 +199,14 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=DEFAULT_METHODS, params: 
         removed[name] = int(overlap.sum())
         pairs = pairs.loc[~overlap].reset_index(drop=True)
         why = {}
-        for m in methods:
-            if METHODS[m].needs_expression and not ds.has_expression:
-                why[m] = "n/a: no expression"
-            elif METHODS[m].needs_training and (translator is None or m not in translator.methods):
-                why[m] = f"n/a: not trainable on {train} (no expression)"
+        for spec in specs:
+            if spec.na_reason(ds):
+                why[spec.name] = "n/a: no expression"
+            elif spec.uses_translator and (translator is None or spec.name not in translator.methods):
+                why[spec.name] = f"n/a: not trainable on {train} (no expression)"
         runnable = [m for m in methods if m not in why]
-        scored = score_pairs(probes, pairs, runnable, translator, progress)
+        scored = score_pairs(probes, pairs, runnable, translator, progress, train_dataset=train_ds,
+                             train_pairs=train_pairs, seed=seed)
         y = pairs["label"].to_numpy().astype(np.int8)
         for m in methods:
             row = {"method": m, "dataset": name, "n_pos": int(y.sum()), "n_neg": int(len(y) - y.sum()), "note": ""}
@@ -181,7 +221,8 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=DEFAULT_METHODS, params: 
     if progress:
         progress(len(test_names), len(test_names), "benchmark done")
     meta = {"train": train, "tests": test_names, "methods": list(methods), "pair_mode": pair_mode, "np_ratio": np_ratio,
-            "tf_mode": tf_mode, "seed": seed, "epochs": epochs, "params": params.to_dict(), "checkpoint": fm.path.name if fm.path else None,
+            "tf_mode": tf_mode, "negatives": negatives, "include_train_cell": include_train_cell,
+            "excluded_same_cell_type": [d for d in requested if d not in test_names], "seed": seed, "epochs": epochs, "params": params.to_dict(), "checkpoint": fm.path.name if fm.path else None,
             "checkpoint_id": fm.checkpoint_id, "n_train_pairs": None if train_pairs is None else len(train_pairs),
             "train_vocab_coverage": round(train_probes.mapping.coverage, 4), "test_pairs_removed_as_seen_in_training": removed}
     return BenchmarkResult(pd.DataFrame(rows), scores, meta, translator)

@@ -89,6 +89,19 @@ def _probe_args(p):
     p.add_argument("--base-values", default=None, help="comma-separated GDT base values (default 8 values over 5..50)")
 
 
+def _probe_list(text: str) -> list[str]:
+    """Probe names from a comma-separated string, matched case-insensitively against ``methods.probe_names()``."""
+    from . import methods
+
+    known = {p.lower(): p for p in methods.probe_names()}
+    out = []
+    for item in (t.strip() for t in text.split(",") if t.strip()):
+        if item.lower() not in known:
+            raise ParameterError(f"--probes: unknown probe {item!r}; known: {', '.join(known.values())}")
+        out.append(known[item.lower()])
+    return out
+
+
 def cmd_pretrain(args) -> int:
     from .pretrain import PretrainConfig, pretrain
 
@@ -120,12 +133,12 @@ def cmd_probe(args) -> int:
     names = api.resolve_datasets(args.datasets, args.data_dir)
     seen, progress = set(), TqdmProgress()
     for name in names:
-        p = api.probes(fm, api.load_dataset(name, args.data_dir), params)
+        p = api.probes(fm, api.load_beeline(name, args.data_dir), params)
         if tuple(p.tokens) in seen:
             continue
         seen.add(tuple(p.tokens))
-        for probe in args.probes.split(","):
-            if probe in ("Pert", "Attn") and not p.dataset.has_expression:
+        for probe in _probe_list(args.probes):
+            if api.methods.probe_owner(probe).na_reason(p.dataset):
                 continue
             t = time.perf_counter()
             cached = p.is_cached(probe)
@@ -138,7 +151,7 @@ def cmd_train(args) -> int:
     from . import api
 
     fm = api.load_model(args.checkpoint, args.device)
-    translator = api.train_translator(fm, api.load_dataset(args.dataset, args.data_dir), args.methods.split(","),
+    translator = api.train_translator(fm, api.load_beeline(args.dataset, args.data_dir), api.methods.canonical(args.methods),
                                       _params(args), np_ratio=args.np_ratio, seed=args.seed, progress=TqdmProgress())
     translator.save(args.out)
     print(f"wrote translator {args.out}: methods {translator.methods}, trained on {translator.trained_on}")
@@ -146,12 +159,19 @@ def cmd_train(args) -> int:
 
 
 def cmd_benchmark(args) -> int:
-    from . import api
+    from . import api, cli_suite
 
+    if args.preset:
+        return cli_suite.run_presets(args, api.load_model, TqdmProgress())
     fm = api.load_model(args.checkpoint, args.device)
-    result = api.run_benchmark(fm, args.train, args.test, methods=args.methods.split(","), params=_params(args),
+    negatives = (args.negatives or "uniform").split(",")
+    if len(negatives) != 1:
+        raise ParameterError(f"--negatives {args.negatives!r}: a plain benchmark takes one mode (presets take several)")
+    methods = api.methods.canonical(args.methods) if args.methods else None
+    result = api.run_benchmark(fm, args.train, args.test, methods=methods, params=_params(args),
                                np_ratio=args.np_ratio, pair_mode=args.pairs, tf_mode=args.tf_mode, seed=args.seed,
-                               epochs=args.epochs, data_dir=args.data_dir, progress=TqdmProgress())
+                               epochs=args.epochs, data_dir=args.data_dir, progress=TqdmProgress(),
+                               negatives=negatives[0], include_train_cell=args.include_train_cell)
     result.save(args.out)
     if args.save_translator and result.translator is not None:
         result.translator.save(args.save_translator)
@@ -162,18 +182,18 @@ def cmd_benchmark(args) -> int:
 
 def cmd_predict(args) -> int:
     from . import api
-    from .predict import edge_format
+    from .export import edge_format
 
     edge_format(args.out)  # a bad output name fails before any work
     fm = api.load_model(args.checkpoint, args.device)
     translator = api.load_translator(args.translator)
     if args.dataset:
-        ds = api.load_dataset(args.dataset, args.data_dir)
+        ds = api.load_beeline(args.dataset, args.data_dir)
     else:
-        ds = api.dataset_from_upload(api.read_gene_list(args.genes), tfs=api.read_gene_list(args.tfs) if args.tfs else None,
-                                     species=args.species, edges=api.read_edge_list(args.edges) if args.edges else None,
-                                     name=f"genes:{Path(args.genes).name}", data_dir=args.data_dir)
-    edges = api.predict_edges(fm, ds, translator, method=args.method, progress=TqdmProgress())
+        source = args.genes or args.expression
+        ds = api.dataset_from_files(genes=args.genes, expression=args.expression, edges=args.edges, tfs=args.tfs,
+                                    species=args.species, name=f"genes:{Path(source).name}", data_dir=args.data_dir)
+    edges = api.predict_edges(fm, ds, translator, method=api.methods.get(args.method).name, progress=TqdmProgress())
     if args.top:
         edges = edges.head(args.top)
     api.write_edges(edges, args.out)
@@ -181,9 +201,55 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_doctor(args) -> int:
+    import json
+
+    from . import doctor
+
+    show = None if args.json else (lambda c: print(doctor.format_check(c), flush=True))
+    checks = doctor.run_checks(args.data_dir, args.checkpoint, args.translator, device=args.device,
+                               load_model=not args.no_load, on_check=show)
+    if args.json:
+        print(json.dumps(doctor.as_dicts(checks), indent=2))
+    else:
+        print(doctor.format_report(checks).splitlines()[-1])
+    return doctor.exit_code(checks)
+
+
+def _method_help(what: str) -> str:
+    from . import methods
+
+    return f"{what} (any case); known: " + ", ".join(methods.names())
+
+
+def _probes_of(names) -> list[str]:
+    from . import methods
+
+    return [methods.get(m).probe for m in names if methods.get(m).probe]
+
+
+def _probe_names() -> list[str]:
+    from . import methods
+
+    return methods.probe_names()
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    from .predict import DEFAULT_METHOD
+    from .translator import DEFAULT_METHODS as TRAIN_METHODS
+
     parser = argparse.ArgumentParser(prog="ugrn", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"ugrn {__version__} ({Path(__file__).parent})")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("doctor", help="check the installation: versions, device, scgpt, data, checkpoint, translator, "
+                                      "cache (exit 1 when a required check fails)")
+    _common(p)
+    p.add_argument("--translator", default=None, help="translator folder (default: the bundled one)")
+    p.add_argument("--no-load", action="store_true", help="hash the checkpoint's files instead of loading it")
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("pretrain", help="pretrain the compact scGPT on the real expression in the data directory")
     p.add_argument("--out", default="assets/scgpt_compact")
@@ -205,14 +271,15 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     _probe_args(p)
     p.add_argument("--datasets", default="STRING/*/500", help="names, globs or 'all' (comma-separated)")
-    p.add_argument("--probes", default="VVP,GDT", help="comma-separated subset of VVP,GDT,Pert,Attn")
+    p.add_argument("--probes", default=",".join(_probes_of(TRAIN_METHODS)),
+                   help="comma-separated probe arrays (any case) of: " + ", ".join(_probe_names()))
     p.set_defaults(func=cmd_probe)
 
     p = sub.add_parser("train", help="train translators on a labelled dataset and save them")
     _common(p)
     _probe_args(p)
     p.add_argument("--dataset", default="STRING/hESC/500")
-    p.add_argument("--methods", default="VVP,GDT,Emb")
+    p.add_argument("--methods", default=",".join(TRAIN_METHODS), help=_method_help("comma-separated methods"))
     p.add_argument("--np-ratio", type=_number(float, 0, lo_open=True), default=1.0)
     p.add_argument("--seed", type=_number(int, 0), default=0)
     p.add_argument("--out", required=True)
@@ -223,7 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     _probe_args(p)
     p.add_argument("--train", default="STRING/hESC/500")
     p.add_argument("--test", default="*/*/500", help="names, globs ('*/*/500') or 'all', comma-separated")
-    p.add_argument("--methods", default="Origin-Pert,Origin-Attn,Pert,Emb,VVP,GDT,Ens")
+    p.add_argument("--methods", default=None,
+                   help=_method_help("comma-separated methods (default: the UGRN paper's probe methods)"))
     p.add_argument("--pairs", choices=["balanced", "all"], default="balanced",
                    help="balanced: positives + N/P-sampled negatives (paper); all: every TF×gene pair (BEELINE)")
     p.add_argument("--np-ratio", type=_number(float, 0, lo_open=True), default=1.0, help="negatives per positive for --pairs balanced")
@@ -233,18 +301,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_number(int, 0), default=0)
     p.add_argument("--out", default="results/benchmark_default")
     p.add_argument("--save-translator", default=None, help="also save the trained projectors to this folder")
+    from . import cli_suite
+
+    cli_suite.add_benchmark_options(p)
     p.set_defaults(func=cmd_benchmark)
+    cli_suite.add_report_parser(sub, _common)
 
     p = sub.add_parser("predict", help="rank TF→target edges for a dataset or a gene list")
     _common(p)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--dataset", help="BEELINE dataset name, e.g. STRING/mDC/500")
     src.add_argument("--genes", help="gene list file (one symbol per line, or a CSV with a 'gene' column)")
+    src.add_argument("--expression", help="expression matrix (genes × cells CSV/TSV, or cells × genes .h5ad): its genes "
+                                          "form the gene set and methods that need expression can run")
     p.add_argument("--tfs", help="TF list file (default: the species' BEELINE TF list ∩ genes)")
     p.add_argument("--edges", help="known edges CSV/TSV (TF,target) to label the output")
     p.add_argument("--species", choices=["human", "mouse"], default="human")
     p.add_argument("--translator", default=None, help="translator folder (default: bundled, trained on STRING/hESC/500)")
-    p.add_argument("--method", default="Ens")
+    p.add_argument("--method", default=DEFAULT_METHOD, help=_method_help("method to rank edges by"))
     p.add_argument("--top", type=_number(int, 0), default=0, help="keep only the top N edges (0 = all)")
     p.add_argument("--out", required=True, help="output .tsv, .csv or .graphml")
     p.set_defaults(func=cmd_predict)
@@ -288,8 +362,14 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"ugrn {args.command}: interrupted by SIGINT; rerun the same command to resume", file=sys.stderr)
         return 130
-    except UGRNInputError as e:  # the project's own errors only: anything else is a bug and shows its traceback
+    except UGRNInputError as e:  # the project's own errors: bad input named in one line
         print(f"ugrn {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError, KeyError) as e:  # other modules' plain input errors (e.g. a preset name)
+        print(f"ugrn {args.command}: error: {e.args[0] if e.args else e}", file=sys.stderr)
+        return 2
+    except ImportError as e:  # e.g. scgpt missing: scfm's message carries the exact install command
+        print(f"ugrn {args.command}: error: {e}. Run `ugrn doctor` to check the installation.", file=sys.stderr)
         return 2
 
 

@@ -1,23 +1,67 @@
 """Paths and run-time settings: data directory, bundled assets, cache directory, torch device.
 
-Every path can be overridden by an argument or an environment variable:
+Works from a source checkout (``make run``, ``pip install -e .``) and from an installed wheel alike. Every path can be
+overridden by an argument or an environment variable:
 
-- ``UGRN_DATA_DIR``: the data directory (default ``<repo>/../shared/data``).
-- ``UGRN_CACHE_DIR``: where probe features are cached (default ``<repo>/.cache/ugrn``).
+- ``UGRN_DATA_DIR``: the data directory. Default: ``<repo>/../shared/data`` in a source checkout; for an installed
+  package ``$XDG_DATA_HOME/ugrn/data`` (``~/.local/share/ugrn/data``), which usually does not exist, so installed
+  users pass ``--data-dir`` or set the variable (the error says so).
+- ``UGRN_CACHE_DIR``: where probe features are cached. Default: ``<repo>/.cache/ugrn`` in a source checkout,
+  ``$XDG_CACHE_HOME/ugrn`` (``~/.cache/ugrn``; ``%LOCALAPPDATA%\\ugrn\\cache`` on Windows) for an installed package.
 - ``UGRN_DEVICE``: force a torch device (default ``cuda`` when available, else ``cpu``).
 - ``UGRN_ALLOWED_ROOTS``: when the app is served to others, the folders (``:``-separated) that path fields
   (checkpoint folder, results folder) may point into; unset = any path (see :func:`check_allowed_path`).
+
+The bundled assets (compact scGPT checkpoint, default translator, default benchmark, paper tables) live in
+``<repo>/assets`` in a source checkout and are shipped inside the wheel as ``ugrn_core/assets`` (see setup.py).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-ASSETS_DIR = REPO_ROOT / "assets"
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent  # the source checkout's root when running from one (site-packages when installed)
+#: True when ugrn_core is imported from a source checkout (editable install or ``python -m`` in the repository),
+#: False when imported from an installed wheel.
+SOURCE_CHECKOUT = (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "assets").is_dir()
+ASSETS_DIR = REPO_ROOT / "assets" if SOURCE_CHECKOUT else PACKAGE_DIR / "assets"
 DEFAULT_CHECKPOINT_DIR = ASSETS_DIR / "scgpt_compact"
 DEFAULT_TRANSLATOR_DIR = ASSETS_DIR / "translators" / "STRING_hESC_500"
+
+
+def _user_dir(kind: str) -> Path:
+    """Per-user folder for ``kind`` "cache" or "data": XDG base directories (Linux, macOS), LOCALAPPDATA on Windows."""
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "ugrn" / kind
+    if kind == "cache":
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ugrn"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ugrn" / "data"
+
+
+def default_data_dir() -> tuple[Path, str]:
+    """The data directory used when none is passed, and where that choice came from (for messages and ``doctor``).
+
+    Returns ``(path, origin)`` with origin ``"UGRN_DATA_DIR"``, ``"source checkout default"`` or
+    ``"installed default"``; the path need not exist.
+    """
+    if os.environ.get("UGRN_DATA_DIR"):
+        return Path(os.environ["UGRN_DATA_DIR"]).expanduser(), "UGRN_DATA_DIR"
+    if SOURCE_CHECKOUT:
+        return REPO_ROOT.parent / "shared" / "data", "source checkout default"
+    return _user_dir("data"), "installed default"
+
+
+def default_cache_dir() -> tuple[Path, str]:
+    """The cache directory used when none is passed, and where that choice came from (like :func:`default_data_dir`)."""
+    if os.environ.get("UGRN_CACHE_DIR"):
+        return Path(os.environ["UGRN_CACHE_DIR"]).expanduser(), "UGRN_CACHE_DIR"
+    if SOURCE_CHECKOUT:
+        return REPO_ROOT / ".cache" / "ugrn", "source checkout default"
+    return _user_dir("cache"), "installed default"
+
 
 DATA_HELP = (
     "Expected the BEELINE benchmark in GENELink layout under '<data dir>/beeline/<Net> Dataset/<cell>/TFs+<500|1000>/' "
@@ -29,25 +73,28 @@ DATA_HELP = (
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """Return the data directory: ``data_dir`` if given, else ``$UGRN_DATA_DIR``, else ``<repo>/../shared/data``.
+    """Return the data directory: ``data_dir`` if given, else ``$UGRN_DATA_DIR``, else the default
+    (``<repo>/../shared/data`` in a source checkout, ``~/.local/share/ugrn/data`` when installed; see module doc).
 
     Raises:
-        InputFileNotFound (a FileNotFoundError): the directory does not exist; the message says where it was expected
-            and how to get it.
+        InputFileNotFound (a FileNotFoundError): the directory does not exist; the message says where it was expected,
+            where that path came from, and how to get the data.
     """
+    origin = "--data-dir"
     if data_dir is None:
-        data_dir = os.environ.get("UGRN_DATA_DIR") or (REPO_ROOT.parent / "shared" / "data")
+        data_dir, origin = default_data_dir()
     path = Path(data_dir).expanduser().resolve()
     if not path.is_dir():
         from .errors import InputFileNotFound
 
-        raise InputFileNotFound(f"Data directory not found: '{path}'. {DATA_HELP}")
+        raise InputFileNotFound(f"Data directory not found: '{path}' (from {origin}). {DATA_HELP}")
     return path
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
-    """Return (and create) the feature cache directory: ``path``, ``$UGRN_CACHE_DIR`` or ``<repo>/.cache/ugrn``."""
-    p = Path(path or os.environ.get("UGRN_CACHE_DIR") or (REPO_ROOT / ".cache" / "ugrn")).expanduser()
+    """Return (and create) the feature cache directory: ``path``, ``$UGRN_CACHE_DIR``, or the default
+    (``<repo>/.cache/ugrn`` in a source checkout, ``~/.cache/ugrn`` when installed)."""
+    p = Path(path).expanduser() if path else default_cache_dir()[0]
     p.mkdir(parents=True, exist_ok=True)
     return p
 

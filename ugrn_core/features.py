@@ -1,9 +1,8 @@
-"""Pair features and zero-shot scores from the foundation model: the method registry and the probes behind it.
+"""The foundation-model probes behind the methods: computed once per context gene set, cached on disk.
 
-Every method is declared once in ``METHODS`` (name, whether it needs expression, whether it needs a trained
-translator, its reference in the UGRN paper); the benchmark, CLI and app iterate the registry.
-
-Probes are computed once per *context gene set* (a dataset's vocabulary-mapped genes, sorted — scGPT has no
+What each probe computes and what enters its cache key is declared by the method that owns it
+(``ugrn_core/methods/<method>.py``: ``probe``, ``compute_probe``, ``cache_params``); this module runs and caches them
+and gathers pair features. Probes are computed once per *context gene set* (a dataset's vocabulary-mapped genes, sorted — scGPT has no
 positional encoding, so order is irrelevant and the four BEELINE networks of one cell type and size share one
 probe) and cached on disk. Each pairwise probe is a float32 array ``P[k, source, target]`` over the context;
 a pair's feature gathers ``P[:, i, j]`` (forward) and ``P[:, j, i]`` (reverse) and concatenates them.
@@ -21,10 +20,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from . import methods
 from .cache import ProbeCache, cache_key
+from .datasets import GRNDataset
 from .errors import DataError, ParameterError
-from .data import GRNDataset, VocabMapping, map_to_vocab
 from .scfm import ScFM, bin_values
+from .vocab import VocabMapping, map_to_vocab
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -73,54 +74,6 @@ class ProbeParams:
         return cls(v0=v0, target_values=target_values, base_values=base_values)
 
 
-@dataclass(frozen=True)
-class MethodSpec:
-    """One GRN method: how it scores a TF→target pair.
-
-    Attributes:
-        name: display name used everywhere (tables, CLI, app).
-        needs_expression: requires the dataset's expression (mean cell); "n/a" on datasets without it.
-        needs_training: scored by a translator trained on a labelled dataset (else zero-shot).
-        probe: the probe array it reads ("VVP", "GDT", "Pert", "Attn", "Emb"), or () for Ens.
-        reference: UGRN paper equation.
-    """
-
-    name: str
-    needs_expression: bool
-    needs_training: bool
-    probe: str | None
-    reference: str
-    description: str
-
-    @property
-    def zero_shot(self) -> bool:
-        return not self.needs_training
-
-
-METHODS: dict[str, MethodSpec] = {
-    m.name: m
-    for m in [
-        MethodSpec("Origin-Pert", True, False, "Pert", "Eq. 3",
-                   "zero-shot in-silico knockout: |M(x̄)_j − M(x̄^{i←0})_j| at the dataset's mean cell"),
-        MethodSpec("Origin-Attn", True, False, "Attn", "Eq. 4",
-                   "zero-shot: attention of target j to source i at the mean cell, summed over layers"),
-        MethodSpec("Pert", True, True, "Pert", "Eq. 6",
-                   "translator on the zero-out response of the mean cell, both directions"),
-        MethodSpec("Emb", False, True, "Emb", "Eq. 7", "translator on the sum of the two genes' token embeddings"),
-        MethodSpec("VVP", False, True, "VVP", "Eq. 8",
-                   "translator on Virtual Value Perturbation responses (base value v0, 8 target values), both directions"),
-        MethodSpec("GDT", False, True, "GDT", "Eq. 9",
-                   "translator on the Gradient Trajectory over 8 virtual base values, both directions"),
-        MethodSpec("Ens", False, True, None, "Sec. 3.3", "mean of the VVP and GDT translators' logits"),
-    ]
-}
-TRAINABLE = [m for m, s in METHODS.items() if s.needs_training and s.probe is not None]
-
-
-def _feature_dim(fm: ScFM, probe: str, params: ProbeParams) -> int:
-    return {"VVP": 2 * len(params.target_values), "GDT": 2 * len(params.base_values), "Pert": 2, "Emb": fm.d_model}[probe]
-
-
 @dataclass
 class DatasetProbes:
     """Probes of one dataset's context gene set, computed lazily and cached on disk.
@@ -141,6 +94,7 @@ class DatasetProbes:
     tokens: list[str] = field(init=False)
 
     def __post_init__(self):
+        self.params = self.params or ProbeParams()
         self.mapping = map_to_vocab(self.dataset.genes, self.fm.vocab, self.dataset.species)
         n = len(self.dataset.genes)
         if not self.mapping.genes:
@@ -180,7 +134,8 @@ class DatasetProbes:
         """
         if self._mean_cell is None:
             if not self.dataset.has_expression:
-                raise DataError(f"Dataset {self.dataset.name!r} has no expression: Pert / Origin methods need it")
+                need = ", ".join(methods.names(needs_expression=True))
+                raise DataError(f"Dataset {self.dataset.name!r} has no expression: {need} need it")
             X = self.dataset.expression.X
             X = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
             binned = bin_values(X, int(self.fm.args.get("n_bins", 51))).mean(0)
@@ -191,31 +146,32 @@ class DatasetProbes:
         return self._mean_cell
 
     def _key(self, probe: str) -> str:
+        spec = methods.probe_owner(probe)
         parts = [probe, self.tokens]
-        if probe == "VVP":
-            parts.append({"v0": self.params.v0, "target_values": self.params.target_values})
-        elif probe == "GDT":
-            parts.append({"base_values": self.params.base_values})
-        elif probe in ("Pert", "Attn"):
+        if spec.cache_params is not None:
+            parts.append(spec.cache_params(self.params))
+        if spec.needs_expression:  # probed at the mean cell: it enters the key
             parts.append(np.round(self.mean_cell(), 5))
         return cache_key(*parts)
 
     def is_cached(self, probe: str) -> bool:
-        if probe == "Emb":
-            return True
-        if probe in ("Pert", "Attn") and not self.dataset.has_expression:
+        """True when probe array ``probe`` is in memory or on disk (False when it needs expression the dataset lacks)."""
+        if methods.probe_owner(probe).needs_expression and not self.dataset.has_expression:
             return False
         return probe in self._mem or self.cache.has(probe, self._key(probe))
 
     # --------------------------------------------------------------- probes
-    def probe(self, probe: str, progress: ProgressFn | None = None) -> np.ndarray:
-        """The probe array: float32 (K, N, N) indexed [k, source, target] for VVP/GDT/Pert/Attn; (N, d) for Emb.
+    def embeddings(self) -> np.ndarray:
+        """The context genes' token embeddings, float32 (N, d_model), context order (read from the checkpoint)."""
+        return self.fm.embeddings(self.token_ids)
 
-        VVP: R[t, i, j] (Eq. 8). GDT: ∂M_j/∂x_i at x = v·1 for v in base_values (Eq. 9). Pert: zero-out response
-        at the mean cell (Eq. 6/3). Attn: summed attention of target j (query) to source i (key) at the mean cell (Eq. 4).
+    def probe(self, probe: str, progress: ProgressFn | None = None) -> np.ndarray:
+        """Probe array ``probe`` (``methods.probe_names()``): float32 (K, N, N) indexed [k, source, target].
+
+        Computed by the owning method's ``compute_probe`` (e.g. VVP: R[t, i, j], Eq. 8; GDT: ∂M_j/∂x_i, Eq. 9),
+        then kept in memory and in the disk cache.
+        Raises: ValueError for an unknown probe or one that needs expression the dataset lacks.
         """
-        if probe == "Emb":
-            return self.fm.embeddings(self.token_ids)
         if probe in self._mem:
             return self._mem[probe]
         meta = {"probe": probe, "params": self.params.to_dict(), "n_genes": len(self.tokens),
@@ -225,49 +181,31 @@ class DatasetProbes:
         self._mem[probe] = arr
         return arr
 
-    def _compute(self, probe: str, progress: ProgressFn | None) -> np.ndarray:
-        ids, n = self.token_ids, len(self.token_ids)
-        if probe == "VVP":
-            return self.fm.vvp(ids, self.params.v0, self.params.target_values, progress=progress)
-        if probe == "GDT":
-            out = np.empty((len(self.params.base_values), n, n), dtype=np.float32)
-            for k, v in enumerate(self.params.base_values):
-                step = None
-                if progress:
-                    step = lambda d, t, m, k=k: progress(k * t + d, len(self.params.base_values) * t, f"GDT base value {k + 1}/{len(self.params.base_values)}")
-                out[k] = self.fm.jacobian(ids, v, progress=step).T  # [target, source] → [source, target]
-            return out
-        if probe == "Pert":
-            return self.fm.perturb(ids, self.mean_cell(), np.arange(n), [0.0], progress=progress)
-        if probe == "Attn":
-            return self.fm.attention(ids, self.mean_cell()).T[None]  # [query=target, key=source] → [source, target]
-        raise ValueError(f"unknown probe {probe!r}; expected one of VVP, GDT, Pert, Attn, Emb")
+    def _compute(self, probe: str, progress: ProgressFn | None = None) -> np.ndarray:
+        """Compute probe array ``probe`` with its owning method's ``compute_probe`` (no cache)."""
+        return methods.probe_owner(probe).compute_probe(self, progress)
 
     # --------------------------------------------------------- pair features
-    def pair_features(self, method: str, pairs: pd.DataFrame, progress: ProgressFn | None = None) -> np.ndarray:
-        """Feature matrix for TF→target ``pairs`` (columns ``tf``, ``target``) for a trainable method.
+    def both_directions(self, probe: str, pairs: pd.DataFrame, progress: ProgressFn | None = None) -> np.ndarray:
+        """Pair features [P[:, i, j] ‖ P[:, j, i]] (forward ‖ reverse) of probe array ``probe``, float32 (P, 2K).
 
-        Returns: float32 (P, D): VVP (P, 2T), GDT (P, 2V), Pert (P, 2) as [forward ‖ reverse]; Emb (P, d_model) = E_i + E_j.
-        Raises: KeyError for genes outside the context; ValueError for Pert without expression or an unknown method.
+        Raises: KeyError for genes outside the context.
         """
-        spec = METHODS.get(method)
-        if spec is None or spec.probe is None or not spec.needs_training:
-            raise ValueError(f"{method!r} has no pair features; trainable methods: {TRAINABLE}")
         i, j = self.positions(pairs["tf"]), self.positions(pairs["target"])
-        if spec.probe == "Emb":
-            E = self.probe("Emb")
-            return (E[i] + E[j]).astype(np.float32)
-        P = self.probe(spec.probe, progress)
+        P = self.probe(probe, progress)
         return np.concatenate([P[:, i, j].T, P[:, j, i].T], axis=1).astype(np.float32)
 
-    def zero_shot_scores(self, method: str, pairs: pd.DataFrame, progress: ProgressFn | None = None) -> np.ndarray:
-        """Zero-shot scores float64 (P,) for Origin-Pert (|knock-out effect|, Eq. 3) or Origin-Attn (Eq. 4)."""
-        i, j = self.positions(pairs["tf"]), self.positions(pairs["target"])
-        if method == "Origin-Pert":
-            return np.abs(self.probe("Pert", progress)[0, i, j]).astype(np.float64)
-        if method == "Origin-Attn":
-            return self.probe("Attn", progress)[0, i, j].astype(np.float64)
-        raise ValueError(f"{method!r} is not a zero-shot method; expected Origin-Pert or Origin-Attn")
+    def pair_features(self, method: str, pairs: pd.DataFrame, progress: ProgressFn | None = None) -> np.ndarray:
+        """Feature matrix float32 (P, D) of translator method ``method`` for TF→target ``pairs`` (columns tf, target).
+
+        E.g. VVP (P, 2T), GDT (P, 2V), Pert (P, 2) as [forward ‖ reverse]; Emb (P, d_model) = E_i + E_j.
+        Raises: KeyError for genes outside the context; ValueError for a method without features or one that needs
+        expression the dataset lacks.
+        """
+        spec = methods.get(method)
+        if not spec.trainable:
+            raise ValueError(f"{spec.name} has no pair features; trainable methods: {methods.names(trainable=True)}")
+        return spec.features(self, pairs, progress)
 
     # ----------------------------------------------------------- one pair
     def pair_curves(self, source: str, target: str, n_points: int = 21) -> dict:

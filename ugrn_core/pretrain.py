@@ -28,10 +28,11 @@ import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
 
-from . import data as ugrn_data
+from . import datasets as ugrn_datasets
 from ._io import atomic_write
 from .config import resolve_data_dir
 from .scfm import SPECIAL_TOKENS, bin_values, build_model, load_checkpoint, save_checkpoint
+from .vocab import candidate_tokens, load_orthologs
 
 BEELINE_EXPRESSION_CELLS = ("hHEP", "mDC", "mESC", "mHSC-GM", "mHSC-L")
 MASK_VALUE = -1.0
@@ -48,9 +49,8 @@ class Corpus:
 
 
 def _to_tokens(genes: list[str], species: str, orthologs: dict[str, str]) -> list[str]:
-    if species == "human":
-        return [g.upper() for g in genes]
-    return [orthologs.get(g.upper(), g.upper()) for g in genes]
+    """Token symbol of each gene: the first of ``vocab.candidate_tokens`` (the rule ``map_to_vocab`` matches with)."""
+    return [candidate_tokens(g.upper(), species, orthologs)[0] for g in genes]
 
 
 def _dedup(tokens: list[str], X: np.ndarray) -> tuple[list[str], np.ndarray]:
@@ -69,14 +69,14 @@ def load_corpus(data_dir=None, n_bins: int = 51) -> list[Corpus]:
         FileNotFoundError: the data directory or one of the expression files is missing.
     """
     data_dir = resolve_data_dir(data_dir)
-    orthologs = ugrn_data.load_orthologs(data_dir)
+    orthologs = load_orthologs(data_dir)
     corpora = []
     for cell in BEELINE_EXPRESSION_CELLS:
         frames = []
-        for name in ugrn_data.list_datasets(data_dir):
+        for name in ugrn_datasets.list_datasets(data_dir):
             if name.split("/")[1] != cell:
                 continue
-            ds = ugrn_data.load_beeline(name, data_dir)
+            ds = ugrn_datasets.load_beeline(name, data_dir)
             if ds.has_expression:
                 frames.append(ds.expression.to_df())
         if not frames:
@@ -84,7 +84,7 @@ def load_corpus(data_dir=None, n_bins: int = 51) -> list[Corpus]:
         cells = frames[0].index
         merged = pd.concat([f.loc[cells] for f in frames], axis=1)
         merged = merged.loc[:, ~merged.columns.duplicated()]
-        species = ugrn_data.SPECIES[cell]
+        species = ugrn_datasets.SPECIES[cell]
         tokens, X = _dedup(_to_tokens(list(merged.columns), species, orthologs), merged.to_numpy(np.float32))
         corpora.append(Corpus(f"BEELINE {cell}", species, tokens, bin_values(X, n_bins)))
 

@@ -3,13 +3,15 @@
 Architecture and training follow the paper (Sec. 4.2): hidden layers 128 → 64 with ReLU, a sigmoid output,
 binary cross-entropy (Eq. 2), Adam (lr 1e-3), batch 128, 50 epochs. Features are standardised with the
 training pairs' mean and standard deviation (stored with the projector), because probe features from different
-methods live on very different scales. Ens averages the VVP and GDT projectors' logits (Sec. 3.3).
+methods live on very different scales. Which methods have projectors and how an ensemble combines them is declared
+in the method registry (``ugrn_core.methods``); a translator remembers the checkpoint it was trained with.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -18,12 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import methods as registry
 from ._io import atomic_folder
-from .errors import CheckpointError, CheckpointNotFound, ParameterError
-from .features import METHODS, ProbeParams
+from .errors import CheckpointError, CheckpointNotFound, DataError
+from .features import DatasetProbes, ProbeParams
 
 ProgressFn = Callable[[int, int, str], None]
-ENS_MEMBERS = ("VVP", "GDT")
+DEFAULT_METHODS = ("VVP", "GDT", "Emb")  # projectors trained by default (CLI ``ugrn train``, app Train page)
 
 
 class Projector(nn.Module):
@@ -99,10 +102,6 @@ def fit_projector(X: np.ndarray, y: np.ndarray, epochs: int = 50, batch_size: in
     return TrainedProjector(model, mean.astype(np.float32), std, history)
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
-
-
 @dataclass
 class Translator:
     """Projectors for several methods trained on one labelled dataset, plus what is needed to reuse them.
@@ -112,6 +111,7 @@ class Translator:
         params: the probe parameters the features were computed with (must match at prediction time).
         trained_on: training dataset name; ``checkpoint_id``: the foundation model used; ``n_train``: pairs.
         n_context: context genes of the training gene set (None for translators saved before it was recorded).
+        checkpoint: folder name of that checkpoint (e.g. "scgpt_compact"); d_model: its embedding size.
     """
 
     projectors: dict[str, TrainedProjector]
@@ -120,6 +120,48 @@ class Translator:
     checkpoint_id: str
     n_train: dict[str, int] = field(default_factory=dict)
     n_context: int | None = None
+    checkpoint: str | None = None
+    d_model: int | None = None
+
+    @classmethod
+    def fit(cls, probes: DatasetProbes, pairs, methods=DEFAULT_METHODS, epochs: int = 50, seed: int = 0,
+            progress: ProgressFn | None = None) -> "Translator":
+        """Train one projector per trainable method (``projectors_needed``: an ensemble brings its members) on the
+        labelled ``pairs`` (DataFrame tf, target, label 0/1) of ``probes.dataset``, with BCE (Eq. 2, ``fit_projector``).
+
+        Methods that need expression are skipped with a warning when the dataset has none.
+        Raises: ValueError for an unknown method, or when no method can be trained.
+        """
+        ds = probes.dataset
+        projectors, n_train = {}, {}
+        for m in projectors_needed(methods):
+            spec = registry.get(m)
+            if spec.needs_expression and not ds.has_expression:
+                warnings.warn(f"{m} needs expression and {ds.name} has none: not trained")
+                continue
+            X = spec.features(probes, pairs, progress)
+            projectors[m] = fit_projector(X, pairs["label"].to_numpy(), epochs=epochs, seed=seed, progress=progress,
+                                          desc=f"training {m}")
+            n_train[m] = len(pairs)
+        if not projectors:
+            raise DataError(f"no translator could be trained on {ds.name} for methods {list(methods)}")
+        fm = probes.fm
+        return cls(projectors, probes.params, ds.name, fm.checkpoint_id, n_train, len(probes.tokens),
+                   checkpoint=Path(fm.path).name if fm.path else None, d_model=fm.d_model)
+
+    def check_model(self, fm) -> None:
+        """Raise CheckpointError (a ValueError) when foundation model ``fm`` (``scfm.ScFM``) is not the checkpoint this
+        translator was trained with; the message names both and says how to train a translator for ``fm``."""
+        if fm.checkpoint_id == self.checkpoint_id:
+            return
+        ours = f"checkpoint {self.checkpoint or 'unnamed'} (id {self.checkpoint_id}" + (
+            f", d_model {self.d_model})" if self.d_model else ")")
+        path = fm.path or "<checkpoint folder>"
+        theirs = f"{Path(fm.path).name if fm.path else 'unnamed'} (id {fm.checkpoint_id}, d_model {fm.d_model})"
+        dataset = self.trained_on if self.trained_on.count("/") == 2 else "STRING/hESC/500"
+        raise CheckpointError(f"translator was trained with {ours}; this model is {theirs}. Its projectors read that "
+                         f"model's features only. Train one for it: ugrn train --checkpoint {path} --dataset {dataset} "
+                         f"--out my_translator")
 
     #: Context sizes within this factor of the training context count as comparable (see ``context_warning``).
     CONTEXT_FACTOR = 2.0
@@ -133,7 +175,7 @@ class Translator:
         depend on the context. Returns a message when the ratio is outside [1/CONTEXT_FACTOR, CONTEXT_FACTOR] and
         the translator has a context-dependent projector.
         """
-        dependent = [m for m in self.projectors if m in ("VVP", "GDT", "Pert")]
+        dependent = [m for m in self.projectors if registry.get(m).context_dependent]
         if not self.n_context or not dependent or n_context <= 0:
             return None
         ratio = n_context / self.n_context
@@ -148,27 +190,29 @@ class Translator:
 
     @property
     def methods(self) -> list[str]:
-        """Trained methods, plus "Ens" when both VVP and GDT are present."""
-        ms = list(self.projectors)
-        return ms + ["Ens"] if all(m in self.projectors for m in ENS_MEMBERS) else ms
+        """Methods this translator scores: its projectors, plus every ensemble whose members all have one."""
+        have = set(self.projectors)
+        return list(self.projectors) + [s.name for s in registry.all_specs() if s.members and set(s.members) <= have]
 
     def logits(self, method: str, features: dict[str, np.ndarray]) -> np.ndarray:
-        """Logits (P,) of ``method`` from ``features`` (method → (P, D) array); Ens = mean of VVP and GDT logits."""
-        if method == "Ens":
-            return np.mean([self.logits(m, features) for m in ENS_MEMBERS], axis=0)
+        """Logits float64 (P,) of ``method``'s projector from ``features`` (method → float (P, D) array).
+
+        Raises: KeyError when there is no projector for ``method`` (ensembles are scored by their method module).
+        """
         if method not in self.projectors:
-            raise KeyError(f"translator has no projector for {method!r}; it has {self.methods}")
+            raise KeyError(f"translator has no projector for {method!r}; it has {list(self.projectors)}")
         return self.projectors[method].logits(features[method])
 
     def predict(self, method: str, features: dict[str, np.ndarray]) -> np.ndarray:
-        """Regulation probabilities in [0, 1], float64 (P,)."""
-        return _sigmoid(self.logits(method, features))
+        """Regulation probabilities sigmoid(logits) in [0, 1], float64 (P,) (UGRN Eq. 5)."""
+        return registry.sigmoid(self.logits(method, features))
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``meta.json`` and ``projectors.pt`` to folder ``path`` atomically."""
         path = Path(path)
         with atomic_folder(path) as tmp:
-            meta = {"trained_on": self.trained_on, "checkpoint_id": self.checkpoint_id, "params": self.params.to_dict(),
+            meta = {"trained_on": self.trained_on, "checkpoint_id": self.checkpoint_id, "checkpoint": self.checkpoint,
+                    "d_model": self.d_model, "params": self.params.to_dict(),
                     "n_train": self.n_train, "n_context": self.n_context, "methods": self.methods,
                     "projectors": {m: {"in_dim": p.model.in_dim, "final_loss": p.history[-1] if p.history else None}
                                    for m, p in self.projectors.items()}}
@@ -179,7 +223,10 @@ class Translator:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Translator":
-        """Load a folder written by ``save``. Raises FileNotFoundError naming the missing file."""
+        """Load a folder written by ``save``.
+
+        Raises: CheckpointNotFound (a FileNotFoundError) naming the missing file; CheckpointError (a ValueError) for
+        an unreadable meta.json or projectors.pt."""
         path = Path(path)
         for f in ("meta.json", "projectors.pt"):
             if not (path / f).is_file():
@@ -203,27 +250,17 @@ class Translator:
         except Exception as e:  # truncated file, refused pickle, missing or mis-shaped weights
             raise CheckpointError(f"{path / 'projectors.pt'} cannot be loaded as this translator's projectors: "
                                   f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}") from None
-        return cls(projectors, ProbeParams.from_dict(meta["params"]), meta["trained_on"], meta["checkpoint_id"], meta.get("n_train", {}),
-                   meta.get("n_context"))
-
-    def check_checkpoint(self, checkpoint_id: str) -> None:
-        """Raise CheckpointError when this translator was trained on another foundation model's probes: its
-        features would mean something else (or have another size) under ``checkpoint_id``."""
-        if self.checkpoint_id != checkpoint_id:
-            raise CheckpointError(
-                f"the translator (trained on {self.trained_on}) was made with checkpoint {self.checkpoint_id}, but "
-                f"the loaded checkpoint is {checkpoint_id}; train a translator with this checkpoint (`ugrn train` or "
-                "the Train page) or load the checkpoint it was made with")
+        return cls(projectors, ProbeParams.from_dict(meta["params"]), meta["trained_on"], meta["checkpoint_id"],
+                   meta.get("n_train", {}), meta.get("n_context"), meta.get("checkpoint"), meta.get("d_model"))
 
 
-def trainable(methods) -> list[str]:
-    """The projectors needed for ``methods`` (Ens expands to VVP and GDT), in registry order."""
-    need = set()
-    for m in methods:
-        if m not in METHODS:
-            raise ParameterError(f"unknown method {m!r}; known: {list(METHODS)}")
-        if m == "Ens":
-            need.update(ENS_MEMBERS)
-        elif METHODS[m].needs_training:
-            need.add(m)
-    return [m for m in METHODS if m in need]
+def projectors_needed(methods) -> list[str]:
+    """The projectors to train for ``methods`` (names, any case): the trainable ones, plus the members of ensembles,
+    in registry order. Raises ValueError for an unknown method."""
+    need, todo = set(), list(methods)
+    while todo:
+        spec = registry.get(todo.pop())
+        todo += [m for m in spec.members if m not in need]
+        if spec.trainable:
+            need.add(spec.name)
+    return [m for m in registry.names() if m in need]

@@ -12,7 +12,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .base import Family, MethodSpec, ScoringContext  # noqa: F401
+from ..errors import ParameterError
+from .base import Family, MethodSpec, ScoringContext, sigmoid  # noqa: F401
 
 _REGISTRY: dict[str, MethodSpec] = {}
 
@@ -49,15 +50,53 @@ def names(**where) -> list[str]:
 
 
 def get(name: str) -> MethodSpec:
-    """The spec of ``name`` (case-insensitive). Raises ValueError naming the known methods."""
+    """The spec of ``name`` (case-insensitive). Raises ParameterError (a ValueError) naming the known methods."""
     _discover()
     spec = _REGISTRY.get(str(name).strip().lower())
     if spec is None:
-        raise ValueError(f"unknown method {name!r}; known: {', '.join(names())}")
+        raise ParameterError(f"unknown method {name!r}; known: {', '.join(names())}; expected one of those (any case)")
     return spec
+
+
+def probe_owner(probe: str) -> MethodSpec:
+    """The method that computes (``compute_probe``) the cached probe array ``probe`` (e.g. "VVP", "Pert").
+
+    Raises: ParameterError (a ValueError) naming the known probes.
+    """
+    for spec in all_specs():
+        if spec.probe == probe and spec.compute_probe is not None:
+            return spec
+    raise ParameterError(f"unknown probe {probe!r}; known: {', '.join(probe_names())}")
+
+
+def probe_names() -> list[str]:
+    """Names of the cached probe arrays, in display order of the methods that compute them."""
+    return [s.probe for s in all_specs() if s.probe and s.compute_probe is not None]
+
+
+def probes_of(method_names) -> list[str]:
+    """Probe arrays that ``method_names`` read, their ensemble members included, in display order."""
+    want, todo = set(), [get(n) for n in method_names]
+    while todo:
+        spec = todo.pop()
+        todo += [get(m) for m in spec.members]
+        if spec.probe:
+            want.add(spec.probe)
+    return [p for p in probe_names() if p in want]
 
 
 def canonical(names_or_csv) -> list[str]:
     """Canonical names for a comma-separated string or list of method names (case-insensitive, order kept)."""
     items = names_or_csv.split(",") if isinstance(names_or_csv, str) else list(names_or_csv)
     return [get(n).name for n in items if str(n).strip()]
+
+
+def markdown_table() -> str:
+    """The registry as a Markdown table (README "Methods" section; ``python -m ugrn_core.methods`` prints it)."""
+    yes = lambda flag: "yes" if flag else "no"  # noqa: E731
+    rows = ["| method | family | needs expression | needs training labels | what it is (reference) |",
+            "|---|---|---|---|---|"]
+    for s in all_specs():
+        what = s.description.replace("|", "\\|")
+        rows.append(f"| {s.name.replace('|', chr(92) + '|')} | {s.family.value} | {yes(s.needs_expression)} | {yes(s.needs_labels)} | {what} ({s.reference}) |")
+    return "\n".join(rows) + "\n"

@@ -63,6 +63,40 @@ class ScoringContext:
     progress: ProgressFn | None = None
     cache: dict = field(default_factory=dict)
 
+    def features(self, method: str, pairs: pd.DataFrame) -> np.ndarray:
+        """Pair features float32 (P, D) of translator method ``method`` for ``pairs``, computed once per context.
+
+        A context scores one pair set; the memo is keyed by method and the pairs' identity.
+        Raises: ValueError when the context has no probes or ``method`` has no features.
+        """
+        from . import get
+
+        spec = get(method)
+        if spec.features is None or self.probes is None:
+            raise ValueError(f"{spec.name} has no pair features here (a translator method with probes is needed)")
+        key = ("features", spec.name, id(pairs))
+        if key not in self.cache:
+            self.cache[key] = spec.features(self.probes, pairs, self.progress)
+        return self.cache[key]
+
+    def logits(self, method: str, pairs: pd.DataFrame) -> np.ndarray:
+        """Logits float64 (P,) of the translator's projector for ``method`` on ``pairs`` (UGRN Eq. 5 before the sigmoid).
+
+        Raises: ValueError when there is no translator or it has no projector for ``method`` (names what it has).
+        """
+        from . import get
+
+        name = get(method).name
+        if self.translator is None:
+            raise ValueError(f"{name} needs a trained translator")
+        if name not in self.translator.projectors:
+            raise ValueError(f"translator (trained on {self.translator.trained_on}) has no projector for {name}; "
+                             f"it has {list(self.translator.projectors)}")
+        key = ("logits", name, id(pairs))
+        if key not in self.cache:
+            self.cache[key] = self.translator.projectors[name].logits(self.features(name, pairs))
+        return self.cache[key]
+
 
 @dataclass(frozen=True)
 class MethodSpec:
@@ -79,6 +113,9 @@ class MethodSpec:
         members: for an ensemble, the methods it combines (Ens: VVP, GDT); their projectors are trained for it.
         probe: the cached probe array it reads ("VVP", "GDT", "Pert", "Attn", "Emb"), or None.
         cache_params: probe parameters → dict of what enters the probe cache key besides the context genes.
+        compute_probe: for the method that owns probe array ``probe``: ``(probes, progress) -> float32 (K, N, N)``
+            indexed [k, source, target] over the context genes. A probe of a method that ``needs_expression`` is taken
+            at the dataset's mean cell, which then enters its cache key too.
         features: translator methods: ``(probes, pairs, progress) -> float32 (P, D)`` pair features.
         score: all other methods: ``(ctx: ScoringContext, pairs) -> float64 (P,)``, higher = more likely an edge.
         order: position in tables and pickers (lower first); ties by name.
@@ -95,6 +132,7 @@ class MethodSpec:
     members: tuple[str, ...] = ()
     probe: str | None = None
     cache_params: Callable[["ProbeParams"], dict] | None = None
+    compute_probe: Callable[["DatasetProbes", ProgressFn | None], np.ndarray] | None = None
     features: Callable[["DatasetProbes", pd.DataFrame, ProgressFn | None], np.ndarray] | None = None
     score: Callable[[ScoringContext, pd.DataFrame], np.ndarray] | None = None
     order: float = 100.0
@@ -109,3 +147,35 @@ class MethodSpec:
     def zero_shot(self) -> bool:
         """True when the method uses no training labels at all."""
         return not self.needs_labels
+
+    @property
+    def uses_translator(self) -> bool:
+        """True when its scores come from a trained translator (its own projector, or its members' for an ensemble)."""
+        return self.family is Family.PROBE_TRANSLATOR
+
+    def run(self, ctx: ScoringContext, pairs: pd.DataFrame) -> np.ndarray:
+        """Scores float64 (P,) of ``pairs`` (columns tf, target), higher = more likely an edge.
+
+        Trainable methods: the translator's regulation probability sigmoid(logit) in [0, 1] (UGRN Eq. 5);
+        all others: ``score(ctx, pairs)``.
+        Raises: ValueError when the method needs expression and ``ctx.dataset`` has none, or needs a translator
+        that ``ctx`` lacks.
+        """
+        if self.needs_expression and not ctx.dataset.has_expression:
+            raise ValueError(f"{self.name} needs expression and dataset {ctx.dataset.name} has none")
+        if self.trainable:
+            return sigmoid(ctx.logits(self.name, pairs))
+        if self.score is None:
+            raise ValueError(f"method {self.name} defines neither features nor score")
+        return np.asarray(self.score(ctx, pairs), dtype=np.float64)
+
+    def na_reason(self, dataset: "GRNDataset") -> str | None:
+        """Why this method cannot score ``dataset`` ("needs expression; … has none"), or None when it can."""
+        if self.needs_expression and not dataset.has_expression:
+            return f"{self.name} needs expression; {dataset.name} has none"
+        return None
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function 1 / (1 + e^(−z)), float64, elementwise."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))

@@ -1,0 +1,76 @@
+"""Presets, the suite's per-cell cache, the report, and the GRNBoost2 peer on simulated data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ugrn_core import controls, presets
+from ugrn_core.datasets import list_datasets, parse_dataset_name
+from ugrn_core.methods.grnboost2 import grnboost2_matrix
+
+
+def test_preset_jobs_follow_the_paper(data_dir):
+    names = list_datasets(data_dir)
+    t1 = presets.jobs("table1", names, sizes=(500, 1000))
+    assert [j[0] for j in t1] == ["STRING/hESC/500", "STRING/hESC/1000"] and all(len(j[1]) == 19 for j in t1)
+    t2 = presets.jobs("table2", names)
+    assert len(t2) == 22
+    for train, tests, _ in t2 + presets.jobs("table3", names) + presets.jobs("table4", names):
+        assert all(parse_dataset_name(t)[1] != parse_dataset_name(train)[1] for t in tests)
+    t4 = presets.jobs("table4", names)
+    assert {presets.group_label("table4", t, s[0], 1.0) for t, s, _ in t4} == {"Human", "Mouse"}
+    t5 = presets.jobs("table5", names)
+    assert all(parse_dataset_name(t)[1] == parse_dataset_name(train)[1] for train, tests, _ in t5 for t in tests)
+    assert presets.suite_config("table6").np_ratios == (1.0, 2.0, 3.0, 5.0, 10.0)
+    with pytest.raises(ValueError, match="unknown preset"):
+        presets.jobs("table9", names)
+
+
+def test_ci_preset_runs_resumes_and_reports(fm, data_dir, tmp_path):
+    twin = controls.load_twin(fm, tmp_path / "twin")
+    rows, folder = presets.run_preset("ci", fm, tmp_path / "out", twin_fm=twin, data_dir=data_dir, command="test")
+    assert set(rows["seed"]) == {0, 1} and set(rows["negatives"]) == {"uniform", "tf-positive"}
+    assert not rows["same_cell_type"].any()
+    methods = set(rows["method"])
+    assert {"Emb", "Emb (twin)", "Emb (shuffled labels)", "Degree prior", "|Pearson|"} <= methods
+    assert set(rows["view"]) == {"all", "unseen genes"}
+    allv = rows[(rows["view"] == "all") & rows["AUPRC"].notna()]
+    assert allv["AUPRC"].between(0, 1).all() and len(allv) > 0
+    for f in ("results.md", "rows.csv", "meta.json"):
+        assert (folder / f).is_file()
+    md = (folder / "results.md").read_text()
+    assert "Real − twin" in md and "Wilcoxon" in md and "Degree prior" in md
+    assert list((folder / "figures").glob("*.html"))
+    # resume: a second run reads every cell from disk and gives identical rows
+    cells = sorted((folder / "cells").glob("*.csv"))
+    mtimes = [c.stat().st_mtime_ns for c in cells]
+    rows2, _ = presets.run_preset("ci", fm, tmp_path / "out", twin_fm=twin, data_dir=data_dir, command="test")
+    assert [c.stat().st_mtime_ns for c in sorted((folder / "cells").glob("*.csv"))] == mtimes
+    pd.testing.assert_frame_equal(rows.reset_index(drop=True), rows2.reset_index(drop=True), check_dtype=False)
+    # the report gathers it into one markdown and one self-contained HTML
+    from ugrn_core.report import build_report
+
+    md_path, html_path = build_report(tmp_path / "out", tmp_path / "r.md", tmp_path / "r.html",
+                                      checkpoint_dir=fm.path)
+    text = md_path.read_text()
+    assert "pretraining" in text and "BEELINE hHEP" in text
+    h = html_path.read_text()
+    assert 'src="https://cdn.plot.ly' not in h and "Plotly" in h  # plotly.js inlined, not fetched
+
+
+def test_grnboost2_recovers_planted_regulation():
+    rng = np.random.default_rng(0)
+    n = 300
+    tf = rng.normal(size=(n, 4))
+    genes = ["T0", "T1", "T2", "T3", "G0", "G1", "G2"]
+    g0 = np.tanh(2 * tf[:, 0]) + 0.1 * rng.normal(size=n)  # T0 → G0
+    g1 = tf[:, 1] * tf[:, 2] + 0.1 * rng.normal(size=n)  # T1, T2 → G1 (non-linear)
+    g2 = rng.normal(size=n)  # nothing
+    X = np.column_stack([tf, g0, g1, g2])
+    M = grnboost2_matrix(X, genes, ["T0", "T1", "T2", "T3"], seed=0, n_workers=1)
+    assert M.shape == (4, 7) and np.all(M[[0, 1, 2, 3], [0, 1, 2, 3]] == 0)  # no self-edges
+    assert M[:, 4].argmax() == 0
+    assert set(np.argsort(M[:, 5])[-2:]) == {1, 2}
+    assert M[0, 4] > 5 * M[:, 6].max()

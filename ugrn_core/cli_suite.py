@@ -1,0 +1,80 @@
+"""Command-line glue for the benchmark presets and the report (``ugrn benchmark --preset …``, ``ugrn report``).
+
+Thin: parses options, loads the checkpoint and its twin, calls ``presets.run_preset`` / ``report.build_report``.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from .negatives import NEGATIVE_MODES
+from .presets import PRESETS, TABLE_PRESETS
+from .suite import CONTROL_KINDS
+
+
+def add_benchmark_options(p) -> None:
+    """Options of ``ugrn benchmark`` for presets, seeds, negatives and controls."""
+    p.add_argument("--preset", default=None, choices=list(PRESETS) + ["all"],
+                   help="run one of the paper's tables (table1 … table6), 'all' six, or the reduced 'ci' preset; "
+                        "results go to <out>/<preset>/ and resume from its cells/ cache")
+    p.add_argument("--seeds", default=None, help="comma-separated seeds (preset default 0,1,2,3,4)")
+    p.add_argument("--negatives", default=None,
+                   help=f"comma-separated negative modes among {','.join(NEGATIVE_MODES)} (preset default: "
+                        "uniform,tf-positive; plain benchmark: uniform)")
+    p.add_argument("--include-train-cell", action="store_true",
+                   help="also test datasets of the training cell type (excluded by default, as in the paper's Table 1)")
+    p.add_argument("--controls", default=None, help=f"comma-separated subset of {','.join(CONTROL_KINDS)} or 'none'")
+    p.add_argument("--peers", default=None, help="comma-separated expression peers (e.g. '|Pearson|,GRNBoost2') or 'none'")
+    p.add_argument("--sizes", default="500", help="gene-set sizes for presets (comma-separated: 500,1000)")
+    p.add_argument("--twin-checkpoint", default=None,
+                   help="folder of the random-init twin (written there if absent; default under the cache directory)")
+
+
+def _csv(value, cast=str):
+    if value is None:
+        return None
+    if value.strip().lower() == "none":
+        return ()
+    return tuple(cast(v.strip()) for v in value.split(",") if v.strip())
+
+
+def run_presets(args, load_model, progress) -> int:
+    """``ugrn benchmark --preset NAME``: run the preset(s) and print where the results are."""
+    from . import controls as ctl
+    from .presets import run_preset
+
+    fm = load_model(args.checkpoint, args.device)
+    ctrl = _csv(args.controls)
+    twin = None if ctrl is not None and "twin" not in ctrl else ctl.load_twin(fm, args.twin_checkpoint)
+    names = list(TABLE_PRESETS) if args.preset == "all" else [args.preset]
+    out = args.out if args.out != "results/benchmark_default" else "results/bench"
+    command = "ugrn " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    for name in names:
+        _, folder = run_preset(name, fm, out, twin_fm=twin, data_dir=args.data_dir,
+                               sizes=_csv(args.sizes, int) or (500,), seeds=_csv(args.seeds, int),
+                               negatives=_csv(args.negatives), controls=ctrl, peers=_csv(args.peers),
+                               command=command, progress=progress, include_train_cell=args.include_train_cell or None)
+        print(f"{name}: wrote {Path(folder) / 'results.md'}")
+    return 0
+
+
+def add_report_parser(sub, common) -> None:
+    p = sub.add_parser("report", help="gather benchmark preset results into one markdown and one HTML file")
+    p.add_argument("--results", default="results/bench", help="folder holding <preset>/results.md (from --preset runs)")
+    p.add_argument("--out", default=None, help="output stem (default <results>/report → report.md and report.html)")
+    p.add_argument("--checkpoint", default=None, help="checkpoint folder whose pretraining data to list (default bundled)")
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args) -> int:
+    from .config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR
+    from .report import build_report
+
+    stem = Path(args.out) if args.out else Path(args.results) / "report"
+    md, html = build_report(args.results, stem.with_suffix(".md"), stem.with_suffix(".html"),
+                            checkpoint_dir=args.checkpoint or DEFAULT_CHECKPOINT_DIR,
+                            paper_csv=ASSETS_DIR / "paper" / "table1_auprc.csv")
+    print(f"wrote {md} and {html}")
+    return 0

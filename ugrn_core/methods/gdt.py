@@ -1,0 +1,44 @@
+"""GDT: Gradient Trajectory features for the translator (UGRN Eq. 9).
+
+At each virtual base value v (every context gene set to v) the Jacobian ∂M_j/∂x_i of the model's reconstruction is
+taken; the probe is G[k, source, target] over the base values. A pair's feature is [G[:, i, j] ‖ G[:, j, i]],
+float32 (P, 2·|V|).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Family, MethodSpec
+
+
+def _compute(probes, progress):
+    values = probes.params.base_values
+    n = len(probes.token_ids)
+    out = np.empty((len(values), n, n), dtype=np.float32)
+    for k, v in enumerate(values):
+        step = None
+        if progress:
+            def step(d, t, m, k=k):
+                progress(k * t + d, len(values) * t, f"GDT base value {k + 1}/{len(values)}")
+        out[k] = probes.fm.jacobian(probes.token_ids, v, progress=step).T  # [target, source] → [source, target]
+    return out
+
+
+def _features(probes, pairs, progress):
+    return probes.both_directions(SPEC.probe, pairs, progress)
+
+
+SPEC = MethodSpec(
+    name="GDT",
+    family=Family.PROBE_TRANSLATOR,
+    description="translator on the Gradient Trajectory over 8 virtual base values, both directions",
+    reference="UGRN Eq. 9",
+    needs_labels=True,
+    context_dependent=True,
+    probe="GDT",
+    cache_params=lambda params: {"base_values": params.base_values},
+    compute_probe=_compute,
+    features=_features,
+    order=60,
+)

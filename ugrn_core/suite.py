@@ -1,0 +1,324 @@
+"""The benchmark suite: the paper's cross-dataset protocol over several seeds, negative modes and N/P ratios, with
+controls computed by the same code path as the methods, and per-cell results saved as they complete.
+
+A *cell* is one (training dataset, test dataset, seed, negative mode, N/P ratio). For each (training dataset, seed):
+
+- training pairs: all positives of the training dataset + 1:1 uniform negatives (the paper's), drawn with ``seed``;
+- translators (projector initialisation with ``seed``) for the trainable methods on the real checkpoint, on its
+  random-init twin (``controls.make_twin``; its probes of the same gene sets) and on shuffled training labels.
+
+For each test dataset and cell: test pairs from ``negatives.sample_test_pairs`` (training pairs removed by vocabulary
+token), then every method (``Emb``, ``VVP``, …), ``X (twin)``, ``X (shuffled labels)``, the degree prior and the
+expression peers (registry methods with a ``score`` function) are scored and evaluated (``metrics.evaluate``),
+on all test pairs (view "all") and on the pairs whose TF and target never occur in the training pairs
+(view "unseen genes").
+
+Test datasets of the training cell type are excluded unless ``include_train_cell`` (then labelled in the rows).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import controls
+from . import methods as registry
+from ._io import atomic_write
+from .cache import cache_key
+from .datasets import load_beeline, parse_dataset_name
+from .metrics import evaluate
+from .negatives import NEGATIVE_MODES, sample_test_pairs
+
+ProgressFn = Callable[[int, int, str], None]
+METRICS = ["AUROC", "AUPRC", "AUPRC_ratio", "EPR"]
+MODEL_METHODS = ("Origin-Pert", "Origin-Attn", "Pert", "Emb", "VVP", "GDT", "Ens")
+TWIN_METHODS = ("Origin-Pert", "Origin-Attn", "Emb", "VVP", "GDT", "Ens")
+SHUFFLED_METHODS = ("Emb", "VVP", "GDT", "Ens")
+CONTROL_KINDS = ("twin", "shuffled", "degree-prior", "unseen")
+TWIN_SUFFIX, SHUFFLED_SUFFIX = " (twin)", " (shuffled labels)"
+
+
+# ------------------------------------------------------------------ adapters to the model code (one place to change)
+def _model_spec(method: str):
+    return registry.get(method)
+
+
+def _probes(fm, ds, params):
+    from .features import DatasetProbes
+
+    return DatasetProbes(fm, ds, params)
+
+
+def _fit_translator(probes, pairs: pd.DataFrame, methods, seed: int, epochs: int):
+    """Projectors for ``methods`` (Ens → VVP + GDT) on ``pairs``; None when none can be trained (no expression)."""
+    import warnings
+
+    from .translator import Translator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return Translator.fit(probes, pairs, list(methods), epochs=epochs, seed=seed)
+        except ValueError:
+            return None
+
+
+def _score_model(probes, pairs, methods, translator) -> dict[str, np.ndarray | str]:
+    """method → float64 (P,) scores, or a "n/a: …" reason."""
+    from .predict import score_pairs
+
+    why = {}
+    for m in methods:
+        spec = _model_spec(m)
+        if spec.na_reason(probes.dataset):
+            why[m] = "n/a: no expression"
+        elif spec.uses_translator and (translator is None or m not in translator.methods):
+            why[m] = "n/a: not trainable on the training dataset (no expression)"
+    run = [m for m in methods if m not in why]
+    scored = score_pairs(probes, pairs, run, translator) if run else {}
+    return {m: why[m] if m in why else scored[m].to_numpy(dtype=np.float64) for m in methods}
+
+
+# ----------------------------------------------------------------------------------------------- configuration
+@dataclass
+class SuiteConfig:
+    """What one suite run computes (recorded in every result).
+
+    Attributes:
+        methods: model methods (subset of ``MODEL_METHODS``).
+        peers: registry methods of family EXPRESSION_UNSUPERVISED to run on test datasets with expression.
+        controls: subset of ``CONTROL_KINDS``.
+        seeds: seeds of negative sampling and projector initialisation (≥ 5 for reported tables).
+        negatives: negative modes (``negatives.NEGATIVE_MODES``).
+        np_ratios: N/P ratios of the test pairs.
+        epochs: projector training epochs (paper: 50).
+        include_train_cell: also test datasets of the training cell type (labelled "same cell type" in the rows).
+        twin_methods: methods also scored on the random-init twin (subset of ``TWIN_METHODS``).
+    """
+
+    methods: tuple[str, ...] = MODEL_METHODS
+    peers: tuple[str, ...] = ("|Pearson|",)
+    controls: tuple[str, ...] = CONTROL_KINDS
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    negatives: tuple[str, ...] = ("uniform", "tf-positive")
+    np_ratios: tuple[float, ...] = (1.0,)
+    epochs: int = 50
+    include_train_cell: bool = False
+    twin_methods: tuple[str, ...] = TWIN_METHODS
+
+    def __post_init__(self):
+        bad = [n for n in self.negatives if n not in NEGATIVE_MODES]
+        if bad:
+            raise ValueError(f"unknown negative modes {bad}; expected some of {list(NEGATIVE_MODES)}")
+        bad = [c for c in self.controls if c not in CONTROL_KINDS]
+        if bad:
+            raise ValueError(f"unknown controls {bad}; expected some of {list(CONTROL_KINDS)}")
+        bad = [m for m in self.methods if m not in MODEL_METHODS]
+        if bad:
+            raise ValueError(f"unknown methods {bad}; expected some of {list(MODEL_METHODS)}")
+        for p in self.peers:
+            registry.get(p)
+
+
+def select_test_datasets(train: str, candidates, include_train_cell: bool = False) -> list[str]:
+    """``candidates`` without ``train`` and, unless ``include_train_cell``, without every dataset of its cell type."""
+    _, cell, _ = parse_dataset_name(train)
+    return [d for d in candidates if d != train and (include_train_cell or parse_dataset_name(d)[1] != cell)]
+
+
+@dataclass
+class _TrainState:
+    """Everything computed once per (training dataset, seed)."""
+
+    train_pairs: pd.DataFrame
+    train_tokens: set  # (tf token, target token) of the training pairs
+    train_genes: set  # tokens of every gene in the training pairs
+    translators: dict = field(default_factory=dict)  # "real" / "twin" / "shuffled" → Translator | None
+
+
+class Suite:
+    """Runs cells and keeps their rows under ``out/cells/`` (one CSV per cell, written atomically when it completes,
+    so an interrupted run resumes where it stopped).
+
+    Args:
+        fm: the checkpoint (``scfm.ScFM``); twin_fm: its random-init twin or None (then twin rows are skipped).
+        config: ``SuiteConfig``; params: probe parameters (``features.ProbeParams``); data_dir: data directory.
+        out: folder for the per-cell results; progress: ``progress(done, total, message)``.
+    """
+
+    def __init__(self, fm, config: SuiteConfig, out, twin_fm=None, params=None, data_dir=None,
+                 progress: ProgressFn | None = None):
+        from .features import ProbeParams
+
+        self.fm, self.twin_fm, self.config = fm, twin_fm, config
+        self.params = params or ProbeParams()
+        self.data_dir, self.progress = data_dir, progress
+        self.out = Path(out)
+        (self.out / "cells").mkdir(parents=True, exist_ok=True)
+        self._ds: dict = {}
+        self._probes: dict = {}
+        self._train: dict = {}
+        self._peer_cache: dict = {}
+
+    # --------------------------------------------------------------------------------------- helpers
+    def dataset(self, name):
+        if name not in self._ds:
+            self._ds[name] = load_beeline(name, self.data_dir)
+        return self._ds[name]
+
+    def probes(self, name, which="real"):
+        key = (name, which)
+        if key not in self._probes:
+            self._probes[key] = _probes(self.fm if which == "real" else self.twin_fm, self.dataset(name), self.params)
+        return self._probes[key]
+
+    def cell_key(self, train, test, seed, negatives, np_ratio) -> str:
+        c = self.config
+        return cache_key(train, test, seed, negatives, float(np_ratio), list(c.methods), list(c.peers), list(c.controls),
+                         c.epochs, list(c.twin_methods), self.params.to_dict(), self.fm.checkpoint_id,
+                         self.twin_fm.checkpoint_id if self.twin_fm is not None else None)
+
+    def _cell_path(self, *key) -> Path:
+        return self.out / "cells" / f"{self.cell_key(*key)}.csv"
+
+    def _train_state(self, train: str, seed: int) -> _TrainState:
+        if (train, seed) in self._train:
+            return self._train[(train, seed)]
+        c = self.config
+        ds = self.dataset(train)
+        probes = self.probes(train)
+        pairs = sample_test_pairs(ds, genes=probes.genes, np_ratio=1.0, seed=seed, negatives="uniform")  # = the paper's
+        tok = dict(zip(probes.mapping.genes, probes.mapping.tokens))
+        tfs, tgs = pairs["tf"].map(tok), pairs["target"].map(tok)
+        state = _TrainState(pairs, set(zip(tfs, tgs)), set(tfs) | set(tgs))
+        trained = [m for m in c.methods if _model_spec(m).uses_translator]
+        if trained:
+            state.translators["real"] = _fit_translator(probes, pairs, trained, seed, c.epochs)
+            if "shuffled" in c.controls:
+                shuffled = [m for m in trained if m in SHUFFLED_METHODS]
+                state.translators["shuffled"] = _fit_translator(probes, controls.shuffle_labels(pairs, seed), shuffled,
+                                                                seed, c.epochs) if shuffled else None
+            if "twin" in c.controls and self.twin_fm is not None:
+                twin = [m for m in trained if m in c.twin_methods]
+                state.translators["twin"] = _fit_translator(self.probes(train, "twin"), pairs, twin, seed,
+                                                            c.epochs) if twin else None
+        self._train[(train, seed)] = state
+        return state
+
+    def _peer_scores(self, name, peer, pairs) -> np.ndarray:
+        spec = registry.get(peer)
+        ctx = registry.ScoringContext(dataset=self.dataset(name), cache=self._peer_cache.setdefault((name, peer), {}))
+        return spec.score(ctx, pairs)
+
+    # ------------------------------------------------------------------------------------------ cells
+    def run_cell(self, train: str, test: str, seed: int, negatives: str, np_ratio: float) -> pd.DataFrame:
+        """Rows of one cell (cached on disk); see the module docstring. Columns: train, test, seed, negatives,
+        np_ratio, method, base_method, variant, family, view, same_cell_type, AUROC, AUPRC, AUPRC_ratio, EPR, n_pos,
+        n_neg, note."""
+        path = self._cell_path(train, test, seed, negatives, np_ratio)
+        if path.is_file():
+            df = pd.read_csv(path)
+            df["note"] = df["note"].fillna("")
+            return df
+        c = self.config
+        state = self._train_state(train, seed)
+        ds, probes = self.dataset(test), self.probes(test)
+        pairs = sample_test_pairs(ds, genes=probes.genes, np_ratio=np_ratio, seed=seed, negatives=negatives)
+        tok = dict(zip(probes.mapping.genes, probes.mapping.tokens))
+        tf_tok, tg_tok = pairs["tf"].map(tok), pairs["target"].map(tok)
+        seen = np.fromiter(((a, b) in state.train_tokens for a, b in zip(tf_tok, tg_tok)), dtype=bool, count=len(pairs))
+        pairs = pairs.loc[~seen].reset_index(drop=True)
+        tf_tok, tg_tok = tf_tok[~seen].to_numpy(), tg_tok[~seen].to_numpy()
+        views = {"all": np.ones(len(pairs), dtype=bool)}
+        if "unseen" in c.controls:
+            views["unseen genes"] = controls.unseen_gene_mask(tf_tok, tg_tok, state.train_genes)
+
+        scores: dict[tuple[str, str, str, str], np.ndarray | str] = {}  # (name, base, variant, family) → scores
+        for m, s in _score_model(probes, pairs, c.methods, state.translators.get("real")).items():
+            fam = _model_spec(m).family.value
+            scores[(m, m, "real", fam)] = s
+        if "twin" in c.controls and self.twin_fm is not None:
+            twin_methods = [m for m in c.methods if m in c.twin_methods]
+            for m, s in _score_model(self.probes(test, "twin"), pairs, twin_methods, state.translators.get("twin")).items():
+                scores[(m + TWIN_SUFFIX, m, "twin", "control")] = s
+        if "shuffled" in c.controls and state.translators.get("shuffled") is not None:
+            sh = [m for m in c.methods if m in SHUFFLED_METHODS]
+            for m, s in _score_model(probes, pairs, sh, state.translators["shuffled"]).items():
+                scores[(m + SHUFFLED_SUFFIX, m, "shuffled labels", "control")] = s
+        if "degree-prior" in c.controls:
+            spec = registry.get("Degree prior")
+            ctx = registry.ScoringContext(dataset=ds, train_pairs=state.train_pairs, seed=seed)
+            scores[(spec.name, spec.name, "control", "control")] = spec.score(ctx, pairs)
+        for peer in c.peers:
+            spec = registry.get(peer)
+            if spec.needs_expression and not ds.has_expression:
+                scores[(spec.name, spec.name, "peer", "peer")] = "n/a: no expression"
+            else:
+                scores[(spec.name, spec.name, "peer", "peer")] = self._peer_scores(test, peer, pairs)
+
+        y_all = pairs["label"].to_numpy().astype(np.int8)
+        same_cell = parse_dataset_name(train)[1] == parse_dataset_name(test)[1]
+        rows = []
+        for view, mask in views.items():
+            y = y_all[mask]
+            ok = 0 < y.sum() < len(y)
+            for (name, base, variant, fam), s in scores.items():
+                row = {"train": train, "test": test, "seed": seed, "negatives": negatives, "np_ratio": float(np_ratio),
+                       "method": name, "base_method": base, "variant": variant, "family": fam, "view": view,
+                       "same_cell_type": same_cell, "n_pos": int(y.sum()), "n_neg": int(len(y) - y.sum()), "note": ""}
+                if isinstance(s, str):
+                    row.update({k: np.nan for k in METRICS}, note=s)
+                elif not ok:
+                    row.update({k: np.nan for k in METRICS}, note="n/a: view has no positive or no negative")
+                else:
+                    res = evaluate(y, s[mask])
+                    row.update({k: res[k] for k in METRICS})
+                rows.append(row)
+        df = pd.DataFrame(rows)
+        atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
+        return df
+
+    def run(self, jobs) -> pd.DataFrame:
+        """Run ``jobs`` = iterable of (train, tests, np_ratios or None) and return every cell's rows (one DataFrame).
+
+        ``tests`` is a list of dataset names (already filtered, e.g. by ``test_datasets``); ``np_ratios`` None means
+        ``config.np_ratios``. Cells already on disk are read, not recomputed.
+        """
+        c = self.config
+        cells = [(train, test, seed, neg, r) for train, tests, ratios in jobs for seed in c.seeds for test in tests
+                 for neg in c.negatives for r in (ratios or c.np_ratios)]
+        out = []
+        for k, cell in enumerate(cells):
+            if self.progress:
+                self.progress(k, len(cells), f"train {cell[0]} → {cell[1]}, seed {cell[2]}, {cell[3]}, N/P {cell[4]:g}")
+            out.append(self.run_cell(*cell))
+        if self.progress:
+            self.progress(len(cells), len(cells), "suite done")
+        return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def environment() -> dict:
+    """Versions recorded with every result: python, numpy, pandas, torch, scipy, scikit-learn, platform."""
+    import importlib.metadata as md
+
+    vers = {"python": platform.python_version(), "platform": platform.platform()}
+    for pkg in ("numpy", "pandas", "torch", "scipy", "scikit-learn", "arboreto", "regdiffusion"):
+        try:
+            vers[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return vers
+
+
+def write_meta(path, **meta) -> Path:
+    """Write ``meta.json`` (command line, versions, seeds, wall time, …) atomically into folder ``path``."""
+    meta = dict(meta, versions=environment(), written=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    p = Path(path) / "meta.json"
+    return atomic_write(p, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2, default=str)))
