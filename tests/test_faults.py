@@ -180,7 +180,7 @@ def _wait_for(pattern_dir: Path, glob: str, proc, timeout=180.0) -> Path:
 def test_interrupted_benchmark_keeps_nothing_half_written_and_resumes(tiny_checkpoint, tmp_path, sig, code):
     cache, out = tmp_path / "cache", tmp_path / "results" / "bench"
     cmd = [PY, "-m", "ugrn_core.cli", "benchmark", "--checkpoint", str(tiny_checkpoint), "--device", "cpu",
-           "--train", TRAIN, "--test", TEST, "--methods", "VVP,GDT,Ens", "--epochs", "2",
+           "--train", TRAIN, "--test", TEST, "--methods", "VVP,GDT,Ens", "--epochs", "2", "--include-train-cell",
            "--target-values", "0,50", "--base-values", "5,10,15,20,25,30,40,50", "--out", str(out)]
     proc = subprocess.Popen(cmd, cwd=REPO, env=_env(cache), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     vvp = _wait_for(cache, "VVP-*.json", proc)  # the gene set's VVP is saved; GDT (8 base values) is running

@@ -165,6 +165,7 @@ def test_zero_shot_and_pert_scores_match_an_independent_computation(tiny_model, 
     from ugrn_core import datasets, pairs as pairs_mod
     from ugrn_core.cache import ProbeCache
     from ugrn_core.features import DatasetProbes
+    from ugrn_core.predict import score_pairs
 
     model, vocab, args = tiny_model
     fm = scfm.load_checkpoint(scfm.save_checkpoint(model, vocab, args, tmp_path / "ckpt"), device="cpu")
@@ -203,13 +204,13 @@ def test_zero_shot_and_pert_scores_match_an_independent_computation(tiny_model, 
 
     fwd = np.array([knocked[a][pos[b]] for a, b in zip(pairs["tf"], pairs["target"])])
     rev = np.array([knocked[b][pos[a]] for a, b in zip(pairs["tf"], pairs["target"])])
-    np.testing.assert_allclose(p.zero_shot_scores("Origin-Pert", pairs), np.abs(fwd), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(score_pairs(p, pairs, ["Origin-Pert"])["Origin-Pert"].to_numpy(), np.abs(fwd), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(p.pair_features("Pert", pairs), np.stack([fwd, rev], 1), rtol=1e-4, atol=1e-6)
     assert np.abs(fwd).max() > 1e-4 and not np.allclose(np.abs(fwd), np.abs(rev))
 
     M = _manual_attention(fm, ids.numpy(), base)  # [query, key]: target j attends to source i
     expected = np.array([M[pos[b], pos[a]] for a, b in zip(pairs["tf"], pairs["target"])])
-    np.testing.assert_allclose(p.zero_shot_scores("Origin-Attn", pairs), expected, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(score_pairs(p, pairs, ["Origin-Attn"])["Origin-Attn"].to_numpy(), expected, rtol=1e-4, atol=1e-6)
     swapped = np.array([M[pos[a], pos[b]] for a, b in zip(pairs["tf"], pairs["target"])])
     assert np.abs(expected - swapped).max() > 1e-3  # the direction matters
 
