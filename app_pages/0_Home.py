@@ -165,6 +165,12 @@ else:
                         f"(first ones: {', '.join(list(ds.genes)[:8])}). Check the species and that the "
                         "file holds gene symbols (e.g. MYC), not Ensembl IDs or numbers."
                     )
+                elif mapping is not None and len(mapping.genes) < 2:
+                    st.error(
+                        f"Only 1 of the {len(ds.genes)} genes ({mapping.genes[0]}) is in the model's "
+                        "vocabulary, so no TF→target pair can be formed: a pair needs at least two known "
+                        f"genes (unknown: {', '.join(mapping.unmapped[:8])})."
+                    )
                 elif mapping is not None and not list(ds.tfs):
                     st.error(
                         "None of the genes is a known transcription factor of this species, so there is no "

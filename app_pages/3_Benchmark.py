@@ -96,6 +96,8 @@ if source == LOAD:
     if folder:
         f = Path(folder)
         try:
+            if custom.strip():
+                f = state.check_path(folder, "results folder")
             result = load_result(str(f), (f / "results.csv").stat().st_mtime if (f / "results.csv").exists() else 0.0)
             st.caption(f"Loaded `{folder}`.")
         except Exception as e:

@@ -52,3 +52,28 @@ def tiny_model():
         for p in model.parameters():
             p.add_(0.05 * torch.randn_like(p))
     return model.eval(), vocab, dict(TINY_ARGS)
+
+
+TINY_DATASET = "STRING/mHSC-L/500"
+TINY_EXTRA_GENES = ["GATA1", "SPI1", "CEBPA", "KLF1", "GATA2", "RUNX1", "MYB", "TAL1"]
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """A tiny random scGPT checkpoint folder (official layout) whose vocabulary holds 300 genes of TINY_DATASET
+    (its first 60 TFs, then genes in file order; upper-case mouse symbols) plus TINY_EXTRA_GENES, so that dataset
+    probes in seconds with a 300-gene context. Weights perturbed away from init."""
+    from ugrn_core import datasets as data
+
+    ds = data.load_beeline(TINY_DATASET)
+    genes = sorted(set(list(dict.fromkeys(ds.tfs[:60] + ds.genes))[:300]) | set(TINY_EXTRA_GENES))
+    vocab = {g: i for i, g in enumerate(genes)}
+    for tok in scfm.SPECIAL_TOKENS:
+        vocab[tok] = len(vocab)
+    torch.manual_seed(1)
+    args = dict(TINY_ARGS, max_seq_len=2048)
+    model = scfm.build_model(vocab, args)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return scfm.save_checkpoint(model.eval(), vocab, args, tmp_path_factory.mktemp("tiny") / "tiny_ckpt")

@@ -217,7 +217,12 @@ def test_bad_checkpoint_folder_shows_error(tmp_path):
             "not in the gene list",
         ),
         ({"expr": ("expr.csv", b"gene,c1,c2\nGATA1,1,abc\nSPI1,2,3\n")}, "non-numeric"),
-        ({"expr": ("expr.h5ad", b"this is not an h5ad file")}, "Could not read the expression matrix"),
+        ({"expr": ("expr.h5ad", b"this is not an h5ad file")}, "expr.h5ad"),
+        ({"gene": ("genes.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")}, "binary"),
+        ({"gene": ("genes.txt", b"GATA1\nSP\xe91\n")}, "not UTF-8"),
+        ({"expr": ("expr.csv", b"gene,c1,c2\nGATA1,1,inf\nSPI1,2,3\n")}, "infinite value"),
+        ({"expr": ("expr.csv", b"gene,c1,c2\nGATA1,1,-4\nSPI1,2,3\n")}, "negative value"),
+        ({"gene": ("genes.txt", b"SPI1\nNOTAGENE1\nNOTAGENE2\n")}, "at least two"),
         ({"expr": ("big.csv", b"gene,c1\n" + b"0" * (state.MAX_UPLOAD_BYTES + 10))}, "limit is 50 MB"),
     ],
 )
@@ -226,6 +231,22 @@ def test_bad_upload_shows_error_not_traceback(files, expect):
     errors = " ".join(e.value for e in at.error)
     assert expect in errors, errors
     assert not at.session_state["dataset_key"].startswith("upload:")  # the previous dataset stays selected
+
+
+def test_path_fields_outside_allowed_roots_are_refused(tmp_path, monkeypatch):
+    """With UGRN_ALLOWED_ROOTS set, a checkpoint or results folder outside it gives an error naming the setting."""
+    monkeypatch.setenv("UGRN_ALLOWED_ROOTS", str(tmp_path / "allowed"))
+    at = new_app()
+    at.run()
+    at.radio(key="home_ckpt_mode").set_value("Folder with an official scGPT checkpoint").run()
+    at.text_input(key="home_ckpt_folder").set_value(str(api.DEFAULT_CHECKPOINT)).run()  # a real checkpoint, outside
+    assert_clean(at)
+    assert any("UGRN_ALLOWED_ROOTS" in e.value and "outside" in e.value for e in at.error), [e.value for e in at.error]
+    assert at.session_state["ckpt_path"] == (CHECKPOINT or "")
+    at.switch_page("app_pages/3_Benchmark.py").run()
+    at.text_input(key="bench_custom").set_value(str(api.DEFAULT_BENCHMARK)).run()
+    assert_clean(at)
+    assert any("UGRN_ALLOWED_ROOTS" in e.value for e in at.error), [e.value for e in at.error]
 
 
 def test_expression_upload_becomes_a_dataset(small_files):
@@ -316,8 +337,11 @@ def test_network_download_holds_exactly_the_rows_shown(small_files, media, monke
     at.switch_page("app_pages/2_Network.py").run()
     assert_clean(at)
     assert at.radio(key="net_cut").value == "Top k"
-    for key in ("net_top_k", "net_tfs", "net_search", "net_method"):
-        assert at.get("slider") or at.get("multiselect"), key
+    # every filter widget is on the page under its key, with its starting value
+    assert at.slider(key="net_top_k").value == 100
+    assert at.multiselect(key="net_tfs").value == [] and len(at.multiselect(key="net_tfs").options) == 6
+    assert at.text_input(key="net_search").value == ""
+    assert at.selectbox(key="net_method").value == "Ens"
     at.slider(key="net_top_k").set_value(60).run()
     assert_clean(at)
 

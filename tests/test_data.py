@@ -161,8 +161,21 @@ def test_sample_pairs_seeds_and_errors():
 def test_split_pairs_stratified():
     s = PR.sample_pairs(DS.load_beeline("STRING/mHSC-L/500"), np_ratio=3)
     train, test = PR.split_pairs(s, test_size=0.25, seed=0)
-    assert len(train) + len(test) == len(s)
+    # a partition of the rows: disjoint, together all of them, each row unchanged under its original index
+    assert set(train.index).isdisjoint(test.index) and set(train.index) | set(test.index) == set(s.index)
+    pd.testing.assert_frame_equal(pd.concat([train, test]).sort_index(), s)
+    assert len(test) == int(np.ceil(0.25 * len(s)))
+    # stratified: both parts keep the 1:3 positive share (to within one pair)
+    n_pos = int(s["label"].sum())
+    assert abs(int(test["label"].sum()) - round(0.25 * n_pos)) <= 1
     assert test["label"].mean() == pytest.approx(s["label"].mean(), abs=0.01)
+    assert train["label"].mean() == pytest.approx(s["label"].mean(), abs=0.01)
+    # deterministic for a seed, different for another
+    again, _ = PR.split_pairs(s, test_size=0.25, seed=0)
+    other, _ = PR.split_pairs(s, test_size=0.25, seed=1)
+    assert list(again.index) == list(train.index) and set(other.index) != set(train.index)
+    with pytest.raises(ValueError, match="label"):
+        PR.split_pairs(s.drop(columns="label"))
 
 
 # ---- user data --------------------------------------------------------------------------------------------------------

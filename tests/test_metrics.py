@@ -31,8 +31,15 @@ def test_perfect_ranking_and_top_frac_key():
 
 
 def test_ties_use_stable_order():
-    m = evaluate([0, 1, 1, 0], [1.0, 1.0, 0.5, 0.5])  # k = 2: the tied pair at the top keeps file order
-    assert m["EPR"] == pytest.approx(0.5 / 0.5)
+    # k = n_pos = 2: pair 0 is inside the cut, pairs 1 (negative) and 2 (positive) tie at 0.5 and only one fits.
+    # Stable order keeps file order, so the negative goes in: precision@2 = 1/2, EPR = 0.5 / 0.5 = 1. Any other
+    # tie order (reversed, positives first) would give precision 1 and EPR 2.
+    m = evaluate([1, 0, 1, 0], [1.0, 0.5, 0.5, 0.2])
+    assert m["EPR"] == pytest.approx(1.0)
+    m = evaluate([1, 1, 0, 0], [1.0, 0.5, 0.5, 0.2])  # the same tie with the positive first: it goes in
+    assert m["EPR"] == pytest.approx(2.0)
+    # Hit@k% cuts the same way: top ceil(0.5 * 4) = 2 pairs
+    assert evaluate([1, 0, 1, 0], [1.0, 0.5, 0.5, 0.2], top_frac=0.5)["Hit@50%"] == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize("y, s, match", [
@@ -50,6 +57,16 @@ def test_errors(y, s, match):
 
 
 def test_curves():
+    """Hand-computed curves: scores 0.9 (+), 0.8 (−), 0.7 (+), 0.1 (−). Thresholds give the ROC points
+    (0, 0.5), (0.5, 0.5), (0.5, 1), (1, 1) and the PR points (recall, precision) (0.5, 1), (0.5, 1/2), (1, 2/3),
+    (1, 1/2); the area under the ROC curve is the AUROC 0.75 (a reversed ranking would give 0.25)."""
     c = curves([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1])
     assert set(c) == {"fpr", "tpr", "precision", "recall"}
-    assert c["fpr"][0] == 0 and c["tpr"][-1] == 1 and c["recall"][-1] == 0 and c["precision"][-1] == 1
+    roc = set(zip(c["fpr"].round(6), c["tpr"].round(6)))
+    assert {(0.0, 0.5), (0.5, 0.5), (0.5, 1.0), (1.0, 1.0)} <= roc and (0.0, 1.0) not in roc
+    assert np.trapezoid(c["tpr"], c["fpr"]) == pytest.approx(0.75)
+    pr = set(zip(c["recall"].round(6), c["precision"].round(6)))
+    assert {(0.5, 1.0), (0.5, 0.5), (1.0, round(2 / 3, 6))} <= pr
+    # the curves rank by the scores as given: flipping them moves every point
+    flipped = curves([1, 0, 1, 0], [0.1, 0.2, 0.3, 0.9])
+    assert np.trapezoid(flipped["tpr"], flipped["fpr"]) == pytest.approx(0.25)

@@ -107,12 +107,25 @@ def test_no_pair_shared_between_train_and_test(result, fm):
     assert TRAIN not in resolve_datasets("*/mHSC-L/500", exclude=(TRAIN,))
 
 
-def test_gene_sets_probed_once_across_networks(result, fm):
+def test_gene_sets_probed_once_across_networks(result, fm, monkeypatch):
     cache = DatasetProbes(fm, load_beeline(TRAIN), PARAMS).cache
     ours = [f for f in cache.dir.glob("VVP-*.json") if json.loads(f.read_text())["params"] == PARAMS.to_dict()]
     assert len(ours) == 3  # mHSC-L (shared by STRING and Non-Specific), mHSC-GM, mHSC-E
     assert {json.loads(f.read_text())["n_genes"] for f in ours} == {554, 630, 675}
     assert not list(cache.dir.glob("*.tmp"))
+    # reuse, not recomputation: with the model calls disabled, a fresh object for the other mHSC-L network (same
+    # gene set) still gets every probe, from the files the benchmark wrote, which stay untouched
+    stamps = {f: f.stat().st_mtime_ns for f in cache.dir.glob("*.npy")}
+
+    def no_model(*a, **k):
+        raise AssertionError("probe recomputed although it is cached")
+
+    monkeypatch.setattr(DatasetProbes, "_compute", no_model)
+    other = DatasetProbes(fm, load_beeline("Non-Specific/mHSC-L/500"), PARAMS)
+    for probe in ("VVP", "GDT", "Pert", "Attn"):
+        other.probe(probe)
+        assert other.source[probe] == "disk"
+    assert {f: f.stat().st_mtime_ns for f in cache.dir.glob("*.npy")} == stamps
 
 
 def test_ens_is_the_mean_of_its_members_logits(result):
@@ -129,8 +142,13 @@ def test_ens_is_the_mean_of_its_members_logits(result):
 def test_result_roundtrip(result, tmp_path):
     loaded = api.load_benchmark(result.save(tmp_path / "bench"))
     pd.testing.assert_frame_equal(loaded.table, result.table, check_dtype=False)
-    y, s = loaded.scores[("Ens", "STRING/mHSC-GM/500")]
-    np.testing.assert_array_equal(y, result.scores[("Ens", "STRING/mHSC-GM/500")][0])
+    assert set(loaded.scores) == set(result.scores) and len(result.scores) > 10
+    for key, (y0, s0) in result.scores.items():
+        y, s = loaded.scores[key]
+        np.testing.assert_array_equal(y, y0)
+        np.testing.assert_allclose(s, s0, rtol=1e-6, atol=1e-7)  # scores are stored as float32
+        assert s.var() > 0
+    assert loaded.meta == json.loads(json.dumps(result.meta, default=str))
     assert (tmp_path / "bench" / "results.md").read_text().startswith("# UGRN benchmark")
 
 

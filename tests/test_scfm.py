@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -105,11 +106,113 @@ def test_batched_vvp_equals_single_rows(fm):
     assert np.abs(R).max() > 0
 
 
-def test_attention_rows_are_distributions(fm):
+def _manual_attention(fm, token_ids, values) -> np.ndarray:
+    """Attention summed over layers, heads averaged, recomputed by hand from each layer's input and its in_proj
+    weights: softmax(q k^T / sqrt(d_head)) with A[q, k] = weight of query q on key k (<cls> dropped)."""
+    inputs = []
+    hooks = [layer.register_forward_pre_hook(lambda m, a: inputs.append(a[0].detach()))
+             for layer in fm.model.transformer_encoder.layers]
+    try:
+        fm.reconstruct(token_ids, np.asarray(values, dtype=np.float32)[None])
+    finally:
+        for h in hooks:
+            h.remove()
+    total = 0.0
+    for layer, h in zip(fm.model.transformer_encoder.layers, inputs):
+        att = layer.self_attn
+        d, heads = att.embed_dim, att.num_heads
+        w, b = att.in_proj_weight.double(), att.in_proj_bias.double()
+        x = h[0].double()  # (L, d), batch_first
+        q = (x @ w[:d].T + b[:d]).reshape(len(x), heads, d // heads).transpose(0, 1)
+        k = (x @ w[d : 2 * d].T + b[d : 2 * d]).reshape(len(x), heads, d // heads).transpose(0, 1)
+        total = total + torch.softmax(q @ k.transpose(1, 2) / np.sqrt(d // heads), dim=-1).mean(0)
+    return total[1:, 1:].numpy()
+
+
+def test_attention_equals_hand_computed_query_key_weights(fm):
     ids = fm.token_ids(fm.genes[:50])
-    A = fm.attention(ids, np.full(50, 10.0))
+    values = np.random.default_rng(0).uniform(0, 50, 50)
+    A = fm.attention(ids, values)
+    M = _manual_attention(fm, ids, values)
     assert A.shape == (50, 50) and (A >= 0).all()
-    assert (A.sum(1) <= fm.n_layers + 1e-4).all() and (A.sum(1) > 0.5).all()  # minus the <cls> column
+    np.testing.assert_allclose(A, M, rtol=1e-4, atol=1e-6)
+    assert np.abs(M - M.T).max() > 10 * np.abs(A - M).max()  # a transposed matrix would fail the comparison
+    assert (A.sum(1) <= fm.n_layers + 1e-4).all() and (A.sum(1) > 0.5).all()  # rows: minus the <cls> column
+
+
+def test_context_longer_than_max_seq_len_warns(tiny_model, tmp_path):
+    model, vocab, args = tiny_model
+    fm = scfm.load_checkpoint(scfm.save_checkpoint(model, vocab, args, tmp_path / "ckpt"), device="cpu")
+    ids = fm.token_ids([f"GENE{i}" for i in range(30)])
+    short = dataclasses.replace(fm, args={**fm.args, "max_seq_len": 31})  # 30 genes + <cls> fit exactly
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        short.reconstruct(ids, np.full(30, 10.0))
+    longer = dataclasses.replace(fm, args={**fm.args, "max_seq_len": 30})
+    with pytest.warns(UserWarning, match="context of 30 genes .* exceeds the checkpoint's max_seq_len 30"):
+        longer.reconstruct(ids, np.full(30, 10.0))
+    with pytest.warns(UserWarning, match="max_seq_len 30"):
+        longer.jacobian(ids, 10.0, targets=np.array([0]))
+
+
+def test_zero_shot_and_pert_scores_match_an_independent_computation(tiny_model, tmp_path):
+    """Origin-Pert (Eq. 3), Origin-Attn (Eq. 4) and the Pert feature (Eq. 6) on a tiny model, against the raw
+    model called cell by cell at a mean cell binned here with scipy's ranks."""
+    import anndata
+    import pandas as pd
+    from scipy.stats import rankdata
+
+    from ugrn_core import datasets, pairs as pairs_mod
+    from ugrn_core.cache import ProbeCache
+    from ugrn_core.features import DatasetProbes
+    from ugrn_core.predict import score_pairs
+
+    model, vocab, args = tiny_model
+    fm = scfm.load_checkpoint(scfm.save_checkpoint(model, vocab, args, tmp_path / "ckpt"), device="cpu")
+    genes = [f"GENE{i}" for i in range(0, 36, 3)]  # 12 genes, string order differs from list order
+    rng = np.random.default_rng(0)
+    X = rng.poisson(1.5, size=(25, len(genes))).astype(np.float32)
+    ds = datasets.dataset_from_genes(genes, tfs=genes[:3], expression=anndata.AnnData(X=X, var=pd.DataFrame(index=genes)),
+                                 name="tiny")
+    p = DatasetProbes(fm, ds, cache=ProbeCache(fm.checkpoint_id, tmp_path / "cache"))
+    pairs = pairs_mod.candidate_pairs(ds)
+
+    # mean cell by hand: per cell, non-zero values → ceil(max-rank / k * 50), zeros stay 0; then the mean over cells
+    binned = np.zeros_like(X, dtype=np.float64)
+    for c, row in enumerate(X):
+        nz = row > 0
+        binned[c, nz] = np.ceil(rankdata(row[nz], method="max") / nz.sum() * 50)
+    mean = dict(zip(genes, binned.mean(0)))
+    order = sorted(genes)  # the context: vocabulary tokens, sorted
+    base = np.array([mean[g] for g in order])
+    np.testing.assert_allclose(p.mean_cell(), base, rtol=1e-6)
+
+    ids = torch.as_tensor([vocab[g] for g in order])
+
+    def rec(cell):
+        with torch.no_grad():
+            src = torch.cat([torch.tensor([vocab["<cls>"]]), ids])[None]
+            vals = torch.cat([torch.tensor([-2.0]), torch.as_tensor(cell, dtype=torch.float32)])[None]
+            return model(src, vals, None)["mlm_output"][0, 1:].numpy()
+
+    ref, pos = rec(base), {g: order.index(g) for g in genes}
+    knocked = {}
+    for g in genes:
+        cell = base.copy()
+        cell[pos[g]] = 0.0
+        knocked[g] = rec(cell) - ref  # response of every gene when g is set to 0
+
+    fwd = np.array([knocked[a][pos[b]] for a, b in zip(pairs["tf"], pairs["target"])])
+    rev = np.array([knocked[b][pos[a]] for a, b in zip(pairs["tf"], pairs["target"])])
+    np.testing.assert_allclose(score_pairs(p, pairs, ["Origin-Pert"])["Origin-Pert"].to_numpy(), np.abs(fwd), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(p.pair_features("Pert", pairs), np.stack([fwd, rev], 1), rtol=1e-4, atol=1e-6)
+    assert np.abs(fwd).max() > 1e-4 and not np.allclose(np.abs(fwd), np.abs(rev))
+
+    M = _manual_attention(fm, ids.numpy(), base)  # [query, key]: target j attends to source i
+    expected = np.array([M[pos[b], pos[a]] for a, b in zip(pairs["tf"], pairs["target"])])
+    np.testing.assert_allclose(score_pairs(p, pairs, ["Origin-Attn"])["Origin-Attn"].to_numpy(), expected, rtol=1e-4, atol=1e-6)
+    swapped = np.array([M[pos[a], pos[b]] for a, b in zip(pairs["tf"], pairs["target"])])
+    assert np.abs(expected - swapped).max() > 1e-3  # the direction matters
 
 
 def test_bin_values_rank_based():

@@ -24,6 +24,8 @@ import pandas as pd
 import streamlit as st
 
 from ugrn_core import api
+from ugrn_core.config import check_allowed_path
+from ugrn_core.errors import UGRNInputError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATASET = os.environ.get("UGRN_APP_DATASET", "STRING/mHSC-L/500")
@@ -85,9 +87,25 @@ def list_datasets_cached() -> list[str]:
 
 
 @st.cache_resource(show_spinner="Loading the foundation model…", max_entries=4)
-def get_model(ckpt_path: str):
-    """``api.load_model`` once per checkpoint folder ("" = bundled)."""
+def _get_model(ckpt_path: str):
     return api.load_model(ckpt_path or None)
+
+
+def get_model(ckpt_path: str):
+    """``api.load_model`` once per checkpoint folder ("" = bundled), shared by every session of this server
+    (``st.cache_resource``). A typed folder must lie inside ``UGRN_ALLOWED_ROOTS`` when that is set.
+
+    Raises: ``ParameterError`` for a folder outside the allowed roots; the checkpoint loader's errors."""
+    if ckpt_path:
+        check_path(ckpt_path, "checkpoint folder")
+    return _get_model(ckpt_path)
+
+
+def check_path(path: str, what: str) -> Path:
+    """A user-typed folder, resolved, after checking it against ``UGRN_ALLOWED_ROOTS`` (``config.check_allowed_path``).
+
+    Raises: ``ParameterError`` naming the setting when the path is outside every allowed root."""
+    return check_allowed_path(path, what)
 
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=16)
@@ -324,14 +342,13 @@ def method_help(names) -> str:
 
 
 def safe_call(what: str, fn: Callable, *args, **kwargs):
-    """Run a reader / builder; a ValueError (bad content) or any other failure becomes an ``st.error`` in the page.
-    Returns None on failure."""
+    """Run a reader / builder; the project's own input errors (``errors.UGRNInputError``: a bad file, gene or
+    parameter, the message naming it) become an ``st.error`` in the page and None is returned. Anything else is a
+    bug and propagates."""
     try:
         return fn(*args, **kwargs)
-    except ValueError as e:
+    except UGRNInputError as e:
         st.error(str(e))
-    except Exception as e:  # never show a traceback to a biologist for a bad file
-        st.error(f"Could not read the {what}: {type(e).__name__}: {e}")
     return None
 
 

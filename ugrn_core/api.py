@@ -18,8 +18,9 @@ import pandas as pd
 
 from . import methods  # (the method registry: methods.get, names, all_specs, Family)
 from .benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark  # noqa: F401  (re-exported)
-from .config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, default_device
+from .config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, default_device, resolve_device
 from .datasets import GRNDataset, dataset_from_genes, list_datasets, load_beeline  # noqa: F401
+from .errors import DataError
 from .export import edge_table, edges_bytes, edges_to_graph, write_edges  # noqa: F401
 from .features import DatasetProbes, ProbeParams
 from .methods import MethodSpec  # noqa: F401
@@ -53,19 +54,19 @@ def load_model(checkpoint=None, device=None, precision: str | None = None) -> Sc
 
     ``precision``: ``fp32``, ``tf32``, ``bf16`` or ``fp16`` (``ScFM.precision``); default ``scfm.default_precision``.
     """
-    return _load_model(str(Path(checkpoint or DEFAULT_CHECKPOINT).expanduser().resolve()), device or default_device(),
+    return _load_model(str(Path(checkpoint or DEFAULT_CHECKPOINT).expanduser().resolve()), resolve_device(device),
                        precision)
 
 
 def _read(what: str, reader, source, *args):
-    """Run a file reader; failures other than ValueError (e.g. a corrupt .h5ad) become a ValueError naming the file."""
+    """Run a file reader; failures other than ValueError (e.g. a corrupt .h5ad) become a DataError naming the file."""
     try:
         return reader(source, *args)
     except ValueError:
         raise
     except Exception as e:  # a bad file must give a clear message, not a traceback
         name = getattr(source, "name", source)
-        raise ValueError(f"Could not read the {what} '{name}': {type(e).__name__}: {e}") from e
+        raise DataError(f"Could not read the {what} '{name}': {type(e).__name__}: {e}") from e
 
 
 def dataset_from_files(genes=None, gene_symbols=(), expression=None, expression_name: str | None = None, edges=None,
@@ -94,7 +95,7 @@ def dataset_from_files(genes=None, gene_symbols=(), expression=None, expression_
         if not gene_list:
             gene_list = list(adata.var_names)
     if not gene_list:
-        raise ValueError("no genes given: pass a gene list, gene symbols or an expression matrix")
+        raise DataError("no genes given: pass a gene list, gene symbols or an expression matrix")
     return dataset_from_genes(gene_list, tfs=_read("TF list", read_gene_list, tfs) if tfs is not None else None,
                               species=species, edges=_read("edge list", read_edge_list, edges) if edges is not None else None,
                               expression=adata, name=name, data_dir=data_dir)

@@ -30,6 +30,7 @@ import pandas as pd
 from . import methods as registry
 from ._io import atomic_folder
 from .datasets import list_datasets, load_beeline
+from .errors import InputFileNotFound, ParameterError
 from .features import DatasetProbes, ProbeParams
 from .metrics import evaluate
 from .pairs import candidate_pairs, sample_pairs
@@ -61,7 +62,7 @@ def resolve_datasets(spec, data_dir=None, exclude=()) -> list[str]:
             continue
         match = available if item == "all" else [d for d in available if fnmatch.fnmatchcase(d, item)]
         if not match:
-            raise ValueError(f"dataset {item!r} matches nothing; available: {', '.join(available)}")
+            raise ParameterError(f"dataset {item!r} matches nothing; available: {', '.join(available)}")
         out += [d for d in match if d not in out and d not in exclude]
     return out
 
@@ -124,14 +125,14 @@ class BenchmarkResult:
         """Read a folder written by ``save``. Raises FileNotFoundError naming the missing results.csv."""
         path = Path(path)
         if not (path / "results.csv").is_file():
-            raise FileNotFoundError(f"no benchmark results in '{path}' (expected results.csv)")
+            raise InputFileNotFound(f"no benchmark results in '{path}' (expected results.csv)")
         table = pd.read_csv(path / "results.csv")
         if "note" in table:
             table["note"] = table["note"].fillna("")
         meta = json.loads((path / "meta.json").read_text()) if (path / "meta.json").is_file() else {}
         scores = {}
         if (path / "scores.npz").is_file():
-            z = np.load(path / "scores.npz")
+            z = np.load(path / "scores.npz", allow_pickle=False)
             for key in z.files:
                 m, d, k = key.rsplit("|", 2)
                 if k == "y":
@@ -150,22 +151,22 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=None, params: ProbeParams
     on ``train``'s labelled pairs, the others by their ``score(ctx, pairs)`` with the training dataset and pairs in
     the context. The training dataset itself is never a test dataset, nor (unless ``include_train_cell``) any
     dataset of its cell type. See the module docstring for the pair protocol.
-    Raises: ValueError for an unknown method, dataset, pair mode or negative mode.
+    Raises: ParameterError (a ValueError) for an unknown method, dataset, pair mode or negative mode.
     """
     from .negatives import NEGATIVE_MODES, sample_test_pairs
     from .suite import select_test_datasets
 
     if negatives not in NEGATIVE_MODES:
-        raise ValueError(f"negatives must be one of {list(NEGATIVE_MODES)}, got {negatives!r}")
+        raise ParameterError(f"negatives must be one of {list(NEGATIVE_MODES)}, got {negatives!r}")
     if pair_mode not in ("balanced", "all"):
-        raise ValueError(f"pair_mode must be 'balanced' or 'all', got {pair_mode!r}")
+        raise ParameterError(f"pair_mode must be 'balanced' or 'all', got {pair_mode!r}")
     methods = registry.canonical(default_methods() if methods is None else methods)
     specs = [registry.get(m) for m in methods]
     params = params or ProbeParams()
     requested = resolve_datasets(tests, data_dir, exclude=(train,))
     test_names = select_test_datasets(train, requested, include_train_cell)
     if not test_names:
-        raise ValueError(f"no test dataset left for training dataset {train}: {requested} share its cell type "
+        raise ParameterError(f"no test dataset left for training dataset {train}: {requested} share its cell type "
                          "(pass include_train_cell / --include-train-cell to test them)")
     train_ds = load_beeline(train, data_dir)
     train_probes = DatasetProbes(fm, train_ds, params)

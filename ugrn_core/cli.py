@@ -6,13 +6,18 @@ A thin layer over ``ugrn_core.api``: argument parsing, progress bars (tqdm) and 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
 
 from tqdm.auto import tqdm
+
+from .errors import Interrupted, ParameterError, UGRNInputError
 
 
 class TqdmProgress:
@@ -44,6 +49,13 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="model arithmetic: fp32 (default), tf32 (TensorFloat-32 matmuls, GPU) or bf16/fp16 autocast")
 
 
+def _values(text: str, flag: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ParameterError(f"{flag} {text!r}: expected comma-separated numbers in 0..50, e.g. 0,10,50") from None
+
+
 def _params(args):
     from .features import ProbeParams
 
@@ -51,14 +63,30 @@ def _params(args):
     if getattr(args, "v0", None) is not None:
         d["v0"] = args.v0
     if getattr(args, "target_values", None):
-        d["target_values"] = [float(x) for x in args.target_values.split(",")]
+        d["target_values"] = _values(args.target_values, "--target-values")
     if getattr(args, "base_values", None):
-        d["base_values"] = [float(x) for x in args.base_values.split(",")]
+        d["base_values"] = _values(args.base_values, "--base-values")
     return ProbeParams.from_dict(d)
 
 
+def _number(kind, lo, lo_open=False):
+    """An argparse type: ``kind`` (int/float) that is finite and ≥ ``lo`` (> ``lo`` when ``lo_open``)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if value != value or value in (float("inf"), float("-inf")) or value < lo or (lo_open and value == lo):
+            raise argparse.ArgumentTypeError(f"{text} is out of range; expected a number {'>' if lo_open else '≥'} {lo:g}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def _probe_args(p):
-    p.add_argument("--v0", type=float, default=None, help="VVP virtual base value (bin space 0..50; default 25)")
+    p.add_argument("--v0", type=_number(float, 0), default=None, help="VVP virtual base value (bin space 0..50; default 25)")
     p.add_argument("--target-values", default=None, help="comma-separated VVP target values (default 8 values over 0..50)")
     p.add_argument("--base-values", default=None, help="comma-separated GDT base values (default 8 values over 5..50)")
 
@@ -71,7 +99,7 @@ def _probe_list(text: str) -> list[str]:
     out = []
     for item in (t.strip() for t in text.split(",") if t.strip()):
         if item.lower() not in known:
-            raise ValueError(f"unknown probe {item!r}; known: {', '.join(known.values())}")
+            raise ParameterError(f"--probes: unknown probe {item!r}; known: {', '.join(known.values())}")
         out.append(known[item.lower()])
     return out
 
@@ -89,8 +117,11 @@ def _announce(fm, datasets, probes, params) -> None:
 def cmd_pretrain(args) -> int:
     from .pretrain import PretrainConfig, pretrain
 
-    cfg = PretrainConfig(steps=args.steps, seed=args.seed, seq_len=args.seq_len, batch_size=args.batch_size)
-    summary = pretrain(args.out, data_dir=args.data_dir, cfg=cfg, device=args.device)
+    cfg = PretrainConfig(steps=args.steps, seed=args.seed, seq_len=args.seq_len, batch_size=args.batch_size,
+                         save_every=args.save_every)
+    from .config import resolve_device
+
+    summary = pretrain(args.out, data_dir=args.data_dir, cfg=cfg, device=resolve_device(args.device))
     print(f"wrote {args.out}: vocabulary {summary['vocab_size']} tokens, final training loss {summary['final_train_loss']}, "
           f"{summary['seconds']} s")
     for s in summary["sources"]:
@@ -170,7 +201,7 @@ def cmd_benchmark(args) -> int:
     fm = api.load_model(args.checkpoint, args.device, args.precision)
     negatives = (args.negatives or "uniform").split(",")
     if len(negatives) != 1:
-        raise ValueError("a plain benchmark takes one --negatives mode (presets take several)")
+        raise ParameterError(f"--negatives {args.negatives!r}: a plain benchmark takes one mode (presets take several)")
     methods = api.methods.canonical(args.methods) if args.methods else None
     names = api.resolve_datasets(",".join([args.train, args.test]), args.data_dir)
     _announce(fm, [api.load_beeline(n, args.data_dir) for n in names],
@@ -189,7 +220,9 @@ def cmd_benchmark(args) -> int:
 
 def cmd_predict(args) -> int:
     from . import api
+    from .export import edge_format
 
+    edge_format(args.out)  # a bad output name fails before any work
     fm = api.load_model(args.checkpoint, args.device, args.precision)
     translator = api.load_translator(args.translator)
     if args.dataset:
@@ -270,10 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("pretrain", help="pretrain the compact scGPT on the real expression in the data directory")
     p.add_argument("--out", default="assets/scgpt_compact")
-    p.add_argument("--steps", type=int, default=6000)
-    p.add_argument("--seq-len", type=int, default=512)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=_number(int, 1), default=6000)
+    p.add_argument("--seq-len", type=_number(int, 2), default=512)
+    p.add_argument("--batch-size", type=_number(int, 1), default=16)
+    p.add_argument("--seed", type=_number(int, 0), default=0)
+    p.add_argument("--save-every", type=_number(int, 0), default=500,
+                   help="steps between resumable training states (an interrupted run resumes from the last; 0 = never)")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--device", default=None)
     p.set_defaults(func=cmd_pretrain)
@@ -295,8 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     _probe_args(p)
     p.add_argument("--dataset", default="STRING/hESC/500")
     p.add_argument("--methods", default=",".join(TRAIN_METHODS), help=_method_help("comma-separated methods"))
-    p.add_argument("--np-ratio", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--np-ratio", type=_number(float, 0, lo_open=True), default=1.0)
+    p.add_argument("--seed", type=_number(int, 0), default=0)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_train)
 
@@ -309,11 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help=_method_help("comma-separated methods (default: the UGRN paper's probe methods)"))
     p.add_argument("--pairs", choices=["balanced", "all"], default="balanced",
                    help="balanced: positives + N/P-sampled negatives (paper); all: every TF×gene pair (BEELINE)")
-    p.add_argument("--np-ratio", type=float, default=1.0, help="negatives per positive for --pairs balanced")
+    p.add_argument("--np-ratio", type=_number(float, 0, lo_open=True), default=1.0, help="negatives per positive for --pairs balanced")
     p.add_argument("--tf-mode", choices=["file", "positive"], default="file",
                    help="TFs from TF.csv, or only TFs with at least one positive edge")
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=_number(int, 1), default=50)
+    p.add_argument("--seed", type=_number(int, 0), default=0)
     p.add_argument("--out", default="results/benchmark_default")
     p.add_argument("--save-translator", default=None, help="also save the trained projectors to this folder")
     from . import cli_suite
@@ -345,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--species", choices=["human", "mouse"], default="human")
     p.add_argument("--translator", default=None, help="translator folder (default: bundled, trained on STRING/hESC/500)")
     p.add_argument("--method", default=DEFAULT_METHOD, help=_method_help("method to rank edges by"))
-    p.add_argument("--top", type=int, default=0, help="keep only the top N edges (0 = all)")
+    p.add_argument("--top", type=_number(int, 0), default=0, help="keep only the top N edges (0 = all)")
     p.add_argument("--out", required=True, help="output .tsv, .csv or .graphml")
     p.set_defaults(func=cmd_predict)
 
@@ -362,11 +397,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+@contextlib.contextmanager
+def _signals_raise_interrupted():
+    """While a command runs, SIGINT and SIGTERM raise ``errors.Interrupted`` (so atomic writers clean up and the
+    probe cache keeps what was finished); the previous handlers come back afterwards. Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return args.func(args)
-    except (FileNotFoundError, ValueError, KeyError) as e:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def main(argv=None) -> int:
+    """Run one ``ugrn`` command. Exit codes: 0 done; 2 bad input or usage (one message on stderr, no traceback,
+    no output file written); 130 / 143 interrupted by SIGINT / SIGTERM (finished probes stay cached, nothing
+    half-written is kept; rerun to resume)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # usage error (argparse printed it, exit 2) or --help (0)
+        return e.code if isinstance(e.code, int) else 2
+    try:
+        with _signals_raise_interrupted():
+            return args.func(args)
+    except Interrupted as e:
+        print(f"ugrn {args.command}: {e}; nothing half-written was kept, finished probes stay cached: rerun the same "
+              "command to resume", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print(f"ugrn {args.command}: interrupted by SIGINT; rerun the same command to resume", file=sys.stderr)
+        return 130
+    except UGRNInputError as e:  # the project's own errors: bad input named in one line
+        print(f"ugrn {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError, KeyError) as e:  # other modules' plain input errors (e.g. a preset name)
         print(f"ugrn {args.command}: error: {e.args[0] if e.args else e}", file=sys.stderr)
         return 2
     except ImportError as e:  # e.g. scgpt missing: scfm's message carries the exact install command

@@ -9,6 +9,8 @@ overridden by an argument or an environment variable:
 - ``UGRN_CACHE_DIR``: where probe features are cached. Default: ``<repo>/.cache/ugrn`` in a source checkout,
   ``$XDG_CACHE_HOME/ugrn`` (``~/.cache/ugrn``; ``%LOCALAPPDATA%\\ugrn\\cache`` on Windows) for an installed package.
 - ``UGRN_DEVICE``: force a torch device (default ``cuda`` when available, else ``cpu``).
+- ``UGRN_ALLOWED_ROOTS``: when the app is served to others, the folders (``:``-separated) that path fields
+  (checkpoint folder, results folder) may point into; unset = any path (see :func:`check_allowed_path`).
 
 The bundled assets (compact scGPT checkpoint, default translator, default benchmark, paper tables) live in
 ``<repo>/assets`` in a source checkout and are shipped inside the wheel as ``ugrn_core/assets`` (see setup.py).
@@ -75,15 +77,17 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     (``<repo>/../shared/data`` in a source checkout, ``~/.local/share/ugrn/data`` when installed; see module doc).
 
     Raises:
-        FileNotFoundError: the directory does not exist; the message says where it was expected, where that path
-            came from, and how to get the data.
+        InputFileNotFound (a FileNotFoundError): the directory does not exist; the message says where it was expected,
+            where that path came from, and how to get the data.
     """
     origin = "--data-dir"
     if data_dir is None:
         data_dir, origin = default_data_dir()
     path = Path(data_dir).expanduser().resolve()
     if not path.is_dir():
-        raise FileNotFoundError(f"Data directory not found: '{path}' (from {origin}). {DATA_HELP}")
+        from .errors import InputFileNotFound
+
+        raise InputFileNotFound(f"Data directory not found: '{path}' (from {origin}). {DATA_HELP}")
     return path
 
 
@@ -103,3 +107,65 @@ def default_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_device(name: str | None = None) -> str:
+    """Check a torch device name (default :func:`default_device`) and return it.
+
+    Raises:
+        ParameterError: not a torch device name, or a device this machine does not have (CUDA / MPS absent,
+            a CUDA index beyond the GPUs present); the message names the device and what exists.
+    """
+    import torch
+
+    from .errors import ParameterError
+
+    name = str(name or default_device()).strip()
+    source = "" if name != os.environ.get("UGRN_DEVICE") else " (from UGRN_DEVICE)"
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ParameterError(f"device {name!r}{source} is not a torch device name; expected cpu, cuda or cuda:<index>") from None
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise ParameterError(f"device {name!r}{source}: this machine has no CUDA GPU; use --device cpu")
+        if dev.index is not None and dev.index >= n:
+            raise ParameterError(f"device {name!r}{source}: this machine has {n} CUDA GPU(s), cuda:0..cuda:{n - 1}")
+    elif dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ParameterError(f"device {name!r}{source}: MPS is not available on this machine; use --device cpu")
+    elif dev.type != "cpu":
+        raise ParameterError(f"device {name!r}{source}: unsupported device type {dev.type!r}; expected cpu or cuda")
+    return name
+
+
+def allowed_roots() -> list[Path] | None:
+    """Folders path fields may point into, from ``UGRN_ALLOWED_ROOTS`` (``:``-separated), or None = unrestricted."""
+    raw = os.environ.get("UGRN_ALLOWED_ROOTS", "").strip()
+    if not raw:
+        return None
+    return [Path(r).expanduser().resolve() for r in raw.split(os.pathsep) if r.strip()]
+
+
+def check_allowed_path(path: str | os.PathLike, what: str) -> Path:
+    """Resolve a user-given folder (symlinks and ``..`` followed) and check it lies inside ``UGRN_ALLOWED_ROOTS``.
+
+    Args:
+        path: the folder typed by the user.
+        what: what it is, for the message (e.g. "checkpoint folder").
+    Returns: the resolved path.
+    Raises:
+        ParameterError: the setting is active and the path is outside every allowed root (the message names the
+            setting and the roots).
+    """
+    from .errors import ParameterError
+
+    resolved = Path(path).expanduser().resolve()
+    roots = allowed_roots()
+    if roots is not None and not any(resolved == r or resolved.is_relative_to(r) for r in roots):
+        raise ParameterError(
+            f"{what} '{path}' is outside the folders this server allows (UGRN_ALLOWED_ROOTS = "
+            f"{os.pathsep.join(map(str, roots))}); choose a folder inside one of them"
+        )
+    return resolved

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from .config import DATA_HELP, resolve_data_dir
-from .readers import EDGE_COLUMNS, first_items, read_expression, upper_unique
+from .errors import DataError, InputFileNotFound, ParameterError
+from .readers import EDGE_COLUMNS, _decode_text, _parse_table, first_items, read_expression, upper_unique
 
 SPECIES = {"hESC": "human", "hHEP": "human", "mDC": "mouse", "mESC": "mouse",
            "mHSC-E": "mouse", "mHSC-GM": "mouse", "mHSC-L": "mouse"}
@@ -86,14 +87,14 @@ def parse_dataset_name(name: str) -> tuple[str, str, int]:
     """
     parts = str(name).strip().split("/")
     if len(parts) != 3:
-        raise ValueError(f"Dataset name {name!r} must look like '<network>/<cell>/<size>', e.g. 'STRING/hESC/500'.")
+        raise ParameterError(f"Dataset name {name!r} must look like '<network>/<cell>/<size>', e.g. 'STRING/hESC/500'.")
     network, cell, size = parts
     if network not in NETWORKS:
-        raise ValueError(f"Unknown network {network!r} in dataset name {name!r}; expected one of {list(NETWORKS)}.")
+        raise ParameterError(f"Unknown network {network!r} in dataset name {name!r}; expected one of {list(NETWORKS)}.")
     if cell not in SPECIES:
-        raise ValueError(f"Unknown cell type {cell!r} in dataset name {name!r}; expected one of {list(SPECIES)}.")
+        raise ParameterError(f"Unknown cell type {cell!r} in dataset name {name!r}; expected one of {list(SPECIES)}.")
     if size not in {str(s) for s in SIZES}:
-        raise ValueError(f"Unknown size {size!r} in dataset name {name!r}; expected one of {list(SIZES)} "
+        raise ParameterError(f"Unknown size {size!r} in dataset name {name!r}; expected one of {list(SIZES)} "
                          "(the TFs+500 / TFs+1000 gene sets).")
     return network, cell, int(size)
 
@@ -132,32 +133,87 @@ def load_beeline(name: str, data_dir=None) -> GRNDataset:
     return _load_beeline_cached(f"{network}/{cell}/{size}", resolve_data_dir(data_dir))
 
 
+def _beeline_table(folder: Path, fname: str, columns: list[str], rows: str, name: str) -> pd.DataFrame:
+    """One file of a BEELINE folder as a string table with ``columns``.
+
+    Raises: DataError naming the file when it is empty, binary, not UTF-8, unparseable, lacks a column (lists the
+    columns found) or has a header but no ``rows``."""
+    path = folder / fname
+    text = _decode_text(path.read_bytes(), str(path), f"Dataset {name!r}:").strip()
+    if not text:
+        raise DataError(f"Dataset {name!r}: '{path}' is empty; expected a header with columns {columns} and one row "
+                        f"per {rows[:-1] if rows.endswith('s') else rows}.")
+    table = _parse_table(text, str(path), f"Dataset {name!r}:")
+    for col in columns:
+        if col not in table.columns:
+            raise DataError(f"Dataset {name!r}: '{path}' has no column {col!r} (found {list(table.columns)}); "
+                            f"expected columns {columns} (GENELink layout).")
+    if table.empty:
+        raise DataError(f"Dataset {name!r}: '{path}' has a header but no rows: no {rows}.")
+    return table
+
+
+def _symbols(table: pd.DataFrame, col: str, path: Path, name: str) -> list[str]:
+    s = table[col].fillna("").str.strip().str.upper()
+    if (s == "").any():
+        raise DataError(f"Dataset {name!r}: '{path}' has an empty {col!r} at data row {int(np.flatnonzero(s == '')[0])}; "
+                        "expected a gene symbol on every row.")
+    return s.tolist()
+
+
+def _quoted(items) -> str:
+    return first_items([repr(x) for x in items])
+
+
 @functools.lru_cache(maxsize=64)
 def _load_beeline_cached(name: str, data_dir: Path) -> GRNDataset:
     network, cell, size = parse_dataset_name(name)
     folder = _dataset_dir(data_dir, network, cell, size)
+    if not folder.is_dir():
+        available = list_datasets(data_dir)
+        raise InputFileNotFound(f"Dataset {name!r}: folder '{folder}' not found. Available datasets: "
+                                + (", ".join(available) if available else f"none. {DATA_HELP}"))
     missing = [f for f in ("TF.csv", "Target.csv", "BL--network.csv") if not (folder / f).is_file()]
     if missing:
-        what = f"Folder '{folder}'" if not folder.is_dir() else f"'{folder}' lacks {missing}; it"
-        available = list_datasets(data_dir)
-        raise FileNotFoundError(f"{what} not found for dataset {name!r}. Available datasets: "
-                                + (", ".join(available) if available else f"none. {DATA_HELP}"))
-    genes = pd.read_csv(folder / "Target.csv", index_col=0)["Gene"].str.upper().tolist()
-    tfs = pd.read_csv(folder / "TF.csv", index_col=0)["TF"].str.upper().tolist()
-    net = pd.read_csv(folder / "BL--network.csv", usecols=["Gene1", "Gene2"])
-    edges = pd.DataFrame({"tf": net["Gene1"].str.upper(), "target": net["Gene2"].str.upper()})
+        found = sorted(p.name for p in folder.iterdir())
+        raise InputFileNotFound(f"Dataset {name!r}: folder '{folder}' lacks {', '.join(missing)} (found: "
+                                f"{', '.join(found) or 'nothing'}); expected TF.csv, Target.csv, BL--network.csv and "
+                                "optionally Label.csv and BL--ExpressionData.csv[.gz] (GENELink layout; names are "
+                                "case-sensitive).")
+    genes = _symbols(_beeline_table(folder, "Target.csv", ["Gene"], "genes", name), "Gene", folder / "Target.csv", name)
+    dup = pd.Index(genes)[pd.Index(genes).duplicated()].unique()
+    if len(dup):
+        raise DataError(f"Duplicate gene symbols in '{folder / 'Target.csv'}' (dataset {name!r}, compared upper-case): "
+                        f"{_quoted(dup)}; expected each gene once.")
+    gene_set = set(genes)
+    tfs = _symbols(_beeline_table(folder, "TF.csv", ["TF"], "TFs", name), "TF", folder / "TF.csv", name)
+    bad = [t for t in dict.fromkeys(tfs) if t not in gene_set]
+    if bad:
+        raise DataError(f"Dataset {name!r}: {len(bad)} TFs of '{folder / 'TF.csv'}' are not in Target.csv: "
+                        f"{_quoted(bad)}; expected every TF among the genes.")
+    tfs = list(dict.fromkeys(tfs))
+    net = _beeline_table(folder, "BL--network.csv", ["Gene1", "Gene2"], "edges", name)
+    edges = pd.DataFrame({"tf": _symbols(net, "Gene1", folder / "BL--network.csv", name),
+                          "target": _symbols(net, "Gene2", folder / "BL--network.csv", name)})
     edges = edges.drop_duplicates(ignore_index=True)
-    if len(set(genes)) != len(genes):
-        raise ValueError(f"Duplicate gene symbols in '{folder / 'Target.csv'}'.")
+    bad = [g for g in pd.unique(edges.to_numpy().ravel()) if g not in gene_set]
+    if bad:
+        raise DataError(f"Dataset {name!r}: {len(bad)} genes of '{folder / 'BL--network.csv'}' are not in Target.csv: "
+                        f"{_quoted(bad)}; expected every edge between listed genes.")
+    if (folder / "Label.csv").is_file():
+        _check_labels(folder / "Label.csv", genes, edges, name)
 
     expression = None
     expr_file = next((folder / f for f in ("BL--ExpressionData.csv.gz", "BL--ExpressionData.csv")
                       if (folder / f).is_file()), None)
     if expr_file is not None:
-        expression = read_expression(expr_file, expr_file.name)
+        expression = read_expression(expr_file, str(expr_file))
         if expression.var_names.tolist() != genes:
-            raise ValueError(f"Rows of '{expr_file}' are not the genes of Target.csv in the same order "
-                             f"({expression.n_vars} rows vs {len(genes)} genes).")
+            transposed = len(set(expression.obs_names.astype(str).str.upper()) & gene_set) > len(genes) // 2
+            raise DataError(f"Rows of '{expr_file}' are not the genes of Target.csv in the same order "
+                            f"({expression.n_vars} rows vs {len(genes)} genes"
+                            + ("; the file looks transposed: its header holds the genes" if transposed else "")
+                            + f"); expected genes × cells with the genes of Target.csv, in order (dataset {name!r}).")
     return GRNDataset(name=name, genes=genes, tfs=tfs, edges=edges, species=SPECIES[cell], expression=expression,
                       network=network, cell=cell, size=size, path=folder)
 
@@ -165,12 +221,58 @@ def _load_beeline_cached(name: str, data_dir: Path) -> GRNDataset:
 # ---------------------------------------------------------------------------------------------------------------------
 # User data
 # ---------------------------------------------------------------------------------------------------------------------
+def _check_labels(path: Path, genes: list[str], edges: pd.DataFrame, name: str) -> None:
+    """Check ``Label.csv`` (TF, Target = 0-based row indices into Target.csv) against the genes and BL--network.csv.
+
+    Raises: DataError for a non-integer, negative or out-of-range index (names the row and the index) and when the
+    edges it encodes differ from BL--network.csv (names some edges found in only one of them)."""
+    table = _beeline_table(path.parent, path.name, ["TF", "Target"], "labels", name)
+    idx = table[["TF", "Target"]].apply(lambda c: pd.to_numeric(c.str.strip(), errors="coerce"))
+    n = len(genes)
+    for col in ("TF", "Target"):
+        v = idx[col].to_numpy()
+        bad = np.flatnonzero(~np.isfinite(v) | (v != np.round(v)) | (v < 0) | (v >= n))
+        if len(bad):
+            r = int(bad[0])
+            raise DataError(f"Dataset {name!r}: '{path}' row {r}: {col} index {table[col].iloc[r].strip()} is "
+                            f"{'not an integer' if not np.isfinite(v[r]) or v[r] != round(v[r]) else 'outside'} "
+                            f"Target.csv's rows 0..{n - 1} ({len(bad)} such rows); expected 0-based row indices into "
+                            "Target.csv.")
+    g = np.asarray(genes, dtype=object)
+    from_label = set(zip(g[idx["TF"].to_numpy(int)], g[idx["Target"].to_numpy(int)]))
+    from_net = set(zip(edges["tf"], edges["target"]))
+    if from_label != from_net:
+        only_l, only_n = sorted(from_label - from_net), sorted(from_net - from_label)
+        raise DataError(f"Dataset {name!r}: '{path}' and BL--network.csv disagree: {len(only_l)} edges only in "
+                        f"Label.csv ({first_items(f'{a}→{b}' for a, b in only_l)}), {len(only_n)} only in BL--network.csv "
+                        f"({first_items(f'{a}→{b}' for a, b in only_n)}); expected the same edges (Label.csv indexes "
+                        "Target.csv rows).")
+
+
 @functools.lru_cache(maxsize=4)
 def _species_tfs(species: str, data_dir: Path) -> frozenset[str]:
     path = data_dir / "beeline" / "BEELINE-Networks" / f"{species}-tfs.csv"
     if not path.is_file():
-        raise FileNotFoundError(f"TF list '{path}' not found (needed to pick the TFs of a gene list). {DATA_HELP}")
+        raise InputFileNotFound(f"TF list '{path}' not found (needed to pick the TFs of a gene list; or give a TF "
+                                f"list). {DATA_HELP}")
     return frozenset(pd.read_csv(path)["TF"].dropna().str.upper())
+
+
+def _warn_symbol_style(symbols, species: str, name: str) -> None:
+    """Warn when a gene list mixes mouse-style (``Gata1``) and human-style (``GATA1``) symbols, or when its style
+    does not fit ``species`` (symbols are upper-cased afterwards, so this is the only place the hint survives)."""
+    raw = [str(s).strip() for s in symbols if isinstance(s, str) and any(ch.isalpha() for ch in str(s))]
+    if len(raw) < 4:
+        return
+    mouse = [s for s in raw if s[0].isupper() and any(ch.islower() for ch in s[1:]) and "orf" not in s]
+    human = [s for s in raw if s == s.upper()]
+    if len(mouse) >= 2 and len(human) >= 2 and min(len(mouse), len(human)) >= 0.2 * len(raw):
+        warnings.warn(f"Dataset {name!r}: the gene list looks like a mix of mouse-style ({first_items(mouse, 3)}) and "
+                      f"human-style ({first_items(human, 3)}) symbols; all are treated as {species} genes. Use one "
+                      "species per list.", stacklevel=3)
+    elif species == "human" and len(mouse) >= 0.8 * len(raw):
+        warnings.warn(f"Dataset {name!r}: the symbols look like mouse genes ({first_items(mouse, 3)}) but species is "
+                      "'human'; pass species 'mouse' so they map through their human orthologs.", stacklevel=3)
 
 
 def dataset_from_genes(genes: Sequence[str], tfs: Sequence[str] | None = None, species: str = "human",
@@ -194,10 +296,11 @@ def dataset_from_genes(genes: Sequence[str], tfs: Sequence[str] | None = None, s
             (the message names the first 10 offending genes).
     """
     if species not in ("human", "mouse"):
-        raise ValueError(f"species must be 'human' or 'mouse', got {species!r}.")
+        raise ParameterError(f"species must be 'human' or 'mouse', got {species!r}.")
+    _warn_symbol_style(genes, species, name)
     genes = upper_unique(genes)
     if not genes:
-        raise ValueError(f"Dataset {name!r}: the gene list is empty.")
+        raise DataError(f"Dataset {name!r}: the gene list is empty; expected at least two gene symbols.")
     gene_set = set(genes)
     if tfs is None:
         known = _species_tfs(species, resolve_data_dir(data_dir))
@@ -206,19 +309,21 @@ def dataset_from_genes(genes: Sequence[str], tfs: Sequence[str] | None = None, s
         tfs = upper_unique(tfs)
         bad = [t for t in tfs if t not in gene_set]
         if bad:
-            raise ValueError(f"Dataset {name!r}: {len(bad)} TFs are not in the gene list: {first_items(bad)}.")
+            raise DataError(f"Dataset {name!r}: {len(bad)} TFs are not in the gene list: {first_items(bad)}; expected "
+                            "the TF list to be a subset of the genes.")
 
     if edges is None:
         edges = pd.DataFrame({c: pd.Series(dtype=object) for c in EDGE_COLUMNS})
     else:
         if not set(EDGE_COLUMNS) <= set(edges.columns):
-            raise ValueError(f"Dataset {name!r}: edges need columns {EDGE_COLUMNS}, got {list(edges.columns)}.")
+            raise DataError(f"Dataset {name!r}: edges need columns {EDGE_COLUMNS}, got {list(edges.columns)}.")
         edges = edges[EDGE_COLUMNS].astype(str).apply(lambda c: c.str.strip().str.upper())
         edges = edges.drop_duplicates(ignore_index=True)
         bad = pd.unique(edges.to_numpy().ravel())
         bad = [g for g in bad if g not in gene_set]
         if bad:
-            raise ValueError(f"Dataset {name!r}: {len(bad)} edge genes are not in the gene list: {first_items(bad)}.")
+            raise DataError(f"Dataset {name!r}: {len(bad)} edge genes are not in the gene list: {first_items(bad)}; "
+                            "expected both ends of every known edge among the genes.")
         non_tf = sorted(set(edges["tf"]) - set(tfs))
         if non_tf:
             warnings.warn(f"Dataset {name!r}: {int((~edges['tf'].isin(tfs)).sum())} edges start at genes outside "
@@ -227,11 +332,17 @@ def dataset_from_genes(genes: Sequence[str], tfs: Sequence[str] | None = None, s
     if expression is not None:
         upper = pd.Index(expression.var_names.astype(str).str.upper())
         if upper.duplicated().any():
-            raise ValueError(f"Dataset {name!r}: duplicate genes in the expression: "
+            raise DataError(f"Dataset {name!r}: duplicate genes in the expression: "
                              f"{first_items(upper[upper.duplicated()].unique())}.")
         missing = [g for g in genes if g not in set(upper)]
+        as_cells = set(pd.Index(expression.obs_names.astype(str)).str.upper()) & set(missing)
+        if missing and len(as_cells) >= max(1, len(missing) // 2):
+            raise DataError(f"Dataset {name!r}: the expression looks transposed: {len(as_cells)} of the {len(genes)} "
+                            f"genes are among its cell (row) names ({first_items(sorted(as_cells))}); expected cells × "
+                            "genes for .h5ad, or genes × cells with gene symbols in the first column for CSV/TSV.")
         if missing:
-            raise ValueError(f"Dataset {name!r}: {len(missing)} genes have no expression column: {first_items(missing)}.")
+            raise DataError(f"Dataset {name!r}: {len(missing)} genes have no expression column: {first_items(missing)}; "
+                            f"expected the expression to hold every gene of the gene list.")
         expression = expression[:, upper.get_indexer(genes)].copy()
         expression.var_names = genes
         expression.X = expression.X.astype(np.float32)

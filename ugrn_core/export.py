@@ -14,6 +14,7 @@ import networkx as nx
 import pandas as pd
 
 from ._io import atomic_write
+from .errors import ParameterError
 
 FORMATS = ("tsv", "csv", "graphml")
 COLUMNS = ["TF", "target", "score", "label"]
@@ -43,7 +44,7 @@ def edge_table(edges: pd.DataFrame) -> pd.DataFrame:
 def _format(name) -> str:
     fmt = str(name).lower().lstrip(".")
     if fmt not in FORMATS:
-        raise ValueError(f"edge export format {name!r}: expected one of {', '.join(FORMATS)}")
+        raise ParameterError(f"edge export format {name!r}: expected one of {', '.join(FORMATS)}")
     return fmt
 
 
@@ -57,7 +58,7 @@ def _write(edges: pd.DataFrame, target, fmt: str) -> None:
 def edges_bytes(edges: pd.DataFrame, fmt: str) -> bytes:
     """The edge list as file contents in ``fmt``: "tsv" / "csv" (columns TF, target, score, label) or "graphml".
 
-    Raises: ValueError for another format.
+    Raises: ParameterError (a ValueError) for another format.
     """
     fmt = _format(fmt)
     buf = io.BytesIO()
@@ -65,12 +66,24 @@ def edges_bytes(edges: pd.DataFrame, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def write_edges(edges: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write an edge list atomically in the format of the file suffix: ``.tsv``, ``.csv`` or ``.graphml``.
+def edge_format(path: str | os.PathLike) -> str:
+    """The edge-list format of an output path: "tsv", "csv" or "graphml" (from its suffix, any case).
 
-    Raises: ValueError for another suffix (the message names the file).
+    Raises: ParameterError (a ValueError) for another suffix, or when the folder it would go into is a file.
     """
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix not in FORMATS:
-        raise ValueError(f"output '{path}': expected a .tsv, .csv or .graphml file name")
+        raise ParameterError(f"output '{path}': expected a .tsv, .csv or .graphml file name")
+    parent = Path(path).parent
+    if parent.exists() and not parent.is_dir():
+        raise ParameterError(f"output '{path}': '{parent}' is a file, not a folder")
+    return suffix
+
+
+def write_edges(edges: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write an edge list atomically in the format of the file suffix: ``.tsv``, ``.csv`` or ``.graphml``.
+
+    Raises: ParameterError (a ValueError) for another suffix (the message names the file) or a parent that is a file.
+    """
+    suffix = edge_format(path)
     return atomic_write(path, lambda tmp: _write(edges, tmp, suffix))

@@ -23,6 +23,7 @@ import pandas as pd
 from . import methods
 from .cache import ProbeCache, cache_key
 from .datasets import GRNDataset
+from .errors import DataError, ParameterError
 from .scfm import ScFM, bin_values
 from .vocab import VocabMapping, map_to_vocab
 
@@ -43,17 +44,34 @@ class ProbeParams:
     target_values: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 35.0, 40.0, 45.0, 50.0)
     base_values: tuple[float, ...] = (5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0)
 
+    #: Virtual values live in scGPT's bin space: 0 (not expressed) .. 50 (top bin of the 51 used in pretraining).
+    VALUE_RANGE = (0.0, 50.0)
+
+    def __post_init__(self):
+        lo, hi = self.VALUE_RANGE
+        for name, values in (("v0", (self.v0,)), ("target_values", self.target_values), ("base_values", self.base_values)):
+            if len(values) == 0:
+                raise ParameterError(f"{name}: no value given; expected at least one virtual value in {lo:g}..{hi:g}")
+            bad = [v for v in values if not (np.isfinite(v) and lo <= v <= hi)]
+            if bad:
+                raise ParameterError(f"{name}: {', '.join(f'{v:g}' for v in bad)} outside the virtual-value range "
+                                     f"{lo:g}..{hi:g} (scGPT's expression bins; 0 = not expressed)")
+
     def to_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "ProbeParams":
+        """Parameters from a dict (missing keys take the defaults). Raises ParameterError for non-numbers or
+        values outside 0..50."""
         d = dict(d or {})
-        return cls(
-            v0=float(d.get("v0", cls.v0)),
-            target_values=tuple(float(x) for x in d.get("target_values", cls.target_values)),
-            base_values=tuple(float(x) for x in d.get("base_values", cls.base_values)),
-        )
+        try:
+            v0 = float(d.get("v0", cls.v0))
+            target_values = tuple(float(x) for x in d.get("target_values", cls.target_values))
+            base_values = tuple(float(x) for x in d.get("base_values", cls.base_values))
+        except (TypeError, ValueError) as e:
+            raise ParameterError(f"probe parameters {d}: expected numbers in 0..50 ({e})") from None
+        return cls(v0=v0, target_values=target_values, base_values=base_values)
 
 
 @dataclass
@@ -78,14 +96,22 @@ class DatasetProbes:
     def __post_init__(self):
         self.params = self.params or ProbeParams()
         self.mapping = map_to_vocab(self.dataset.genes, self.fm.vocab, self.dataset.species)
+        n = len(self.dataset.genes)
         if not self.mapping.genes:
-            raise ValueError(f"dataset {self.dataset.name}: none of its {len(self.dataset.genes)} genes is in the vocabulary")
+            raise DataError(f"Dataset {self.dataset.name!r}: none of the {n} genes is in the checkpoint vocabulary "
+                            f"(first: {', '.join(self.dataset.genes[:5])}); expected gene symbols (e.g. MYC, not Ensembl "
+                            f"IDs) of the species given ({self.dataset.species}).")
+        if len(self.mapping.genes) < 2:
+            raise DataError(f"Dataset {self.dataset.name!r}: only 1 of the {n} genes ({self.mapping.genes[0]}) is in "
+                            f"the checkpoint vocabulary, so no TF→target pair can be formed; expected at least two "
+                            f"known genes (unknown: {', '.join(self.mapping.unmapped[:5])}).")
         self.tokens = sorted(self.mapping.tokens)
         self._pos = {t: i for i, t in enumerate(self.tokens)}
         self._gene_pos = {g: self._pos[t] for g, t in zip(self.mapping.genes, self.mapping.tokens)}
         self.token_ids = self.fm.token_ids(self.tokens)
         self.cache = self.cache or ProbeCache(self.fm.checkpoint_id)
         self._mem: dict[str, np.ndarray] = {}
+        self.source: dict[str, str] = {}  # probe → "computed" | "disk": where this object got it from
         self._mean_cell: np.ndarray | None = None
 
     # ------------------------------------------------------------------ keys
@@ -109,7 +135,7 @@ class DatasetProbes:
         if self._mean_cell is None:
             if not self.dataset.has_expression:
                 need = ", ".join(methods.names(needs_expression=True))
-                raise ValueError(f"dataset {self.dataset.name} has no expression: {need} need it")
+                raise DataError(f"Dataset {self.dataset.name!r} has no expression: {need} need it")
             X = self.dataset.expression.X
             X = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
             binned = bin_values(X, int(self.fm.args.get("n_bins", 51))).mean(0)
@@ -170,15 +196,16 @@ class DatasetProbes:
         """
         if probe in self._mem:
             return self._mem[probe]
-        spec = methods.probe_owner(probe)
-        key = self._key(probe)
-        arr = self.cache.load(probe, key)
-        if arr is None:
-            arr = spec.compute_probe(self, progress)
-            self.cache.save(probe, key, arr, {"probe": probe, "params": self.params.to_dict(), "n_genes": len(self.tokens),
-                                              "dataset": self.dataset.name, "checkpoint": str(self.fm.path)})
+        meta = {"probe": probe, "params": self.params.to_dict(), "n_genes": len(self.tokens),
+                "dataset": self.dataset.name, "checkpoint": str(self.fm.path)}
+        arr, computed = self.cache.get_or_compute(probe, self._key(probe), lambda: self._compute(probe, progress), meta)
+        self.source[probe] = "computed" if computed else "disk"
         self._mem[probe] = arr
         return arr
+
+    def _compute(self, probe: str, progress: ProgressFn | None = None) -> np.ndarray:
+        """Compute probe array ``probe`` with its owning method's ``compute_probe`` (no cache)."""
+        return methods.probe_owner(probe).compute_probe(self, progress)
 
     # --------------------------------------------------------- pair features
     def both_directions(self, probe: str, pairs: pd.DataFrame, progress: ProgressFn | None = None) -> np.ndarray:

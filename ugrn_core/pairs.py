@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from .datasets import GRNDataset
+from .errors import DataError, ParameterError
 
 TF_MODES = ("file", "positive")
 
@@ -37,7 +38,7 @@ def candidate_pairs(ds: GRNDataset, genes: Sequence[str] | None = None, tf_mode:
         ValueError: unknown ``tf_mode`` (names the allowed ones) or no TF/target left after restriction.
     """
     if tf_mode not in TF_MODES:
-        raise ValueError(f"tf_mode must be one of {list(TF_MODES)}, got {tf_mode!r}.")
+        raise ParameterError(f"tf_mode must be one of {list(TF_MODES)}, got {tf_mode!r}.")
     keep = set(ds.genes) if genes is None else set(ds.genes) & {str(g).upper() for g in genes}
     targets = np.array([g for g in ds.genes if g in keep], dtype=object)
     tfs = [t for t in ds.tfs if t in keep]
@@ -45,11 +46,15 @@ def candidate_pairs(ds: GRNDataset, genes: Sequence[str] | None = None, tf_mode:
     if tf_mode == "positive":
         tfs = [t for t in tfs if t in set(edges["tf"])]
     if not tfs or len(targets) == 0:
-        raise ValueError(f"Dataset {ds.name!r}: no {'TF with a positive edge' if tf_mode == 'positive' else 'TF'} "
-                         f"among the {len(keep)} selected genes; cannot form TF→target pairs.")
+        raise DataError(f"Dataset {ds.name!r}: no {'TF with a positive edge' if tf_mode == 'positive' else 'TF'} "
+                        f"among the {len(keep)} usable genes, so no TF→target pair can be formed; expected at least "
+                        "one known TF (give a TF list) and one other gene.")
     pairs = pd.DataFrame({"tf": np.repeat(np.array(tfs, dtype=object), len(targets)),
                           "target": np.tile(targets, len(tfs))})
     pairs = pairs[pairs["tf"] != pairs["target"]].reset_index(drop=True)
+    if pairs.empty:
+        raise DataError(f"Dataset {ds.name!r}: the only usable gene is the TF {tfs[0]}, so no TF→target pair can be "
+                        "formed (self-loops are excluded); expected at least two usable genes.")
     is_pos = pd.MultiIndex.from_frame(pairs).isin(pd.MultiIndex.from_frame(edges[["tf", "target"]]))
     pairs["label"] = is_pos.astype(np.int8)
     return pairs
@@ -72,12 +77,13 @@ def sample_pairs(ds: GRNDataset, genes: Sequence[str] | None = None, np_ratio: f
         ValueError: ``np_ratio`` not a positive finite number; no positive edge among the candidates.
     """
     if not (np.isfinite(np_ratio) and np_ratio > 0):
-        raise ValueError(f"np_ratio (N/P ratio) must be a positive number, got {np_ratio!r}.")
+        raise ParameterError(f"np_ratio (N/P ratio) must be a positive number, got {np_ratio!r}.")
     cand = candidate_pairs(ds, genes, tf_mode)
     pos = np.flatnonzero(cand["label"].to_numpy() == 1)
     neg = np.flatnonzero(cand["label"].to_numpy() == 0)
     if len(pos) == 0:
-        raise ValueError(f"Dataset {ds.name!r} has no positive edges among its candidate pairs; cannot sample.")
+        raise DataError(f"Dataset {ds.name!r} has no positive edges among its candidate pairs; cannot sample "
+                        "training pairs (expected a dataset with known edges between its TFs and genes).")
     n_neg = int(round(np_ratio * len(pos)))
     if n_neg > len(neg):
         warnings.warn(f"Dataset {ds.name!r}: N/P ratio {np_ratio} asks for {n_neg} negatives but only {len(neg)} "
@@ -97,6 +103,6 @@ def split_pairs(pairs: pd.DataFrame, test_size: float = 0.2, seed: int = 0) -> t
         ValueError: no ``label`` column; or from scikit-learn, e.g. a class with fewer than 2 members.
     """
     if "label" not in pairs.columns:
-        raise ValueError(f"pairs need a 'label' column to stratify; found {list(pairs.columns)}.")
+        raise DataError(f"pairs need a 'label' column to stratify; found {list(pairs.columns)}.")
     train, test = train_test_split(pairs, test_size=test_size, random_state=seed, stratify=pairs["label"])
     return train, test

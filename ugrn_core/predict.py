@@ -15,6 +15,7 @@ import pandas as pd
 
 from . import methods as registry
 from .datasets import GRNDataset
+from .errors import DataError, ParameterError
 from .features import DatasetProbes
 from .pairs import candidate_pairs
 from .scfm import ScFM
@@ -56,23 +57,24 @@ def predict_edges(fm: ScFM, ds: GRNDataset, translator: Translator | None, metho
     ``ds`` has ground truth, else NaN.
     Warns (UserWarning) when the context size is far from the translator's training context (``context_warning``)
     and ``method`` depends on it.
-    Raises: ValueError when the translator was trained with another checkpoint, lacks ``method`` or its probe
-    parameters differ from ``probes``; when ``method`` needs expression and ``ds`` has none.
+    Raises: CheckpointError when the translator was trained with another checkpoint; ParameterError when it lacks
+    ``method`` or its probe parameters differ from ``probes``; DataError when ``method`` needs expression and ``ds``
+    has none (all ValueErrors).
     """
     spec = registry.get(method)
     if spec.uses_translator:
         if translator is None:
-            raise ValueError(f"{spec.name} needs a trained translator")
+            raise ParameterError(f"method {spec.name!r} needs a trained translator; load or train one first")
         translator.check_model(fm)
         if spec.name not in translator.methods:
-            raise ValueError(f"translator (trained on {translator.trained_on}) has no {spec.name!r}; "
-                             f"it has {translator.methods}")
+            raise ParameterError(f"method {spec.name!r}: the translator (trained on {translator.trained_on}) has "
+                                 f"{translator.methods}; expected one of those")
     why = spec.na_reason(ds)
     if why:
-        raise ValueError(why)
+        raise DataError(why)
     probes = probes or DatasetProbes(fm, ds, translator.params if translator is not None else None)
     if translator is not None and probes.params != translator.params:
-        raise ValueError(f"probe parameters {probes.params} differ from the translator's {translator.params}")
+        raise ParameterError(f"probe parameters {probes.params} differ from the translator's {translator.params}")
     note = (translator.context_warning(len(probes.tokens))
             if translator is not None and spec.uses_translator and spec.context_dependent else None)
     if note:

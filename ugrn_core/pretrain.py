@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import datasets as ugrn_datasets
+from ._io import atomic_write
 from .config import resolve_data_dir
 from .scfm import SPECIAL_TOKENS, bin_values, build_model, load_checkpoint, save_checkpoint
 from .vocab import candidate_tokens, load_orthologs
@@ -117,6 +119,13 @@ class PretrainConfig:
     mask_ratio: float = 0.4
     holdout_frac: float = 0.05
     seed: int = 0
+    save_every: int = 500  # steps between resumable training states (0 = never); not part of the model
+
+
+def state_path(out_dir) -> Path:
+    """Where an unfinished pretraining run keeps its resumable state: ``.<out name>.pretrain-state.pt`` beside it."""
+    out = Path(out_dir)
+    return out.with_name(f".{out.name}.pretrain-state.pt")
 
 
 def _sample_batch(corpus: Corpus, cells: np.ndarray, vocab: dict, cfg: PretrainConfig, rng: np.random.Generator):
@@ -191,8 +200,30 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
         opt,
         lambda s: min(1.0, (s + 1) / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / cfg.steps))),
     )
-    losses = []
-    bar = tqdm(range(cfg.steps), desc="pretraining", disable=not progress)
+    losses: list[float] = []
+    # resume an interrupted run of the same configuration and corpus from its last saved state
+    fingerprint = json.dumps([{k: v for k, v in asdict(cfg).items() if k != "save_every"}, tokens, str(dev)])
+    state_file, start = state_path(out_dir), 0
+    if state_file.is_file():
+        saved = torch.load(state_file, map_location="cpu", weights_only=True)
+        if saved.get("fingerprint") == fingerprint:
+            model.load_state_dict(saved["model"])
+            opt.load_state_dict(saved["opt"])
+            sched.load_state_dict(saved["sched"])
+            rng.bit_generator.state = json.loads(saved["rng"])
+            torch.set_rng_state(saved["torch_rng"])
+            losses, start = list(saved["losses"]), int(saved["step"])
+            print(f"resuming pretraining from step {start}/{cfg.steps} ({state_file})", flush=True)
+        else:
+            warnings.warn(f"ignoring {state_file}: it was saved with another configuration or corpus")
+
+    def save_state(step: int) -> None:
+        blob = {"fingerprint": fingerprint, "step": step, "model": model.state_dict(), "opt": opt.state_dict(),
+                "sched": sched.state_dict(), "rng": json.dumps(rng.bit_generator.state),
+                "torch_rng": torch.get_rng_state(), "losses": losses}
+        atomic_write(state_file, lambda tmp: torch.save(blob, tmp))
+
+    bar = tqdm(range(start, cfg.steps), desc="pretraining", disable=not progress, initial=start, total=cfg.steps)
     for step in bar:
         k = rng.choice(len(corpora), p=weights)
         cells = rng.choice(splits[k][0], cfg.batch_size)
@@ -205,6 +236,8 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
         losses.append(float(loss))
         if step % 50 == 0:
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+        if cfg.save_every and (step + 1) % cfg.save_every == 0 and step + 1 < cfg.steps:
+            save_state(step + 1)
 
     model.eval()
     eval_rng = np.random.default_rng(cfg.seed + 1)
@@ -224,13 +257,13 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
     summary = {
         "config": asdict(cfg), "vocab_size": len(vocab), "n_genes": len(tokens),
         "final_train_loss": round(float(np.mean(losses[-200:])), 4), "first_train_loss": round(float(np.mean(losses[:50])), 4),
-        "sources": held, "seconds": round(time.time() - t0, 1), "device": str(dev), "torch": torch.__version__,
+        "sources": held, "seconds": round(time.time() - t0, 1), "resumed_from_step": start, "device": str(dev), "torch": torch.__version__,
         "loss_curve": [round(float(np.mean(losses[i : i + 100])), 4) for i in range(0, len(losses), 100)],
     }
-    out_dir = save_checkpoint(model, vocab, args, out_dir)
-    (out_dir / "training_summary.json").write_text(json.dumps(summary, indent=2))
-    (out_dir / "MODEL_CARD.md").write_text(model_card(summary))
+    extras = {"training_summary.json": json.dumps(summary, indent=2), "MODEL_CARD.md": model_card(summary)}
+    out_dir = save_checkpoint(model, vocab, args, out_dir, extra_files=extras)
     load_checkpoint(out_dir, device="cpu")  # the written folder must load through the public loader
+    state_file.unlink(missing_ok=True)
     return summary
 
 

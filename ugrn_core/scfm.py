@@ -34,6 +34,7 @@ import torch
 
 from ._io import atomic_folder
 from .config import default_device
+from .errors import CheckpointError, CheckpointNotFound
 
 SPECIAL_TOKENS = ("<pad>", "<cls>", "<eoc>")
 _PRIVATE_PKG = "_ugrn_scgpt_model"
@@ -90,24 +91,33 @@ def import_transformer_model() -> type:
 def _model_kwargs(args: Mapping) -> dict:
     """Translate official ``args.json`` entries into ``TransformerModel`` keyword arguments."""
     if args.get("pre_norm", False):
-        raise ValueError(
+        raise CheckpointError(
             "args.json has pre_norm=true: pre-norm scGPT checkpoints are not reproduced by torch's encoder layers "
             "without flash-attn; only post-norm checkpoints (all released scGPT models) are supported"
         )
     kw = {dst: args[src] for src, dst in _ARG_MAP.items() if src in args}
     missing = [k for k in ("embsize", "nheads", "d_hid", "nlayers") if k not in args]
     if missing:
-        raise ValueError(f"args.json lacks required model arguments {missing}")
+        raise CheckpointError(f"args.json lacks required model arguments {missing}; expected the official scGPT "
+                              "keys embsize, nheads, d_hid, nlayers")
     kw.setdefault("pad_token", "<pad>")
     kw.setdefault("pad_value", -2)
     kw.setdefault("input_emb_style", "continuous")
     if kw["input_emb_style"] != "continuous":
-        raise ValueError(
+        raise CheckpointError(
             f"args.json input_emb_style={kw['input_emb_style']!r}: virtual-value probing needs the 'continuous' "
             "value encoder (float inputs with gradients)"
         )
     kw["use_fast_transformer"] = False
     return kw
+
+
+def _read_json(path: Path):
+    """Parsed JSON of a checkpoint file. Raises CheckpointError naming the file and the parse error."""
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise CheckpointError(f"{path}: not valid UTF-8 JSON ({type(e).__name__}: {e})") from None
 
 
 def _normalise_state_dict(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -613,27 +623,44 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None =
             from or mis-shaped in ``best_model.pt`` (only ``cls_decoder.*`` may be absent) — never silently dropped.
     """
     path = Path(path).expanduser()
+    if not path.is_dir():
+        raise CheckpointNotFound(f"Checkpoint folder '{path}' not found; expected a folder in the official scGPT "
+                                 "layout (args.json, vocab.json, best_model.pt)")
     files = {name: path / name for name in ("args.json", "vocab.json", "best_model.pt")}
     for name, f in files.items():
         if not f.is_file():
-            raise FileNotFoundError(
+            raise CheckpointNotFound(
                 f"Checkpoint folder '{path}' lacks {name}; expected the official scGPT layout "
                 "(args.json, vocab.json, best_model.pt)"
             )
-    args = json.loads(files["args.json"].read_text())
-    vocab = {str(k): int(v) for k, v in json.loads(files["vocab.json"].read_text()).items()}
+    args, vocab = _read_json(files["args.json"]), _read_json(files["vocab.json"])
+    if not isinstance(args, dict):
+        raise CheckpointError(f"{files['args.json']}: expected a JSON object of model arguments, found {type(args).__name__}")
+    try:
+        vocab = {str(k): int(v) for k, v in vocab.items()}
+    except (AttributeError, TypeError, ValueError):
+        raise CheckpointError(f"{files['vocab.json']}: expected a JSON object {{token: integer index}}") from None
     for tok in SPECIAL_TOKENS:
         if tok not in vocab:
             vocab[tok] = len(vocab)
     if sorted(vocab.values()) != list(range(len(vocab))):
-        raise ValueError(f"{files['vocab.json']}: token indices must be exactly 0..{len(vocab) - 1}")
+        raise CheckpointError(f"{files['vocab.json']}: token indices must be exactly 0..{len(vocab) - 1}")
 
-    state = _normalise_state_dict(torch.load(files["best_model.pt"], map_location="cpu", weights_only=True))
+    try:
+        raw = torch.load(files["best_model.pt"], map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated zip, not a torch file, or a pickle that weights_only refuses
+        raise CheckpointError(f"{files['best_model.pt']} ({files['best_model.pt'].stat().st_size} bytes) cannot be read "
+                              f"as a torch state dict: truncated, corrupt or not a checkpoint "
+                              f"({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+    if not isinstance(raw, Mapping) or not all(isinstance(v, (torch.Tensor, Mapping)) for v in raw.values()):
+        raise CheckpointError(f"{files['best_model.pt']}: expected a state dict {{parameter name: tensor}}, "
+                              f"found {type(raw).__name__}")
+    state = _normalise_state_dict(raw)
     kw = _model_kwargs(args)
     kw["do_mvc"] = any(k.startswith("mvc_decoder.") for k in state)
     kw["explicit_zero_prob"] = any(k.startswith("decoder.zero_logit.") for k in state)
     if any(k.startswith(("dsbn.", "batch_encoder.", "bn.")) for k in state):
-        raise ValueError(f"{files['best_model.pt']}: batch-aware checkpoints (DSBN / batch encoder) are not supported")
+        raise CheckpointError(f"{files['best_model.pt']}: batch-aware checkpoints (DSBN / batch encoder) are not supported")
 
     TransformerModel = import_transformer_model()
     model = TransformerModel(ntoken=len(vocab), vocab=vocab, **kw)
@@ -647,7 +674,8 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None =
         elif tuple(state[key].shape) != tuple(tensor.shape):
             problems.append(f"{key}: shape {tuple(state[key].shape)} != expected {tuple(tensor.shape)}")
     if problems:
-        raise ValueError(f"{files['best_model.pt']} does not match args.json/vocab.json: " + "; ".join(problems[:10]))
+        raise CheckpointError(f"{files['best_model.pt']} does not match args.json/vocab.json ({len(vocab)} tokens with "
+                              "the special ones): " + "; ".join(problems[:10]))
     model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
     torch.backends.mha.set_fastpath_enabled(False)  # CPU fast path is slower and differs from the gradient path
     dev = torch.device(device or default_device())
@@ -659,7 +687,8 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None =
 
 
 def save_checkpoint(
-    model: torch.nn.Module, vocab: Mapping[str, int], args: Mapping, path: str | os.PathLike, flash_attn_names: bool = True
+    model: torch.nn.Module, vocab: Mapping[str, int], args: Mapping, path: str | os.PathLike, flash_attn_names: bool = True,
+    extra_files: Mapping[str, str] | None = None,
 ) -> Path:
     """Write a checkpoint folder in the official scGPT layout (atomically: temp folder, then rename).
 
@@ -668,6 +697,7 @@ def save_checkpoint(
         vocab: token → index (0..n-1), special tokens included.
         args: ``args.json`` content (official key names: ``embsize``, ``nheads``, ``d_hid``, ``nlayers``, ...).
         flash_attn_names: store attention weights as ``self_attn.Wqkv.*``, as the released checkpoints do.
+        extra_files: file name → text written into the same folder (model card, training summary).
     Returns: the folder path.
     """
     path = Path(path)
@@ -681,6 +711,8 @@ def save_checkpoint(
         (tmp / "args.json").write_text(json.dumps(dict(args), indent=2))
         (tmp / "vocab.json").write_text(json.dumps(dict(vocab)))
         torch.save(state, tmp / "best_model.pt")
+        for name, text in (extra_files or {}).items():  # e.g. MODEL_CARD.md, written in the same atomic folder
+            (tmp / name).write_text(text)
     return path
 
 

@@ -22,6 +22,7 @@ from torch import nn
 
 from . import methods as registry
 from ._io import atomic_folder
+from .errors import CheckpointError, CheckpointNotFound, DataError
 from .features import DatasetProbes, ProbeParams
 
 ProgressFn = Callable[[int, int, str], None]
@@ -143,14 +144,14 @@ class Translator:
                                           desc=f"training {m}")
             n_train[m] = len(pairs)
         if not projectors:
-            raise ValueError(f"no translator could be trained on {ds.name} for methods {list(methods)}")
+            raise DataError(f"no translator could be trained on {ds.name} for methods {list(methods)}")
         fm = probes.fm
         return cls(projectors, probes.params, ds.name, fm.checkpoint_id, n_train, len(probes.tokens),
                    checkpoint=Path(fm.path).name if fm.path else None, d_model=fm.d_model)
 
     def check_model(self, fm) -> None:
-        """Raise ValueError when foundation model ``fm`` (``scfm.ScFM``) is not the checkpoint this translator was
-        trained with; the message names both and says how to train a translator for ``fm``."""
+        """Raise CheckpointError (a ValueError) when foundation model ``fm`` (``scfm.ScFM``) is not the checkpoint this
+        translator was trained with; the message names both and says how to train a translator for ``fm``."""
         if fm.checkpoint_id == self.checkpoint_id:
             return
         ours = f"checkpoint {self.checkpoint or 'unnamed'} (id {self.checkpoint_id}" + (
@@ -158,7 +159,7 @@ class Translator:
         path = fm.path or "<checkpoint folder>"
         theirs = f"{Path(fm.path).name if fm.path else 'unnamed'} (id {fm.checkpoint_id}, d_model {fm.d_model})"
         dataset = self.trained_on if self.trained_on.count("/") == 2 else "STRING/hESC/500"
-        raise ValueError(f"translator was trained with {ours}; this model is {theirs}. Its projectors read that "
+        raise CheckpointError(f"translator was trained with {ours}; this model is {theirs}. Its projectors read that "
                          f"model's features only. Train one for it: ugrn train --checkpoint {path} --dataset {dataset} "
                          f"--out my_translator")
 
@@ -222,19 +223,33 @@ class Translator:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Translator":
-        """Load a folder written by ``save``. Raises FileNotFoundError naming the missing file."""
+        """Load a folder written by ``save``.
+
+        Raises: CheckpointNotFound (a FileNotFoundError) naming the missing file; CheckpointError (a ValueError) for
+        an unreadable meta.json or projectors.pt."""
         path = Path(path)
         for f in ("meta.json", "projectors.pt"):
             if not (path / f).is_file():
-                raise FileNotFoundError(f"translator folder '{path}' lacks {f}")
-        meta = json.loads((path / "meta.json").read_text())
-        blobs = torch.load(path / "projectors.pt", map_location="cpu", weights_only=True)
-        projectors = {}
-        for m, b in blobs.items():
-            model = Projector(meta["projectors"][m]["in_dim"])
-            model.load_state_dict(b["state"])
-            model.eval()
-            projectors[m] = TrainedProjector(model, b["mean"].numpy(), b["std"].numpy())
+                raise CheckpointNotFound(f"translator folder '{path}' lacks {f}; expected a folder written by "
+                                         "`ugrn train` or the Train page (meta.json, projectors.pt)")
+        try:
+            meta = json.loads((path / "meta.json").read_bytes().decode("utf-8"))
+            missing = [k for k in ("params", "trained_on", "checkpoint_id", "projectors") if k not in meta]
+        except (UnicodeDecodeError, ValueError, TypeError) as e:
+            raise CheckpointError(f"{path / 'meta.json'}: not a translator description ({type(e).__name__}: {e})") from None
+        if missing:
+            raise CheckpointError(f"{path / 'meta.json'} lacks {missing}; expected a file written by Translator.save")
+        try:
+            blobs = torch.load(path / "projectors.pt", map_location="cpu", weights_only=True)
+            projectors = {}
+            for m, b in blobs.items():
+                model = Projector(meta["projectors"][m]["in_dim"])
+                model.load_state_dict(b["state"])
+                model.eval()
+                projectors[m] = TrainedProjector(model, b["mean"].numpy(), b["std"].numpy())
+        except Exception as e:  # truncated file, refused pickle, missing or mis-shaped weights
+            raise CheckpointError(f"{path / 'projectors.pt'} cannot be loaded as this translator's projectors: "
+                                  f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}") from None
         return cls(projectors, ProbeParams.from_dict(meta["params"]), meta["trained_on"], meta["checkpoint_id"],
                    meta.get("n_train", {}), meta.get("n_context"), meta.get("checkpoint"), meta.get("d_model"))
 

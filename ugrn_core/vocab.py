@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .config import DATA_HELP, resolve_data_dir
+from .errors import InputFileNotFound, ParameterError
 from .readers import first_items
 
 SPECIAL_TOKENS = frozenset({"<pad>", "<cls>", "<eoc>"})
@@ -39,7 +40,7 @@ def load_orthologs(data_dir=None) -> dict[str, str]:
 def _load_orthologs(data_dir: Path) -> dict[str, str]:
     path = data_dir / ORTHOLOG_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"Ortholog table '{path}' not found (needed to map mouse genes). {DATA_HELP}")
+        raise InputFileNotFound(f"Ortholog table '{path}' not found (needed to map mouse genes). {DATA_HELP}")
     t = pd.read_csv(path, header=None, names=["human", "mouse"], dtype=str).dropna()
     t["mouse"] = t["mouse"].str.upper()
     t["same"] = t["human"].str.upper() == t["mouse"]
@@ -117,7 +118,7 @@ def map_to_vocab(genes: Sequence[str], vocab: Mapping[str, int], species: str, d
         ValueError: unknown species.
     """
     if species not in ("human", "mouse"):
-        raise ValueError(f"species must be 'human' or 'mouse', got {species!r}.")
+        raise ParameterError(f"species must be 'human' or 'mouse', got {species!r}.")
     usable = {t: i for t, i in vocab.items() if not (t in SPECIAL_TOKENS or (t.startswith("<") and t.endswith(">")))}
     by_upper: dict[str, str] = {}
     for tok in usable:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from ..errors import ParameterError
 from .base import Family, MethodSpec, ScoringContext, sigmoid  # noqa: F401
 
 _REGISTRY: dict[str, MethodSpec] = {}
@@ -49,23 +50,23 @@ def names(**where) -> list[str]:
 
 
 def get(name: str) -> MethodSpec:
-    """The spec of ``name`` (case-insensitive). Raises ValueError naming the known methods."""
+    """The spec of ``name`` (case-insensitive). Raises ParameterError (a ValueError) naming the known methods."""
     _discover()
     spec = _REGISTRY.get(str(name).strip().lower())
     if spec is None:
-        raise ValueError(f"unknown method {name!r}; known: {', '.join(names())}")
+        raise ParameterError(f"unknown method {name!r}; known: {', '.join(names())}; expected one of those (any case)")
     return spec
 
 
 def probe_owner(probe: str) -> MethodSpec:
     """The method that computes (``compute_probe``) the cached probe array ``probe`` (e.g. "VVP", "Pert").
 
-    Raises: ValueError naming the known probes.
+    Raises: ParameterError (a ValueError) naming the known probes.
     """
     for spec in all_specs():
         if spec.probe == probe and spec.compute_probe is not None:
             return spec
-    raise ValueError(f"unknown probe {probe!r}; known: {', '.join(probe_names())}")
+    raise ParameterError(f"unknown probe {probe!r}; known: {', '.join(probe_names())}")
 
 
 def probe_names() -> list[str]:
