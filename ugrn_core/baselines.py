@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from .errors import DataError, ParameterError
+
 
 def soft_impute(Y: np.ndarray, observed: np.ndarray, rank: int = 128, shrinkage: float | None = None,
                 max_iter: int = 100, tol: float = 1e-5) -> np.ndarray:
@@ -34,11 +36,11 @@ def soft_impute(Y: np.ndarray, observed: np.ndarray, rank: int = 128, shrinkage:
     Y = np.asarray(Y, dtype=np.float64)
     M = np.asarray(observed, dtype=bool)
     if Y.shape != M.shape or Y.ndim != 2:
-        raise ValueError(f"Y {Y.shape} and observed {M.shape} must be the same 2-D shape")
+        raise DataError(f"Y {Y.shape} and observed {M.shape} must be the same 2-D shape")
     if rank < 1:
-        raise ValueError(f"rank must be ≥ 1, got {rank}")
+        raise ParameterError(f"rank must be ≥ 1, got {rank}")
     if not M.any():
-        raise ValueError("no observed entry to complete from")
+        raise DataError("no observed entry to complete from")
     X0 = np.where(M, Y, 0.0)
     if shrinkage is None:
         shrinkage = np.linalg.norm(X0, 2) / 50.0
@@ -83,7 +85,7 @@ def onehot_lr_scores(train: pd.DataFrame, pairs: pd.DataFrame, seed: int = 0,
 
     y = train["label"].to_numpy()
     if len(np.unique(y)) < 2:
-        raise ValueError("one-hot LR needs positive and negative training pairs")
+        raise DataError("one-hot LR needs positive and negative training pairs")
     tfs = pd.Index(pd.unique(pd.concat([train["tf"], pairs["tf"]])))
     tgs = pd.Index(pd.unique(pd.concat([train["target"], pairs["target"]])))
 

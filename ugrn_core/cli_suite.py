@@ -12,6 +12,7 @@ from pathlib import Path
 from .negatives import NEGATIVE_MODES
 from .presets import PRESETS, TABLE_PRESETS
 from .suite import CONTROL_KINDS
+from .errors import ParameterError
 
 
 def add_benchmark_options(p) -> None:
@@ -40,7 +41,7 @@ def seed_list(text) -> list[int]:
         try:
             out += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
         except ValueError:
-            raise ValueError(f"--seeds: expected integers or ranges like 0-9, got {item!r}") from None
+            raise ParameterError(f"--seeds: expected integers or ranges like 0-9, got {item!r}") from None
     return out
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import CheckpointError
+
 TWIN_SEED = 20260521  # fixed seed of the random-init twin (any fixed value; recorded in the twin's args.json)
 
 
@@ -80,7 +82,7 @@ def load_twin(fm, folder: str | os.PathLike | None = None, seed: int = TWIN_SEED
     from .scfm import load_checkpoint
 
     if fm.path is None:
-        raise ValueError("the random-init twin needs a checkpoint loaded from a folder (ScFM.path is None)")
+        raise CheckpointError("the random-init twin needs a checkpoint loaded from a folder (ScFM.path is None)")
     folder = Path(folder) if folder is not None else cache_dir() / "twins" / f"{fm.checkpoint_id}-{seed}"
     args_file = folder / "args.json"
     if not (args_file.is_file() and json.loads(args_file.read_text()).get("twin_seed") == int(seed)):

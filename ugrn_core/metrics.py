@@ -12,23 +12,25 @@ import math
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
+from .errors import DataError
+
 
 def _check(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
     """Validate and convert labels (0/1 → int8) and scores (→ float64); see :func:`evaluate` for the errors."""
     y = np.asarray(y_true)
     s = np.asarray(y_score, dtype=np.float64)
     if y.ndim != 1 or s.ndim != 1:
-        raise ValueError(f"y_true and y_score must be 1-D, got shapes {y.shape} and {s.shape}.")
+        raise DataError(f"y_true and y_score must be 1-D, got shapes {y.shape} and {s.shape}.")
     if len(y) != len(s):
-        raise ValueError(f"y_true and y_score differ in length: {len(y)} labels vs {len(s)} scores.")
+        raise DataError(f"y_true and y_score differ in length: {len(y)} labels vs {len(s)} scores.")
     if not np.isin(y, (0, 1)).all():
-        raise ValueError(f"y_true must hold only 0/1 labels; found values {np.unique(y)[:10].tolist()}.")
+        raise DataError(f"y_true must hold only 0/1 labels; found values {np.unique(y)[:10].tolist()}.")
     if not np.isfinite(s).all():
-        raise ValueError(f"y_score has {int((~np.isfinite(s)).sum())} NaN or infinite values; scores must be finite.")
+        raise DataError(f"y_score has {int((~np.isfinite(s)).sum())} NaN or infinite values; scores must be finite.")
     y = y.astype(np.int8)
     n_pos = int(y.sum())
     if n_pos == 0 or n_pos == len(y):
-        raise ValueError(f"Only one class present ({n_pos} positives, {len(y) - n_pos} negatives): ranking metrics "
+        raise DataError(f"Only one class present ({n_pos} positives, {len(y) - n_pos} negatives): ranking metrics "
                          "are undefined; need at least one positive and one negative pair.")
     return y, s
 
@@ -53,7 +55,7 @@ def evaluate(y_true, y_score, top_frac: float = 0.01) -> dict[str, float]:
             (metrics undefined), or top_frac outside (0, 1].
     """
     if not 0 < top_frac <= 1:
-        raise ValueError(f"top_frac must be in (0, 1], got {top_frac!r}.")
+        raise DataError(f"top_frac must be in (0, 1], got {top_frac!r}.")
     y, s = _check(y_true, y_score)
     n, n_pos = len(y), int(y.sum())
     pos_rate = n_pos / n

@@ -22,6 +22,7 @@ import pandas as pd
 
 from .datasets import GRNDataset
 from .pairs import candidate_pairs
+from .errors import DataError, ParameterError
 
 NEGATIVE_MODES = ("uniform", "tf-positive", "degree-matched")
 
@@ -106,14 +107,14 @@ def sample_test_pairs(ds: GRNDataset, genes: Sequence[str] | None = None, np_rat
         ValueError: unknown ``negatives`` mode, ``np_ratio`` not positive, or no positive among the candidates.
     """
     if negatives not in NEGATIVE_MODES:
-        raise ValueError(f"negatives must be one of {list(NEGATIVE_MODES)}, got {negatives!r}")
+        raise ParameterError(f"negatives must be one of {list(NEGATIVE_MODES)}, got {negatives!r}")
     if not (np.isfinite(np_ratio) and np_ratio > 0):
-        raise ValueError(f"np_ratio (N/P ratio) must be a positive number, got {np_ratio!r}")
+        raise ParameterError(f"np_ratio (N/P ratio) must be a positive number, got {np_ratio!r}")
     cand = candidate_pairs(ds, genes, tf_mode="positive" if negatives == "tf-positive" else "file")
     pos = cand[cand["label"] == 1]
     neg = cand[cand["label"] == 0]
     if len(pos) == 0:
-        raise ValueError(f"dataset {ds.name!r} has no positive edges among its candidate pairs; cannot sample")
+        raise DataError(f"dataset {ds.name!r} has no positive edges among its candidate pairs; cannot sample")
     n_neg = int(round(np_ratio * len(pos)))
     if n_neg > len(neg):
         warnings.warn(f"dataset {ds.name!r}: N/P {np_ratio} asks for {n_neg} negatives but only {len(neg)} exist; "

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from .datasets import parse_dataset_name
 from .suite import MODEL_METHODS, SuiteConfig, select_test_datasets
+from .errors import ParameterError
 
 HUMAN_CELLS = ("hESC", "hHEP")
 NETWORK_ABBREV = {"STRING": "Str", "Non-Specific": "Nsp", "Lofgof": "L/G", "Specific": "Spc"}
@@ -76,7 +77,7 @@ def jobs(name: str, available: list[str], sizes=(500,), include_train_cell: bool
     Raises: ValueError for an unknown preset.
     """
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; expected one of {', '.join(list(PRESETS) + ['all'])}")
+        raise ParameterError(f"unknown preset {name!r}; expected one of {', '.join(list(PRESETS) + ['all'])}")
     p = PRESETS[name]
     out = []
     for size in sizes:
@@ -140,7 +141,7 @@ def group_label(preset: str, train: str, test: str, np_ratio: float) -> str:
         return NETWORK_ABBREV.get(net, net)
     if g == "np_ratio":
         return f"N/P {np_ratio:g}"
-    raise ValueError(f"unknown group_by {g!r}")
+    raise ParameterError(f"unknown group_by {g!r}")
 
 
 def run_preset(name: str, fm, out, twin_fm=None, data_dir=None, sizes=(500,), seeds=None, negatives=None,

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from .errors import DataError
+
 
 @dataclass
 class PairSplit:
@@ -76,11 +78,11 @@ def unseen_genes_split(pairs: pd.DataFrame, seed: int = 0, frac_unseen: float = 
     """
     missing = {"tf", "target", "label"} - set(pairs.columns)
     if missing:
-        raise ValueError(f"pairs lack columns {sorted(missing)}; expected tf, target, label")
+        raise DataError(f"pairs lack columns {sorted(missing)}; expected tf, target, label")
     rng = np.random.default_rng(seed)
     tfs = list(dict.fromkeys(pairs["tf"]))
     if len(tfs) < 2:
-        raise ValueError(f"an unseen-genes split needs at least 2 TFs, got {len(tfs)}")
+        raise DataError(f"an unseen-genes split needs at least 2 TFs, got {len(tfs)}")
     pos = pairs[pairs["label"] == 1]
     tf_pos = set(pos["tf"])
     s1, u1 = _split_genes([t for t in tfs if t in tf_pos], frac_unseen, rng)
@@ -95,7 +97,7 @@ def unseen_genes_split(pairs: pd.DataFrame, seed: int = 0, frac_unseen: float = 
     tf_unseen, tg_unseen = pairs["tf"].isin(unseen), pairs["target"].isin(unseen)
     test = pairs[tf_unseen & tg_unseen].reset_index(drop=True)
     if len(test) == 0 or test["label"].nunique() < 2:
-        raise ValueError(f"seed {seed}: the unseen × unseen test set has {len(test)} pairs and "
+        raise DataError(f"seed {seed}: the unseen × unseen test set has {len(test)} pairs and "
                          f"{int(test['label'].sum()) if len(test) else 0} positives; need both classes")
     train, seen_test = _stratified(pairs[tf_seen & tg_seen], test_size, seed)
     return PairSplit("unseen-genes", train, test, seen_test, seen, unseen, seed)
@@ -105,7 +107,7 @@ def seen_genes_split(pairs: pd.DataFrame, seed: int = 0, test_size: float = 0.25
     """Classic split: candidate pairs divided into training and test (stratified by label), genes shared."""
     missing = {"tf", "target", "label"} - set(pairs.columns)
     if missing:
-        raise ValueError(f"pairs lack columns {sorted(missing)}; expected tf, target, label")
+        raise DataError(f"pairs lack columns {sorted(missing)}; expected tf, target, label")
     train, test = _stratified(pairs, test_size, seed)
     return PairSplit("seen-genes", train, test, None, frozenset(), frozenset(), seed)
 

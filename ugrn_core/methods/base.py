@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import pandas as pd
 
+from ..errors import CheckpointError, DataError, ParameterError
+
 if TYPE_CHECKING:  # imported for type hints only: methods must not import features/translator at module load
     from ..data import GRNDataset
     from ..features import DatasetProbes, ProbeParams
@@ -73,7 +75,7 @@ class ScoringContext:
 
         spec = get(method)
         if spec.features is None or self.probes is None:
-            raise ValueError(f"{spec.name} has no pair features here (a translator method with probes is needed)")
+            raise ParameterError(f"{spec.name} has no pair features here (a translator method with probes is needed)")
         key = ("features", spec.name, id(pairs))
         if key not in self.cache:
             self.cache[key] = spec.features(self.probes, pairs, self.progress)
@@ -88,9 +90,9 @@ class ScoringContext:
 
         name = get(method).name
         if self.translator is None:
-            raise ValueError(f"{name} needs a trained translator")
+            raise CheckpointError(f"{name} needs a trained translator")
         if name not in self.translator.projectors:
-            raise ValueError(f"translator (trained on {self.translator.trained_on}) has no projector for {name}; "
+            raise CheckpointError(f"translator (trained on {self.translator.trained_on}) has no projector for {name}; "
                              f"it has {list(self.translator.projectors)}")
         key = ("logits", name, id(pairs))
         if key not in self.cache:
@@ -165,11 +167,11 @@ class MethodSpec:
         that ``ctx`` lacks.
         """
         if self.needs_expression and not ctx.dataset.has_expression:
-            raise ValueError(f"{self.name} needs expression and dataset {ctx.dataset.name} has none")
+            raise DataError(f"{self.name} needs expression and dataset {ctx.dataset.name} has none")
         if self.trainable:
             return sigmoid(ctx.logits(self.name, pairs))
         if self.score is None:
-            raise ValueError(f"method {self.name} defines neither features nor score")
+            raise ParameterError(f"method {self.name} defines neither features nor score")
         return np.asarray(self.score(ctx, pairs), dtype=np.float64)
 
     def na_reason(self, dataset: "GRNDataset") -> str | None:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .base import Family, MethodSpec, ScoringContext
+from ..errors import DataError
 
 
 def degree_prior_scores(train_pairs: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
@@ -24,7 +25,7 @@ def degree_prior_scores(train_pairs: pd.DataFrame, pairs: pd.DataFrame) -> np.nd
     """
     missing = {"tf", "target", "label"} - set(train_pairs.columns)
     if missing:
-        raise ValueError(f"degree prior: training pairs lack columns {sorted(missing)}")
+        raise DataError(f"degree prior: training pairs lack columns {sorted(missing)}")
     pos = train_pairs[train_pairs["label"] == 1]
     out_deg = pos["tf"].astype(str).str.upper().value_counts()
     in_deg = pos["target"].astype(str).str.upper().value_counts()
@@ -35,7 +36,7 @@ def degree_prior_scores(train_pairs: pd.DataFrame, pairs: pd.DataFrame) -> np.nd
 
 def _score(ctx: ScoringContext, pairs: pd.DataFrame) -> np.ndarray:
     if ctx.train_pairs is None:
-        raise ValueError("the degree prior needs labelled training pairs (ScoringContext.train_pairs)")
+        raise DataError("the degree prior needs labelled training pairs (ScoringContext.train_pairs)")
     return degree_prior_scores(ctx.train_pairs, pairs)
 
 

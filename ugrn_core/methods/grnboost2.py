@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .base import Family, MethodSpec, ScoringContext
+from ..errors import DataError
 
 SGBM_KWARGS = {"learning_rate": 0.01, "n_estimators": 5000, "max_features": 0.1, "subsample": 0.9}
 EARLY_STOP_WINDOW = 25
@@ -74,7 +75,7 @@ def grnboost2_matrix(X: np.ndarray, genes: list[str], tfs: list[str], seed: int 
     col = {g: k for k, g in enumerate(genes)}
     missing = [t for t in tfs if t not in col]
     if missing:
-        raise ValueError(f"GRNBoost2: regulators {missing[:5]} are not in the expression matrix")
+        raise DataError(f"GRNBoost2: regulators {missing[:5]} are not in the expression matrix")
     tf_idx = np.array([col[t] for t in tfs], dtype=np.int64)
     X_tf = np.ascontiguousarray(X[:, tf_idx])
     tf_pos = {int(c): k for k, c in enumerate(tf_idx)}

@@ -1,13 +1,14 @@
 """Low-rank matrix completion (InfoSEM Sec. 5, App. C: rank 128) of the TF × target training label matrix."""
 
 from .base import Family, MethodSpec
+from ..errors import DataError
 
 
 def _score(ctx, pairs):
     from ..baselines import matrix_completion_scores
 
     if ctx.train_pairs is None:
-        raise ValueError("matrix completion needs labelled training pairs (ctx.train_pairs)")
+        raise DataError("matrix completion needs labelled training pairs (ctx.train_pairs)")
     return matrix_completion_scores(ctx.train_pairs, pairs, rank=128)
 
 

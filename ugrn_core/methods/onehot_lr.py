@@ -1,13 +1,14 @@
 """One-hot logistic regression (InfoSEM Sec. 5): one-hot TF ⊕ one-hot target, L2 chosen by CV on training pairs."""
 
 from .base import Family, MethodSpec
+from ..errors import DataError
 
 
 def _score(ctx, pairs):
     from ..baselines import onehot_lr_scores
 
     if ctx.train_pairs is None:
-        raise ValueError("one-hot LR needs labelled training pairs (ctx.train_pairs)")
+        raise DataError("one-hot LR needs labelled training pairs (ctx.train_pairs)")
     return onehot_lr_scores(ctx.train_pairs, pairs, seed=ctx.seed)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .base import Family, MethodSpec, ScoringContext
+from ..errors import DataError
 
 
 def expression_matrix(ds) -> tuple[np.ndarray, dict[str, int]]:
@@ -18,7 +19,7 @@ def expression_matrix(ds) -> tuple[np.ndarray, dict[str, int]]:
     Raises: ValueError when ``ds`` has no expression.
     """
     if not ds.has_expression:
-        raise ValueError(f"dataset {ds.name} has no expression; expression-based peers need it")
+        raise DataError(f"dataset {ds.name} has no expression; expression-based peers need it")
     X = ds.expression.X
     X = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
     return np.asarray(X, dtype=np.float64), {str(g).upper(): k for k, g in enumerate(ds.expression.var_names)}
@@ -38,7 +39,7 @@ def _score(ctx: ScoringContext, pairs: pd.DataFrame) -> np.ndarray:
         i = pairs["tf"].str.upper().map(col).to_numpy(dtype=np.int64)
         j = pairs["target"].str.upper().map(col).to_numpy(dtype=np.int64)
     except (ValueError, TypeError):
-        raise ValueError(f"{ctx.dataset.name}: some pair genes are not in the expression matrix") from None
+        raise DataError(f"{ctx.dataset.name}: some pair genes are not in the expression matrix") from None
     return abs_pearson(X, i, j)
 
 
