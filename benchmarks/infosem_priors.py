@@ -81,7 +81,7 @@ def report(parts: Path) -> str:
            "edge (paper Sec. 4.2); mean ± s.e. over split seeds. Label-free fits (DeepSEM, InfoSEM-B) use fit seed 0 "
            "for every split seed, so their s.e. is split noise only.\n"]
     for metric in ("AUPRC", "Hit@1%"):
-        p = t.pivot(index="method", columns="dataset", values=metric).loc[order]
+        p = t.pivot(index="method", columns="dataset", values=metric).loc[order].fillna("skipped")
         out.append(f"\n## {metric}, unseen × unseen test pairs\n\n" + p.to_markdown())
     rate = t.groupby("dataset")["pos_rate"].mean()
     out.append("\nPositive rate of the unseen test pairs (= expected AUPRC of a random ranking): "
