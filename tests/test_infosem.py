@@ -179,3 +179,47 @@ def test_paper_table_has_both_ground_truths():
     # the paper's random baseline sits at the positive rate: far lower for non-specific ChIP than cell-type-specific
     r = t[t["method"] == "Random"].groupby("ground_truth")["AUPRC"].mean()
     assert r["Non-Specific"] < 0.05 < 0.2 < r["Specific"]
+
+
+def test_translator_path_trains_on_seen_pairs_only_and_scores_every_unseen_pair(fm, data_dir, monkeypatch):
+    """The UGRN translator in the within-dataset protocol (``unseen_genes._translator_scores``): Emb's projector is
+    fitted on seen × seen training pairs only, and scores exactly the unseen × unseen test pairs."""
+    from ugrn_core import methods as registry
+    from ugrn_core import splits as splits_mod
+    from ugrn_core.translator import Translator
+    from ugrn_core.unseen_genes import _translator_scores
+
+    made, fitted = [], []
+    real_split, real_fit = splits_mod.SPLITS["unseen-genes"], Translator.fit.__func__
+
+    def recording_split(pairs, seed=0, **kw):
+        made.append(real_split(pairs, seed=seed, **kw))
+        return made[-1]
+
+    def recording_fit(cls, probes, pairs, *a, **kw):
+        fitted.append(pairs.copy())
+        return real_fit(cls, probes, pairs, *a, **kw)
+
+    monkeypatch.setitem(splits_mod.SPLITS, "unseen-genes", recording_split)
+    monkeypatch.setattr(Translator, "fit", classmethod(recording_fit))
+    res = run_unseen_genes([DS], ["Emb"], seeds=(0,), fm=fm, data_dir=data_dir)
+    assert len(made) == 1 and len(fitted) == 1
+    sp, train_fit = made[0], fitted[0]
+    key = lambda d: set(zip(d["tf"], d["target"]))  # noqa: E731
+    # no unseen gene, and no test pair, reaches the translator's training features
+    assert not (set(train_fit["tf"]) | set(train_fit["target"])) & sp.unseen_genes
+    assert key(train_fit) <= key(sp.train) and not key(train_fit) & (key(sp.test) | key(sp.seen_test))
+    assert len(train_fit) > 0.9 * len(sp.train)  # only pairs with a gene outside the vocabulary are left out
+    row = res.table[(res.table["test_set"] == "unseen")].iloc[0]
+    assert row["note"] == "" and row["n_pos"] + row["n_neg"] == len(sp.test) and np.isfinite(row["AUPRC"])
+
+    # the scorer itself: one finite score per unseen test pair, varying across pairs (a projector that learned
+    # from gene embeddings, unlike one-hot LR, which ties every unseen pair)
+    from ugrn_core.features import DatasetProbes, ProbeParams
+    from ugrn_core.methods.base import ScoringContext
+
+    ds = load_beeline(DS, data_dir)
+    ctx = ScoringContext(dataset=ds, probes=DatasetProbes(fm, ds, ProbeParams()), train_dataset=ds,
+                         train_pairs=sp.train, seed=0, cache={})
+    scores = _translator_scores(registry.get("Emb"), ctx, sp.train, sp.test)
+    assert scores.shape == (len(sp.test),) and np.isfinite(scores).all() and np.ptp(scores) > 0

@@ -121,7 +121,8 @@ def test_wheel_ships_every_module_and_the_bundled_assets(wheel):
 def test_requirements_txt_lists_what_pyproject_declares():
     tomllib = pytest.importorskip("tomllib")
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    declared = project["dependencies"] + project["optional-dependencies"]["app"] + project["optional-dependencies"]["tests"]
+    extras = project["optional-dependencies"]
+    declared = project["dependencies"] + extras["app"] + extras["tests"] + extras["text"]
 
     def name(req: str) -> str:
         return req.split(";")[0].split("[")[0].split("=")[0].split(">")[0].split("<")[0].strip().lower()

@@ -360,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "--test dataset, methods e.g. DeepSEM,InfoSEM-B,InfoSEM-BC,One-hot LR,MatComp,Random")
     g.add_argument("--candidates", choices=["known", "all"], default="known",
                    help="known: TFs and targets with known edges (paper Sec. 4.2); all: every TF.csv TF × every gene")
-    g.add_argument("--prior", default="scgpt", help="InfoSEM gene-embedding prior: scgpt, biobert, random, onehot")
+    g.add_argument("--prior", default="scgpt", help="InfoSEM gene-embedding prior: scgpt, text, biobert, random, onehot")
     g.add_argument("--sem-epochs", type=int, default=0, help="DeepSEM/InfoSEM epochs (0 = published preset 150/90)")
     g.add_argument("--sem-hidden", type=int, default=0, help="hidden units (0 = 128)")
     g.add_argument("--sigma-w", default="", help="σ_w grid, comma-separated (default 0.1,1,10,100)")

