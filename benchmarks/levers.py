@@ -14,7 +14,7 @@ runs resume and settings can be run one at a time (``--settings``); the table is
 has all its cells (``--table-only`` just aggregates).
 
 Usage (one command for the whole table; UGRN_CACHE_DIR holds the probes of both checkpoints):
-    UGRN_CACHE_DIR=/work/cache/ugrn python benchmarks/levers.py --twin-checkpoint /work/cache/twin_ckpt \\
+    UGRN_CACHE_DIR=/work/cache/ugrn python -m benchmarks.levers --twin-checkpoint /work/cache/twin_ckpt \\
         --out /work/cache/levers/runs --md benchmarks/results/levers.md
 Settings that need new probes ("corpus-values": VVP at virtual values from the pretraining corpus) compute them for
 both checkpoints on first use (about 7 min each on 2 CPU cores).
@@ -209,7 +209,7 @@ def main() -> None:
         print(f"{name}: {round(time.perf_counter() - t, 1)} s", flush=True)
     rows = pd.concat(frames, ignore_index=True)
     rows.to_csv(out / "rows.csv", index=False)
-    cmd = "UGRN_CACHE_DIR=/work/cache/ugrn python benchmarks/levers.py " + " ".join(sys.argv[1:])
+    cmd = "UGRN_CACHE_DIR=/work/cache/ugrn python -m benchmarks.levers " + " ".join(sys.argv[1:])
     cv_file = out / "corpus_values.json"
     meta = {"command": cmd, "seeds": args.seeds, "checkpoint": Path(args.checkpoint).name,
             "checkpoint_id": fm.checkpoint_id, "twin_checkpoint_id": twin.checkpoint_id,
