@@ -132,6 +132,10 @@ def summarise(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
         per_seed[f"{m} − twin"] = per_seed[m] - per_seed[f"{m} twin"]
     per_seed["Ens − degree prior"] = per_seed["Ens"] - per_seed["Degree prior"]
     per_seed["max(VVP,GDT) − Emb"] = per_seed[["VVP", "GDT"]].max(axis=1) - per_seed["Emb"]
+    if "paper" in per_seed.index.get_level_values("setting"):  # paired over seeds: same training and test pairs
+        base = per_seed.xs("paper", level="setting")
+        for m in ("VVP", "GDT", "Ens"):
+            per_seed[f"{m} − paper"] = per_seed[m] - base[m].reindex(per_seed.index.get_level_values("seed")).to_numpy()
     mean = per_seed.groupby("setting").mean()
     sd = per_seed.groupby("setting").std()
     n = per_seed.groupby("setting").size()
@@ -159,8 +163,10 @@ def markdown(rows: pd.DataFrame, notes: dict, meta: dict) -> str:
         tab.insert(0, "seeds", [int(n.loc[s]) for s in order])
         parts += [tab.to_markdown(), ""]
         diffs = ["Emb − twin", "VVP − twin", "GDT − twin", "Ens − twin", "Ens − degree prior", "max(VVP,GDT) − Emb"]
+        diffs += [c for c in ("VVP − paper", "GDT − paper", "Ens − paper") if c in mean]
         tab = pd.DataFrame({c: [f"{mean.loc[s, c]:+.3f} ± {sd.loc[s, c]:.3f}" for s in order] for c in diffs}, index=order)
-        parts += [f"Differences ({metric}):", "", tab.to_markdown(), ""]
+        parts += [f"Differences ({metric}; per seed, then mean ± sd over seeds; \"− paper\" is paired with the paper "
+                  "setting at the same seed):", "", tab.to_markdown(), ""]
     parts += ["## Settings", ""] + [f"- **{s}**: {notes[s]}" for s in order] + [""]
     if meta.get("corpus_values"):
         parts += ["Pretraining input values (corpus-values setting): " + json.dumps(meta["corpus_values"]), ""]
