@@ -39,6 +39,7 @@ from ugrn_core.features import ProbeParams
 from ugrn_core.suite import Suite, SuiteConfig
 
 METHODS = ("Emb", "VVP", "GDT", "Ens")
+NO_EMB = ("VVP", "GDT", "Ens")  # settings that change only VVP/GDT probes: Emb is the paper setting's
 REGULARISED = {"val_fraction": 0.15, "patience": 5, "weight_decay": 1e-4, "dropout": 0.2}
 
 
@@ -73,7 +74,8 @@ def corpus_values(n_cells: int = 3000, seed: int = 0) -> dict:
 
 
 def settings(out: Path) -> dict[str, dict]:
-    """name → {"params": ProbeParams kwargs, "options": TrainOptions dict, "note": what it changes}."""
+    """name → {"params": ProbeParams kwargs, "options": TrainOptions dict, "note": what it changes, optional
+    "methods" (default ``METHODS``; settings that leave Emb unchanged skip it) and "twin" (default True)}."""
     s = {
         "paper": {"params": {}, "options": {}, "note": "paper: raw features, 50 epochs, no regularisation"},
         "early-stop": {"params": {}, "options": {"val_fraction": 0.15, "patience": 5},
@@ -81,11 +83,11 @@ def settings(out: Path) -> dict[str, dict]:
         "wd+dropout": {"params": {}, "options": {"weight_decay": 1e-4, "dropout": 0.2},
                        "note": "weight decay 1e-4, dropout 0.2"},
         "regularised": {"params": {}, "options": REGULARISED, "note": "early stopping + weight decay + dropout"},
-        "context-size": {"params": {"feature_norm": "context-size"}, "options": {},
+        "context-size": {"params": {"feature_norm": "context-size"}, "options": {}, "methods": NO_EMB,
                          "note": "VVP/GDT probe × N (= 1/N context scaling × N/N_train)"},
         "context-z": {"params": {"feature_norm": "context-z"}, "options": {},
                       "note": "VVP/GDT standardised over all candidate pairs of the context"},
-        "context-rank": {"params": {"feature_norm": "context-rank"}, "options": {},
+        "context-rank": {"params": {"feature_norm": "context-rank"}, "options": {}, "methods": NO_EMB,
                          "note": "VVP/GDT normal scores of ranks over all candidate pairs of the context"},
         "context-z+reg": {"params": {"feature_norm": "context-z"}, "options": REGULARISED,
                           "note": "context-z + early stopping + weight decay + dropout"},
@@ -96,8 +98,10 @@ def settings(out: Path) -> dict[str, dict]:
     if vfile.is_file():
         cv = json.loads(vfile.read_text())
         s["corpus-values"] = {"params": {"v0": cv["v0"], "target_values": tuple(cv["target_values"])}, "options": {},
+                              "methods": ("VVP",), "twin": False,
                               "note": f"VVP v0 {cv['v0']:g}, targets {', '.join(f'{t:g}' for t in cv['target_values'])} "
-                                      f"(pretraining input values: mean, 0 + non-zero octiles)"}
+                                      f"(pretraining input values: mean, 0 + non-zero octiles); VVP only, no twin "
+                                      f"(CPU budget)"}
     return s
 
 
@@ -109,8 +113,10 @@ def lever_jobs():
 
 def run_setting(name: str, spec: dict, fm, twin, seeds, out: Path) -> pd.DataFrame:
     """Rows of one setting (``Suite.run`` over the table1 jobs; cells cached under ``out/<name>``)."""
-    cfg = SuiteConfig(methods=METHODS, peers=("|Pearson|",), controls=("twin", "degree-prior"), seeds=tuple(seeds),
-                      negatives=("uniform",), twin_methods=METHODS, train_options=spec["options"] or None)
+    methods = tuple(spec.get("methods", METHODS))
+    controls = ("twin", "degree-prior") if spec.get("twin", True) else ("degree-prior",)
+    cfg = SuiteConfig(methods=methods, peers=("|Pearson|",), controls=controls, seeds=tuple(seeds),
+                      negatives=("uniform",), twin_methods=methods, train_options=spec["options"] or None)
     suite = Suite(fm, cfg, out / name, twin_fm=twin, params=ProbeParams(**spec["params"]))
     jobs = lever_jobs()
     with warnings.catch_warnings():
@@ -127,11 +133,16 @@ def summarise(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
     per_seed = r.groupby(["setting", "method", "seed"])[metric].mean().unstack("method")
     cols = {m: m for m in METHODS} | {f"{m} (twin)": f"{m} twin" for m in METHODS} | {"Degree prior": "Degree prior",
                                                                                        "|Pearson|": "|Pearson|"}
-    per_seed = per_seed[[c for c in cols if c in per_seed]].rename(columns=cols)
+    per_seed = per_seed.reindex(columns=list(cols)).rename(columns=cols)  # methods a setting skipped: NaN
     for m in METHODS:
         per_seed[f"{m} − twin"] = per_seed[m] - per_seed[f"{m} twin"]
     per_seed["Ens − degree prior"] = per_seed["Ens"] - per_seed["Degree prior"]
     per_seed["max(VVP,GDT) − Emb"] = per_seed[["VVP", "GDT"]].max(axis=1) - per_seed["Emb"]
+    if "paper" in per_seed.index.get_level_values("setting"):  # Emb where a setting did not change it
+        emb = per_seed.xs("paper", level="setting")["Emb"]
+        skipped = per_seed["Emb"].isna()
+        filled = emb.reindex(per_seed.index.get_level_values("seed")).to_numpy()
+        per_seed["max(VVP,GDT) − Emb"] = per_seed[["VVP", "GDT"]].max(axis=1) - np.where(skipped, filled, per_seed["Emb"])
     if "paper" in per_seed.index.get_level_values("setting"):  # paired over seeds: same training and test pairs
         base = per_seed.xs("paper", level="setting")
         for m in ("VVP", "GDT", "Ens"):
@@ -159,15 +170,18 @@ def markdown(rows: pd.DataFrame, notes: dict, meta: dict) -> str:
         mean, sd = mean.loc[order], sd.loc[order]
         parts += [f"## {metric} (mean over {n_ds} test datasets with expression)", ""]
         main = ["Emb", "VVP", "GDT", "Ens", "Emb twin", "VVP twin", "GDT twin", "Ens twin", "Degree prior", "|Pearson|"]
-        tab = pd.DataFrame({c: [f"{mean.loc[s, c]:.3f} ± {sd.loc[s, c]:.3f}" for s in order] for c in main}, index=order)
+        fmt = lambda v, e, sign="": "n/a" if pd.isna(v) else f"{v:{sign}.3f} ± {e:.3f}"  # noqa: E731
+        tab = pd.DataFrame({c: [fmt(mean.loc[s, c], sd.loc[s, c]) for s in order] for c in main}, index=order)
         tab.insert(0, "seeds", [int(n.loc[s]) for s in order])
         parts += [tab.to_markdown(), ""]
         diffs = ["Emb − twin", "VVP − twin", "GDT − twin", "Ens − twin", "Ens − degree prior", "max(VVP,GDT) − Emb"]
         diffs += [c for c in ("VVP − paper", "GDT − paper", "Ens − paper") if c in mean]
-        tab = pd.DataFrame({c: [f"{mean.loc[s, c]:+.3f} ± {sd.loc[s, c]:.3f}" for s in order] for c in diffs}, index=order)
+        tab = pd.DataFrame({c: [fmt(mean.loc[s, c], sd.loc[s, c], "+") for s in order] for c in diffs}, index=order)
         parts += [f"Differences ({metric}; per seed, then mean ± sd over seeds; \"− paper\" is paired with the paper "
                   "setting at the same seed):", "", tab.to_markdown(), ""]
-    parts += ["## Settings", ""] + [f"- **{s}**: {notes[s]}" for s in order] + [""]
+    parts += ["n/a: not run in that setting (Emb is unchanged by feature normalisation and virtual values: see the "
+              "paper row; \"max(VVP,GDT) − Emb\" then uses the paper setting's Emb at the same seed).", "",
+              "## Settings", ""] + [f"- **{s}**: {notes[s]}" for s in order] + [""]
     if meta.get("corpus_values"):
         parts += ["Pretraining input values (corpus-values setting): " + json.dumps(meta["corpus_values"]), ""]
     parts += ["Goal (issue 13): Ens AUPRC ≥ degree prior + 0.05 and ≥ Ens twin + 0.05, and VVP or GDT ≥ Emb.", ""]
