@@ -40,6 +40,7 @@ from ugrn_core.suite import Suite, SuiteConfig
 
 METHODS = ("Emb", "VVP", "GDT", "Ens")
 NO_EMB = ("VVP", "GDT", "Ens")  # settings that change only VVP/GDT probes: Emb is the paper setting's
+RAW = {"feature_norm": "none"}  # the paper's raw features, pinned whatever ProbeParams' default is
 REGULARISED = {"val_fraction": 0.15, "patience": 5, "weight_decay": 1e-4, "dropout": 0.2}
 
 
@@ -77,12 +78,12 @@ def settings(out: Path) -> dict[str, dict]:
     """name → {"params": ProbeParams kwargs, "options": TrainOptions dict, "note": what it changes, optional
     "methods" (default ``METHODS``; settings that leave Emb unchanged skip it) and "twin" (default True)}."""
     s = {
-        "paper": {"params": {}, "options": {}, "note": "paper: raw features, 50 epochs, no regularisation"},
-        "early-stop": {"params": {}, "options": {"val_fraction": 0.15, "patience": 5},
+        "paper": {"params": RAW, "options": {}, "note": "paper: raw features, 50 epochs, no regularisation"},
+        "early-stop": {"params": RAW, "options": {"val_fraction": 0.15, "patience": 5},
                        "note": "early stopping on 15 % held-out training pairs (stratified), patience 5"},
-        "wd+dropout": {"params": {}, "options": {"weight_decay": 1e-4, "dropout": 0.2},
+        "wd+dropout": {"params": RAW, "options": {"weight_decay": 1e-4, "dropout": 0.2},
                        "note": "weight decay 1e-4, dropout 0.2"},
-        "regularised": {"params": {}, "options": REGULARISED, "note": "early stopping + weight decay + dropout"},
+        "regularised": {"params": RAW, "options": REGULARISED, "note": "early stopping + weight decay + dropout"},
         "context-size": {"params": {"feature_norm": "context-size"}, "options": {}, "methods": NO_EMB,
                          "note": "VVP/GDT probe × N (= 1/N context scaling × N/N_train)"},
         "context-z": {"params": {"feature_norm": "context-z"}, "options": {},
@@ -97,7 +98,7 @@ def settings(out: Path) -> dict[str, dict]:
     vfile = out / "corpus_values.json"
     if vfile.is_file():
         cv = json.loads(vfile.read_text())
-        s["corpus-values"] = {"params": {"v0": cv["v0"], "target_values": tuple(cv["target_values"])}, "options": {},
+        s["corpus-values"] = {"params": {**RAW, "v0": cv["v0"], "target_values": tuple(cv["target_values"])}, "options": {},
                               "methods": ("VVP",), "twin": False,
                               "note": f"VVP v0 {cv['v0']:g}, targets {', '.join(f'{t:g}' for t in cv['target_values'])} "
                                       f"(pretraining input values: mean, 0 + non-zero octiles); VVP only, no twin "
