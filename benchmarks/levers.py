@@ -164,8 +164,9 @@ def markdown(rows: pd.DataFrame, notes: dict, meta: dict) -> str:
              "out-degree + target in-degree (no model).", "",
              f"Command: `{meta['command']}`", "",
              f"Seeds {meta['seeds']}; checkpoint {meta['checkpoint']} ({meta['checkpoint_id']}), twin "
-             f"{meta['twin_checkpoint_id']}; wall time of this invocation {meta['wall_s']} s (cells already on disk "
-             "are read, not recomputed).", ""]
+             f"{meta['twin_checkpoint_id']}; " + ("aggregated from cells computed by earlier runs of this command "
+             "(about 3–4 min per setting on 2 CPU cores with cached probes)." if meta.get("table_only") else
+             f"wall time {meta['wall_s']} s (cells already on disk are read, not recomputed)."), ""]
     for metric in ("AUPRC", "AUROC"):
         mean, sd, n, n_ds = summarise(rows, metric)
         mean, sd = mean.loc[order], sd.loc[order]
@@ -230,11 +231,12 @@ def main() -> None:
         print(f"{name}: {round(time.perf_counter() - t, 1)} s", flush=True)
     rows = pd.concat(frames, ignore_index=True)
     rows.to_csv(out / "rows.csv", index=False)
-    cmd = "UGRN_CACHE_DIR=/work/cache/ugrn python -m benchmarks.levers " + " ".join(sys.argv[1:])
+    argv = [a for a in sys.argv[1:] if a != "--table-only"]  # the command that computes the cells too
+    cmd = "UGRN_CACHE_DIR=/work/cache/ugrn python -m benchmarks.levers " + " ".join(argv)
     cv_file = out / "corpus_values.json"
     meta = {"command": cmd, "seeds": args.seeds, "checkpoint": Path(args.checkpoint).name,
             "checkpoint_id": fm.checkpoint_id, "twin_checkpoint_id": twin.checkpoint_id,
-            "wall_s": round(time.perf_counter() - t0, 1),
+            "wall_s": round(time.perf_counter() - t0, 1), "table_only": args.table_only,
             "corpus_values": json.loads(cv_file.read_text()) if cv_file.is_file() else None}
     md = markdown(rows, {k: v["note"] for k, v in all_settings.items()}, meta)
     Path(args.md).parent.mkdir(parents=True, exist_ok=True)
