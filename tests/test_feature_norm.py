@@ -90,4 +90,5 @@ def test_translator_applies_its_feature_norm_at_prediction(tiny, tmp_path):
     np.testing.assert_allclose(got, expect, rtol=1e-5)
     # features gathered without the normalisation are refused, not silently scored
     with pytest.raises(ValueError, match="differ"):
-        api.predict_edges(tiny, ds, loaded, method="VVP", probes=DatasetProbes(tiny, ds, ProbeParams(**PARAMS, feature_norm="none")))
+        raw = DatasetProbes(tiny, ds, ProbeParams(**PARAMS, feature_norm="none"))
+        api.predict_edges(tiny, ds, loaded, method="VVP", probes=raw)
