@@ -20,7 +20,9 @@ from ugrn_core.features import DatasetProbes, ProbeParams
 from ugrn_core.pairs import candidate_pairs, sample_pairs, split_pairs
 from ugrn_core.translator import fit_projector
 
-PARAMS = ProbeParams(v0=25.0, target_values=(0.0, 50.0), base_values=(10.0, 40.0))
+PARAMS = ProbeParams(v0=25.0, target_values=(0.0, 50.0), base_values=(10.0, 40.0), feature_norm="none")  # raw
+# features: these tests check them against the probe arrays and their 1/N scale (tests/test_feature_norm.py covers
+# the normalised ones)
 TRAIN = "STRING/mHSC-L/500"
 TESTS = ["Non-Specific/mHSC-L/500", "STRING/mHSC-GM/500", "STRING/mHSC-E/500"]
 

@@ -87,3 +87,86 @@ def test_checkpoint_mismatch_says_how_to_train_one(tmp_path):
     msg = str(err.value)
     assert "trained with checkpoint scgpt_compact (id aaaa1111" in msg and "scGPT_human (id bbbb2222" in msg
     assert f"ugrn train --checkpoint {other.path} --dataset STRING/hESC/500 --out" in msg
+
+
+# ------------------------------------------------------------------ regularisation options (issue 13, section 2)
+def _noisy(n, dim, seed, noise=0.3):
+    """Labels = sign of the first feature, with a fraction ``noise`` flipped: a net that memorises overfits."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, dim)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int8)
+    flip = rng.random(n) < noise
+    y[flip] = 1 - y[flip]
+    return X, y
+
+
+def test_early_stopping_stops_before_max_epochs_and_keeps_best_held_out_loss():
+    from sklearn.model_selection import train_test_split
+
+    from ugrn_core.translator import TrainOptions
+
+    X, y = _noisy(600, 20, 0)
+    opts = TrainOptions(epochs=300, val_fraction=0.2, patience=5)
+    proj = fit_projector(X, y, seed=3, options=opts)
+    assert len(proj.history) < 300  # stopped early: memorising noisy labels raises the held-out loss
+    assert len(proj.val_history) == len(proj.history)
+    assert proj.best_epoch == int(np.argmin(proj.val_history)) + 1
+    assert len(proj.history) - proj.best_epoch == 5  # exactly `patience` epochs without improvement
+    # the kept weights are the best epoch's: their held-out BCE is the minimum recorded
+    _, Xv, _, yv = train_test_split(X, y.astype(np.float32), test_size=0.2, stratify=y.astype(np.float32), random_state=3)
+    z = proj.logits(Xv)
+    bce = np.mean(np.logaddexp(0, z) - yv * z)
+    assert bce == pytest.approx(min(proj.val_history), rel=1e-4)
+    # without held-out pairs the same data trains all epochs and memorises further (lower training loss)
+    full = fit_projector(X, y, seed=3, options=TrainOptions(epochs=60))
+    assert len(full.history) == 60 and full.history[-1] < proj.history[proj.best_epoch - 1]
+    # on fresh pairs of the same rule the early-stopped projector generalises at least as well
+    Xt, yt = _noisy(3000, 20, 1, noise=0.0)
+    assert roc_auc_score(yt, proj.logits(Xt)) >= roc_auc_score(yt, full.logits(Xt)) - 0.01
+
+
+def test_weight_decay_and_dropout_change_training_not_the_saved_layout():
+    from ugrn_core.translator import TrainOptions
+
+    X, y = _synthetic(500, 8, 0)
+    plain = fit_projector(X, y, seed=1, options=TrainOptions(epochs=5))
+    drop = fit_projector(X, y, seed=1, options=TrainOptions(epochs=5, dropout=0.5))
+    wd = fit_projector(X, y, seed=1, options=TrainOptions(epochs=5, weight_decay=0.1))
+    assert not np.allclose(plain.logits(X), drop.logits(X)) and not np.allclose(plain.logits(X), wd.logits(X))
+    # weight decay shrinks the weights
+    norm = lambda p: sum(float((w ** 2).sum()) for w in p.model.parameters())  # noqa: E731
+    assert norm(wd) < norm(plain)
+    # dropout is off at prediction (deterministic) and adds no weights: a plain Projector loads the state
+    np.testing.assert_array_equal(drop.logits(X), drop.logits(X))
+    Projector(8).load_state_dict(drop.model.state_dict())
+    np.testing.assert_array_equal(drop.logits(X), fit_projector(X, y, seed=1, options=TrainOptions(epochs=5, dropout=0.5)).logits(X))
+    from ugrn_core.errors import ParameterError
+
+    for bad in ({"dropout": 1.0}, {"val_fraction": 0.9}, {"patience": 0}, {"weight_decay": -1}):
+        with pytest.raises(ParameterError, match=next(iter(bad))):
+            TrainOptions(**bad)
+    with pytest.raises(ParameterError, match="unknown translator options"):
+        TrainOptions.from_dict({"dropuot": 0.1})
+
+
+def test_saved_translator_keeps_options_and_feature_norm(tmp_path):
+    import json
+
+    from ugrn_core.translator import PAPER_OPTIONS, TrainOptions
+
+    X, y = _noisy(400, 6, 0)
+    opts = TrainOptions(epochs=40, weight_decay=1e-4, dropout=0.2, val_fraction=0.15, patience=3)
+    projectors = {m: fit_projector(X, y, seed=0, options=opts) for m in ("VVP", "GDT")}
+    params = ProbeParams(feature_norm="context-z")
+    tr = Translator(projectors, params, "STRING/hESC/500", "abc", options=opts)
+    loaded = Translator.load(tr.save(tmp_path / "tr"))
+    assert loaded.options == opts and loaded.params == params and loaded.params.feature_norm == "context-z"
+    assert loaded.projectors["VVP"].best_epoch == projectors["VVP"].best_epoch
+    np.testing.assert_allclose(loaded.logits("VVP", {"VVP": X}), tr.logits("VVP", {"VVP": X}), rtol=1e-6)
+    # a translator saved before options and feature_norm were recorded loads as the paper's: raw features
+    meta = json.loads((tmp_path / "tr" / "meta.json").read_text())
+    meta.pop("train_options")
+    meta["params"].pop("feature_norm")
+    (tmp_path / "tr" / "meta.json").write_text(json.dumps(meta))
+    old = Translator.load(tmp_path / "tr")
+    assert old.params.feature_norm == "none" and old.options == PAPER_OPTIONS

@@ -187,17 +187,18 @@ def load_translator(path=None) -> Translator:
 
 
 def train_translator(fm: ScFM, dataset, methods=DEFAULT_TRAIN_METHODS, params: ProbeParams | None = None,
-                     np_ratio: float = 1.0, seed: int = 0, epochs: int = 50, tf_mode: str = "file",
-                     progress=None) -> Translator:
+                     np_ratio: float = 1.0, seed: int = 0, epochs: int | None = None, tf_mode: str = "file",
+                     progress=None, options=None) -> Translator:
     """Train projectors on a labelled dataset (name or ``GRNDataset``): all its positives plus N/P-sampled negatives
     (``pairs.sample_pairs``), then ``Translator.fit``. ``methods`` in any case; an ensemble brings its members.
+    ``options``: ``translator.TrainOptions`` (default ``translator.DEFAULT_OPTIONS``); ``epochs`` overrides its epochs.
 
     Raises: ValueError when the dataset has no ground-truth edges or no method can be trained.
     """
     ds = load_beeline(dataset) if isinstance(dataset, str) else dataset
     p = probes(fm, ds, params or ProbeParams())
     train_pairs = sample_pairs(ds, genes=p.genes, np_ratio=np_ratio, seed=seed, tf_mode=tf_mode)
-    return Translator.fit(p, train_pairs, methods, epochs=epochs, seed=seed, progress=progress)
+    return Translator.fit(p, train_pairs, methods, epochs=epochs, seed=seed, progress=progress, options=options)
 
 
 def available_methods(ds: GRNDataset, translator: Translator | None) -> list[str]:

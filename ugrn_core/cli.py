@@ -66,7 +66,20 @@ def _params(args):
         d["target_values"] = _values(args.target_values, "--target-values")
     if getattr(args, "base_values", None):
         d["base_values"] = _values(args.base_values, "--base-values")
+    if getattr(args, "feature_norm", None):
+        d["feature_norm"] = args.feature_norm
     return ProbeParams.from_dict(d)
+
+
+def _train_options(args):
+    """``translator.TrainOptions`` from ``ugrn train``'s flags (unset flags keep ``translator.DEFAULT_OPTIONS``)."""
+    from .translator import DEFAULT_OPTIONS, TrainOptions
+
+    d = DEFAULT_OPTIONS.to_dict()
+    for k in ("epochs", "weight_decay", "dropout", "val_fraction", "patience"):
+        if getattr(args, k, None) is not None:
+            d[k] = getattr(args, k)
+    return TrainOptions.from_dict(d)
 
 
 def _number(kind, lo, lo_open=False):
@@ -89,6 +102,11 @@ def _probe_args(p):
     p.add_argument("--v0", type=_number(float, 0), default=None, help="VVP virtual base value (bin space 0..50; default 25)")
     p.add_argument("--target-values", default=None, help="comma-separated VVP target values (default 8 values over 0..50)")
     p.add_argument("--base-values", default=None, help="comma-separated GDT base values (default 8 values over 5..50)")
+    from .features import FEATURE_NORMS, ProbeParams
+
+    p.add_argument("--feature-norm", choices=FEATURE_NORMS, default=None,
+                   help=f"normalise VVP/GDT/Pert probes within each context before the translator (default "
+                        f"{ProbeParams.feature_norm}; see features.normalise_probe)")
 
 
 def _probe_list(text: str) -> list[str]:
@@ -165,7 +183,8 @@ def cmd_train(args) -> int:
 
     fm = api.load_model(args.checkpoint, args.device, args.precision)
     translator = api.train_translator(fm, api.load_beeline(args.dataset, args.data_dir), api.methods.canonical(args.methods),
-                                      _params(args), np_ratio=args.np_ratio, seed=args.seed, progress=TqdmProgress())
+                                      _params(args), np_ratio=args.np_ratio, seed=args.seed, progress=TqdmProgress(),
+                                      options=_train_options(args))
     translator.save(args.out)
     print(f"wrote translator {args.out}: methods {translator.methods}, trained on {translator.trained_on}")
     return 0
@@ -333,6 +352,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--np-ratio", type=_number(float, 0, lo_open=True), default=1.0)
     p.add_argument("--seed", type=_number(int, 0), default=0)
     p.add_argument("--out", required=True)
+    g = p.add_argument_group("projector training (unset = translator.DEFAULT_OPTIONS, recorded in meta.json)")
+    g.add_argument("--epochs", type=_number(int, 1), default=None, help="maximum epochs")
+    g.add_argument("--weight-decay", type=_number(float, 0), default=None, help="Adam L2 weight decay")
+    g.add_argument("--dropout", type=_number(float, 0), default=None, help="dropout after each hidden layer, [0, 1)")
+    g.add_argument("--val-fraction", type=_number(float, 0), default=None,
+                   help="held-out fraction of training pairs for early stopping (0 = none)")
+    g.add_argument("--patience", type=_number(int, 1), default=None, help="early-stopping patience (epochs)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("benchmark", help="train on one dataset, evaluate on others (UGRN paper Table 1 protocol)")

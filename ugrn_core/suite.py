@@ -56,16 +56,18 @@ def _probes(fm, ds, params):
     return DatasetProbes(fm, ds, params)
 
 
-def _fit_translator(probes, pairs: pd.DataFrame, methods, seed: int, epochs: int):
-    """Projectors for ``methods`` (Ens → VVP + GDT) on ``pairs``; None when none can be trained (no expression)."""
+def _fit_translator(probes, pairs: pd.DataFrame, methods, seed: int, epochs: int, options: dict | None = None):
+    """Projectors for ``methods`` (Ens → VVP + GDT) on ``pairs`` with ``translator.TrainOptions`` given as a dict
+    (None = the defaults; ``epochs`` overrides); None when none can be trained (no expression)."""
     import warnings
 
-    from .translator import Translator
+    from .translator import DEFAULT_OPTIONS, TrainOptions, Translator
 
+    opts = TrainOptions.from_dict({**DEFAULT_OPTIONS.to_dict(), **(options or {}), "epochs": epochs})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return Translator.fit(probes, pairs, list(methods), epochs=epochs, seed=seed)
+            return Translator.fit(probes, pairs, list(methods), seed=seed, options=opts)
         except ValueError:
             return None
 
@@ -101,6 +103,8 @@ class SuiteConfig:
         epochs: projector training epochs (paper: 50).
         include_train_cell: also test datasets of the training cell type (labelled "same cell type" in the rows).
         twin_methods: methods also scored on the random-init twin (subset of ``TWIN_METHODS``).
+        train_options: projector training options other than epochs (``translator.TrainOptions`` as a dict: weight
+            decay, dropout, early stopping); None = ``translator.DEFAULT_OPTIONS``.
     """
 
     methods: tuple[str, ...] = MODEL_METHODS
@@ -112,6 +116,7 @@ class SuiteConfig:
     epochs: int = 50
     include_train_cell: bool = False
     twin_methods: tuple[str, ...] = TWIN_METHODS
+    train_options: dict | None = None
 
     def __post_init__(self):
         bad = [n for n in self.negatives if n not in NEGATIVE_MODES]
@@ -181,9 +186,12 @@ class Suite:
 
     def cell_key(self, train, test, seed, negatives, np_ratio) -> str:
         c = self.config
+        from .translator import DEFAULT_OPTIONS
+
+        options = {**DEFAULT_OPTIONS.to_dict(), **(c.train_options or {}), "epochs": c.epochs}
         return cache_key(train, test, seed, negatives, float(np_ratio), list(c.methods), list(c.peers), list(c.controls),
                          c.epochs, list(c.twin_methods), self.params.to_dict(), self.fm.checkpoint_id,
-                         self.twin_fm.checkpoint_id if self.twin_fm is not None else None)
+                         self.twin_fm.checkpoint_id if self.twin_fm is not None else None, options)
 
     def _cell_path(self, *key) -> Path:
         return self.out / "cells" / f"{self.cell_key(*key)}.csv"
@@ -200,15 +208,15 @@ class Suite:
         state = _TrainState(pairs, set(zip(tfs, tgs)), set(tfs) | set(tgs))
         trained = [m for m in c.methods if _model_spec(m).uses_translator]
         if trained:
-            state.translators["real"] = _fit_translator(probes, pairs, trained, seed, c.epochs)
+            state.translators["real"] = _fit_translator(probes, pairs, trained, seed, c.epochs, c.train_options)
             if "shuffled" in c.controls:
                 shuffled = [m for m in trained if m in SHUFFLED_METHODS]
                 state.translators["shuffled"] = _fit_translator(probes, controls.shuffle_labels(pairs, seed), shuffled,
-                                                                seed, c.epochs) if shuffled else None
+                                                                seed, c.epochs, c.train_options) if shuffled else None
             if "twin" in c.controls and self.twin_fm is not None:
                 twin = [m for m in trained if m in c.twin_methods]
                 state.translators["twin"] = _fit_translator(self.probes(train, "twin"), pairs, twin, seed,
-                                                            c.epochs) if twin else None
+                                                            c.epochs, c.train_options) if twin else None
         self._train[(train, seed)] = state
         return state
 

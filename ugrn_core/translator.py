@@ -3,16 +3,22 @@
 Architecture and training follow the paper (Sec. 4.2): hidden layers 128 → 64 with ReLU, a sigmoid output,
 binary cross-entropy (Eq. 2), Adam (lr 1e-3), batch 128, 50 epochs. Features are standardised with the
 training pairs' mean and standard deviation (stored with the projector), because probe features from different
-methods live on very different scales. Which methods have projectors and how an ensemble combines them is declared
+methods live on very different scales.
+
+Regularisation (``TrainOptions``; not in the paper, which reports none): weight decay (Adam's L2 term), dropout
+after each hidden layer, and early stopping on a stratified held-out fraction of the training pairs (the
+projector with the lowest held-out BCE is kept; training stops after ``patience`` epochs without improvement).
+The options a translator was trained with are saved with it. Which methods have projectors and how an ensemble combines them is declared
 in the method registry (``ugrn_core.methods``); a translator remembers the checkpoint it was trained with.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -22,34 +28,102 @@ from torch import nn
 
 from . import methods as registry
 from ._io import atomic_folder
-from .errors import CheckpointError, CheckpointNotFound, DataError
+from .errors import CheckpointError, CheckpointNotFound, DataError, ParameterError
 from .features import DatasetProbes, ProbeParams
 
 ProgressFn = Callable[[int, int, str], None]
 DEFAULT_METHODS = ("VVP", "GDT", "Emb")  # projectors trained by default (CLI ``ugrn train``, app Train page)
 
 
-class Projector(nn.Module):
-    """MLP ``D → 128 → 64 → 1`` with ReLU; ``forward`` returns logits (B,), apply a sigmoid for probabilities."""
+@dataclass(frozen=True)
+class TrainOptions:
+    """How a projector is trained (recorded in every saved translator).
 
-    def __init__(self, in_dim: int, hidden: tuple[int, int] = (128, 64)):
+    Attributes:
+        epochs: maximum passes over the training pairs (paper: 50).
+        batch_size: pairs per Adam step (paper: 128).
+        lr: Adam learning rate (paper: 1e-3).
+        weight_decay: Adam L2 penalty on the weights (0 = none, the paper's).
+        dropout: dropout probability after each hidden ReLU during training, in [0, 1) (0 = none).
+        val_fraction: fraction of the training pairs held out (stratified by label, drawn with the seed) for early
+            stopping, in [0, 0.5]; 0 = no held-out pairs, train all ``epochs`` (the paper's).
+        patience: with held-out pairs, stop after this many epochs without a lower held-out BCE (≥ 1).
+    """
+
+    epochs: int = 50
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    dropout: float = 0.0
+    val_fraction: float = 0.0
+    patience: int = 5
+
+    def __post_init__(self):
+        checks = {"epochs": self.epochs >= 1, "batch_size": self.batch_size >= 1, "lr": self.lr > 0,
+                  "weight_decay": self.weight_decay >= 0, "dropout": 0 <= self.dropout < 1,
+                  "val_fraction": 0 <= self.val_fraction <= 0.5, "patience": self.patience >= 1}
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ParameterError(f"translator options {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)} out of "
+                                 "range; expected epochs, batch_size, patience ≥ 1, lr > 0, weight_decay ≥ 0, "
+                                 "dropout in [0, 1), val_fraction in [0, 0.5]")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "TrainOptions":
+        """Options from a dict (missing keys take the paper's values, i.e. ``TrainOptions()``'s defaults).
+
+        Raises: ParameterError for unknown keys or values out of range."""
+        d = dict(d or {})
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ParameterError(f"unknown translator options {sorted(unknown)}; expected some of "
+                                 f"{list(cls.__dataclass_fields__)}")
+        types = {"epochs": int, "batch_size": int, "patience": int}
+        return cls(**{k: types.get(k, float)(v) for k, v in d.items()})
+
+
+#: The paper's training (Sec. 4.2): no weight decay, no dropout, no early stopping, 50 epochs. Translators saved
+#: before options were recorded were trained this way.
+PAPER_OPTIONS = TrainOptions()
+#: What ``Translator.fit`` uses when no options are given.
+DEFAULT_OPTIONS = PAPER_OPTIONS
+
+
+class Projector(nn.Module):
+    """MLP ``D → 128 → 64 → 1`` with ReLU (and optional dropout after each ReLU while training); ``forward`` returns
+    logits (B,), apply a sigmoid for probabilities. Dropout has no weights, so the saved state is the same with or
+    without it."""
+
+    def __init__(self, in_dim: int, hidden: tuple[int, int] = (128, 64), dropout: float = 0.0):
         super().__init__()
         self.in_dim = in_dim
         self.net = nn.Sequential(nn.Linear(in_dim, hidden[0]), nn.ReLU(), nn.Linear(hidden[0], hidden[1]), nn.ReLU(),
                                  nn.Linear(hidden[1], 1))
+        self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(-1)
+        lin1, act1, lin2, act2, out = self.net
+        h = self.dropout(act1(lin1(x)))
+        h = self.dropout(act2(lin2(h)))
+        return out(h).squeeze(-1)
 
 
 @dataclass
 class TrainedProjector:
-    """A fitted projector with its feature standardisation (``mean``, ``std``: float32 (D,))."""
+    """A fitted projector with its feature standardisation (``mean``, ``std``: float32 (D,)).
+
+    ``history``: mean training BCE per epoch run; ``val_history``: held-out BCE per epoch (empty without early
+    stopping); ``best_epoch``: the 1-based epoch whose weights were kept (None when not recorded)."""
 
     model: Projector
     mean: np.ndarray
     std: np.ndarray
     history: list[float] = field(default_factory=list)
+    val_history: list[float] = field(default_factory=list)
+    best_epoch: int | None = None
 
     def logits(self, X: np.ndarray) -> np.ndarray:
         """Logits float64 (P,) for features float (P, D). Raises ValueError on a dimension mismatch."""
@@ -60,13 +134,24 @@ class TrainedProjector:
             return self.model(torch.as_tensor((X - self.mean) / self.std)).double().numpy()
 
 
-def fit_projector(X: np.ndarray, y: np.ndarray, epochs: int = 50, batch_size: int = 128, lr: float = 1e-3,
-                  seed: int = 0, progress: ProgressFn | None = None, desc: str = "projector") -> TrainedProjector:
-    """Train a projector with BCE on features ``X`` float (P, D) and labels ``y`` (P,) in {0, 1}.
+def fit_projector(X: np.ndarray, y: np.ndarray, epochs: int | None = None, batch_size: int | None = None,
+                  lr: float | None = None, seed: int = 0, progress: ProgressFn | None = None, desc: str = "projector",
+                  options: TrainOptions | None = None) -> TrainedProjector:
+    """Train a projector with BCE (UGRN Eq. 2) on features ``X`` float (P, D) and labels ``y`` (P,) in {0, 1}.
 
-    Deterministic for a seed (CPU). ``history`` holds the mean training loss per epoch.
-    Raises: ValueError for mismatched lengths, non-finite features or a single class.
+    ``options`` (default ``DEFAULT_OPTIONS``) sets epochs, batch size, learning rate, weight decay, dropout and early
+    stopping; ``epochs``, ``batch_size``, ``lr`` given explicitly override it. With ``options.val_fraction`` > 0 a
+    stratified held-out part of the pairs (drawn with ``seed``) is not trained on; after each epoch its BCE is
+    measured (dropout off), the weights with the lowest held-out BCE are kept, and training stops after
+    ``options.patience`` epochs without improvement. The standardisation uses the trained-on pairs only.
+    Deterministic for a seed (CPU). ``history`` holds the mean training loss per epoch run.
+    Raises: ValueError for mismatched lengths, non-finite features, a single class, or too few pairs of a class to
+    hold some out.
     """
+    options = options or DEFAULT_OPTIONS
+    over = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size), ("lr", lr)) if v is not None}
+    if over:
+        options = TrainOptions(**{**options.to_dict(), **over})
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y, dtype=np.float32)
     if len(X) != len(y):
@@ -75,31 +160,56 @@ def fit_projector(X: np.ndarray, y: np.ndarray, epochs: int = 50, batch_size: in
         raise ValueError("features contain NaN or infinite values")
     if len(np.unique(y)) < 2:
         raise ValueError("training pairs need both positives and negatives")
+    Xv = yv = None
+    if options.val_fraction > 0:
+        from sklearn.model_selection import train_test_split
+
+        try:
+            X, Xv, y, yv = train_test_split(X, y, test_size=options.val_fraction, stratify=y, random_state=seed)
+        except ValueError as e:
+            raise ValueError(f"cannot hold out {options.val_fraction:g} of {len(y)} training pairs stratified by "
+                             f"label for early stopping: {e}") from None
     mean, std = X.mean(0), X.std(0)
     std = np.where(std > 1e-8, std, 1.0).astype(np.float32)
     Xs = torch.as_tensor((X - mean) / std)
     yt = torch.as_tensor(y)
+    Xvs = None if Xv is None else torch.as_tensor((Xv - mean) / std)
+    yvt = None if yv is None else torch.as_tensor(yv)
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    model = Projector(X.shape[1])
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model = Projector(X.shape[1], dropout=options.dropout)
+    opt = torch.optim.Adam(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss()  # sigmoid + BCE (Eq. 2), numerically stable
-    history = []
-    for epoch in range(epochs):
+    history, val_history = [], []
+    best_state, best_epoch, best_val = None, options.epochs, float("inf")
+    for epoch in range(options.epochs):
+        model.train()
         perm = torch.randperm(len(Xs), generator=gen)
         total = 0.0
-        for start in range(0, len(perm), batch_size):
-            idx = perm[start : start + batch_size]
+        for start in range(0, len(perm), options.batch_size):
+            idx = perm[start : start + options.batch_size]
             loss = loss_fn(model(Xs[idx]), yt[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         history.append(total / len(Xs))
+        msg = f"{desc}: epoch {epoch + 1}/{options.epochs}, loss {history[-1]:.3f}"
+        if Xvs is not None:
+            model.eval()
+            with torch.no_grad():
+                val_history.append(float(loss_fn(model(Xvs), yvt)))
+            msg += f", held-out {val_history[-1]:.3f}"
+            if val_history[-1] < best_val:
+                best_val, best_epoch, best_state = val_history[-1], epoch + 1, copy.deepcopy(model.state_dict())
         if progress:
-            progress(epoch + 1, epochs, f"{desc}: epoch {epoch + 1}/{epochs}, loss {history[-1]:.3f}")
+            progress(epoch + 1, options.epochs, msg)
+        if Xvs is not None and epoch + 1 - best_epoch >= options.patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
     model.eval()
-    return TrainedProjector(model, mean.astype(np.float32), std, history)
+    return TrainedProjector(model, mean.astype(np.float32), std, history, val_history, best_epoch)
 
 
 @dataclass
@@ -112,6 +222,8 @@ class Translator:
         trained_on: training dataset name; ``checkpoint_id``: the foundation model used; ``n_train``: pairs.
         n_context: context genes of the training gene set (None for translators saved before it was recorded).
         checkpoint: folder name of that checkpoint (e.g. "scgpt_compact"); d_model: its embedding size.
+        options: the ``TrainOptions`` the projectors were trained with (``PAPER_OPTIONS`` for translators saved
+            before options were recorded).
     """
 
     projectors: dict[str, TrainedProjector]
@@ -122,16 +234,23 @@ class Translator:
     n_context: int | None = None
     checkpoint: str | None = None
     d_model: int | None = None
+    options: TrainOptions = PAPER_OPTIONS
 
     @classmethod
-    def fit(cls, probes: DatasetProbes, pairs, methods=DEFAULT_METHODS, epochs: int = 50, seed: int = 0,
-            progress: ProgressFn | None = None) -> "Translator":
+    def fit(cls, probes: DatasetProbes, pairs, methods=DEFAULT_METHODS, epochs: int | None = None, seed: int = 0,
+            progress: ProgressFn | None = None, options: TrainOptions | None = None) -> "Translator":
         """Train one projector per trainable method (``projectors_needed``: an ensemble brings its members) on the
         labelled ``pairs`` (DataFrame tf, target, label 0/1) of ``probes.dataset``, with BCE (Eq. 2, ``fit_projector``).
 
+        ``options``: ``TrainOptions`` (default ``DEFAULT_OPTIONS``); ``epochs`` given explicitly overrides its epochs.
+        The pair features are gathered with ``probes.params`` (virtual values and ``feature_norm``), which the
+        translator keeps, so prediction gathers them the same way.
         Methods that need expression are skipped with a warning when the dataset has none.
         Raises: ValueError for an unknown method, or when no method can be trained.
         """
+        options = options or DEFAULT_OPTIONS
+        if epochs is not None:
+            options = TrainOptions(**{**options.to_dict(), "epochs": int(epochs)})
         ds = probes.dataset
         projectors, n_train = {}, {}
         for m in projectors_needed(methods):
@@ -140,14 +259,14 @@ class Translator:
                 warnings.warn(f"{m} needs expression and {ds.name} has none: not trained")
                 continue
             X = spec.features(probes, pairs, progress)
-            projectors[m] = fit_projector(X, pairs["label"].to_numpy(), epochs=epochs, seed=seed, progress=progress,
-                                          desc=f"training {m}")
+            projectors[m] = fit_projector(X, pairs["label"].to_numpy(), seed=seed, progress=progress,
+                                          desc=f"training {m}", options=options)
             n_train[m] = len(pairs)
         if not projectors:
             raise DataError(f"no translator could be trained on {ds.name} for methods {list(methods)}")
         fm = probes.fm
         return cls(projectors, probes.params, ds.name, fm.checkpoint_id, n_train, len(probes.tokens),
-                   checkpoint=Path(fm.path).name if fm.path else None, d_model=fm.d_model)
+                   checkpoint=Path(fm.path).name if fm.path else None, d_model=fm.d_model, options=options)
 
     def check_model(self, fm) -> None:
         """Raise CheckpointError (a ValueError) when foundation model ``fm`` (``scfm.ScFM``) is not the checkpoint this
@@ -214,7 +333,10 @@ class Translator:
             meta = {"trained_on": self.trained_on, "checkpoint_id": self.checkpoint_id, "checkpoint": self.checkpoint,
                     "d_model": self.d_model, "params": self.params.to_dict(),
                     "n_train": self.n_train, "n_context": self.n_context, "methods": self.methods,
-                    "projectors": {m: {"in_dim": p.model.in_dim, "final_loss": p.history[-1] if p.history else None}
+                    "train_options": self.options.to_dict(),
+                    "projectors": {m: {"in_dim": p.model.in_dim, "final_loss": p.history[-1] if p.history else None,
+                                       "epochs_run": len(p.history) or None, "best_epoch": p.best_epoch,
+                                       "best_val_loss": min(p.val_history) if p.val_history else None}
                                    for m, p in self.projectors.items()}}
             (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
             torch.save({m: {"state": p.model.state_dict(), "mean": torch.as_tensor(p.mean), "std": torch.as_tensor(p.std)}
@@ -223,7 +345,9 @@ class Translator:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Translator":
-        """Load a folder written by ``save``.
+        """Load a folder written by ``save``. A translator saved before ``feature_norm`` and ``train_options`` were
+        recorded was trained on raw features with the paper's options; it loads as such (``feature_norm`` "none",
+        ``PAPER_OPTIONS``), whatever today's defaults are.
 
         Raises: CheckpointNotFound (a FileNotFoundError) naming the missing file; CheckpointError (a ValueError) for
         an unreadable meta.json or projectors.pt."""
@@ -246,12 +370,19 @@ class Translator:
                 model = Projector(meta["projectors"][m]["in_dim"])
                 model.load_state_dict(b["state"])
                 model.eval()
-                projectors[m] = TrainedProjector(model, b["mean"].numpy(), b["std"].numpy())
+                info = meta["projectors"][m]
+                projectors[m] = TrainedProjector(model, b["mean"].numpy(), b["std"].numpy(),
+                                                 best_epoch=info.get("best_epoch") if isinstance(info, dict) else None)
         except Exception as e:  # truncated file, refused pickle, missing or mis-shaped weights
             raise CheckpointError(f"{path / 'projectors.pt'} cannot be loaded as this translator's projectors: "
                                   f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}") from None
-        return cls(projectors, ProbeParams.from_dict(meta["params"]), meta["trained_on"], meta["checkpoint_id"],
-                   meta.get("n_train", {}), meta.get("n_context"), meta.get("checkpoint"), meta.get("d_model"))
+        try:
+            params = ProbeParams.from_dict({"feature_norm": "none", **(meta["params"] or {})})
+            options = TrainOptions.from_dict(meta.get("train_options"))
+        except (ValueError, TypeError) as e:
+            raise CheckpointError(f"{path / 'meta.json'}: unreadable probe parameters or training options: {e}") from None
+        return cls(projectors, params, meta["trained_on"], meta["checkpoint_id"], meta.get("n_train", {}),
+                   meta.get("n_context"), meta.get("checkpoint"), meta.get("d_model"), options)
 
 
 def projectors_needed(methods) -> list[str]:
