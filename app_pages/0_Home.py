@@ -238,7 +238,7 @@ c3.metric("Genes / TFs", f"{len(ds.genes):,} / {len(ds.tfs):,}")
 c4.metric("Known edges", f"{len(ds.edges):,}" if ds.has_ground_truth else "none")
 if mapping is not None:
     (st.caption if mapping.coverage > 0.5 else st.warning)(f"Vocabulary: {mapping.summary()}")
-    note = tr.context_warning(len(mapping.tokens)) if tr is not None else None
+    note = state.safe_call("context size", api.context_warning, fm, ds, tr) if tr is not None else None
     if note:
         st.warning(f"Context size: {note}")
 st.markdown(

@@ -112,6 +112,9 @@ class Translator:
         trained_on: training dataset name; ``checkpoint_id``: the foundation model used; ``n_train``: pairs.
         n_context: context genes of the training gene set (None for translators saved before it was recorded).
         checkpoint: folder name of that checkpoint (e.g. "scgpt_compact"); d_model: its embedding size.
+        context_genes: vocabulary tokens of the training context (``context_genes.txt`` beside the projectors; None
+            for translators saved before it was recorded): the default background for short gene lists
+            (``background.from_translator``).
     """
 
     projectors: dict[str, TrainedProjector]
@@ -122,6 +125,7 @@ class Translator:
     n_context: int | None = None
     checkpoint: str | None = None
     d_model: int | None = None
+    context_genes: tuple[str, ...] | None = None
 
     @classmethod
     def fit(cls, probes: DatasetProbes, pairs, methods=DEFAULT_METHODS, epochs: int = 50, seed: int = 0,
@@ -147,7 +151,8 @@ class Translator:
             raise DataError(f"no translator could be trained on {ds.name} for methods {list(methods)}")
         fm = probes.fm
         return cls(projectors, probes.params, ds.name, fm.checkpoint_id, n_train, len(probes.tokens),
-                   checkpoint=Path(fm.path).name if fm.path else None, d_model=fm.d_model)
+                   checkpoint=Path(fm.path).name if fm.path else None, d_model=fm.d_model,
+                   context_genes=tuple(probes.tokens))
 
     def check_model(self, fm) -> None:
         """Raise CheckpointError (a ValueError) when foundation model ``fm`` (``scfm.ScFM``) is not the checkpoint this
@@ -219,6 +224,8 @@ class Translator:
             (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
             torch.save({m: {"state": p.model.state_dict(), "mean": torch.as_tensor(p.mean), "std": torch.as_tensor(p.std)}
                         for m, p in self.projectors.items()}, tmp / "projectors.pt")
+            if self.context_genes:
+                (tmp / "context_genes.txt").write_text("\n".join(self.context_genes) + "\n")
         return path
 
     @classmethod
@@ -250,8 +257,11 @@ class Translator:
         except Exception as e:  # truncated file, refused pickle, missing or mis-shaped weights
             raise CheckpointError(f"{path / 'projectors.pt'} cannot be loaded as this translator's projectors: "
                                   f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}") from None
+        genes_file = path / "context_genes.txt"
+        context_genes = tuple(genes_file.read_text().split()) if genes_file.is_file() else None
         return cls(projectors, ProbeParams.from_dict(meta["params"]), meta["trained_on"], meta["checkpoint_id"],
-                   meta.get("n_train", {}), meta.get("n_context"), meta.get("checkpoint"), meta.get("d_model"))
+                   meta.get("n_train", {}), meta.get("n_context"), meta.get("checkpoint"), meta.get("d_model"),
+                   context_genes or None)
 
 
 def projectors_needed(methods) -> list[str]:
