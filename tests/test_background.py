@@ -95,38 +95,51 @@ def test_resolve_background_choices(fm):
         backgrounds.resolve("nonsense", fm, tr, 10, [vvp])
 
 
+def _ten_genes(ds, genes, seed):
+    """A 10-gene list of ``ds``: 2 TFs with known targets, 4 of their targets, 4 other genes (vocabulary-mapped)."""
+    rng = np.random.default_rng(seed)
+    edges = ds.edges[ds.edges["tf"].isin(genes) & ds.edges["target"].isin(genes)]
+    tfs = list(rng.choice(sorted(set(edges["tf"])), 2, replace=False))
+    known = sorted(set(edges.loc[edges["tf"].isin(tfs), "target"]) - set(tfs))
+    chosen = tfs + list(rng.choice(known, min(4, len(known)), replace=False))
+    chosen += list(rng.choice(sorted(set(genes) - set(chosen)), 10 - len(chosen), replace=False))
+    return dataset_from_genes(chosen, tfs=[t for t in ds.tfs if t in set(chosen)], species=ds.species,
+                              name=f"ten genes #{seed}",
+                              edges=ds.edges[ds.edges["tf"].isin(chosen) & ds.edges["target"].isin(chosen)])
+
+
 def test_short_list_in_background_stops_saturating_and_ranks_like_the_full_context(fm):
-    """A 10-gene list of a dataset the translator never saw, Ens scores of its TF→target pairs: alone (the list is the
-    whole context) most pairs score > 0.99; among the translator's training genes few do, and the ranking agrees
-    better with the one in the full dataset context."""
+    """10-gene lists of a dataset the translator never saw (3 draws), Ens scores of their TF→target pairs: alone (the
+    list is the whole context) many pairs score > 0.99; among the translator's training genes few do, and the ranking
+    agrees better with the one in the full dataset context (benchmarks/results/context_size.md measures it on 15
+    draws per size: share > 0.99 alone 0.57, in the background 0.01; Spearman ρ with the full context 0.21 vs 0.63)."""
     tr = api.load_translator()
     ds = load_beeline(DATASET)
     genes = _genes(ds, fm)
-    edges = ds.edges[ds.edges["tf"].isin(genes) & ds.edges["target"].isin(genes)]
-    tfs = edges["tf"].value_counts().index[:3].tolist()  # the three TFs with most known targets
-    targets = list(dict.fromkeys(g for g in edges.loc[edges["tf"].isin(tfs), "target"] if g not in tfs))[:3]
-    others = [g for g in genes if g not in set(tfs) | set(targets) | set(ds.tfs)][::50][:4]
-    chosen = tfs + targets + others
-    sub = dataset_from_genes(chosen, tfs=tfs, species="mouse", name="ten genes",
-                             edges=edges[edges["tf"].isin(tfs) & edges["target"].isin(chosen)])
-    pairs = candidate_pairs(sub)
     full_tokens = tuple(map_to_vocab(ds.genes, fm.vocab, ds.species, warn=False).tokens)
-    contexts = {
-        "alone": DatasetProbes(fm, sub, tr.params),
-        "background": DatasetProbes(fm, sub, tr.params, background=backgrounds.from_translator(tr)),
-        "full": DatasetProbes(fm, sub, tr.params, background=Background(ds.name, full_tokens)),  # = the dataset's context
-    }
-    assert len(contexts["background"].tokens) == tr.n_context and len(contexts["full"].tokens) == len(full_tokens)
-    ens = {k: score_pairs(p, pairs, ["Ens"], tr)["Ens"].to_numpy() for k, p in contexts.items()}
-    saturated = {k: float((s > 0.99).mean()) for k, s in ens.items()}
+    ens, rho = {"alone": [], "background": []}, {"alone": [], "background": []}
+    for seed in range(3):
+        sub = _ten_genes(ds, genes, seed)
+        pairs = candidate_pairs(sub)
+        contexts = {
+            "alone": DatasetProbes(fm, sub, tr.params),
+            "background": DatasetProbes(fm, sub, tr.params, background=backgrounds.from_translator(tr)),
+            "full": DatasetProbes(fm, sub, tr.params, background=Background(ds.name, full_tokens)),  # the dataset's context
+        }
+        assert len(contexts["background"].tokens) == tr.n_context and len(contexts["full"].tokens) == len(full_tokens)
+        scores = {k: score_pairs(p, pairs, ["Ens"], tr)["Ens"].to_numpy() for k, p in contexts.items()}
+        for k in ("alone", "background"):
+            ens[k].append(scores[k])
+            rho[k].append(spearmanr(scores[k], scores["full"]).statistic)
+        if seed == 0:  # the default path of predict_edges is the background one, without the extrapolation warning
+            edges_out = api.predict_edges(fm, sub, tr, method="Ens")
+            by_pair = dict(zip(zip(pairs["tf"], pairs["target"]), scores["background"]))
+            np.testing.assert_allclose(edges_out["score"], [by_pair[p] for p in zip(edges_out["tf"], edges_out["target"])],
+                                       rtol=1e-6)
+            assert api.context_warning(fm, sub, tr) is None and api.context_warning(fm, sub, tr, "none") is not None
+    saturated = {k: float((np.concatenate(v) > 0.99).mean()) for k, v in ens.items()}
     assert saturated["alone"] >= 0.3, saturated  # today's behaviour: a short list alone saturates
     assert saturated["background"] <= saturated["alone"] / 3, saturated
-    rho = {k: spearmanr(ens[k], ens["full"]).statistic for k in ("alone", "background")}
+    rho = {k: float(np.mean(v)) for k, v in rho.items()}
     assert rho["background"] > rho["alone"] + 0.1, rho
-    assert rho["background"] > 0.5, rho
-    # the default path of predict_edges is the background one, without the extrapolation warning
-    edges_out = api.predict_edges(fm, sub, tr, method="Ens")
-    by_pair = dict(zip(zip(pairs["tf"], pairs["target"]), ens["background"]))
-    np.testing.assert_allclose(edges_out["score"], [by_pair[p] for p in zip(edges_out["tf"], edges_out["target"])],
-                               rtol=1e-6)
-    assert api.context_warning(fm, sub, tr) is None and api.context_warning(fm, sub, tr, "none") is not None
+    assert rho["background"] > 0.3, rho
