@@ -5,10 +5,11 @@ saturates and ranks its pairs closer to the full-dataset context than the list a
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from ugrn_core import api
+from ugrn_core import api, cli
 from ugrn_core import background as backgrounds
 from ugrn_core.background import Background
 from ugrn_core.datasets import dataset_from_genes, load_beeline
@@ -88,6 +89,7 @@ def test_resolve_background_choices(fm):
     assert backgrounds.resolve("auto", fm, tr, 10, [emb]) is None  # Emb does not depend on the context
     assert backgrounds.resolve("auto", fm, tr, 10, [pert]) is None  # needs expression the background lacks
     assert backgrounds.resolve("none", fm, tr, 10, [vvp]) is None
+    assert backgrounds.resolve(None, fm, tr, 10, [vvp]) is None  # None: no background (the default is "auto")
     assert backgrounds.resolve("translator", fm, tr, 600, [vvp]) == auto
     other = backgrounds.resolve("STRING/mESC/500", fm, tr, 10, [vvp])
     assert other.name == "STRING/mESC/500" and other.n_context == 818 and len(other.tokens) > 818
@@ -108,7 +110,7 @@ def _ten_genes(ds, genes, seed):
                               edges=ds.edges[ds.edges["tf"].isin(chosen) & ds.edges["target"].isin(chosen)])
 
 
-def test_short_list_in_background_stops_saturating_and_ranks_like_the_full_context(fm):
+def test_short_list_in_background_stops_saturating_and_ranks_like_the_full_context(fm, tmp_path):
     """10-gene lists of a dataset the translator never saw (3 draws), Ens scores of their TF→target pairs: alone (the
     list is the whole context) many pairs score > 0.99; among the translator's training genes few do, and the ranking
     agrees better with the one in the full dataset context (benchmarks/results/context_size.md measures it on 15
@@ -137,6 +139,18 @@ def test_short_list_in_background_stops_saturating_and_ranks_like_the_full_conte
             np.testing.assert_allclose(edges_out["score"], [by_pair[p] for p in zip(edges_out["tf"], edges_out["target"])],
                                        rtol=1e-6)
             assert api.context_warning(fm, sub, tr) is None and api.context_warning(fm, sub, tr, "none") is not None
+            # the CLI takes the same default path; --background none scores the list alone
+            (tmp_path / "genes.txt").write_text("\n".join(sub.genes) + "\n")
+            (tmp_path / "tfs.txt").write_text("\n".join(sub.tfs) + "\n")
+            for choice, expected in (("auto", scores["background"]), ("none", scores["alone"])):
+                out = tmp_path / f"{choice}.tsv"
+                assert cli.main(["predict", "--genes", str(tmp_path / "genes.txt"), "--tfs", str(tmp_path / "tfs.txt"),
+                                 "--species", "mouse", "--method", "Ens", "--background", choice,
+                                 "--out", str(out)]) == 0
+                got = pd.read_csv(out, sep="\t")
+                by_pair = dict(zip(zip(pairs["tf"], pairs["target"]), expected))
+                np.testing.assert_allclose(got["score"], [by_pair[p] for p in zip(got["TF"], got["target"])],
+                                           rtol=1e-4)
     saturated = {k: float((np.concatenate(v) > 0.99).mean()) for k, v in ens.items()}
     assert saturated["alone"] >= 0.3, saturated  # today's behaviour: a short list alone saturates
     assert saturated["background"] <= saturated["alone"] / 3, saturated

@@ -130,7 +130,7 @@ def resolve(choice, fm, translator, n_user_tokens: int, specs, species: str = "h
     """The background to use for a gene list of ``n_user_tokens`` vocabulary-mapped genes scored by method ``specs``.
 
     Args:
-        choice: "auto" / None (the default: the translator's training context when ``wanted``), "none" (no
+        choice: "auto" (the default: the translator's training context when ``wanted``), "none" or None (no
             background: the list alone is the context), "translator" (its training context, whatever the list's
             size), a BEELINE dataset name ("STRING/mESC/500"), a gene-list file path, or a ``Background``.
         fm: the foundation model (its vocabulary maps dataset / file genes to tokens).
@@ -139,9 +139,9 @@ def resolve(choice, fm, translator, n_user_tokens: int, specs, species: str = "h
     Returns: a ``Background`` (filled up to the translator's training size when known), or None.
     Raises: ParameterError for a choice that is none of these; DataError / FileNotFoundError from the loaders.
     """
-    if isinstance(choice, Background):
+    if choice is None or isinstance(choice, Background):
         return choice
-    choice = AUTO if choice is None else str(choice).strip()
+    choice = str(choice).strip()
     low = choice.lower()
     if low == NONE:
         return None

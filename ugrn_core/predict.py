@@ -56,7 +56,7 @@ def context_background(fm: ScFM, ds: GRNDataset, translator: Translator | None, 
     """The background context (``background.Background``) that scoring ``ds`` with ``methods`` uses, or None.
 
     ``background``: "auto" (default: the translator's training context when ``ds``'s vocabulary-mapped gene list is
-    smaller than half of it and a method is context-dependent; ``background.wanted``), "none", "translator", a
+    smaller than half of it and a method is context-dependent; ``background.wanted``), "none" or None, "translator", a
     BEELINE dataset name, a gene-list file or a ``Background`` (``background.resolve``).
     Raises: ParameterError / DataError for a background that cannot be resolved.
     """
