@@ -238,9 +238,15 @@ c3.metric("Genes / TFs", f"{len(ds.genes):,} / {len(ds.tfs):,}")
 c4.metric("Known edges", f"{len(ds.edges):,}" if ds.has_ground_truth else "none")
 if mapping is not None:
     (st.caption if mapping.coverage > 0.5 else st.warning)(f"Vocabulary: {mapping.summary()}")
-    note = tr.context_warning(len(mapping.tokens)) if tr is not None else None
+    note = state.safe_call("context size", api.context_warning, fm, ds, tr) if tr is not None else None
     if note:
         st.warning(f"Context size: {note}")
+    bg = state.safe_call("background context", api.context_background, fm, ds, tr, [api.DEFAULT_METHOD]) \
+        if tr is not None else None
+    if bg is not None:
+        st.caption(f"Background context: your {len(mapping.tokens)} genes are probed among "
+                   f"{len(bg.extra_tokens(mapping.tokens))} genes of {bg.name}, so VVP/GDT scores are on the "
+                   f"translator's scale; only pairs among your genes are scored (switch it off on the Network page).")
 st.markdown(
     f"**Expression:** {'yes' if ds.has_expression else 'no'} "
     f"({'all methods available' if ds.has_expression else 'without expression: ' + ', '.join(api.methods.names(needs_expression=False))})"

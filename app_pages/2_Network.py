@@ -29,7 +29,23 @@ method = c1.selectbox(
     help=state.method_help(methods),
 )
 context_dependent = method not in expr_methods and api.methods.get(method).context_dependent
-note = api.context_warning(ctx.fm, ctx.ds, ctx.translator) if context_dependent else None
+background = "auto"
+if context_dependent:
+    bg = api.context_background(ctx.fm, ctx.ds, ctx.translator, [method], "auto")
+    if bg is not None:  # a short gene list: probed among the translator's training genes unless switched off
+        own = api.vocab_mapping(ctx.fm, ctx.ds).tokens
+        keep = c1.toggle(
+            "Background context",
+            value=True,
+            key="net_background",
+            help=f"{method} responses scale about 1/(context genes); the translator saw {ctx.translator.n_context}. "
+            f"On: the {len(own)} genes are probed among {len(bg.extra_tokens(own))} genes of {bg.name} and only "
+            "pairs among your genes are scored. Off: your genes alone (scores saturate near 1 for short lists).",
+        )
+        background = "auto" if keep else "none"
+        c1.caption(f"Context: {len(own)} + {len(bg.extra_tokens(own))} background genes" if keep
+                   else f"Context: your {len(own)} genes alone")
+note = api.context_warning(ctx.fm, ctx.ds, ctx.translator, background, method) if context_dependent else None
 if note:
     st.warning(f"Context size: {note}")
 if method in expr_methods:
@@ -37,7 +53,8 @@ if method in expr_methods:
     if edges is None:
         st.stop()
 else:
-    edges = state.predicted_edges(ctx.ckpt_id, ctx.ds_key, ctx.tr_key, method, ctx.fm, ctx.ds, ctx.translator)
+    edges = state.predicted_edges(ctx.ckpt_id, ctx.ds_key, ctx.tr_key, method, ctx.fm, ctx.ds, ctx.translator,
+                                  background)
 if edges.empty:
     st.error("No candidate TF→target pair to score in this dataset.")
     st.stop()

@@ -270,9 +270,11 @@ def test_pasted_genes_become_a_dataset():
     assert not at.error, [e.value for e in at.error]
     assert at.session_state["dataset_key"].startswith("upload:")
     assert {m.label: m.value for m in at.metric}["Known edges"] == "none"
-    # 8 genes (fewer in the vocabulary) vs the bundled translator's 818-gene training context: flagged on Home
+    # 8 genes (fewer in the vocabulary) vs the bundled translator's 818-gene training context: placed in its
+    # background context by default (said on Home), so no extrapolation warning
     if not TRANSLATOR:
-        assert any("Context size" in w.value and "extrapolated" in w.value for w in at.warning), [w.value for w in at.warning]
+        assert not any("extrapolated" in w.value for w in at.warning), [w.value for w in at.warning]
+        assert any("Background context" in c.value and "STRING/hESC/500" in c.value for c in at.caption)
 
 
 # ----------------------------------------------------------------------------------------------- Gene pair
@@ -381,6 +383,14 @@ def test_network_download_holds_exactly_the_rows_shown(small_files, media, monke
     assert_clean(at)
     assert len(frame(at, ["TF", "target", "score", "label", "status"])) == 0
     assert calls == [1], "a rerun must not recompute the network"
+    # the 80-gene list is scored among the translator's training genes; switched off, the page warns instead
+    if not TRANSLATOR:
+        assert at.toggle(key="net_background").value is True
+        assert not any("extrapolated" in w.value for w in at.warning)
+        at.toggle(key="net_background").set_value(False).run()
+        assert_clean(at)
+        assert any("Context size" in w.value and "extrapolated" in w.value for w in at.warning)
+        assert calls == [1, 1]
 
 
 # ----------------------------------------------------------------------------------------------- Benchmark

@@ -7,13 +7,14 @@ runs in ``benchmarks/`` and ``make benchmark``.
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from ugrn_core import api, cli, methods
+from ugrn_core import api, background, cli, methods
 from ugrn_core.benchmark import default_methods, resolve_datasets, run_benchmark
 from ugrn_core.datasets import load_beeline
 from ugrn_core.features import DatasetProbes, ProbeParams
@@ -190,10 +191,21 @@ def test_small_context_features_scale_up_and_predictions_warn(result, fm):
     # the same pairs: VVP responses in a 12-gene context are several times those in the 554-gene one (≈ 1/N)
     ratio = np.abs(small.pair_features("VVP", pairs)).mean() / np.abs(full.pair_features("VVP", pairs)).mean()
     assert ratio > 3
-    assert result.translator.n_context == len(full.tokens)
-    with pytest.warns(UserWarning, match="extrapolated"):
-        api.predict_edges(fm, ds, result.translator, method="VVP")
+    assert result.translator.n_context == len(full.tokens) and result.translator.context_genes == tuple(full.tokens)
+    with pytest.warns(UserWarning, match="extrapolated"):  # the list alone: the translator extrapolates
+        api.predict_edges(fm, ds, result.translator, method="VVP", background="none")
     assert api.context_warning(fm, full_ds, result.translator) is None
+    # default: a short list is probed among the translator's training genes (here the list's own dataset, so the
+    # context is the full one and the features are the full context's), with no warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        edges = api.predict_edges(fm, ds, result.translator, method="VVP")
+    assert not [w for w in caught if "extrapolated" in str(w.message)]
+    in_bg = DatasetProbes(fm, ds, PARAMS, background=background.from_translator(result.translator))
+    assert in_bg.tokens == full.tokens and len(in_bg.scored) == 12
+    np.testing.assert_allclose(in_bg.pair_features("VVP", pairs), full.pair_features("VVP", pairs), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(in_bg.pair_features("GDT", pairs), full.pair_features("GDT", pairs), rtol=1e-4, atol=1e-6)
+    assert len(edges) == len(pairs) and api.context_warning(fm, ds, result.translator) is None
 
 
 def test_translator_refuses_other_probe_parameters(result, fm):

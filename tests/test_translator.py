@@ -51,7 +51,7 @@ def test_translator_save_load_and_ens(tmp_path):
     projectors = {m: fit_projector(X + k, y, epochs=5, seed=k) for k, m in enumerate(["VVP", "GDT"])}
     params = ProbeParams(v0=10.0)
     tr = Translator(projectors, params, "STRING/hESC/500", "abc", {"VVP": 600, "GDT": 600}, n_context=800,
-                    checkpoint="scgpt_compact", d_model=64)
+                    checkpoint="scgpt_compact", d_model=64, context_genes=("GATA1", "MYC", "SOX2"))
     assert tr.methods == ["VVP", "GDT", "Ens"]  # the ensemble comes with its members
     assert Translator(projectors={"VVP": projectors["VVP"]}, params=params, trained_on="x", checkpoint_id="abc").methods == ["VVP"]
     feats = {"VVP": X + 0, "GDT": X + 1}
@@ -60,6 +60,7 @@ def test_translator_save_load_and_ens(tmp_path):
     loaded = Translator.load(tr.save(tmp_path / "tr"))
     assert loaded.params == params and loaded.trained_on == "STRING/hESC/500" and loaded.n_context == 800
     assert (loaded.checkpoint, loaded.checkpoint_id, loaded.d_model) == ("scgpt_compact", "abc", 64)
+    assert loaded.context_genes == ("GATA1", "MYC", "SOX2")  # the default background for short gene lists
     assert loaded.context_warning(500) is None and loaded.context_warning(1600) is None
     assert "50 genes" in loaded.context_warning(50) and "800" in loaded.context_warning(50)
     assert loaded.context_warning(1700) is not None

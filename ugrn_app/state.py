@@ -252,11 +252,12 @@ def progress_callback(text: str) -> tuple[Any, Callable[[int, int, str], None]]:
 
 # ----------------------------------------------------------------------------------------------- cached science calls
 @st.cache_data(show_spinner=False, max_entries=32)
-def predicted_edges(ckpt_id: str, ds_key: str, tr_key: str, method: str, _fm, _ds, _tr) -> pd.DataFrame:
-    """``api.predict_edges`` once per (checkpoint, dataset, translator, method); the progress bar is made inside so
-    Streamlit's cache replay of it is self-contained."""
+def predicted_edges(ckpt_id: str, ds_key: str, tr_key: str, method: str, _fm, _ds, _tr,
+                    background: str = "auto") -> pd.DataFrame:
+    """``api.predict_edges`` once per (checkpoint, dataset, translator, method, background choice: "auto" / "none");
+    the progress bar is made inside so Streamlit's cache replay of it is self-contained."""
     bar, cb = progress_callback(f"Predicting the {method} network of {dataset_label(ds_key)}")
-    df = api.predict_edges(_fm, _ds, _tr, method=method, progress=cb)
+    df = api.predict_edges(_fm, _ds, _tr, method=method, progress=cb, background=background)
     bar.empty()
     return df
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import methods  # (the method registry: methods.get, names, all_specs, Family)
+from .background import Background
 from .benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark  # noqa: F401  (re-exported)
 from .config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, default_device, resolve_device
 from .datasets import GRNDataset, dataset_from_genes, list_datasets, load_beeline  # noqa: F401
@@ -26,7 +27,7 @@ from .features import DatasetProbes, ProbeParams
 from .methods import MethodSpec  # noqa: F401
 from .metrics import curves, evaluate  # noqa: F401
 from .pairs import sample_pairs
-from .predict import DEFAULT_METHOD, predict_edges, score_pairs  # noqa: F401
+from .predict import DEFAULT_METHOD, context_background, predict_edges, score_pairs  # noqa: F401
 from .readers import read_edge_list, read_expression, read_gene_list
 from .scfm import ScFM, load_checkpoint
 from .translator import DEFAULT_METHODS as DEFAULT_TRAIN_METHODS
@@ -104,13 +105,16 @@ def dataset_from_files(genes=None, gene_symbols=(), expression=None, expression_
 _PROBES: "OrderedDict[tuple, DatasetProbes]" = OrderedDict()
 
 
-def probes(fm: ScFM, ds: GRNDataset, params: ProbeParams | None = None) -> DatasetProbes:
-    """The ``DatasetProbes`` of ``ds`` under ``fm`` and ``params``, kept in memory for the 16 most recent gene sets."""
+def probes(fm: ScFM, ds: GRNDataset, params: ProbeParams | None = None,
+           background: Background | None = None) -> DatasetProbes:
+    """The ``DatasetProbes`` of ``ds`` under ``fm`` and ``params`` (in ``background``'s context when given), kept in
+    memory for the 16 most recent gene sets."""
     params = params or ProbeParams()
     expr_id = None if ds.expression is None else (ds.expression.n_obs, id(ds.expression))
-    key = (fm.checkpoint_id, str(fm.device), ds.name, hash(tuple(ds.genes)), hash(tuple(ds.tfs)), expr_id, params)
+    key = (fm.checkpoint_id, str(fm.device), ds.name, hash(tuple(ds.genes)), hash(tuple(ds.tfs)), expr_id, params,
+           background)
     if key not in _PROBES:
-        _PROBES[key] = DatasetProbes(fm, ds, params)
+        _PROBES[key] = DatasetProbes(fm, ds, params, background=background)
         while len(_PROBES) > 16:
             _PROBES.popitem(last=False)
     _PROBES.move_to_end(key)
@@ -125,10 +129,14 @@ def vocab_mapping(fm: ScFM, ds: GRNDataset) -> VocabMapping:
     return map_to_vocab(ds.genes, fm.vocab, ds.species, warn=False)
 
 
-def context_warning(fm: ScFM, ds: GRNDataset, translator: Translator) -> str | None:
-    """A message when ``ds``'s context (its vocabulary-mapped genes) is far smaller or larger than the translator's
-    training context, else None (``Translator.context_warning``)."""
-    return translator.context_warning(len(vocab_mapping(fm, ds).tokens))
+def context_warning(fm: ScFM, ds: GRNDataset, translator: Translator, background="auto",
+                    method: str = DEFAULT_METHOD) -> str | None:
+    """A message when the context ``method`` scores ``ds`` in (its vocabulary-mapped genes, plus the background genes
+    that ``background`` adds: ``context_background``) is far smaller or larger than the translator's training
+    context, else None (``Translator.context_warning``). With the default background a short list gets none."""
+    own = vocab_mapping(fm, ds).tokens
+    bg = context_background(fm, ds, translator, [method], background)
+    return translator.context_warning(len(own) + (len(bg.extra_tokens(own)) if bg is not None else 0))
 
 
 def cached_probes(fm: ScFM, ds: GRNDataset, params: ProbeParams | None = None) -> list[str]:
@@ -148,7 +156,8 @@ def probes_for_methods(method_names) -> list[str]:
     return [p for p in methods.probes_of(method_names) if p in methods.probe_names()]
 
 
-def estimate_probe_seconds(fm: ScFM, datasets, probes=("VVP", "GDT"), params: ProbeParams | None = None) -> float:
+def estimate_probe_seconds(fm: ScFM, datasets, probes=("VVP", "GDT"), params: ProbeParams | None = None,
+                           background: Background | None = None) -> float:
     """Estimated wall seconds to compute the not-yet-cached ``probes`` of ``datasets`` on ``fm``'s device.
 
     Gene sets shared by several datasets count once; cached probes count zero. Rows per probe
@@ -158,16 +167,17 @@ def estimate_probe_seconds(fm: ScFM, datasets, probes=("VVP", "GDT"), params: Pr
     Args:
         datasets: ``GRNDataset`` objects or BEELINE names (one or a list).
         probes: subset of VVP, GDT, Pert, Attn (Emb is free).
+        background: background genes the datasets are probed among (``DatasetProbes``), or None.
     Returns: float seconds ≥ 0.
     """
     if isinstance(datasets, (str, GRNDataset)):
         datasets = [datasets]
     seen, total = set(), 0.0
     for ds in datasets:
-        p = probes_(fm, load_beeline(ds) if isinstance(ds, str) else ds, params)
-        if tuple(p.tokens) in seen:
+        p = probes_(fm, load_beeline(ds) if isinstance(ds, str) else ds, params, background)
+        if (tuple(p.tokens), tuple(p.scored)) in seen:
             continue
-        seen.add(tuple(p.tokens))
+        seen.add((tuple(p.tokens), tuple(p.scored)))
         total += p.estimate_seconds(probes)
     return total
 
@@ -209,11 +219,15 @@ def available_methods(ds: GRNDataset, translator: Translator | None) -> list[str
             if (s.name in have or (s.family is methods.Family.ZERO_SHOT_PROBE)) and not s.na_reason(ds)]
 
 
-def predict_pairs(fm: ScFM, ds: GRNDataset, translator: Translator, pairs: pd.DataFrame, methods=None, progress=None) -> pd.DataFrame:
-    """Scores of ``methods`` (default ``available_methods``) for ``pairs`` (columns tf, target); see ``score_pairs``."""
+def predict_pairs(fm: ScFM, ds: GRNDataset, translator: Translator, pairs: pd.DataFrame, methods=None, progress=None,
+                  background="auto") -> pd.DataFrame:
+    """Scores of ``methods`` (default ``available_methods``) for ``pairs`` (columns tf, target); see ``score_pairs``.
+    ``background`` as in ``predict_edges`` (the default puts a short gene list in the translator's training context
+    unless a method needs expression), so a pair scores as it does in the Network view."""
     if methods is None:
         methods = available_methods(ds, translator)
-    return score_pairs(probes(fm, ds, translator.params), pairs, methods, translator, progress)
+    bg = context_background(fm, ds, translator, methods, background)
+    return score_pairs(probes(fm, ds, translator.params, bg), pairs, methods, translator, progress)
 
 
 def load_benchmark(path) -> BenchmarkResult:

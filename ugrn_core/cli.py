@@ -122,11 +122,11 @@ def _probe_list(text: str) -> list[str]:
     return out
 
 
-def _announce(fm, datasets, probes, params) -> None:
+def _announce(fm, datasets, probes, params, background=None) -> None:
     """Print the estimated time of the probes still to compute (a short calibration on this device), before the run."""
     from . import api
 
-    seconds = api.estimate_probe_seconds(fm, datasets, probes, params)
+    seconds = api.estimate_probe_seconds(fm, datasets, probes, params, background=background)
     if seconds > 0:
         print(f"probes to compute ({','.join(probes)}): {api.format_seconds(seconds)} on this device "
               f"({fm.device.type}, {fm.precision})", file=sys.stderr, flush=True)
@@ -251,8 +251,14 @@ def cmd_predict(args) -> int:
         ds = api.dataset_from_files(genes=args.genes, expression=args.expression, edges=args.edges, tfs=args.tfs,
                                     species=args.species, name=f"genes:{Path(source).name}", data_dir=args.data_dir)
     method = api.methods.get(args.method).name
-    _announce(fm, [ds], api.probes_for_methods([method]), translator.params)
-    edges = api.predict_edges(fm, ds, translator, method=method, progress=TqdmProgress())
+    background = api.context_background(fm, ds, translator, [method], args.background, args.data_dir)
+    if background is not None:
+        p = api.probes(fm, ds, translator.params, background)
+        print(f"context: {len(p.scored)} genes of the list + {len(p.tokens) - len(p.scored)} background genes from "
+              f"{background.name} (only pairs among the list's genes are scored; --background none to disable)",
+              file=sys.stderr, flush=True)
+    _announce(fm, [ds], api.probes_for_methods([method]), translator.params, background)
+    edges = api.predict_edges(fm, ds, translator, method=method, progress=TqdmProgress(), background=background)
     if args.top:
         edges = edges.head(args.top)
     api.write_edges(edges, args.out)
@@ -406,6 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--species", choices=["human", "mouse"], default="human")
     p.add_argument("--translator", default=None, help="translator folder (default: bundled, trained on STRING/hESC/500)")
     p.add_argument("--method", default=DEFAULT_METHOD, help=_method_help("method to rank edges by"))
+    p.add_argument("--background", default="auto",
+                   help="context genes for short gene lists (VVP/GDT/Ens): 'auto' (default: a list under half the "
+                        "translator's training context is probed among its training genes, 818 for the bundled one; "
+                        "see benchmarks/results/context_size.md), 'none' (the list alone: scores saturate for short "
+                        "lists), 'translator' (always), a BEELINE dataset name (e.g. STRING/mESC/500) or a gene-list "
+                        "file")
     p.add_argument("--top", type=_number(int, 0), default=0, help="keep only the top N edges (0 = all)")
     p.add_argument("--out", required=True, help="output .tsv, .csv or .graphml")
     p.set_defaults(func=cmd_predict)

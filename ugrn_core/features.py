@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import methods
+from .background import Background
 from .cache import ProbeCache, cache_key
 from .datasets import GRNDataset
 from .errors import DataError, ParameterError
@@ -144,18 +145,28 @@ def normalise_probe(P: np.ndarray, mode: str) -> np.ndarray:
 class DatasetProbes:
     """Probes of one dataset's context gene set, computed lazily and cached on disk.
 
+    Without a background, the context is the dataset's vocabulary-mapped genes and probe arrays are (K, N, N). With a
+    ``background`` (``background.Background``), background genes join the context (up to its ``n_context``) so the
+    model sees a context of the translator's training size, but only the dataset's own genes (the *scored* genes,
+    S of them) are VVP sources and GDT targets: probe arrays are (K, S, S) over the scored genes, equal to the
+    matching block of the full (K, N, N) computation on the same context at a fraction (S/N) of its model rows.
+    Probes that need expression (Pert, Origin-Pert, Origin-Attn) cannot take a background (its genes have none).
+
     Attributes:
         fm: the foundation model.
-        dataset: the dataset whose genes form the context.
+        dataset: the dataset whose genes are scored (and, without a background, form the context).
         params: virtual-value parameters.
+        background: background genes added to the context, or None.
         mapping: dataset genes → vocabulary tokens (``VocabMapping``); unmapped genes are left out of the context.
-        tokens: the context, sorted vocabulary tokens (N,).
+        tokens: the context, sorted vocabulary tokens (N,): the dataset's plus the background's.
+        scored: int64 (S,) ascending context positions of the dataset's genes (all N without a background).
     """
 
     fm: ScFM
     dataset: GRNDataset
     params: ProbeParams = field(default_factory=ProbeParams)
     cache: ProbeCache | None = None
+    background: Background | None = None
     mapping: VocabMapping = field(init=False)
     tokens: list[str] = field(init=False)
 
@@ -171,9 +182,14 @@ class DatasetProbes:
             raise DataError(f"Dataset {self.dataset.name!r}: only 1 of the {n} genes ({self.mapping.genes[0]}) is in "
                             f"the checkpoint vocabulary, so no TF→target pair can be formed; expected at least two "
                             f"known genes (unknown: {', '.join(self.mapping.unmapped[:5])}).")
-        self.tokens = sorted(self.mapping.tokens)
+        own = sorted(self.mapping.tokens)
+        extra = self.background.extra_tokens(own) if self.background is not None else []
+        self.tokens = sorted(set(own) | set(extra))
         self._pos = {t: i for i, t in enumerate(self.tokens)}
         self._gene_pos = {g: self._pos[t] for g, t in zip(self.mapping.genes, self.mapping.tokens)}
+        self.scored = np.asarray([self._pos[t] for t in own], dtype=np.int64)
+        rank = {t: k for k, t in enumerate(own)}
+        self._gene_index = {g: rank[t] for g, t in zip(self.mapping.genes, self.mapping.tokens)}
         self.token_ids = self.fm.token_ids(self.tokens)
         self.cache = self.cache or ProbeCache(self.fm.checkpoint_id)
         self._mem: dict[str, np.ndarray] = {}
@@ -186,12 +202,30 @@ class DatasetProbes:
         """Dataset genes that are in the context (vocabulary-mapped), dataset order."""
         return self.mapping.genes
 
+    @property
+    def restricted(self) -> bool:
+        """True when background genes are in the context: probe arrays then cover the scored genes only (S < N)."""
+        return len(self.scored) < len(self.tokens)
+
     def positions(self, genes) -> np.ndarray:
-        """Context positions (int64) of dataset genes. Raises KeyError naming genes outside the context."""
+        """Context positions (int64) of dataset genes, for model calls and the embedding table. Raises KeyError naming
+        genes outside the context."""
         try:
             return np.fromiter((self._gene_pos[g] for g in genes), dtype=np.int64)
         except KeyError as e:
             raise KeyError(f"gene {e.args[0]} of {self.dataset.name} is not in the checkpoint vocabulary") from None
+
+    def probe_index(self, genes) -> np.ndarray:
+        """Indices (int64) of dataset genes into probe arrays (``probe``): their rank among the scored genes (equal to
+        ``positions`` without a background). Raises KeyError naming genes outside the context."""
+        try:
+            return np.fromiter((self._gene_index[g] for g in genes), dtype=np.int64)
+        except KeyError as e:
+            raise KeyError(f"gene {e.args[0]} of {self.dataset.name} is not in the checkpoint vocabulary") from None
+
+    def restrict(self, P: np.ndarray, axis: int = -1) -> np.ndarray:
+        """``P`` taken at the scored genes' context positions along ``axis`` (``P`` itself without a background)."""
+        return np.take(P, self.scored, axis=axis) if self.restricted else P
 
     def mean_cell(self) -> np.ndarray:
         """The dataset's mean cell in bin space over the context, float32 (N,): cells binned per cell, then averaged.
@@ -199,6 +233,11 @@ class DatasetProbes:
         Raises: ValueError when the dataset has no expression.
         """
         if self._mean_cell is None:
+            if self.restricted:
+                raise DataError(f"Dataset {self.dataset.name!r} is probed with background genes "
+                                f"({self.background.name}) that have no expression; "
+                                f"{', '.join(methods.names(needs_expression=True))} need expression for every context "
+                                "gene: score them without a background")
             if not self.dataset.has_expression:
                 need = ", ".join(methods.names(needs_expression=True))
                 raise DataError(f"Dataset {self.dataset.name!r} has no expression: {need} need it")
@@ -220,24 +259,28 @@ class DatasetProbes:
             parts.append(spec.cache_params(self.params))
         if spec.needs_expression:  # probed at the mean cell: it enters the key
             parts.append(np.round(self.mean_cell(), 5))
+        if self.restricted:  # a background context: the array covers the scored genes only
+            parts.append({"scored": [self.tokens[i] for i in self.scored]})
         return cache_key(*parts)
 
     def is_cached(self, probe: str) -> bool:
         """True when probe array ``probe`` is in memory or on disk (False when it needs expression the dataset lacks)."""
-        if methods.probe_owner(probe).needs_expression and not self.dataset.has_expression:
+        if methods.probe_owner(probe).needs_expression and (self.restricted or not self.dataset.has_expression):
             return False
         return probe in self._mem or self.cache.has(probe, self._key(probe))
 
     def probe_rows(self, probe: str) -> tuple[int, int]:
         """Model rows computing ``probe`` takes: (forward rows, Jacobian rows); (0, 0) when it is cached or needs
-        no model call (Emb) or no expression is available (Pert, Attn). VVP: T·N + 1 forward rows; GDT: V·N
-        Jacobian rows; Pert: N + 1 forward rows; Attn: about 2 forward rows."""
+        no model call (Emb) or no expression is available (Pert, Attn). VVP: T·S + 1 forward rows; GDT: V·S
+        Jacobian rows (S = scored genes, = N without a background); Pert: N + 1 forward rows; Attn: about 2 forward
+        rows."""
         if probe not in methods.probe_names() and probe.lower() in (n.lower() for n in methods.names(probe=None)):
             return 0, 0  # a method that reads no model probe (Emb: a vocabulary-table lookup)
         spec = methods.probe_owner(probe)  # ValueError for an unknown probe
-        if spec.probe_rows is None or self.is_cached(probe) or (spec.needs_expression and not self.dataset.has_expression):
+        if spec.probe_rows is None or self.is_cached(probe) or (
+                spec.needs_expression and (self.restricted or not self.dataset.has_expression)):
             return 0, 0
-        return spec.probe_rows(len(self.tokens), self.params)
+        return spec.probe_rows(len(self.scored), self.params)
 
     def estimate_seconds(self, probes) -> float:
         """Estimated wall seconds to compute the not-yet-cached ``probes`` on this device (0.0 when all are cached):
@@ -254,7 +297,8 @@ class DatasetProbes:
         return self.fm.embeddings(self.token_ids)
 
     def probe(self, probe: str, progress: ProgressFn | None = None) -> np.ndarray:
-        """Probe array ``probe`` (``methods.probe_names()``): float32 (K, N, N) indexed [k, source, target].
+        """Probe array ``probe`` (``methods.probe_names()``): float32 (K, S, S) indexed [k, source, target] over the
+        scored genes (S = N, the whole context, without a background; index with ``probe_index``).
 
         Computed by the owning method's ``compute_probe`` (e.g. VVP: R[t, i, j], Eq. 8; GDT: ∂M_j/∂x_i, Eq. 9),
         then kept in memory and in the disk cache.
@@ -264,6 +308,8 @@ class DatasetProbes:
             return self._mem[probe]
         meta = {"probe": probe, "params": self.params.to_dict(), "n_genes": len(self.tokens),
                 "dataset": self.dataset.name, "checkpoint": str(self.fm.path)}
+        if self.restricted:
+            meta.update(n_scored=len(self.scored), background=self.background.name)
         arr, computed = self.cache.get_or_compute(probe, self._key(probe), lambda: self._compute(probe, progress), meta)
         self.source[probe] = "computed" if computed else "disk"
         self._mem[probe] = arr
@@ -279,7 +325,7 @@ class DatasetProbes:
 
         Raises: KeyError for genes outside the context.
         """
-        i, j = self.positions(pairs["tf"]), self.positions(pairs["target"])
+        i, j = self.probe_index(pairs["tf"]), self.probe_index(pairs["target"])
         P = self.normalised_probe(probe, progress)
         return np.concatenate([P[:, i, j].T, P[:, j, i].T], axis=1).astype(np.float32)
 

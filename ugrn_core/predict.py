@@ -13,13 +13,16 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from . import background as backgrounds
 from . import methods as registry
+from .background import Background
 from .datasets import GRNDataset
 from .errors import DataError, ParameterError
 from .features import DatasetProbes
 from .pairs import candidate_pairs
 from .scfm import ScFM
 from .translator import Translator
+from .vocab import map_to_vocab
 
 ProgressFn = Callable[[int, int, str], None]
 DEFAULT_METHOD = "Ens"  # the method ``ugrn predict`` and the app's Network page rank by default
@@ -48,18 +51,37 @@ def score_pairs(probes: DatasetProbes, pairs: pd.DataFrame, methods, translator:
     return out
 
 
+def context_background(fm: ScFM, ds: GRNDataset, translator: Translator | None, methods,
+                       background: str | Background | None = backgrounds.AUTO, data_dir=None) -> Background | None:
+    """The background context (``background.Background``) that scoring ``ds`` with ``methods`` uses, or None.
+
+    ``background``: "auto" (default: the translator's training context when ``ds``'s vocabulary-mapped gene list is
+    smaller than half of it and a method is context-dependent; ``background.wanted``), "none" or None, "translator", a
+    BEELINE dataset name, a gene-list file or a ``Background`` (``background.resolve``).
+    Raises: ParameterError / DataError for a background that cannot be resolved.
+    """
+    specs = [registry.get(m) for m in ([methods] if isinstance(methods, str) else methods)]
+    n_user = len(map_to_vocab(ds.genes, fm.vocab, ds.species, warn=False).tokens)
+    return backgrounds.resolve(background, fm, translator, n_user, specs, species=ds.species, data_dir=data_dir)
+
+
 def predict_edges(fm: ScFM, ds: GRNDataset, translator: Translator | None, method: str = DEFAULT_METHOD,
                   tf_mode: str = "file", progress: ProgressFn | None = None,
-                  probes: DatasetProbes | None = None) -> pd.DataFrame:
+                  probes: DatasetProbes | None = None, background: str | Background | None = backgrounds.AUTO,
+                  data_dir=None) -> pd.DataFrame:
     """Rank every TF→target candidate pair of ``ds`` by ``method`` (any registered method, any case).
 
+    A short gene list is scored inside a background context of the translator's training size (``background``:
+    "auto" by default, see ``context_background``; measured in ``benchmarks/results/context_size.md``): the model
+    sees the list plus background genes, and only pairs among the list's genes are ranked. ``probes``, when given,
+    fixes the context instead.
     Returns: DataFrame [tf, target, score, label] sorted by score (descending, ties by name); ``label`` is 1/0 when
     ``ds`` has ground truth, else NaN.
     Warns (UserWarning) when the context size is far from the translator's training context (``context_warning``)
-    and ``method`` depends on it.
+    and ``method`` depends on it: a long list, or a short one with the background disabled.
     Raises: CheckpointError when the translator was trained with another checkpoint; ParameterError when it lacks
-    ``method`` or its probe parameters differ from ``probes``; DataError when ``method`` needs expression and ``ds``
-    has none (all ValueErrors).
+    ``method`` or its probe parameters differ from ``probes``, or for an unknown background; DataError when
+    ``method`` needs expression and ``ds`` has none (all ValueErrors).
     """
     spec = registry.get(method)
     if spec.uses_translator:
@@ -72,13 +94,17 @@ def predict_edges(fm: ScFM, ds: GRNDataset, translator: Translator | None, metho
     why = spec.na_reason(ds)
     if why:
         raise DataError(why)
-    probes = probes or DatasetProbes(fm, ds, translator.params if translator is not None else None)
+    if probes is None:
+        bg = context_background(fm, ds, translator, [spec.name], background, data_dir)
+        probes = DatasetProbes(fm, ds, translator.params if translator is not None else None, background=bg)
     if translator is not None and probes.params != translator.params:
         raise ParameterError(f"probe parameters {probes.params} differ from the translator's {translator.params}")
     note = (translator.context_warning(len(probes.tokens))
             if translator is not None and spec.uses_translator and spec.context_dependent else None)
     if note:
-        warnings.warn(f"{ds.name}: {note}")
+        small = len(probes.tokens) < (translator.n_context or 0) and not spec.needs_expression
+        warnings.warn(f"{ds.name}: {note}" + (" Or keep the default background context (background='auto', CLI "
+                                              "--background auto)." if small else ""))
     pairs = candidate_pairs(ds, genes=probes.genes, tf_mode=tf_mode)
     scored = score_pairs(probes, pairs, [spec.name], translator, progress)
     edges = scored.rename(columns={spec.name: "score"})[["tf", "target", "score", "label"]]

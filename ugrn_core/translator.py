@@ -224,6 +224,9 @@ class Translator:
         checkpoint: folder name of that checkpoint (e.g. "scgpt_compact"); d_model: its embedding size.
         options: the ``TrainOptions`` the projectors were trained with (``PAPER_OPTIONS`` for translators saved
             before options were recorded).
+        context_genes: vocabulary tokens of the training context (``context_genes.txt`` beside the projectors; None
+            for translators saved before it was recorded): the default background for short gene lists
+            (``background.from_translator``).
     """
 
     projectors: dict[str, TrainedProjector]
@@ -235,6 +238,7 @@ class Translator:
     checkpoint: str | None = None
     d_model: int | None = None
     options: TrainOptions = PAPER_OPTIONS
+    context_genes: tuple[str, ...] | None = None
 
     @classmethod
     def fit(cls, probes: DatasetProbes, pairs, methods=DEFAULT_METHODS, epochs: int | None = None, seed: int = 0,
@@ -266,7 +270,8 @@ class Translator:
             raise DataError(f"no translator could be trained on {ds.name} for methods {list(methods)}")
         fm = probes.fm
         return cls(projectors, probes.params, ds.name, fm.checkpoint_id, n_train, len(probes.tokens),
-                   checkpoint=Path(fm.path).name if fm.path else None, d_model=fm.d_model, options=options)
+                   checkpoint=Path(fm.path).name if fm.path else None, d_model=fm.d_model, options=options,
+                   context_genes=tuple(probes.tokens))
 
     def check_model(self, fm) -> None:
         """Raise CheckpointError (a ValueError) when foundation model ``fm`` (``scfm.ScFM``) is not the checkpoint this
@@ -341,6 +346,8 @@ class Translator:
             (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
             torch.save({m: {"state": p.model.state_dict(), "mean": torch.as_tensor(p.mean), "std": torch.as_tensor(p.std)}
                         for m, p in self.projectors.items()}, tmp / "projectors.pt")
+            if self.context_genes:
+                (tmp / "context_genes.txt").write_text("\n".join(self.context_genes) + "\n")
         return path
 
     @classmethod
@@ -381,8 +388,10 @@ class Translator:
             options = TrainOptions.from_dict(meta.get("train_options"))
         except (ValueError, TypeError) as e:
             raise CheckpointError(f"{path / 'meta.json'}: unreadable probe parameters or training options: {e}") from None
+        genes_file = path / "context_genes.txt"
+        context_genes = tuple(genes_file.read_text().split()) if genes_file.is_file() else None
         return cls(projectors, params, meta["trained_on"], meta["checkpoint_id"], meta.get("n_train", {}),
-                   meta.get("n_context"), meta.get("checkpoint"), meta.get("d_model"), options)
+                   meta.get("n_context"), meta.get("checkpoint"), meta.get("d_model"), options, context_genes or None)
 
 
 def projectors_needed(methods) -> list[str]:

@@ -115,10 +115,12 @@ class MethodSpec:
         members: for an ensemble, the methods it combines (Ens: VVP, GDT); their projectors are trained for it.
         probe: the cached probe array it reads ("VVP", "GDT", "Pert", "Attn", "Emb"), or None.
         cache_params: probe parameters → dict of what enters the probe cache key besides the context genes.
-        probe_rows: for the method that owns a probe: ``(n_context_genes, params) -> (forward rows, Jacobian rows)``
-            of model work computing it takes (for time estimates before a run).
-        compute_probe: for the method that owns probe array ``probe``: ``(probes, progress) -> float32 (K, N, N)``
-            indexed [k, source, target] over the context genes. A probe of a method that ``needs_expression`` is taken
+        probe_rows: for the method that owns a probe: ``(n_scored_genes, params) -> (forward rows, Jacobian rows)``
+            of model work computing it takes (for time estimates before a run); the scored genes are all context
+            genes unless the probes run in a background context (``features.DatasetProbes.scored``).
+        compute_probe: for the method that owns probe array ``probe``: ``(probes, progress) -> float32 (K, S, S)``
+            indexed [k, source, target] over the scored genes (``probes.scored``; all N context genes without a
+            background). A probe of a method that ``needs_expression`` is taken
             at the dataset's mean cell, which then enters its cache key too.
         features: translator methods: ``(probes, pairs, progress) -> float32 (P, D)`` pair features.
         score: all other methods: ``(ctx: ScoringContext, pairs) -> float64 (P,)``, higher = more likely an edge.

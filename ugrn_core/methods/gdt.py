@@ -2,7 +2,7 @@
 
 At each virtual base value v (every context gene set to v) the Jacobian ∂M_j/∂x_i of the model's reconstruction is
 taken; the probe is G[k, source, target] over the base values. A pair's feature is [G[:, i, j] ‖ G[:, j, i]],
-float32 (P, 2·|V|).
+float32 (P, 2·|V|). In a background context only the scored genes are Jacobian targets (V·S rows instead of V·N).
 """
 
 from __future__ import annotations
@@ -13,15 +13,17 @@ from .base import Family, MethodSpec
 
 
 def _compute(probes, progress):
+    # Jacobian rows only for the scored genes as targets (all context genes without a background)
     values = probes.params.base_values
-    n = len(probes.token_ids)
+    n = len(probes.scored)
     out = np.empty((len(values), n, n), dtype=np.float32)
     for k, v in enumerate(values):
         step = None
         if progress:
             def step(d, t, m, k=k):
                 progress(k * t + d, len(values) * t, f"GDT base value {k + 1}/{len(values)}")
-        out[k] = probes.fm.jacobian(probes.token_ids, v, progress=step).T  # [target, source] → [source, target]
+        J = probes.fm.jacobian(probes.token_ids, v, targets=probes.scored, progress=step)  # [target, source]
+        out[k] = probes.restrict(J, axis=1).T  # → [source, target] over the scored genes
     return out
 
 

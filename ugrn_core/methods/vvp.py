@@ -2,7 +2,8 @@
 
 Every context gene gets the virtual base value v0; the source gene is set to each target value t in T and the
 model's reconstruction of the target gene is recorded relative to the all-v0 cell: R[t, i, j]. A pair's feature is
-[R[:, i, j] ‖ R[:, j, i]] (forward ‖ reverse), float32 (P, 2·|T|).
+[R[:, i, j] ‖ R[:, j, i]] (forward ‖ reverse), float32 (P, 2·|T|). In a background context (``DatasetProbes``
+with ``background``) only the scored genes are sources (T·S + 1 forward rows instead of T·N + 1).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from .base import Family, MethodSpec
 
 
 def _compute(probes, progress):
+    # rows only for the scored genes as sources (all context genes without a background), responses at scored targets
     p = probes.params
-    return probes.fm.vvp(probes.token_ids, p.v0, p.target_values, progress=progress)
+    R = probes.fm.vvp(probes.token_ids, p.v0, p.target_values, sources=probes.scored, progress=progress)
+    return probes.restrict(R, axis=2)
 
 
 def _features(probes, pairs, progress):
