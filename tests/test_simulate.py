@@ -92,9 +92,9 @@ def _registry_scores(name):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_coexpression_recovers_simulated_edges(seed):
-    """Known answer: on 1000 clean cells of a 30-gene network, |Pearson| and partial correlation rank the true
+    """Known answer: on 1000 clean cells of a 60-gene network, |Pearson| and partial correlation rank the true
     TF → target edges well above random (AUPRC ratio 1 = random), and random stays near 1."""
-    ds = _small(seed)
+    ds = simulate_beeline("STRING/mDC/500", n_genes=60, max_regulators=2, cfg=SMALL, seed=seed)
     assert _ratio(ds, _registry_scores("|Pearson|")) > 2.0
     assert _ratio(ds, _registry_scores("|Partial corr|")) > 2.0
     assert _ratio(ds, _registry_scores("Random")) < 1.6
