@@ -39,11 +39,16 @@ class Background:
         tokens: vocabulary tokens of the background genes (any order; duplicates ignored).
         n_context: context size to fill up to: background genes are added until the context (user genes + background)
             has ``n_context`` genes; None adds every background gene.
+        norm_reference: per-context feature-normalisation statistics of the full context this background stands for
+            (``Translator.norm_reference``: ``((probe, means (K,), stds (K,)), ...)``). A background context scores
+            only the user's genes, so "context-z" features are standardised with these instead of statistics over
+            the few scored pairs (``features.DatasetProbes.normalised_probe``). None: no reference.
     """
 
     name: str
     tokens: tuple[str, ...]
     n_context: int | None = None
+    norm_reference: tuple | None = None
 
     def __post_init__(self):
         if not self.tokens:
@@ -68,7 +73,7 @@ class Background:
 
     def with_size(self, n_context: int | None) -> "Background":
         """The same genes filling up to ``n_context`` context genes."""
-        return Background(self.name, self.tokens, n_context)
+        return Background(self.name, self.tokens, n_context, self.norm_reference)
 
 
 def from_translator(translator, fm=None, data_dir=None) -> Background | None:
@@ -81,14 +86,14 @@ def from_translator(translator, fm=None, data_dir=None) -> Background | None:
     tokens = getattr(translator, "context_genes", None)
     name = f"{translator.trained_on} (the translator's training context)"
     if tokens:
-        return Background(name, tuple(tokens), translator.n_context or len(tokens))
+        return Background(name, tuple(tokens), translator.n_context or len(tokens), translator.norm_reference)
     if fm is None:
         return None
     try:
         bg = from_dataset(translator.trained_on, fm, data_dir=data_dir)
     except (ValueError, OSError):
         return None
-    return Background(name, bg.tokens, translator.n_context or len(bg.tokens))
+    return Background(name, bg.tokens, translator.n_context or len(bg.tokens), translator.norm_reference)
 
 
 def from_dataset(name: str, fm, n_context: int | None = None, data_dir=None) -> Background:

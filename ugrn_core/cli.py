@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -133,13 +134,22 @@ def _announce(fm, datasets, probes, params, background=None) -> None:
 
 
 def cmd_pretrain(args) -> int:
-    from .pretrain import PretrainConfig, pretrain
+    from .pretrain import PretrainConfig, corpora_from_anndata, pretrain
 
     cfg = PretrainConfig(steps=args.steps, seed=args.seed, seq_len=args.seq_len, batch_size=args.batch_size,
                          save_every=args.save_every)
     from .config import resolve_device
 
-    summary = pretrain(args.out, data_dir=args.data_dir, cfg=cfg, device=resolve_device(args.device))
+    corpora = None
+    if args.h5ad:
+        corpora = corpora_from_anndata(args.h5ad, species=args.species, n_bins=cfg.n_bins, data_dir=args.data_dir)
+    exclude = [x for x in (args.exclude_cells or "").split(",") if x.strip()]
+    command = " ".join(shlex.quote(str(a)) for a in [
+        "ugrn", "pretrain", "--out", args.out, "--steps", args.steps, "--seq-len", args.seq_len, "--batch-size",
+        args.batch_size, "--seed", args.seed, *[x for f in (args.h5ad or []) for x in ("--h5ad", f)],
+        *(["--species", args.species] if args.h5ad else []), *(["--exclude-cells", ",".join(exclude)] if exclude else [])])
+    summary = pretrain(args.out, data_dir=args.data_dir, cfg=cfg, device=resolve_device(args.device), corpora=corpora,
+                       exclude=exclude, command=command)
     print(f"wrote {args.out}: vocabulary {summary['vocab_size']} tokens, final training loss {summary['final_train_loss']}, "
           f"{summary['seconds']} s")
     for s in summary["sources"]:
@@ -326,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
     p.set_defaults(func=cmd_doctor)
 
-    p = sub.add_parser("pretrain", help="pretrain the compact scGPT on the real expression in the data directory")
+    p = sub.add_parser("pretrain", help="pretrain the compact scGPT on the real expression in the data directory (or on given .h5ad cells)")
     p.add_argument("--out", default="assets/scgpt_compact")
     p.add_argument("--steps", type=_number(int, 1), default=6000)
     p.add_argument("--seq-len", type=_number(int, 2), default=512)
@@ -334,6 +344,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_number(int, 0), default=0)
     p.add_argument("--save-every", type=_number(int, 0), default=500,
                    help="steps between resumable training states (an interrupted run resumes from the last; 0 = never)")
+    p.add_argument("--h5ad", action="append", default=None, metavar="FILE",
+                   help="pretrain on this .h5ad (cells × genes; repeat for several) instead of the real corpus, e.g. "
+                        "simulated cells (benchmarks/simulated_grn.py writes them)")
+    p.add_argument("--species", choices=("human", "mouse"), default="human",
+                   help="species of the --h5ad genes when the file's uns['species'] does not say")
+    p.add_argument("--exclude-cells", default=None, metavar="NAMES",
+                   help="comma-separated sources of the real corpus to leave out (hHEP,mDC,mESC,mHSC-GM,mHSC-L,"
+                        "pbmc68k_reduced,HSMM), e.g. a model that never saw the test cell types")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--device", default=None)
     p.set_defaults(func=cmd_pretrain)

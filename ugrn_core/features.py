@@ -20,6 +20,8 @@ is then applied at training and at prediction because the translator keeps the `
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -95,7 +97,7 @@ class ProbeParams:
                    feature_norm=str(d.get("feature_norm", cls.feature_norm)))
 
 
-def normalise_probe(P: np.ndarray, mode: str) -> np.ndarray:
+def normalise_probe(P: np.ndarray, mode: str, reference: tuple | None = None) -> np.ndarray:
     """A pairwise probe array normalised within its context, so that contexts of different sizes give features on
     one scale.
 
@@ -111,6 +113,8 @@ def normalise_probe(P: np.ndarray, mode: str) -> np.ndarray:
               pair of the context): (P[k] − mean_k) / std_k (std 0 → 1);
             - "context-rank": each slice k rank-transformed over those entries to normal scores
               Φ⁻¹((rank − 0.5) / (N(N−1))) (ties share their mean rank), robust to heavy tails.
+        reference: for "context-z" only: (means (K,), stds (K,)) to standardise with instead of P's own statistics
+            (a background context, ``DatasetProbes.normalised_probe``).
     Returns: float32 (K, N, N); the diagonal is 0 for "context-z" and "context-rank".
     Raises: ParameterError for an unknown mode or an array that is not (K, N, N).
     """
@@ -133,8 +137,8 @@ def normalise_probe(P: np.ndarray, mode: str) -> np.ndarray:
     for k in range(P.shape[0]):
         v = P[k][off].astype(np.float64)
         if mode == "context-z":
-            sd = v.std()
-            z = (v - v.mean()) / (sd if sd > 0 else 1.0)
+            mu, sd = (v.mean(), v.std()) if reference is None else (reference[0][k], reference[1][k])
+            z = (v - mu) / (sd if sd > 0 else 1.0)
         else:
             z = ndtri((rankdata(v) - 0.5) / len(v)) if len(v) else v
         out[k][off] = z
@@ -330,16 +334,45 @@ class DatasetProbes:
         return np.concatenate([P[:, i, j].T, P[:, j, i].T], axis=1).astype(np.float32)
 
     def normalised_probe(self, probe: str, progress: ProgressFn | None = None) -> np.ndarray:
-        """Probe array ``probe`` after ``normalise_probe`` with ``params.feature_norm``, float32 (K, N, N), kept in
-        memory in place of the raw array (which stays in the disk cache and is re-read when asked for)."""
+        """Probe array ``probe`` after ``normalise_probe`` with ``params.feature_norm``, float32 (K, S, S), kept in
+        memory in place of the raw array (which stays in the disk cache and is re-read when asked for).
+
+        In a background context (``restricted``) the array covers only the S scored genes of an N-gene context:
+        "context-size" scales by N (the context, not S); "context-z" uses the background's ``norm_reference``
+        (statistics of the full context it stands for, recorded by the translator) when it has one for ``probe``,
+        else the statistics over the scored pairs (a warning says so); "context-rank" ranks over the scored pairs.
+        """
         mode = self.params.feature_norm
         if mode == "none":
             return self.probe(probe, progress)
         key = f"{probe}|{mode}"
         if key not in self._mem:
-            self._mem[key] = normalise_probe(self.probe(probe, progress), mode)
+            P = self.probe(probe, progress)
+            ref = dict((r[0], r[1:]) for r in (self.background.norm_reference or ())) if self.restricted else {}
+            if self.restricted and mode == "context-size":
+                out = P * np.float32(len(self.tokens))
+            elif self.restricted and mode == "context-z" and probe in ref:
+                out = normalise_probe(P, mode, reference=ref[probe])
+            else:
+                if self.restricted:
+                    warnings.warn(f"{self.dataset.name}: {mode} features of {probe} in a background context without "
+                                  f"reference statistics are normalised over the {len(self.scored)} scored genes' pairs "
+                                  f"only", UserWarning, stacklevel=2)
+                out = normalise_probe(P, mode)
+            self._mem[key] = out
             self._mem.pop(probe, None)
         return self._mem[key]
+
+    def norm_statistics(self, probe: str, progress: ProgressFn | None = None) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Mean and standard deviation (each K floats) of each slice of the raw probe array ``probe`` over its
+        off-diagonal entries: the "context-z" statistics of this context (``normalise_probe``). Raises DataError in a
+        background context (its arrays cover the scored genes only)."""
+        if self.restricted:
+            raise DataError(f"{self.dataset.name}: context statistics need the full context, not a background one")
+        P = self.probe(probe, progress)
+        off = ~np.eye(P.shape[1], dtype=bool)
+        v = P[:, off].astype(np.float64)
+        return tuple(float(x) for x in v.mean(1)), tuple(float(x) for x in v.std(1))
 
     def pair_features(self, method: str, pairs: pd.DataFrame, progress: ProgressFn | None = None) -> np.ndarray:
         """Feature matrix float32 (P, D) of translator method ``method`` for TF→target ``pairs`` (columns tf, target).

@@ -10,6 +10,11 @@ Corpus: BEELINE expression for hHEP, mDC, mESC, mHSC-GM, mHSC-L (every TFs+500/1
 its cells; their gene sets are merged), scanpy's pbmc68k_reduced and HSMM (Trapnell 2014). The vocabulary is the
 union of the genes trained on, as human symbols (mouse genes through their human ortholog, else the upper-cased
 symbol). hESC and mHSC-E have no expression here: the model never sees those datasets' cells.
+
+Other corpora: ``pretrain(..., corpora=corpora_from_anndata([...]))`` (CLI ``ugrn pretrain --h5ad FILE``) trains on
+given cells instead (e.g. SERGIO-simulated cells, ``ugrn_core.simulate``), and ``exclude=("hHEP", ...)`` (CLI
+``--exclude-cells``) leaves sources of the default corpus out, so a model that never saw the test cell types can be
+built. The vocabulary is always built from the genes of the corpus trained on.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from tqdm.auto import tqdm
 from . import datasets as ugrn_datasets
 from ._io import atomic_write
 from .config import resolve_data_dir
+from .errors import ParameterError
 from .scfm import SPECIAL_TOKENS, bin_values, build_model, load_checkpoint, save_checkpoint
 from .vocab import candidate_tokens, load_orthologs
 
@@ -62,16 +68,29 @@ def _dedup(tokens: list[str], X: np.ndarray) -> tuple[list[str], np.ndarray]:
     return [tokens[i] for i in keep], X[:, keep]
 
 
-def load_corpus(data_dir=None, n_bins: int = 51) -> list[Corpus]:
-    """Load and bin every expression source used for pretraining (see module docstring).
+SOURCES = BEELINE_EXPRESSION_CELLS + ("pbmc68k_reduced", "HSMM")  # names accepted by ``exclude``
+
+
+def load_corpus(data_dir=None, n_bins: int = 51, exclude=()) -> list[Corpus]:
+    """Load and bin every expression source used for pretraining (see module docstring), except those in
+    ``exclude`` (names of :data:`SOURCES`: BEELINE cell types, ``pbmc68k_reduced``, ``HSMM``).
 
     Raises:
         FileNotFoundError: the data directory or one of the expression files is missing.
+        ParameterError: an unknown name in ``exclude`` (lists the known ones), or every source excluded.
     """
+    exclude = {str(x).strip() for x in exclude if str(x).strip()}
+    unknown = sorted(exclude - set(SOURCES))
+    if unknown:
+        raise ParameterError(f"exclude: unknown pretraining source(s) {unknown}; expected names of {list(SOURCES)}")
+    if exclude >= set(SOURCES):
+        raise ParameterError(f"exclude: every pretraining source ({list(SOURCES)}) is excluded; nothing to train on")
     data_dir = resolve_data_dir(data_dir)
     orthologs = load_orthologs(data_dir)
     corpora = []
     for cell in BEELINE_EXPRESSION_CELLS:
+        if cell in exclude:
+            continue
         frames = []
         for name in ugrn_datasets.list_datasets(data_dir):
             if name.split("/")[1] != cell:
@@ -88,15 +107,55 @@ def load_corpus(data_dir=None, n_bins: int = 51) -> list[Corpus]:
         tokens, X = _dedup(_to_tokens(list(merged.columns), species, orthologs), merged.to_numpy(np.float32))
         corpora.append(Corpus(f"BEELINE {cell}", species, tokens, bin_values(X, n_bins)))
 
-    pbmc = ad.read_h5ad(data_dir / "scrna" / "pbmc68k_reduced" / "pbmc68k_reduced.h5ad")
-    X = pbmc.X.toarray() if sp.issparse(pbmc.X) else np.asarray(pbmc.X)
-    tokens, X = _dedup([g.upper() for g in pbmc.var_names], X)
-    corpora.append(Corpus("pbmc68k_reduced", "human", tokens, bin_values(X, n_bins)))
+    if "pbmc68k_reduced" not in exclude:
+        pbmc = ad.read_h5ad(data_dir / "scrna" / "pbmc68k_reduced" / "pbmc68k_reduced.h5ad")
+        X = pbmc.X.toarray() if sp.issparse(pbmc.X) else np.asarray(pbmc.X)
+        tokens, X = _dedup([g.upper() for g in pbmc.var_names], X)
+        corpora.append(Corpus("pbmc68k_reduced", "human", tokens, bin_values(X, n_bins)))
 
-    hsmm = ad.read_h5ad(data_dir / "scrna" / "hsmm_trapnell2014" / "HSMM.h5ad")
-    X = hsmm.X.toarray() if sp.issparse(hsmm.X) else np.asarray(hsmm.X)
-    tokens, X = _dedup([str(g).upper() for g in hsmm.var["gene_short_name"]], X)
-    corpora.append(Corpus("HSMM (Trapnell 2014)", "human", tokens, bin_values(X, n_bins)))
+    if "HSMM" not in exclude:
+        hsmm = ad.read_h5ad(data_dir / "scrna" / "hsmm_trapnell2014" / "HSMM.h5ad")
+        X = hsmm.X.toarray() if sp.issparse(hsmm.X) else np.asarray(hsmm.X)
+        tokens, X = _dedup([str(g).upper() for g in hsmm.var["gene_short_name"]], X)
+        corpora.append(Corpus("HSMM (Trapnell 2014)", "human", tokens, bin_values(X, n_bins)))
+    return corpora
+
+
+def corpora_from_anndata(sources, species: str = "human", n_bins: int = 51, data_dir=None) -> list[Corpus]:
+    """Pretraining corpora from given expression: one :class:`Corpus` per AnnData or ``.h5ad`` path.
+
+    Each source is cells × genes (var_names = gene symbols; counts or any monotone transform: values are binned per
+    cell, ``scfm.bin_values``). Its species is ``adata.uns["species"]`` when present, else ``species``; mouse symbols
+    become tokens through their human orthologs (the rule ``vocab.map_to_vocab`` matches with). A source's name is
+    ``adata.uns["name"]``, else its file stem, else ``"anndata <k>"``.
+
+    Raises: ParameterError for an unknown species or an empty source; InputFileNotFound for a missing file.
+    """
+    from .errors import InputFileNotFound
+
+    items = [sources] if isinstance(sources, (str, Path, ad.AnnData)) else list(sources)
+    if not items:
+        raise ParameterError("corpora_from_anndata: no expression source given")
+    orthologs = None
+    corpora = []
+    for k, src in enumerate(items):
+        name = f"anndata {k}"
+        if not isinstance(src, ad.AnnData):
+            path = Path(src)
+            if not path.is_file():
+                raise InputFileNotFound(f"pretraining corpus '{path}' not found; expected an .h5ad file (cells × genes)")
+            name, src = path.stem, ad.read_h5ad(path)
+        name = str(src.uns.get("name", name))
+        sp_ = str(src.uns.get("species", species))
+        if sp_ not in ("human", "mouse"):
+            raise ParameterError(f"pretraining corpus {name!r}: species {sp_!r}; expected 'human' or 'mouse'")
+        if src.n_obs == 0 or src.n_vars == 0:
+            raise ParameterError(f"pretraining corpus {name!r} is empty ({src.n_obs} cells × {src.n_vars} genes)")
+        if sp_ == "mouse" and orthologs is None:
+            orthologs = load_orthologs(data_dir)
+        X = src.X.toarray() if sp.issparse(src.X) else np.asarray(src.X)
+        tokens, X = _dedup(_to_tokens([str(g) for g in src.var_names], sp_, orthologs or {}), X)
+        corpora.append(Corpus(name, sp_, tokens, bin_values(X, n_bins)))
     return corpora
 
 
@@ -161,18 +220,28 @@ def _masked_mse(model, src, val, target, mask, device) -> torch.Tensor:
     return ((out - torch.as_tensor(target, device=device)) ** 2)[m].mean()
 
 
-def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: str | None = None, progress: bool = True) -> dict:
+def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: str | None = None, progress: bool = True,
+             corpora: list[Corpus] | None = None, exclude=(), command: str | None = None) -> dict:
     """Pretrain the compact scGPT and write it to ``out_dir`` in the official layout plus ``MODEL_CARD.md``.
+
+    Args:
+        corpora: train on these (``corpora_from_anndata``) instead of the default real corpus (``load_corpus``).
+        exclude: sources of the default corpus to leave out (``load_corpus``); only without ``corpora``.
+        command: the command that rebuilds this model, for the model card (default: the ``ugrn pretrain`` line).
 
     Deterministic for a given seed on CPU. Returns the training summary written into the card (dict with the
     corpus table, steps, final training loss, held-out masked MSE against a per-gene-mean baseline, seconds).
+    Raises: ParameterError when both ``corpora`` and ``exclude`` are given, or for a bad ``exclude`` name.
     """
     cfg = cfg or PretrainConfig()
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     t0 = time.time()
-    corpora = load_corpus(data_dir, cfg.n_bins)
+    if corpora is not None and exclude:
+        raise ParameterError("pretrain: 'exclude' applies to the default corpus; leave it out when giving corpora")
+    custom = corpora is not None
+    corpora = list(corpora) if custom else load_corpus(data_dir, cfg.n_bins, exclude)
     tokens = sorted({t for c in corpora for t in c.tokens})
     vocab = {t: i for i, t in enumerate(tokens)}
     for tok in SPECIAL_TOKENS:
@@ -233,7 +302,7 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
         if step % 50 == 0:
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
         if cfg.save_every and (step + 1) % cfg.save_every == 0 and step + 1 < cfg.steps:
@@ -259,6 +328,9 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
         "final_train_loss": round(float(np.mean(losses[-200:])), 4), "first_train_loss": round(float(np.mean(losses[:50])), 4),
         "sources": held, "seconds": round(time.time() - t0, 1), "resumed_from_step": start, "device": str(dev), "torch": torch.__version__,
         "loss_curve": [round(float(np.mean(losses[i : i + 100])), 4) for i in range(0, len(losses), 100)],
+        "corpus": "custom" if custom else "default", "excluded": sorted(exclude),
+        "command": command or (f"ugrn pretrain --out {Path(out_dir)} --steps {cfg.steps} --seed {cfg.seed}"
+                               + (f" --exclude-cells {','.join(sorted(exclude))}" if exclude else "")),
     }
     extras = {"training_summary.json": json.dumps(summary, indent=2), "MODEL_CARD.md": model_card(summary)}
     out_dir = save_checkpoint(model, vocab, args, out_dir, extra_files=extras)
@@ -300,11 +372,26 @@ released scGPT_human model, which is ~40× larger and trained on 33 M cells.
 |---|---|---|---|---|---|
 {rows}
 
-**Never seen:** BEELINE hESC and mHSC-E have no expression in the data directory, so this model never saw their
-cells (their genes are in the vocabulary only where another source measured them).
+{_never_seen(summary)}
 
 ## Rebuild
 ```
-ugrn pretrain --out assets/scgpt_compact --steps {cfg['steps']} --seed {cfg['seed']}
+{summary.get('command') or f"ugrn pretrain --out assets/scgpt_compact --steps {cfg['steps']} --seed {cfg['seed']}"}
 ```
 """
+
+
+def _never_seen(summary: dict) -> str:
+    """The model card's "Never seen" paragraph for the corpus of ``summary``."""
+    if summary.get("corpus") == "custom":
+        return ("**Corpus:** only the sources listed above (given expression, e.g. simulated cells); no real BEELINE "
+                "cells, so its vocabulary holds only these sources' genes.")
+    cells = [x for x in summary.get("excluded", []) if x in BEELINE_EXPRESSION_CELLS]
+    other = [x for x in summary.get("excluded", []) if x not in BEELINE_EXPRESSION_CELLS]
+    text = ("**Never seen:** BEELINE hESC and mHSC-E have no expression in the data directory"
+            + (f", and {', '.join(cells)} were excluded from pretraining" if cells else "")
+            + ", so this model never saw their cells (their genes are in the vocabulary only where another source "
+              "measured them).")
+    if other:
+        text += f" Also excluded: {', '.join(other)}."
+    return text

@@ -222,6 +222,9 @@ class Translator:
         trained_on: training dataset name; ``checkpoint_id``: the foundation model used; ``n_train``: pairs.
         n_context: context genes of the training gene set (None for translators saved before it was recorded).
         checkpoint: folder name of that checkpoint (e.g. "scgpt_compact"); d_model: its embedding size.
+        norm_reference: with ``feature_norm`` "context-z": the training context's statistics per probe,
+            ``((probe, means (K,), stds (K,)), ...)`` (``DatasetProbes.norm_statistics``); short gene lists probed in a
+            background context are standardised with them. None otherwise or for translators saved before it.
         options: the ``TrainOptions`` the projectors were trained with (``PAPER_OPTIONS`` for translators saved
             before options were recorded).
         context_genes: vocabulary tokens of the training context (``context_genes.txt`` beside the projectors; None
@@ -239,6 +242,7 @@ class Translator:
     d_model: int | None = None
     options: TrainOptions = PAPER_OPTIONS
     context_genes: tuple[str, ...] | None = None
+    norm_reference: tuple | None = None
 
     @classmethod
     def fit(cls, probes: DatasetProbes, pairs, methods=DEFAULT_METHODS, epochs: int | None = None, seed: int = 0,
@@ -269,9 +273,16 @@ class Translator:
         if not projectors:
             raise DataError(f"no translator could be trained on {ds.name} for methods {list(methods)}")
         fm = probes.fm
+        reference = None
+        if probes.params.feature_norm == "context-z" and not probes.restricted:
+            # the training context's "context-z" statistics: a background context (short gene lists) standardises
+            # its few scored pairs with these (background.Background.norm_reference)
+            specs = [registry.get(m) for m in projectors]
+            owners = {s.probe for s in specs if s.context_dependent and s.probe and not s.needs_expression}
+            reference = tuple((p, *probes.norm_statistics(p, progress)) for p in sorted(owners)) or None
         return cls(projectors, probes.params, ds.name, fm.checkpoint_id, n_train, len(probes.tokens),
                    checkpoint=Path(fm.path).name if fm.path else None, d_model=fm.d_model, options=options,
-                   context_genes=tuple(probes.tokens))
+                   context_genes=tuple(probes.tokens), norm_reference=reference)
 
     def check_model(self, fm) -> None:
         """Raise CheckpointError (a ValueError) when foundation model ``fm`` (``scfm.ScFM``) is not the checkpoint this
@@ -339,6 +350,8 @@ class Translator:
                     "d_model": self.d_model, "params": self.params.to_dict(),
                     "n_train": self.n_train, "n_context": self.n_context, "methods": self.methods,
                     "train_options": self.options.to_dict(),
+                    "norm_reference": ([[p, list(mu), list(sd)] for p, mu, sd in self.norm_reference]
+                                       if self.norm_reference else None),
                     "projectors": {m: {"in_dim": p.model.in_dim, "final_loss": p.history[-1] if p.history else None,
                                        "epochs_run": len(p.history) or None, "best_epoch": p.best_epoch,
                                        "best_val_loss": min(p.val_history) if p.val_history else None}
@@ -390,8 +403,14 @@ class Translator:
             raise CheckpointError(f"{path / 'meta.json'}: unreadable probe parameters or training options: {e}") from None
         genes_file = path / "context_genes.txt"
         context_genes = tuple(genes_file.read_text().split()) if genes_file.is_file() else None
+        try:
+            reference = tuple((str(p), tuple(map(float, mu)), tuple(map(float, sd)))
+                              for p, mu, sd in (meta.get("norm_reference") or ())) or None
+        except (ValueError, TypeError) as e:
+            raise CheckpointError(f"{path / 'meta.json'}: unreadable norm_reference: {e}") from None
         return cls(projectors, params, meta["trained_on"], meta["checkpoint_id"], meta.get("n_train", {}),
-                   meta.get("n_context"), meta.get("checkpoint"), meta.get("d_model"), options, context_genes or None)
+                   meta.get("n_context"), meta.get("checkpoint"), meta.get("d_model"), options, context_genes or None,
+                   reference)
 
 
 def projectors_needed(methods) -> list[str]:
