@@ -488,7 +488,7 @@ def test_benchmark_run_form_widgets():
     assert_clean(at)
     assert at.selectbox(key="bench_train").value
     assert at.multiselect(key="bench_tests").value
-    assert set(at.multiselect(key="bench_methods").value) == {"Emb", "VVP", "GDT", "Ens"}
+    assert set(at.multiselect(key="bench_methods").value) == {"Emb", "VVP", "GDT", "Ens", "|VVP|", "|GDT|"}
     assert at.button(key="bench_run") is not None
     assert any("Probes" in c.value for c in at.caption)
     # an invalid request is refused with a message, not a traceback

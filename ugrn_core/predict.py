@@ -58,9 +58,12 @@ def context_background(fm: ScFM, ds: GRNDataset, translator: Translator | None, 
     ``background``: "auto" (default: the translator's training context when ``ds``'s vocabulary-mapped gene list is
     smaller than half of it and a method is context-dependent; ``background.wanted``), "none" or None, "translator", a
     BEELINE dataset name, a gene-list file or a ``Background`` (``background.resolve``).
-    Raises: ParameterError / DataError for a background that cannot be resolved.
+    Raises: CheckpointError when a translator method is asked of a translator trained with another checkpoint;
+    ParameterError / DataError for a background that cannot be resolved.
     """
     specs = [registry.get(m) for m in ([methods] if isinstance(methods, str) else methods)]
+    if translator is not None and any(s.uses_translator for s in specs):
+        translator.check_model(fm)  # its context genes are tokens of its own checkpoint's vocabulary
     n_user = len(map_to_vocab(ds.genes, fm.vocab, ds.species, warn=False).tokens)
     return backgrounds.resolve(background, fm, translator, n_user, specs, species=ds.species, data_dir=data_dir)
 
