@@ -18,6 +18,12 @@ Usage (one command for the whole table; UGRN_CACHE_DIR holds the probes of both 
         --out /work/cache/levers/runs --md benchmarks/results/levers.md
 Settings that need new probes ("corpus-values": VVP at virtual values from the pretraining corpus) compute them for
 both checkpoints on first use (about 7 min each on 2 CPU cores).
+
+Model levers: ``--extra-checkpoint NAME=FOLDER`` (repeatable) adds a setting NAME that runs the default probe
+parameters and training options on another checkpoint (e.g. one pretrained with ``ugrn pretrain --exclude-cells`` or
+for more steps) against that checkpoint's own random-init twin (made under the cache directory on first use; its
+probes are computed like the checkpoint's, about 10 min per model for the six gene sets on 2 CPU cores).
+``--no-extra-twin`` skips those twins (their rows are then n/a).
 """
 
 from __future__ import annotations
@@ -112,9 +118,34 @@ def lever_jobs():
             for train, tests, r in presets.jobs("table1", list_datasets(), (500,))]
 
 
+def checkpoint_settings(items, twin: bool = True) -> dict[str, dict]:
+    """Settings of ``--extra-checkpoint NAME=FOLDER`` items: the default probe parameters and training options on
+    the checkpoint in FOLDER (``"checkpoint"``), with its own twin when ``twin``. Raises SystemExit on a bad item."""
+    out = {}
+    for item in items or ():
+        name, sep, folder = item.partition("=")
+        if not sep or not name or not Path(folder).is_dir():
+            sys.exit(f"--extra-checkpoint: expected NAME=FOLDER with an existing checkpoint folder, got {item!r}")
+        args = json.loads((Path(folder) / "args.json").read_text()) if (Path(folder) / "args.json").is_file() else {}
+        summary = Path(folder) / "training_summary.json"
+        extra = json.loads(summary.read_text()) if summary.is_file() else {}
+        what = ", ".join(f"{k} {args[k]}" for k in ("embsize", "nlayers", "nhead", "d_hid") if k in args)
+        if extra.get("config", {}).get("steps"):
+            what += f", {extra['config']['steps']} steps"
+        if extra.get("excluded"):
+            what += f", corpus without {','.join(extra['excluded'])}"
+        out[name] = {"params": {}, "options": {}, "checkpoint": folder, "twin": twin,
+                     "note": f"checkpoint {folder} ({what}); default probes (context-z) and training options"}
+    return out
+
+
 def run_setting(name: str, spec: dict, fm, twin, seeds, out: Path) -> pd.DataFrame:
-    """Rows of one setting (``Suite.run`` over the table1 jobs; cells cached under ``out/<name>``)."""
+    """Rows of one setting (``Suite.run`` over the table1 jobs; cells cached under ``out/<name>``). A setting with a
+    ``"checkpoint"`` folder runs on that checkpoint and its own twin instead of ``fm`` / ``twin``."""
     methods = tuple(spec.get("methods", METHODS))
+    if spec.get("checkpoint"):
+        fm = scfm.load_checkpoint(spec["checkpoint"], "cpu")
+        twin = load_twin(fm) if spec.get("twin", True) else None
     controls = ("twin", "degree-prior") if spec.get("twin", True) else ("degree-prior",)
     cfg = SuiteConfig(methods=methods, peers=("|Pearson|",), controls=controls, seeds=tuple(seeds),
                       negatives=("uniform",), twin_methods=methods, train_options=spec["options"] or None)
@@ -199,6 +230,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--settings", default="all", help="comma-separated setting names, or 'all'")
     ap.add_argument("--table-only", action="store_true", help="only aggregate settings whose cells are all on disk")
+    ap.add_argument("--extra-checkpoint", action="append", default=[], metavar="NAME=FOLDER",
+                    help="add a model-lever setting NAME run on the checkpoint in FOLDER (repeatable)")
+    ap.add_argument("--no-extra-twin", action="store_true", help="skip the twins of --extra-checkpoint settings")
     ap.add_argument("--derive-values", action="store_true",
                     help="compute the corpus-values setting's virtual values (writes <out>/corpus_values.json)")
     args = ap.parse_args()
@@ -213,7 +247,7 @@ def main() -> None:
             return
     fm = scfm.load_checkpoint(args.checkpoint, "cpu")
     twin = scfm.load_checkpoint(args.twin_checkpoint, "cpu") if args.twin_checkpoint else load_twin(fm)
-    all_settings = settings(out)
+    all_settings = settings(out) | checkpoint_settings(args.extra_checkpoint, twin=not args.no_extra_twin)
     names = list(all_settings) if args.settings == "all" else args.settings.split(",")
     unknown = [n for n in names if n not in all_settings]
     if unknown:

@@ -49,6 +49,16 @@ def test_ci_preset_runs_resumes_and_reports(fm, data_dir, tmp_path):
     rows2, _ = presets.run_preset("ci", fm, tmp_path / "out", twin_fm=twin, data_dir=data_dir, command="test")
     assert [c.stat().st_mtime_ns for c in sorted((folder / "cells").glob("*.csv"))] == mtimes
     pd.testing.assert_frame_equal(rows.reset_index(drop=True), rows2.reset_index(drop=True), check_dtype=False)
+    # adding a peer computes only that peer's rows: every model cell is read back untouched, the old rows are equal
+    rows3, _ = presets.run_preset("ci", fm, tmp_path / "out", twin_fm=twin, data_dir=data_dir, command="test",
+                                  peers=("|Pearson|", "|Partial corr|"))
+    assert [c.stat().st_mtime_ns for c in cells] == mtimes
+    added = sorted(set((folder / "cells").glob("*.csv")) - set(cells))
+    assert len(added) == len(cells) // 2 and all(c.name.startswith("peer-") for c in added)  # one per cell
+    pc = rows3[rows3["method"] == "|Partial corr|"]
+    assert len(pc) == len(rows3[rows3["method"] == "|Pearson|"]) and pc["AUPRC"].notna().any()
+    old = rows3[rows3["method"] != "|Partial corr|"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(old, rows.reset_index(drop=True), check_dtype=False)
     # the report gathers it into one markdown and one self-contained HTML
     from ugrn_core.report import build_report
 

@@ -184,17 +184,21 @@ class Suite:
             self._probes[key] = _probes(self.fm if which == "real" else self.twin_fm, self.dataset(name), self.params)
         return self._probes[key]
 
-    def cell_key(self, train, test, seed, negatives, np_ratio) -> str:
+    def cell_key(self, train, test, seed, negatives, np_ratio, peer: str | None = None) -> str:
+        """Cache key of a cell's model and control rows (``peer`` None) or of one peer's rows in that cell. Peers are
+        not part of the model rows' key, so adding a peer to a finished run computes only the peer's rows."""
         c = self.config
         from .translator import DEFAULT_OPTIONS
 
+        if peer is not None:  # a peer needs no model: only the test pairs (training pairs removed) and views matter
+            return cache_key("peer", peer, train, test, seed, negatives, float(np_ratio), "unseen" in c.controls)
         options = {**DEFAULT_OPTIONS.to_dict(), **(c.train_options or {}), "epochs": c.epochs}
-        return cache_key(train, test, seed, negatives, float(np_ratio), list(c.methods), list(c.peers), list(c.controls),
+        return cache_key(train, test, seed, negatives, float(np_ratio), list(c.methods), list(c.controls),
                          c.epochs, list(c.twin_methods), self.params.to_dict(), self.fm.checkpoint_id,
                          self.twin_fm.checkpoint_id if self.twin_fm is not None else None, options)
 
-    def _cell_path(self, *key) -> Path:
-        return self.out / "cells" / f"{self.cell_key(*key)}.csv"
+    def _cell_path(self, *key, peer: str | None = None) -> Path:
+        return self.out / "cells" / f"{'peer-' if peer else ''}{self.cell_key(*key, peer=peer)}.csv"
 
     def _train_state(self, train: str, seed: int) -> _TrainState:
         if (train, seed) in self._train:
@@ -220,57 +224,41 @@ class Suite:
         self._train[(train, seed)] = state
         return state
 
+    def _train_tokens(self, train: str, seed: int) -> tuple[set, set]:
+        """(training pairs as (TF token, target token), training genes' tokens) of (``train``, ``seed``), without
+        fitting translators when they are not needed (peers only)."""
+        if (train, seed) in self._train:
+            st = self._train[(train, seed)]
+            return st.train_tokens, st.train_genes
+        ds, probes = self.dataset(train), self.probes(train)
+        pairs = sample_test_pairs(ds, genes=probes.genes, np_ratio=1.0, seed=seed, negatives="uniform")
+        tok = dict(zip(probes.mapping.genes, probes.mapping.tokens))
+        tfs, tgs = pairs["tf"].map(tok), pairs["target"].map(tok)
+        return set(zip(tfs, tgs)), set(tfs) | set(tgs)
+
     def _peer_scores(self, name, peer, pairs) -> np.ndarray:
         spec = registry.get(peer)
         ctx = registry.ScoringContext(dataset=self.dataset(name), cache=self._peer_cache.setdefault((name, peer), {}))
         return spec.score(ctx, pairs)
 
     # ------------------------------------------------------------------------------------------ cells
-    def run_cell(self, train: str, test: str, seed: int, negatives: str, np_ratio: float) -> pd.DataFrame:
-        """Rows of one cell (cached on disk); see the module docstring. Columns: train, test, seed, negatives,
-        np_ratio, method, base_method, variant, family, view, same_cell_type, AUROC, AUPRC, AUPRC_ratio, EPR, n_pos,
-        n_neg, note."""
-        path = self._cell_path(train, test, seed, negatives, np_ratio)
-        if path.is_file():
-            df = pd.read_csv(path)
-            df["note"] = df["note"].fillna("")
-            return df
-        c = self.config
-        state = self._train_state(train, seed)
+    def _test_pairs(self, train, test, seed, negatives, np_ratio, train_tokens, train_genes):
+        """Test pairs of a cell (training pairs removed by vocabulary token) and its views (name → bool mask)."""
         ds, probes = self.dataset(test), self.probes(test)
         pairs = sample_test_pairs(ds, genes=probes.genes, np_ratio=np_ratio, seed=seed, negatives=negatives)
         tok = dict(zip(probes.mapping.genes, probes.mapping.tokens))
         tf_tok, tg_tok = pairs["tf"].map(tok), pairs["target"].map(tok)
-        seen = np.fromiter(((a, b) in state.train_tokens for a, b in zip(tf_tok, tg_tok)), dtype=bool, count=len(pairs))
+        seen = np.fromiter(((a, b) in train_tokens for a, b in zip(tf_tok, tg_tok)), dtype=bool, count=len(pairs))
         pairs = pairs.loc[~seen].reset_index(drop=True)
         tf_tok, tg_tok = tf_tok[~seen].to_numpy(), tg_tok[~seen].to_numpy()
         views = {"all": np.ones(len(pairs), dtype=bool)}
-        if "unseen" in c.controls:
-            views["unseen genes"] = controls.unseen_gene_mask(tf_tok, tg_tok, state.train_genes)
+        if "unseen" in self.config.controls:
+            views["unseen genes"] = controls.unseen_gene_mask(tf_tok, tg_tok, train_genes)
+        return pairs, views
 
-        scores: dict[tuple[str, str, str, str], np.ndarray | str] = {}  # (name, base, variant, family) → scores
-        for m, s in _score_model(probes, pairs, c.methods, state.translators.get("real")).items():
-            fam = _model_spec(m).family.value
-            scores[(m, m, "real", fam)] = s
-        if "twin" in c.controls and self.twin_fm is not None:
-            twin_methods = [m for m in c.methods if m in c.twin_methods]
-            for m, s in _score_model(self.probes(test, "twin"), pairs, twin_methods, state.translators.get("twin")).items():
-                scores[(m + TWIN_SUFFIX, m, "twin", "control")] = s
-        if "shuffled" in c.controls and state.translators.get("shuffled") is not None:
-            sh = [m for m in c.methods if m in SHUFFLED_METHODS]
-            for m, s in _score_model(probes, pairs, sh, state.translators["shuffled"]).items():
-                scores[(m + SHUFFLED_SUFFIX, m, "shuffled labels", "control")] = s
-        if "degree-prior" in c.controls:
-            spec = registry.get("Degree prior")
-            ctx = registry.ScoringContext(dataset=ds, train_pairs=state.train_pairs, seed=seed)
-            scores[(spec.name, spec.name, "control", "control")] = spec.score(ctx, pairs)
-        for peer in c.peers:
-            spec = registry.get(peer)
-            if spec.needs_expression and not ds.has_expression:
-                scores[(spec.name, spec.name, "peer", "peer")] = "n/a: no expression"
-            else:
-                scores[(spec.name, spec.name, "peer", "peer")] = self._peer_scores(test, peer, pairs)
-
+    def _rows(self, key, pairs, views, scores) -> pd.DataFrame:
+        """One row per (view, scored method) of cell ``key`` = (train, test, seed, negatives, np_ratio)."""
+        train, test, seed, negatives, np_ratio = key
         y_all = pairs["label"].to_numpy().astype(np.int8)
         same_cell = parse_dataset_name(train)[1] == parse_dataset_name(test)[1]
         rows = []
@@ -289,9 +277,68 @@ class Suite:
                     res = evaluate(y, s[mask])
                     row.update({k: res[k] for k in METRICS})
                 rows.append(row)
-        df = pd.DataFrame(rows)
+        return pd.DataFrame(rows)
+
+    @staticmethod
+    def _read_cell(path: Path) -> pd.DataFrame:
+        df = pd.read_csv(path)
+        df["note"] = df["note"].fillna("")
+        return df
+
+    def _model_rows(self, key) -> pd.DataFrame:
+        """Rows of the model methods and controls of cell ``key`` (computed, or read from the cells/ cache)."""
+        path = self._cell_path(*key)
+        if path.is_file():
+            return self._read_cell(path)
+        train, test, seed, negatives, np_ratio = key
+        c = self.config
+        state = self._train_state(train, seed)
+        pairs, views = self._test_pairs(*key, state.train_tokens, state.train_genes)
+        ds, probes = self.dataset(test), self.probes(test)
+
+        scores: dict[tuple[str, str, str, str], np.ndarray | str] = {}  # (name, base, variant, family) → scores
+        for m, s in _score_model(probes, pairs, c.methods, state.translators.get("real")).items():
+            fam = _model_spec(m).family.value
+            scores[(m, m, "real", fam)] = s
+        if "twin" in c.controls and self.twin_fm is not None:
+            twin_methods = [m for m in c.methods if m in c.twin_methods]
+            for m, s in _score_model(self.probes(test, "twin"), pairs, twin_methods, state.translators.get("twin")).items():
+                scores[(m + TWIN_SUFFIX, m, "twin", "control")] = s
+        if "shuffled" in c.controls and state.translators.get("shuffled") is not None:
+            sh = [m for m in c.methods if m in SHUFFLED_METHODS]
+            for m, s in _score_model(probes, pairs, sh, state.translators["shuffled"]).items():
+                scores[(m + SHUFFLED_SUFFIX, m, "shuffled labels", "control")] = s
+        if "degree-prior" in c.controls:
+            spec = registry.get("Degree prior")
+            ctx = registry.ScoringContext(dataset=ds, train_pairs=state.train_pairs, seed=seed)
+            scores[(spec.name, spec.name, "control", "control")] = spec.score(ctx, pairs)
+        df = self._rows(key, pairs, views, scores)
         atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
         return df
+
+    def _peer_rows(self, key, peer: str) -> pd.DataFrame:
+        """Rows of expression peer ``peer`` in cell ``key`` (cached apart from the model rows; no translator needed)."""
+        path = self._cell_path(*key, peer=peer)
+        if path.is_file():
+            return self._read_cell(path)
+        train, test, seed = key[:3]
+        pairs, views = self._test_pairs(*key, *self._train_tokens(train, seed))
+        spec, ds = registry.get(peer), self.dataset(test)
+        if spec.needs_expression and not ds.has_expression:
+            s = "n/a: no expression"
+        else:
+            s = self._peer_scores(test, peer, pairs)
+        df = self._rows(key, pairs, views, {(spec.name, spec.name, "peer", "peer"): s})
+        atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
+        return df
+
+    def run_cell(self, train: str, test: str, seed: int, negatives: str, np_ratio: float) -> pd.DataFrame:
+        """Rows of one cell (model rows and each peer's rows cached on disk apart); see the module docstring. Columns:
+        train, test, seed, negatives, np_ratio, method, base_method, variant, family, view, same_cell_type, AUROC,
+        AUPRC, AUPRC_ratio, EPR, n_pos, n_neg, note."""
+        key = (train, test, seed, negatives, np_ratio)
+        parts = [self._model_rows(key)] + [self._peer_rows(key, p) for p in self.config.peers]
+        return pd.concat(parts, ignore_index=True)
 
     def run(self, jobs) -> pd.DataFrame:
         """Run ``jobs`` = iterable of (train, tests, np_ratios or None) and return every cell's rows (one DataFrame).
