@@ -158,6 +158,19 @@ def run_setting(name: str, spec: dict, fm, twin, seeds, out: Path) -> pd.DataFra
     return rows
 
 
+def cells_on_disk(folder: Path, seeds) -> pd.DataFrame | None:
+    """Every row cached under ``folder/cells`` (model rows and peer rows, in the suite's current layout or the older
+    one that kept both in one file), restricted to ``seeds``; the last file wins for a repeated (cell, method, view).
+    None when there is no cell. Used by ``--table-only``, which aggregates without loading the suite."""
+    files = sorted((folder / "cells").glob("*.csv"), key=lambda f: f.stat().st_mtime) if (folder / "cells").is_dir() else []
+    if not files:
+        return None
+    rows = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    rows["note"] = rows["note"].fillna("")
+    rows = rows.drop_duplicates(["train", "test", "seed", "negatives", "np_ratio", "method", "view"], keep="last")
+    return rows[rows["seed"].isin(list(seeds))].reset_index(drop=True)
+
+
 def summarise(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Per setting: mean over seeds of the per-seed average of ``metric`` over test datasets with expression."""
     with_expr = {d for d in rows["test"].unique() if load_beeline(d).has_expression}
@@ -256,11 +269,14 @@ def main() -> None:
     for name in names:
         t = time.perf_counter()
         if args.table_only:
-            n_cells = len(list((out / name / "cells").glob("*.csv"))) if (out / name / "cells").is_dir() else 0
+            rows = cells_on_disk(out / name, args.seeds)
             need = len(lever_jobs()[0][1]) * len(args.seeds)
-            if n_cells < need:
-                print(f"{name}: {n_cells}/{need} cells on disk, left out", flush=True)
+            have = 0 if rows is None else len(rows.groupby(["test", "seed"]))
+            if have < need:
+                print(f"{name}: {have}/{need} cells on disk, left out", flush=True)
                 continue
+            frames.append(rows.assign(setting=name))
+            continue
         frames.append(run_setting(name, all_settings[name], fm, twin, args.seeds, out))
         print(f"{name}: {round(time.perf_counter() - t, 1)} s", flush=True)
     rows = pd.concat(frames, ignore_index=True)
