@@ -75,7 +75,9 @@ def _degree_matched(pos: pd.DataFrame, cand: pd.DataFrame, n_neg: int, rng: np.r
             left.append(tf_k)
     if left:  # keep the TF, take a uniform non-edge target of it
         by_tf: dict = {}
-        for a, b in neg_set - chosen:
+        wanted = set(left)
+        # sorted: a set's iteration order changes with PYTHONHASHSEED, which made the draw differ between processes
+        for a, b in sorted(pr for pr in neg_set - chosen if pr[0] in wanted):
             by_tf.setdefault(a, []).append(b)
         for tf_k in left:
             options = [b for b in by_tf.get(tf_k, []) if (tf_k, b) not in chosen]
