@@ -9,12 +9,13 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from ugrn_core import api, cli
+from ugrn_core import api, cli, methods
 from ugrn_core import background as backgrounds
 from ugrn_core.background import Background
 from ugrn_core.datasets import dataset_from_genes, load_beeline
 from ugrn_core.errors import DataError, ParameterError
 from ugrn_core.features import DatasetProbes, ProbeParams
+from ugrn_core.methods import ScoringContext
 from ugrn_core.pairs import candidate_pairs
 from ugrn_core.predict import score_pairs
 from ugrn_core.vocab import map_to_vocab
@@ -64,6 +65,10 @@ def test_restricted_probes_equal_the_full_computation_on_the_same_context(fm):
     for method in ("VVP", "GDT", "Emb"):
         np.testing.assert_allclose(inside.pair_features(method, pairs), full.pair_features(method, pairs),
                                    rtol=1e-4, atol=1e-6)
+    for method in ("|VVP|", "|GDT|"):  # zero-shot readings index the restricted (K, S, S) arrays correctly
+        spec = methods.get(method)
+        np.testing.assert_allclose(spec.run(ScoringContext(user_ds, probes=inside), pairs),
+                                   spec.run(ScoringContext(full_ds, probes=full), pairs), rtol=1e-4, atol=1e-6)
     with pytest.raises(DataError, match="background"):  # background genes have no expression: no Pert
         inside.probe("Pert")
 

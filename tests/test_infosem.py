@@ -13,7 +13,7 @@ from ugrn_core.baselines import matrix_completion_scores, onehot_lr_scores, soft
 from ugrn_core.datasets import load_beeline
 from ugrn_core.pairs import candidate_pairs
 from ugrn_core.metrics import evaluate
-from ugrn_core.sem.deepsem import SEMConfig, edge_scores, fit_sem, standardise
+from ugrn_core.sem.deepsem import SEMConfig, fit_sem, standardise
 from ugrn_core.sem.infosem import LOGIT_NEG, LOGIT_POS, LabelPrior, make_infosem_prior, prior_mean
 from ugrn_core.sem.scoring import SEMOptions
 from ugrn_core.splits import seen_genes_split, unseen_genes_split

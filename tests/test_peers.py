@@ -3,6 +3,7 @@
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ugrn_core import methods
@@ -34,3 +35,37 @@ def test_regdiffusion_missing_package_names_the_install(monkeypatch):
     with pytest.raises(ParameterError, match="pip install regdiffusion==0.2.3"):
         regdiffusion_adjacency(np.ones((10, 3)))
     assert methods.get("regdiffusion").needs_expression
+
+
+def test_peer_matrix_is_cached_on_disk_and_read_by_pair(monkeypatch):
+    """GRNBoost2 through the registry: the planted edge scores highest, a pair with a gene outside the expression
+    scores 0, and a second scoring context reads the cached matrix instead of recomputing it."""
+    import anndata
+
+    from ugrn_core.cache import cache_key
+    from ugrn_core.config import cache_dir
+    from ugrn_core.datasets import dataset_from_genes
+    from ugrn_core.methods import ScoringContext
+    from ugrn_core.methods import grnboost2
+    from ugrn_core.methods._peer_matrix import expression_fingerprint
+
+    X = _planted(1, n=300)
+    genes = ["T0", "T1", "T2", "T3", "G0", "G1", "G2"]
+    expr = anndata.AnnData(X=X.astype(np.float32), var=pd.DataFrame(index=genes))
+    ds = dataset_from_genes(genes, tfs=genes[:4], name="planted", expression=expr)
+    pairs = pd.DataFrame({"tf": ["T0", "T1", "T2", "T3", "T0"], "target": ["G0", "G0", "G0", "G0", "NOTAGENE"]})
+    spec = methods.get("GRNBoost2")
+    first = spec.run(ScoringContext(ds), pairs)
+    assert first[:4].argmax() == 0 and first[4] == 0.0
+
+    Xd = np.asarray(ds.expression.X, dtype=np.float64)
+    key = cache_key("GRNBoost2", grnboost2.SGBM_KWARGS, grnboost2.EARLY_STOP_WINDOW, 0, genes[:4], genes,
+                    *expression_fingerprint(Xd))
+    path = cache_dir() / "peers" / f"GRNBoost2-{key}.npy"
+    assert path.is_file() and path.with_suffix(".json").is_file()
+
+    def recompute(*a, **k):
+        raise AssertionError("the cached matrix should have been read")
+
+    monkeypatch.setattr(grnboost2, "grnboost2_matrix", recompute)
+    np.testing.assert_array_equal(spec.run(ScoringContext(ds), pairs), first)

@@ -69,6 +69,23 @@ def test_degree_matched_negatives_match_degrees(data_dir):
     assert degree_auc(sample_test_pairs(ds, np_ratio=1, seed=3, negatives="uniform")) > 0.75
 
 
+def test_degree_matched_negatives_do_not_depend_on_the_process(data_dir):
+    """The same seed draws the same degree-matched negatives in two processes with different string hashing
+    (PYTHONHASHSEED), so a benchmark run is reproducible."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import hashlib, warnings; warnings.simplefilter('ignore');"
+            "from ugrn_core.datasets import load_beeline; from ugrn_core.negatives import sample_test_pairs;"
+            f"p = sample_test_pairs(load_beeline('Lofgof/mESC/500', {str(data_dir)!r}), np_ratio=1.0, seed=0,"
+            " negatives='degree-matched');"
+            "print(len(p), hashlib.sha256(p.to_csv().encode()).hexdigest())")
+    out = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONHASHSEED": h}).stdout for h in ("1", "2")]
+    assert out[0] == out[1] and int(out[0].split()[0]) > 0, out
+
+
 def test_degree_prior_hand_computed():
     train = pd.DataFrame({"tf": ["A", "A", "B", "A", "C"], "target": ["X", "Y", "X", "Z", "X"], "label": [1, 1, 1, 0, 0]})
     test = pd.DataFrame({"tf": ["a", "B", "C", "Q"], "target": ["x", "Y", "Z", "X"]})

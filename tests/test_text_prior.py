@@ -60,3 +60,15 @@ def test_genes_sharing_go_terms_are_closer(emb):
         for tf in ("GATA1", "SPI1"):
             assert cos("RPL3", ribo) > cos("RPL3", tf) + 0.05
     assert cos("GATA1", "SPI1") > cos("GATA1", "RPL4")
+
+
+def test_loading_the_text_model_prints_no_progress_bar(capfd):
+    """The "Loading weights" bar of transformers is silenced around the load only: it is back on afterwards."""
+    from transformers.utils import logging as hf_logging
+
+    before = hf_logging.is_progress_bar_enabled()
+    out = priors.embed_texts(["GATA1: GATA binding protein 1."])
+    assert out.shape == (1, priors.TEXT_DIM)
+    err = capfd.readouterr().err
+    assert "Loading weights" not in err, err
+    assert hf_logging.is_progress_bar_enabled() == before

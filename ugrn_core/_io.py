@@ -43,3 +43,29 @@ def atomic_folder(path: str | os.PathLike):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def read_meta(folder: str | os.PathLike) -> dict:
+    """The ``meta.json`` of a result folder as a dict, or {} when the folder has none."""
+    import json
+
+    path = Path(folder) / "meta.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def read_results_table(folder: str | os.PathLike, what: str):
+    """The ``results.csv`` of a result folder as a DataFrame, its ``note`` column (when present) with "" for none.
+
+    Raises: errors.InputFileNotFound (a FileNotFoundError) naming the folder and ``what`` results it lacks.
+    """
+    import pandas as pd
+
+    from .errors import InputFileNotFound
+
+    path = Path(folder) / "results.csv"
+    if not path.is_file():
+        raise InputFileNotFound(f"no {what} results in '{folder}' (expected results.csv)")
+    table = pd.read_csv(path)
+    if "note" in table:
+        table["note"] = table["note"].fillna("")
+    return table

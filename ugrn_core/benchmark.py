@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 from . import methods as registry
-from ._io import atomic_folder
+from ._io import atomic_folder, read_meta, read_results_table
 from .datasets import list_datasets, load_beeline
-from .errors import InputFileNotFound, ParameterError
+from .errors import ParameterError
 from .features import DatasetProbes, ProbeParams
 from .metrics import evaluate
 from .pairs import candidate_pairs, sample_pairs
@@ -124,12 +124,7 @@ class BenchmarkResult:
     def load(cls, path: str | os.PathLike) -> "BenchmarkResult":
         """Read a folder written by ``save``. Raises FileNotFoundError naming the missing results.csv."""
         path = Path(path)
-        if not (path / "results.csv").is_file():
-            raise InputFileNotFound(f"no benchmark results in '{path}' (expected results.csv)")
-        table = pd.read_csv(path / "results.csv")
-        if "note" in table:
-            table["note"] = table["note"].fillna("")
-        meta = json.loads((path / "meta.json").read_text()) if (path / "meta.json").is_file() else {}
+        table, meta = read_results_table(path, "benchmark"), read_meta(path)
         scores = {}
         if (path / "scores.npz").is_file():
             z = np.load(path / "scores.npz", allow_pickle=False)

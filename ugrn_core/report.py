@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_write
+from ._io import atomic_write, read_meta
 from .presets import PRESETS, TABLE_PRESETS
 from .tables import fmt_p, main_table, method_order, paired_tests, seed_means, twin_margin
 
@@ -223,7 +223,7 @@ def build_report(results_root, out_md, out_html, checkpoint_dir=None, paper_csv=
         md.append("The checkpoint saw these datasets in pretraining (its training_summary.json): " + "; ".join(srcs) +
                   ". Test datasets of these cell types were seen *as expression* (not as labels) by the model.\n")
     for p in found:
-        meta = json.loads((root / p / "meta.json").read_text()) if (root / p / "meta.json").is_file() else {}
+        meta = read_meta(root / p)
         md.append(f"\n---\n\n<!-- preset {p} -->\n")
         md.append((root / p / "results.md").read_text().replace("\n# ", "\n## ", 1).replace("# ", "## ", 1))
         if p == "table1" and paper_csv is not None and Path(paper_csv).is_file() and (root / p / "rows.csv").is_file():

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import methods as registry
-from ._io import atomic_folder
+from ._io import atomic_folder, read_meta, read_results_table
 from .datasets import load_beeline
 from .pairs import candidate_pairs
 from .methods.base import ScoringContext
@@ -113,13 +113,7 @@ class UnseenGenesResult:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "UnseenGenesResult":
         """Read a folder written by ``save``. Raises FileNotFoundError naming the missing results.csv."""
-        path = Path(path)
-        if not (path / "results.csv").is_file():
-            raise FileNotFoundError(f"no unseen-genes results in '{path}' (expected results.csv)")
-        table = pd.read_csv(path / "results.csv")
-        table["note"] = table["note"].fillna("")
-        meta = json.loads((path / "meta.json").read_text()) if (path / "meta.json").is_file() else {}
-        return cls(table, meta)
+        return cls(read_results_table(path, "unseen-genes"), read_meta(path))
 
 
 def _translator_scores(spec, ctx: ScoringContext, train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._zero_shot import abs_probe_scores
 from .base import Family, MethodSpec
 
 
 def _score(ctx, pairs):
-    P = ctx.probes.probe(SPEC.probe, ctx.progress)
-    i, j = ctx.probes.positions(pairs["tf"]), ctx.probes.positions(pairs["target"])
-    return np.abs(P[:, i, j]).sum(0).astype(np.float64)
+    return abs_probe_scores(ctx, pairs, SPEC.probe, np.sum)
 
 
 SPEC = MethodSpec(

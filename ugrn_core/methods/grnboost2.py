@@ -11,12 +11,12 @@ Results (a TF × gene importance matrix) are cached on disk per expression matri
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
 
+from ._peer_matrix import cached_peer_matrix, expression_fingerprint, peer_scores
 from .base import Family, MethodSpec, ScoringContext
 from ..errors import DataError
 
@@ -101,44 +101,22 @@ def grnboost2_matrix(X: np.ndarray, genes: list[str], tfs: list[str], seed: int 
 
 
 def _cached_matrix(ds, seed: int, progress=None) -> tuple[np.ndarray, dict, dict]:
-    from ..cache import cache_key
-    from ..config import cache_dir
+    """GRNBoost2 matrix float64 (n_tfs, n_genes) of dataset ``ds`` (disk-cached), TF → row and gene → column."""
     from .pearson import expression_matrix
 
     X, col = expression_matrix(ds)
     genes = list(col)
     tfs = [t for t in ds.tfs if t in col]
-    key = cache_key("GRNBoost2", SGBM_KWARGS, EARLY_STOP_WINDOW, seed, tfs, genes,
-                    np.round(X.sum(0), 4), np.round((X ** 2).sum(0), 4))
-    folder = cache_dir() / "peers"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"GRNBoost2-{key}.npy"
-    if path.is_file():
-        M = np.load(path)
-    else:
-        M = grnboost2_matrix(X, genes, tfs, seed=seed, progress=progress)
-        from .._io import atomic_write
-
-        def write(tmp):
-            with open(tmp, "wb") as fh:
-                np.save(fh, M)
-
-        atomic_write(path, write)
-        atomic_write(path.with_suffix(".json"), lambda tmp: open(tmp, "w").write(json.dumps(
-            {"dataset": ds.name, "n_cells": int(X.shape[0]), "n_genes": len(genes), "n_tfs": len(tfs), "seed": seed})))
+    M = cached_peer_matrix(
+        "GRNBoost2", (SGBM_KWARGS, EARLY_STOP_WINDOW, seed, tfs, genes, *expression_fingerprint(X)),
+        lambda: grnboost2_matrix(X, genes, tfs, seed=seed, progress=progress),
+        {"dataset": ds.name, "n_cells": int(X.shape[0]), "n_genes": len(genes), "n_tfs": len(tfs), "seed": seed})
     return M, {t: k for k, t in enumerate(tfs)}, col
 
 
 def _score(ctx: ScoringContext, pairs: pd.DataFrame) -> np.ndarray:
-    if "grnboost2" not in ctx.cache:
-        ctx.cache["grnboost2"] = _cached_matrix(ctx.dataset, 0, ctx.progress)  # seed fixed: a deterministic peer
-    M, tf_row, col = ctx.cache["grnboost2"]
-    i = pairs["tf"].str.upper().map(tf_row)
-    j = pairs["target"].str.upper().map(col)
-    ok = (i.notna() & j.notna()).to_numpy()
-    out = np.zeros(len(pairs))
-    out[ok] = M[i[ok].to_numpy(dtype=np.int64), j[ok].to_numpy(dtype=np.int64)]
-    return out
+    # seed fixed: a deterministic peer
+    return peer_scores(ctx, pairs, "grnboost2", lambda: _cached_matrix(ctx.dataset, 0, ctx.progress))
 
 
 SPEC = MethodSpec(

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import tempfile
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ._peer_matrix import cached_peer_matrix, expression_fingerprint, peer_scores
 from .base import Family, MethodSpec, ScoringContext
 
 SETTINGS = {"n_steps": 1000, "T": 5000, "hidden_dims": [16, 16, 16], "batch_size": 128, "seed": 0}
@@ -64,41 +64,24 @@ def regdiffusion_adjacency(X: np.ndarray, seed: int = 0, device: str | None = No
 
 
 def _cached_matrix(ds, seed: int = 0) -> tuple[np.ndarray, dict]:
-    from .._io import atomic_write
-    from ..cache import cache_key
-    from ..config import cache_dir
+    """RegDiffusion adjacency float64 (n_genes, n_genes) of dataset ``ds`` (disk-cached) and gene → row/column."""
     from .pearson import expression_matrix
 
     X, col = expression_matrix(ds)
     genes = list(col)
-    key = cache_key("RegDiffusion", SETTINGS, seed, genes, np.round(X.sum(0), 4), np.round((X ** 2).sum(0), 4))
-    folder = cache_dir() / "peers"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"RegDiffusion-{key}.npy"
-    if path.is_file():
-        return np.load(path), col
-    A = regdiffusion_adjacency(X, seed=seed, n_steps=SETTINGS["n_steps"])
-
-    def write(tmp):
-        with open(tmp, "wb") as fh:
-            np.save(fh, A)
-
-    atomic_write(path, write)
-    atomic_write(path.with_suffix(".json"), lambda tmp: open(tmp, "w").write(json.dumps(
-        {"dataset": ds.name, "n_cells": int(X.shape[0]), "n_genes": len(genes), "seed": seed, **SETTINGS})))
+    A = cached_peer_matrix(
+        "RegDiffusion", (SETTINGS, seed, genes, *expression_fingerprint(X)),
+        lambda: regdiffusion_adjacency(X, seed=seed, n_steps=SETTINGS["n_steps"]),
+        {"dataset": ds.name, "n_cells": int(X.shape[0]), "n_genes": len(genes), "seed": seed, **SETTINGS})
     return A, col
 
 
 def _score(ctx: ScoringContext, pairs: pd.DataFrame) -> np.ndarray:
-    if "regdiffusion" not in ctx.cache:
-        ctx.cache["regdiffusion"] = _cached_matrix(ctx.dataset, SETTINGS["seed"])  # fixed seed: a deterministic peer
-    A, col = ctx.cache["regdiffusion"]
-    i = pairs["tf"].str.upper().map(col)
-    j = pairs["target"].str.upper().map(col)
-    ok = (i.notna() & j.notna()).to_numpy()
-    out = np.zeros(len(pairs))
-    out[ok] = A[i[ok].to_numpy(dtype=np.int64), j[ok].to_numpy(dtype=np.int64)]
-    return out
+    def load():
+        A, col = _cached_matrix(ctx.dataset, SETTINGS["seed"])  # fixed seed: a deterministic peer
+        return A, col, col  # regulators and targets share the gene axis
+
+    return peer_scores(ctx, pairs, "regdiffusion", load)
 
 
 SPEC = MethodSpec(
