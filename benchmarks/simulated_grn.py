@@ -168,6 +168,7 @@ VARIANTS = {
     "layers4": ({"nlayers": 4}, "4 layers"),
     "mask15": ({"mask_ratio": 0.15}, "15 % masked"),
     "mask70": ({"mask_ratio": 0.7}, "70 % masked"),
+    "seed1": ({"seed": 1}, "baseline, pretraining seed 1 (seed-to-seed spread)"),
 }
 LEVER_ZERO_SHOT = ("|VVP| mean over T", "|GDT| Σ over V", "|GDT| symmetrised", "|GDT| at the mean cell")
 LEVER_TRANSLATOR = ("Emb", "VVP", "GDT", "Ens")
