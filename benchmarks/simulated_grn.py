@@ -4,6 +4,7 @@ correlation, GRNBoost2, the random-init twin and random.
 
     flock /tmp/ugrn-cpu.lock env OMP_NUM_THREADS=2 python -m benchmarks.simulated_grn            # everything
     python -m benchmarks.simulated_grn --stage pretrain --noise clean                            # one piece at a time
+    python -m benchmarks.simulated_grn --stage levers --noise noisy --variants base,mask15       # model levers
 
 Design
 - Networks: three acyclic subnetworks (``--n-genes`` genes, ≤ 3 regulators per target) of the BEELINE reference
@@ -22,6 +23,12 @@ Design
 - (b) Translator across networks (genes it never saw): trained on network A's balanced pairs (all positives, as
   many negatives), tested on all TF × gene pairs of network B, for A→B in (1→2, 2→3, 3→1) × ``--seeds`` seeds;
   Emb, VVP, GDT, Ens for the model and the twin; mean ± standard error over the 3 × seeds runs.
+- Model levers (``--stage levers --variants ...``, issue 13): one model per variant of :data:`VARIANTS` (more steps,
+  wider, deeper, lower / higher mask ratio, another pretraining seed), each one change from the baseline; per variant
+  the pretraining seconds, held-out masked MSE at a common mask ratio against the gene-mean predictor
+  (``pretrain.heldout_reconstruction``), the zero-shot readings and the translator AUROC on unseen genes (mean over
+  the networks / runs), the twin once per architecture, |Pearson| and |Partial corr| beside. One locked command per
+  variant keeps each under 8 min.
 
 Probes are cached (``UGRN_CACHE_DIR``), models and GRNBoost2 results too, so a rerun only recomputes what is new.
 Prints the markdown tables and writes them to ``benchmarks/results/simulated.md``.

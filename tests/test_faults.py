@@ -243,17 +243,13 @@ def test_interrupted_pretraining_resumes_from_its_saved_state(tmp_path):
     assert proc.returncode == 143 and "Traceback" not in stderr, stderr
     assert stderr.strip().splitlines()[-1].startswith("ugrn pretrain: interrupted by SIGTERM")
     assert not out.exists() and state.is_file() and not _tmp_files(tmp_path)
-    saved = torch.load(state, weights_only=True)
-    saved_step, saved_seconds = saved["step"], saved["seconds"]
+    saved_step = torch.load(state, weights_only=True)["step"]
     assert 10 <= saved_step < 3000 and saved_step % 10 == 0
 
-    t0 = time.time()
     r = subprocess.run(cmd, cwd=REPO, env=_env(tmp_path / "cache"), capture_output=True, text=True, timeout=600)
-    rerun = time.time() - t0
     assert r.returncode == 0, r.stderr
     assert f"resuming pretraining from step {saved_step}/3000" in r.stdout
     summary = json.loads((out / "training_summary.json").read_text())
-    assert saved_seconds > 0 and saved_seconds < summary["seconds"] <= saved_seconds + rerun  # both runs' seconds
     assert summary["resumed_from_step"] == saved_step and len(summary["loss_curve"]) == 30  # 3000 losses in all
     assert (out / "MODEL_CARD.md").is_file() and not state.exists()
     scfm.load_checkpoint(out, device="cpu")

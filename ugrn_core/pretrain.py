@@ -330,7 +330,6 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
             rng.bit_generator.state = json.loads(saved["rng"])
             torch.set_rng_state(saved["torch_rng"])
             losses, start = list(saved["losses"]), int(saved["step"])
-            t0 -= float(saved.get("seconds", 0.0))  # the summary's seconds count every run up to the saved step
             print(f"resuming pretraining from step {start}/{cfg.steps} ({state_file})", flush=True)
         else:
             warnings.warn(f"ignoring {state_file}: it was saved with another configuration or corpus")
@@ -338,7 +337,7 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
     def save_state(step: int) -> None:
         blob = {"fingerprint": fingerprint, "step": step, "model": model.state_dict(), "opt": opt.state_dict(),
                 "sched": sched.state_dict(), "rng": json.dumps(rng.bit_generator.state),
-                "torch_rng": torch.get_rng_state(), "losses": losses, "seconds": time.time() - t0}
+                "torch_rng": torch.get_rng_state(), "losses": losses}
         atomic_write(state_file, lambda tmp: torch.save(blob, tmp))
 
     bar = tqdm(range(start, cfg.steps), desc="pretraining", disable=not progress, initial=start, total=cfg.steps)
