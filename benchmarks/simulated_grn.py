@@ -4,6 +4,7 @@ correlation, GRNBoost2, the random-init twin and random.
 
     flock /tmp/ugrn-cpu.lock env OMP_NUM_THREADS=2 python -m benchmarks.simulated_grn            # everything
     python -m benchmarks.simulated_grn --stage pretrain --noise clean                            # one piece at a time
+    python -m benchmarks.simulated_grn --stage levers --noise noisy --variants base,mask15       # model levers
 
 Design
 - Networks: three acyclic subnetworks (``--n-genes`` genes, ≤ 3 regulators per target) of the BEELINE reference
@@ -22,6 +23,12 @@ Design
 - (b) Translator across networks (genes it never saw): trained on network A's balanced pairs (all positives, as
   many negatives), tested on all TF × gene pairs of network B, for A→B in (1→2, 2→3, 3→1) × ``--seeds`` seeds;
   Emb, VVP, GDT, Ens for the model and the twin; mean ± standard error over the 3 × seeds runs.
+- Model levers (``--stage levers --variants ...``, issue 13): one model per variant of :data:`VARIANTS` (more steps,
+  wider, deeper, lower / higher mask ratio, another pretraining seed), each one change from the baseline; per variant
+  the pretraining seconds, held-out masked MSE at a common mask ratio against the gene-mean predictor
+  (``pretrain.heldout_reconstruction``), the zero-shot readings and the translator AUROC on unseen genes (mean over
+  the networks / runs), the twin once per architecture, |Pearson| and |Partial corr| beside. One locked command per
+  variant keeps each under 8 min.
 
 Probes are cached (``UGRN_CACHE_DIR``), models and GRNBoost2 results too, so a rerun only recomputes what is new.
 Prints the markdown tables and writes them to ``benchmarks/results/simulated.md``.
@@ -33,6 +40,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +54,7 @@ from ugrn_core.features import DatasetProbes, ProbeParams
 from ugrn_core.metrics import evaluate
 from ugrn_core.pairs import candidate_pairs, sample_pairs
 from ugrn_core.predict import score_pairs
-from ugrn_core.pretrain import PretrainConfig, corpora_from_anndata, pretrain
+from ugrn_core.pretrain import PretrainConfig, corpora_from_anndata, heldout_reconstruction, pretrain
 from ugrn_core.scfm import load_checkpoint
 from ugrn_core.simulate import SimulationConfig, simulate_beeline
 from ugrn_core.translator import Translator
@@ -157,6 +165,116 @@ def run_cross(datasets, models: dict, seeds: int, params: ProbeParams) -> list[d
     return rows
 
 
+# ---------------------------------------------------------------------------------------------- model levers
+# name -> (PretrainConfig changes from the baseline 64 wide / 2 layers / 3000 steps / 40 % masked, description)
+VARIANTS = {
+    "base": ({}, "baseline: 64 wide, 2 layers, 3000 steps, 40 % masked"),
+    "steps2x": ({"steps": 6000}, "2× steps (6000)"),
+    "steps3x": ({"steps": 9000}, "3× steps (9000)"),
+    "wide128": ({"embsize": 128, "d_hid": 256}, "128 wide (feed-forward 256)"),
+    "layers4": ({"nlayers": 4}, "4 layers"),
+    "mask15": ({"mask_ratio": 0.15}, "15 % masked"),
+    "mask70": ({"mask_ratio": 0.7}, "70 % masked"),
+    "seed1": ({"seed": 1}, "baseline, pretraining seed 1 (seed-to-seed spread)"),
+}
+LEVER_ZERO_SHOT = ("|VVP| mean over T", "|GDT| Σ over V", "|GDT| symmetrised", "|GDT| at the mean cell")
+LEVER_TRANSLATOR = ("Emb", "VVP", "GDT", "Ens")
+EVAL_MASK = 0.4  # every variant's held-out reconstruction is also scored at this common mask ratio
+
+
+def _mean_over_nets(rows: list[dict]) -> dict[str, list[float]]:
+    """{method: [mean AUROC, mean AUPRC ratio]} over the networks (zero-shot rows) or runs (translator rows)."""
+    names = dict.fromkeys(r["method"] for r in rows)
+    return {n: np.mean([r["metrics"] for r in rows if r["method"] == n], axis=0).round(4).tolist() for n in names}
+
+
+def _lever_probe_results(datasets, fm, seeds: int, params: ProbeParams) -> dict:
+    """Zero-shot readings (mean over the networks) and translator AUROC on unseen genes (mean over runs) of ``fm``."""
+    zs, _ = run_zero_shot(datasets, {"m": fm}, params)
+    zs = _mean_over_nets([dict(r, method=r["method"].removesuffix(" (m)")) for r in zs if r["method"].endswith(" (m)")])
+    cross = _mean_over_nets([dict(r, method=r["method"].removesuffix(" (m)"))
+                             for r in run_cross(datasets, {"m": fm}, seeds, params)])
+    return {"zero_shot": {k: zs[k] for k in LEVER_ZERO_SHOT}, "translator": cross}
+
+
+def run_lever(work: Path, cond: str, name: str, datasets, base_cfg: PretrainConfig, seeds: int, params: ProbeParams,
+              command: str) -> dict:
+    """Pretrain (or load) variant ``name`` of :data:`VARIANTS` on condition ``cond``'s cells, score it, cache the row.
+
+    The baseline variant is the condition's main model (``model-<cond>``); the others live in
+    ``model-<cond>-<name>``. The random-init twin is scored once per architecture (width, depth, feed-forward).
+    Returns the variant's row (also written to ``<work>/levers-<cond>/<name>.json``).
+    """
+    out = work / f"levers-{cond}" / f"{name}.json"
+    if out.is_file():
+        return json.loads(out.read_text())
+    changes, desc = VARIANTS[name]
+    cfg = replace(base_cfg, **changes)
+    fm, summary = get_model(work, cond if name == "base" else f"{cond}-{name}", datasets, cfg, command)
+    t0 = time.time()
+    corpora = corpora_from_anndata([d.expression for d in datasets])
+    own = summary["sources"]
+    common = heldout_reconstruction(fm, corpora, cfg, mask_ratio=EVAL_MASK)
+    row = {"variant": name, "description": desc, "config": {k: getattr(cfg, k) for k in
+                                                             ("embsize", "nlayers", "d_hid", "steps", "mask_ratio")},
+           "pretrain_seconds": summary["seconds"], "resumed_from_step": summary.get("resumed_from_step", 0),
+           "heldout_own_mask": [float(np.mean([s[k] for s in own])) for k in ("heldout_masked_mse", "gene_mean_baseline_mse")],
+           "heldout_common_mask": [float(np.mean([s[k] for s in common]))
+                                   for k in ("heldout_masked_mse", "gene_mean_baseline_mse")]}
+    row.update(_lever_probe_results(datasets, fm, seeds, params))
+    arch = f"twin-{cfg.embsize}w-{cfg.nlayers}L-{cfg.d_hid}ff"
+    twin_file = work / f"levers-{cond}" / f"{arch}.json"
+    if not twin_file.is_file():
+        twin = load_twin(fm, folder=work / (f"twin-{cond}" if name == "base" else f"{arch}-{cond}"))
+        blob = _lever_probe_results(datasets, twin, seeds, params)
+        atomic_write(twin_file, lambda tmp: Path(tmp).write_text(json.dumps(blob, indent=1)))
+    row["twin"] = json.loads(twin_file.read_text())
+    row["eval_seconds"] = round(time.time() - t0, 1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(row, indent=1)))
+    return row
+
+
+def lever_table(rows: list[dict], reference: dict[str, list[float]]) -> str:
+    """Markdown table of lever rows (``run_lever``) with the expression baselines ``reference`` {name: [AUROC, ratio]}."""
+    zs = " | ".join(f"{_md(k)} AUROC / ratio" for k in LEVER_ZERO_SHOT)
+    tr = " | ".join(f"tr. {k}" for k in LEVER_TRANSLATOR)
+    lines = [f"| variant | pretrain s | held-out MSE @{EVAL_MASK:.0%} (gene mean) | MSE / gene mean | {zs} | {tr} |",
+             "|---" * (4 + len(LEVER_ZERO_SHOT) + len(LEVER_TRANSLATOR)) + "|"]
+    twins_done = set()
+    for r in rows:
+        mse, base = r["heldout_common_mask"]
+        for label, blob in ((r["description"], r), (None, r["twin"])):
+            if label is None:
+                key = json.dumps(r["twin"], sort_keys=True)
+                if key in twins_done:
+                    continue
+                twins_done.add(key)
+                c = r["config"]
+                label = f"↳ random-init twin ({c['embsize']} wide, {c['nlayers']} layers)"
+                head = f"| {label} | – | – | – | "
+            else:
+                head = f"| {label} | {r['pretrain_seconds']} | {mse:.1f} ({base:.1f}) | {mse / base:.3f} | "
+            lines.append(head + " | ".join(f"{blob['zero_shot'][k][0]:.3f} / {blob['zero_shot'][k][1]:.2f}"
+                                           for k in LEVER_ZERO_SHOT)
+                         + " | " + " | ".join(f"{blob['translator'][k][0]:.3f}" for k in LEVER_TRANSLATOR) + " |")
+    for name, (auroc, ratio) in reference.items():
+        lines.append(f"| {_md(name)} (expression, no model) | – | – | – | {auroc:.3f} / {ratio:.2f} |"
+                     + " – |" * (len(LEVER_ZERO_SHOT) - 1 + len(LEVER_TRANSLATOR)))
+    return "\n".join(lines)
+
+
+def expression_reference(datasets) -> dict[str, list[float]]:
+    """|Pearson| and |Partial corr| AUROC and AUPRC ratio, mean over the networks (all TF × gene pairs)."""
+    rows = []
+    for k, ds in enumerate(datasets):
+        pairs = candidate_pairs(ds)
+        for name in ("|Pearson|", "|Partial corr|"):
+            s = registry.get(name).run(registry.ScoringContext(dataset=ds, seed=0), pairs)
+            rows.append({"method": name, "net": k, "metrics": _metrics(pairs["label"].to_numpy(), s)})
+    return _mean_over_nets(rows)
+
+
 def _md(name: str) -> str:
     return name.replace("|", "\\|")
 
@@ -183,8 +301,9 @@ def cross_table(rows: list[dict]) -> str:
 
 
 def compose(work: Path, out: Path, params: ProbeParams) -> None:
-    """Write ``out`` from the per-condition sections in ``work`` (clean, then noisy)."""
-    sections = [(work / f"section-{c}.md").read_text() for c in ("clean", "noisy") if (work / f"section-{c}.md").is_file()]
+    """Write ``out`` from the per-condition sections in ``work`` (clean, then noisy, then the model levers)."""
+    names = [f"section-{c}.md" for c in ("clean", "noisy")] + [f"section-levers-{c}.md" for c in ("clean", "noisy")]
+    sections = [(work / n).read_text() for n in names if (work / n).is_file()]
     if sections:
         head = (f"# Simulated ground truth (SERGIO)\n\nWritten by `benchmarks/simulated_grn.py` (see its docstring for "
                 f"the design). Probe values: v0 {params.v0}, T {list(params.target_values)}, "
@@ -193,9 +312,49 @@ def compose(work: Path, out: Path, params: ProbeParams) -> None:
         print(f"wrote {out}", flush=True)
 
 
+def run_levers(work: Path, cond: str, variants: list[str], args, cfg: PretrainConfig, params: ProbeParams) -> None:
+    """``--stage levers``: pretrain and score ``variants`` on condition ``cond``, then write its "Model levers"
+    section from every variant scored so far (``<work>/levers-<cond>/*.json``, in :data:`VARIANTS` order)."""
+    datasets = simulate_all(args.n_genes, None if cond == "clean" else args.noise_profile)
+    for name in variants:
+        t0 = time.time()
+        extra = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in VARIANTS[name][0].items())
+        command = (f"python -m benchmarks.simulated_grn --stage levers --variants {name} --noise {cond} "
+                   f"--n-genes {args.n_genes} --seq-len {args.seq_len} --noise-profile {args.noise_profile}"
+                   + (f" ({extra})" if extra else ""))
+        row = run_lever(work, cond, name, datasets, cfg, args.seeds, params, command)
+        print(f"[{cond}/{name}] {json.dumps(row)} ({time.time() - t0:.0f} s)", flush=True)
+    rows = [json.loads(f.read_text()) for n in VARIANTS if (f := work / f"levers-{cond}" / f"{n}.json").is_file()]
+    if not rows:
+        return
+    table = lever_table(rows, expression_reference(datasets))
+    print(table, flush=True)
+    own = "; ".join(f"{r['variant']} {r['heldout_own_mask'][0] / r['heldout_own_mask'][1]:.3f}"
+                    for r in rows if r["config"]["mask_ratio"] != EVAL_MASK)
+    text = [f"## Model levers ({'clean' if cond == 'clean' else args.noise_profile + ' noisy'} cells)", "",
+            "Which pretraining choices make the compact model beat the per-gene-mean predictor and carry regulation in "
+            "its probes. One model per variant, pretrained on the cells of the three simulated networks above "
+            f"({args.n_genes} genes each, {cfg.batch_size} cells per step, lr {cfg.lr}, seed {cfg.seed}); each changes "
+            "one setting of the baseline. Held-out MSE: masked reconstruction of the 5 % held-out cells (bins², mean "
+            f"over the 3 networks), all variants masked at the common {EVAL_MASK:.0%}, beside the gene-mean predictor "
+            "on the same positions (ratio < 1 = learned more than each gene's mean"
+            + (f"; at each variant's own mask ratio the ratio is {own}" if own else "") + "). Zero-shot: AUROC / "
+            "AUPRC ratio over all TF × gene pairs, mean over the 3 networks. tr. = translator AUROC on unseen genes "
+            f"(train A, test B, A→B ∈ 1→2, 2→3, 3→1 × {args.seeds} seeds, mean of {3 * args.seeds} runs). The "
+            "random-init twin (same architecture, untrained) is scored once per architecture.", "",
+            table, "",
+            "Commands (each under `flock /tmp/ugrn-cpu.lock env OMP_NUM_THREADS=2`, 2 CPU cores): "
+            + "; ".join(f"`python -m benchmarks.simulated_grn --stage levers --noise {cond} --variants {r['variant']}` "
+                        f"(pretrain {r['pretrain_seconds']} s, scoring {r['eval_seconds']} s)" for r in rows)
+            + ". Pretraining seconds of the baseline are those of the model of the section above.", ""]
+    atomic_write(work / f"section-levers-{cond}.md", lambda tmp: Path(tmp).write_text("\n".join(text)))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--stage", choices=("all", "pretrain", "zero-shot", "cross"), default="all")
+    ap.add_argument("--stage", choices=("all", "pretrain", "zero-shot", "cross", "levers"), default="all")
+    ap.add_argument("--variants", default="base,steps2x,wide128,layers4,mask15,mask70",
+                    help=f"--stage levers: comma-separated model variants to pretrain and score, of {list(VARIANTS)}")
     ap.add_argument("--noise", choices=("both", "clean", "noisy"), default="both")
     ap.add_argument("--noise-profile", default="DS4", help="SERGIO technical-noise profile of the noisy cells")
     ap.add_argument("--n-genes", type=int, default=200)
@@ -212,6 +371,15 @@ def main(argv=None) -> int:
     params = ProbeParams()
     cfg = PretrainConfig(steps=args.steps, seq_len=args.seq_len, save_every=500)
     conds = ["clean", "noisy"] if args.noise == "both" else [args.noise]
+    if args.stage == "levers":
+        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+        unknown = [v for v in variants if v not in VARIANTS]
+        if unknown:
+            ap.error(f"--variants: unknown variant(s) {unknown}; expected names of {list(VARIANTS)}")
+        for cond in conds:
+            run_levers(work, cond, variants, args, cfg, params)
+        compose(work, Path(args.out), params)
+        return 0
     for cond in conds:
         timings = {}
         t0 = time.time()

@@ -143,3 +143,29 @@ def test_pretraining_exclusions_are_checked_before_any_work(tmp_path):
         load_corpus(exclude=["hESC"])
     with pytest.raises(ParameterError, match="'exclude' applies to the default corpus"):
         pretrain(tmp_path / "x", corpora=[], exclude=["mDC"])
+
+
+def test_heldout_reconstruction_rebuilds_the_pretraining_split(tmp_path):
+    """``pretrain.heldout_reconstruction`` re-scores a checkpoint on exactly the held-out cells and masked positions
+    that pretraining reported (two corpora, so the split of each is rebuilt in order), and a common mask ratio is a
+    different masking of the same cells."""
+    from dataclasses import replace
+
+    from ugrn_core.pretrain import PretrainConfig, corpora_from_anndata, heldout_reconstruction, pretrain
+    from ugrn_core.scfm import load_checkpoint
+
+    a, b = _small(0), _small(1, exclude=_small(0).genes)
+    a.expression.uns["name"], b.expression.uns["name"] = "a", "b"
+    corpora = corpora_from_anndata([a.expression, b.expression])
+    cfg = PretrainConfig(steps=20, seq_len=16, batch_size=4, save_every=0, mask_ratio=0.3)
+    summary = pretrain(tmp_path / "ckpt", cfg=cfg, device="cpu", progress=False, corpora=corpora)
+    fm = load_checkpoint(tmp_path / "ckpt", device="cpu")
+    rows = heldout_reconstruction(fm, corpora, cfg)
+    assert [r["source"] for r in rows] == ["a", "b"] and [r["heldout_cells"] for r in rows] == [50, 50]
+    for got, want in zip(rows, summary["sources"]):
+        assert got["heldout_masked_mse"] == pytest.approx(want["heldout_masked_mse"], abs=2e-3)
+        assert got["gene_mean_baseline_mse"] == pytest.approx(want["gene_mean_baseline_mse"], abs=2e-3)
+    other = heldout_reconstruction(fm, corpora, replace(cfg, mask_ratio=0.4), mask_ratio=0.7)
+    assert [r["gene_mean_baseline_mse"] for r in other] != [r["gene_mean_baseline_mse"] for r in rows]
+    with pytest.raises(ParameterError, match="mask_ratio 1.0; expected a fraction in"):
+        heldout_reconstruction(fm, corpora, cfg, mask_ratio=1.0)

@@ -23,7 +23,7 @@ import json
 import math
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import anndata as ad
@@ -220,6 +220,58 @@ def _masked_mse(model, src, val, target, mask, device) -> torch.Tensor:
     return ((out - torch.as_tensor(target, device=device)) ** 2)[m].mean()
 
 
+def _holdout_splits(corpora: list[Corpus], cfg: PretrainConfig, rng: np.random.Generator) -> list[tuple]:
+    """(training cell indices, held-out cell indices) per corpus: ``holdout_frac`` of its cells (at least one)."""
+    splits = []
+    for c in corpora:
+        perm = rng.permutation(len(c.X))
+        n_hold = max(1, int(round(cfg.holdout_frac * len(c.X))))
+        splits.append((perm[n_hold:], perm[:n_hold]))
+    return splits
+
+
+@torch.no_grad()
+def _heldout_rows(model, vocab: dict, corpora: list[Corpus], splits: list[tuple], cfg: PretrainConfig, dev) -> list[dict]:
+    """Masked MSE on each corpus's held-out cells (masking ``cfg.mask_ratio``, ``default_rng(cfg.seed + 1)``) and
+    the baseline that predicts each masked gene's mean bin over the training cells (same masked positions)."""
+    eval_rng = np.random.default_rng(cfg.seed + 1)
+    held = []
+    for c, (train_idx, hold_idx) in zip(corpora, splits):
+        src, val, target, mask = _sample_batch(c, hold_idx, vocab, cfg, eval_rng)
+        mse = float(_masked_mse(model, src, val, target, mask, dev))
+        tok_pos = {vocab[t]: i for i, t in enumerate(c.tokens)}
+        gene_mean = c.X[train_idx].mean(0)
+        pred = np.vectorize(lambda t: gene_mean[tok_pos[t]] if t in tok_pos else 0.0)(src)
+        base = float(((pred - target) ** 2)[mask].mean())
+        held.append({"source": c.name, "species": c.species, "cells": int(len(c.X)), "genes": len(c.tokens),
+                     "heldout_cells": int(len(hold_idx)), "heldout_masked_mse": round(mse, 3),
+                     "gene_mean_baseline_mse": round(base, 3)})
+    return held
+
+
+def heldout_reconstruction(fm, corpora: list[Corpus], cfg: PretrainConfig, mask_ratio: float | None = None) -> list[dict]:
+    """Held-out reconstruction of a checkpoint pretrained by :func:`pretrain` on ``corpora`` with ``cfg``.
+
+    Rebuilds the held-out split ``pretrain`` made (the first draws of ``default_rng(cfg.seed)``), masks
+    ``mask_ratio`` of the held-out values (default ``cfg.mask_ratio``; a common ratio makes models trained with
+    different ratios comparable) and returns one dict per corpus, as in the training summary's ``sources``:
+    ``heldout_masked_mse`` and ``gene_mean_baseline_mse`` (mean squared error in bins², the baseline predicting each
+    masked gene's mean bin over the training cells), plus cell and gene counts.
+
+    Args:
+        fm: ``scfm.ScFM`` of the checkpoint (its ``model`` and ``vocab``).
+        corpora: the pretraining corpora, in the order given to ``pretrain``.
+        cfg: the checkpoint's pretraining configuration (``seed``, ``holdout_frac``, ``seq_len``, ``mask_ratio``).
+        mask_ratio: fraction in (0, 1) of gene values to mask.
+    Raises: ParameterError for a mask ratio outside (0, 1); KeyError when a corpus gene is not in ``fm.vocab``.
+    """
+    if mask_ratio is not None and not 0.0 < mask_ratio < 1.0:
+        raise ParameterError(f"heldout_reconstruction: mask_ratio {mask_ratio}; expected a fraction in (0, 1)")
+    cfg = replace(cfg, mask_ratio=cfg.mask_ratio if mask_ratio is None else float(mask_ratio))
+    splits = _holdout_splits(corpora, cfg, np.random.default_rng(cfg.seed))
+    return _heldout_rows(fm.model, fm.vocab, corpora, splits, cfg, fm.device)
+
+
 def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: str | None = None, progress: bool = True,
              corpora: list[Corpus] | None = None, exclude=(), command: str | None = None) -> dict:
     """Pretrain the compact scGPT and write it to ``out_dir`` in the official layout plus ``MODEL_CARD.md``.
@@ -256,11 +308,7 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
     model = build_model(vocab, args).to(dev).train()
 
     # hold out a few cells of every source to report a reconstruction error the model never trained on
-    splits = []
-    for c in corpora:
-        perm = rng.permutation(len(c.X))
-        n_hold = max(1, int(round(cfg.holdout_frac * len(c.X))))
-        splits.append((perm[n_hold:], perm[:n_hold]))
+    splits = _holdout_splits(corpora, cfg, rng)
     weights = np.asarray([len(tr) for tr, _ in splits], dtype=float)
     weights /= weights.sum()
 
@@ -309,20 +357,7 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
             save_state(step + 1)
 
     model.eval()
-    eval_rng = np.random.default_rng(cfg.seed + 1)
-    held = []
-    with torch.no_grad():
-        for c, (train_idx, hold_idx) in zip(corpora, splits):
-            src, val, target, mask = _sample_batch(c, hold_idx, vocab, cfg, eval_rng)
-            mse = float(_masked_mse(model, src, val, target, mask, dev))
-            # baseline: predict each masked gene's mean bin over the training cells
-            tok_pos = {vocab[t]: i for i, t in enumerate(c.tokens)}
-            gene_mean = c.X[train_idx].mean(0)
-            pred = np.vectorize(lambda t: gene_mean[tok_pos[t]] if t in tok_pos else 0.0)(src)
-            base = float(((pred - target) ** 2)[mask].mean())
-            held.append({"source": c.name, "species": c.species, "cells": int(len(c.X)), "genes": len(c.tokens),
-                         "heldout_cells": int(len(hold_idx)), "heldout_masked_mse": round(mse, 3),
-                         "gene_mean_baseline_mse": round(base, 3)})
+    held = _heldout_rows(model, vocab, corpora, splits, cfg, dev)
     summary = {
         "config": asdict(cfg), "vocab_size": len(vocab), "n_genes": len(tokens),
         "final_train_loss": round(float(np.mean(losses[-200:])), 4), "first_train_loss": round(float(np.mean(losses[:50])), 4),
