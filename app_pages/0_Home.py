@@ -70,6 +70,17 @@ st.caption(
     f"Loaded `{Path(str(fm.path)).name}` · checkpoint id `{str(fm.checkpoint_id)[:12]}` · "
     f"{len(fm.vocab):,} vocabulary tokens · running on **{fm.device}**"
 )
+card = Path(str(fm.path)) / "MODEL_CARD.md" if fm.path else None
+can_cannot = card.read_text().split("## What this checkpoint can and cannot do", 1) if card and card.is_file() else []
+if len(can_cannot) == 2:  # the bundled model's measured limits, from its model card
+    st.warning(
+        "**What this model can and cannot do.** Its translators beat an untrained twin of the model, but not by a "
+        "useful margin a score made from the training network's node degrees alone, nor |Pearson| on the test "
+        "dataset's own expression; and a variant pretrained without the test cell types scored at the twin's level, "
+        "so that margin rests on the model having seen those cells. Read its predictions as hypotheses, next to the Benchmark page's controls."
+    )
+    with st.expander("Measured limits of this checkpoint (from its model card)"):
+        st.markdown(can_cannot[1].split("\n## ", 1)[0])
 
 # ------------------------------------------------------------------------------------------------ 2 dataset
 st.header("2 · Dataset")

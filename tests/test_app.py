@@ -183,6 +183,9 @@ def test_home_widgets_and_status():
     assert metrics["Device"] in ("CPU", "CUDA")
     assert metrics["Vocabulary coverage"].endswith("%") and float(metrics["Vocabulary coverage"][:-1]) > 90
     assert any("Probes cached on disk" in m.value for m in at.markdown)
+    if not CHECKPOINT:  # the bundled model says what it cannot do, with the model card's measured section
+        assert any("can and cannot do" in w.value and "twin" in w.value for w in at.warning)
+        assert any("corpus-excluded" in m.value for m in at.markdown)
     if not TRANSLATOR:
         assert not any("Context size" in w.value for w in at.warning)  # 554 genes vs 818: comparable
     # choosing another dataset updates the shared selection
