@@ -146,6 +146,7 @@ class _TrainState:
     train_tokens: set  # (tf token, target token) of the training pairs
     train_genes: set  # tokens of every gene in the training pairs
     translators: dict = field(default_factory=dict)  # "real" / "twin" / "shuffled" → Translator | None
+    fitted: bool = False  # translators fitted (peers need only the pairs)
 
 
 class Suite:
@@ -171,6 +172,7 @@ class Suite:
         self._probes: dict = {}
         self._train: dict = {}
         self._peer_cache: dict = {}
+        self._last_pairs: tuple = (None, None)
 
     # --------------------------------------------------------------------------------------- helpers
     def dataset(self, name):
@@ -200,16 +202,25 @@ class Suite:
     def _cell_path(self, *key, peer: str | None = None) -> Path:
         return self.out / "cells" / f"{'peer-' if peer else ''}{self.cell_key(*key, peer=peer)}.csv"
 
+    def _training_pairs(self, train: str, seed: int) -> _TrainState:
+        """The training pairs of (``train``, ``seed``) (all positives + 1:1 uniform negatives, the paper's) and their
+        vocabulary tokens, as a ``_TrainState`` without translators (kept, and completed by ``_train_state``)."""
+        if (train, seed) not in self._train:
+            probes = self.probes(train)
+            pairs = sample_test_pairs(self.dataset(train), genes=probes.genes, np_ratio=1.0, seed=seed,
+                                      negatives="uniform")
+            tok = dict(zip(probes.mapping.genes, probes.mapping.tokens))
+            tfs, tgs = pairs["tf"].map(tok), pairs["target"].map(tok)
+            self._train[(train, seed)] = _TrainState(pairs, set(zip(tfs, tgs)), set(tfs) | set(tgs))
+        return self._train[(train, seed)]
+
     def _train_state(self, train: str, seed: int) -> _TrainState:
-        if (train, seed) in self._train:
-            return self._train[(train, seed)]
+        """``_training_pairs`` with the translators fitted (real, shuffled labels, twin; once per train and seed)."""
+        state = self._training_pairs(train, seed)
+        if state.fitted:
+            return state
         c = self.config
-        ds = self.dataset(train)
-        probes = self.probes(train)
-        pairs = sample_test_pairs(ds, genes=probes.genes, np_ratio=1.0, seed=seed, negatives="uniform")  # = the paper's
-        tok = dict(zip(probes.mapping.genes, probes.mapping.tokens))
-        tfs, tgs = pairs["tf"].map(tok), pairs["target"].map(tok)
-        state = _TrainState(pairs, set(zip(tfs, tgs)), set(tfs) | set(tgs))
+        probes, pairs = self.probes(train), state.train_pairs
         trained = [m for m in c.methods if _model_spec(m).uses_translator]
         if trained:
             state.translators["real"] = _fit_translator(probes, pairs, trained, seed, c.epochs, c.train_options)
@@ -221,20 +232,8 @@ class Suite:
                 twin = [m for m in trained if m in c.twin_methods]
                 state.translators["twin"] = _fit_translator(self.probes(train, "twin"), pairs, twin, seed,
                                                             c.epochs, c.train_options) if twin else None
-        self._train[(train, seed)] = state
+        state.fitted = True
         return state
-
-    def _train_tokens(self, train: str, seed: int) -> tuple[set, set]:
-        """(training pairs as (TF token, target token), training genes' tokens) of (``train``, ``seed``), without
-        fitting translators when they are not needed (peers only)."""
-        if (train, seed) in self._train:
-            st = self._train[(train, seed)]
-            return st.train_tokens, st.train_genes
-        ds, probes = self.dataset(train), self.probes(train)
-        pairs = sample_test_pairs(ds, genes=probes.genes, np_ratio=1.0, seed=seed, negatives="uniform")
-        tok = dict(zip(probes.mapping.genes, probes.mapping.tokens))
-        tfs, tgs = pairs["tf"].map(tok), pairs["target"].map(tok)
-        return set(zip(tfs, tgs)), set(tfs) | set(tgs)
 
     def _peer_scores(self, name, peer, pairs) -> np.ndarray:
         spec = registry.get(peer)
@@ -242,8 +241,14 @@ class Suite:
         return spec.score(ctx, pairs)
 
     # ------------------------------------------------------------------------------------------ cells
-    def _test_pairs(self, train, test, seed, negatives, np_ratio, train_tokens, train_genes):
-        """Test pairs of a cell (training pairs removed by vocabulary token) and its views (name → bool mask)."""
+    def _test_pairs(self, key):
+        """Test pairs of cell ``key`` (training pairs removed by vocabulary token) and its views (name → bool mask);
+        the last cell's are kept, so its model rows and peer rows share one draw."""
+        if self._last_pairs[0] == key:
+            return self._last_pairs[1]
+        train, test, seed, negatives, np_ratio = key
+        st = self._training_pairs(train, seed)
+        train_tokens, train_genes = st.train_tokens, st.train_genes
         ds, probes = self.dataset(test), self.probes(test)
         pairs = sample_test_pairs(ds, genes=probes.genes, np_ratio=np_ratio, seed=seed, negatives=negatives)
         tok = dict(zip(probes.mapping.genes, probes.mapping.tokens))
@@ -254,6 +259,7 @@ class Suite:
         views = {"all": np.ones(len(pairs), dtype=bool)}
         if "unseen" in self.config.controls:
             views["unseen genes"] = controls.unseen_gene_mask(tf_tok, tg_tok, train_genes)
+        self._last_pairs = (key, (pairs, views))
         return pairs, views
 
     def _rows(self, key, pairs, views, scores) -> pd.DataFrame:
@@ -293,7 +299,7 @@ class Suite:
         train, test, seed, negatives, np_ratio = key
         c = self.config
         state = self._train_state(train, seed)
-        pairs, views = self._test_pairs(*key, state.train_tokens, state.train_genes)
+        pairs, views = self._test_pairs(key)
         ds, probes = self.dataset(test), self.probes(test)
 
         scores: dict[tuple[str, str, str, str], np.ndarray | str] = {}  # (name, base, variant, family) → scores
@@ -321,8 +327,8 @@ class Suite:
         path = self._cell_path(*key, peer=peer)
         if path.is_file():
             return self._read_cell(path)
-        train, test, seed = key[:3]
-        pairs, views = self._test_pairs(*key, *self._train_tokens(train, seed))
+        pairs, views = self._test_pairs(key)
+        test = key[1]
         spec, ds = registry.get(peer), self.dataset(test)
         if spec.needs_expression and not ds.has_expression:
             s = "n/a: no expression"
