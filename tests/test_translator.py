@@ -10,7 +10,7 @@ from sklearn.metrics import roc_auc_score
 from types import SimpleNamespace
 
 from ugrn_core.features import ProbeParams
-from ugrn_core.translator import Projector, Translator, fit_projector, projectors_needed
+from ugrn_core.translator import Projector, TrainOptions, Translator, fit_projector, fit_projectors, projectors_needed
 
 
 def _synthetic(n, dim, seed):
@@ -171,3 +171,28 @@ def test_saved_translator_keeps_options_and_feature_norm(tmp_path):
     (tmp_path / "tr" / "meta.json").write_text(json.dumps(meta))
     old = Translator.load(tmp_path / "tr")
     assert old.params.feature_norm == "none" and old.options == PAPER_OPTIONS
+
+
+@pytest.mark.parametrize("opts", [TrainOptions(epochs=8), TrainOptions(epochs=30, val_fraction=0.2, patience=2),
+                                  TrainOptions(epochs=4, weight_decay=0.1)])
+def test_projectors_trained_together_equal_projectors_trained_alone(opts):
+    """``fit_projectors`` trains several problems (different widths, one with shuffled labels) in one stacked loop;
+    each projector must equal the one ``fit_projector`` trains alone (same init, same batches, own Adam state), up
+    to float rounding, including the epoch early stopping picks for each."""
+    X, y = _synthetic(1200, 6, 0)
+    rng = np.random.default_rng(1)
+    problems = [(X, y), (np.c_[X, rng.normal(size=(len(X), 9))], y), (X[:, :2], rng.permutation(y))]
+    together = fit_projectors(problems, seed=5, options=opts)
+    for (Xk, yk), tp in zip(problems, together):
+        alone = fit_projector(Xk, yk, seed=5, options=opts)
+        np.testing.assert_allclose(tp.logits(Xk), alone.logits(Xk), atol=1e-3)
+        assert tp.best_epoch == alone.best_epoch and len(tp.history) == len(alone.history)
+        np.testing.assert_allclose(tp.history, alone.history, rtol=1e-4)
+    # the shuffled-label problem learns nothing the others do: its projector is not theirs
+    assert not np.allclose(together[0].logits(X), together[2].logits(X[:, :2]))
+    # problems with different numbers of pairs train in separate groups, each as if alone
+    mixed = fit_projectors([(X, y), (X[:800], y[:800])], seed=5, options=opts)
+    np.testing.assert_allclose(mixed[1].logits(X), fit_projector(X[:800], y[:800], seed=5, options=opts).logits(X),
+                               atol=1e-3)
+    with pytest.raises(ValueError, match="problem 1.*both positives and negatives"):
+        fit_projectors([(X, y), (X, np.zeros(len(X)))], seed=0, options=opts)

@@ -14,7 +14,6 @@ in the method registry (``ugrn_core.methods``); a translator remembers the check
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import warnings
@@ -134,6 +133,54 @@ class TrainedProjector:
             return self.model(torch.as_tensor((X - self.mean) / self.std)).double().numpy()
 
 
+class _StackedProjectors(nn.Module):
+    """K ``Projector``s trained side by side as one module: weights stacked along a leading axis, each projector's
+    input zero-padded to the widest ``in_dim``. ``forward`` maps float (K, B, D_max) to logits (K, B). Every
+    projector keeps its own parameters (the padded input columns meet zero weights that receive zero gradient), so
+    training the stack with an element-wise optimiser (Adam) is training each projector on its own."""
+
+    def __init__(self, projectors: list[Projector], dropout: float = 0.0):
+        super().__init__()
+        d_max = max(p.in_dim for p in projectors)
+        self.in_dims = [p.in_dim for p in projectors]
+        ws, bs = [], []
+        for i in (0, 2, 4):  # the three nn.Linear layers of Projector.net
+            w = [p.net[i].weight.detach().T for p in projectors]  # (in, out) each
+            if i == 0:
+                w = [torch.cat([x, x.new_zeros(d_max - x.shape[0], x.shape[1])]) for x in w]
+            ws.append(nn.Parameter(torch.stack(w)))
+            bs.append(nn.Parameter(torch.stack([p.net[i].bias.detach() for p in projectors]).unsqueeze(1)))
+        self.w1, self.w2, self.w3 = ws
+        self.b1, self.b2, self.b3 = bs
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.dropout(torch.relu(torch.baddbmm(self.b1, x, self.w1)))
+        h = self.dropout(torch.relu(torch.baddbmm(self.b2, h, self.w2)))
+        return torch.baddbmm(self.b3, h, self.w3).squeeze(-1)
+
+    def state_of(self, k: int) -> dict[str, torch.Tensor]:
+        """Projector ``k``'s weights as a ``Projector`` state dict (copies)."""
+        d = self.in_dims[k]
+        return {"net.0.weight": self.w1[k, :d].T.clone(), "net.0.bias": self.b1[k, 0].clone(),
+                "net.2.weight": self.w2[k].T.clone(), "net.2.bias": self.b2[k, 0].clone(),
+                "net.4.weight": self.w3[k].T.clone(), "net.4.bias": self.b3[k, 0].clone()}
+
+
+def _check_problem(X, y, what: str):
+    X = np.asarray(X, dtype=np.float32)
+    y = np.asarray(y, dtype=np.float32)
+    if X.ndim != 2:
+        raise ValueError(f"{what}: features must be a 2-D array (pairs × features), got shape {X.shape}")
+    if len(X) != len(y):
+        raise ValueError(f"{what}: {len(X)} feature rows but {len(y)} labels")
+    if not np.isfinite(X).all():
+        raise ValueError(f"{what}: features contain NaN or infinite values")
+    if len(np.unique(y)) < 2:
+        raise ValueError(f"{what}: training pairs need both positives and negatives")
+    return X, y
+
+
 def fit_projector(X: np.ndarray, y: np.ndarray, epochs: int | None = None, batch_size: int | None = None,
                   lr: float | None = None, seed: int = 0, progress: ProgressFn | None = None, desc: str = "projector",
                   options: TrainOptions | None = None) -> TrainedProjector:
@@ -145,6 +192,7 @@ def fit_projector(X: np.ndarray, y: np.ndarray, epochs: int | None = None, batch
     measured (dropout off), the weights with the lowest held-out BCE are kept, and training stops after
     ``options.patience`` epochs without improvement. The standardisation uses the trained-on pairs only.
     Deterministic for a seed (CPU). ``history`` holds the mean training loss per epoch run.
+    One problem of ``fit_projectors``, which trains several at once.
     Raises: ValueError for mismatched lengths, non-finite features, a single class, or too few pairs of a class to
     hold some out.
     """
@@ -152,64 +200,128 @@ def fit_projector(X: np.ndarray, y: np.ndarray, epochs: int | None = None, batch
     over = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size), ("lr", lr)) if v is not None}
     if over:
         options = TrainOptions(**{**options.to_dict(), **over})
-    X = np.asarray(X, dtype=np.float32)
-    y = np.asarray(y, dtype=np.float32)
-    if len(X) != len(y):
-        raise ValueError(f"{len(X)} feature rows but {len(y)} labels")
-    if not np.isfinite(X).all():
-        raise ValueError("features contain NaN or infinite values")
-    if len(np.unique(y)) < 2:
-        raise ValueError("training pairs need both positives and negatives")
-    Xv = yv = None
-    if options.val_fraction > 0:
-        from sklearn.model_selection import train_test_split
+    return fit_projectors([(X, y)], seed=seed, options=options, progress=progress, desc=desc)[0]
 
-        try:
-            X, Xv, y, yv = train_test_split(X, y, test_size=options.val_fraction, stratify=y, random_state=seed)
-        except ValueError as e:
-            raise ValueError(f"cannot hold out {options.val_fraction:g} of {len(y)} training pairs stratified by "
-                             f"label for early stopping: {e}") from None
-    mean, std = X.mean(0), X.std(0)
-    std = np.where(std > 1e-8, std, 1.0).astype(np.float32)
-    Xs = torch.as_tensor((X - mean) / std)
-    yt = torch.as_tensor(y)
-    Xvs = None if Xv is None else torch.as_tensor((Xv - mean) / std)
-    yvt = None if yv is None else torch.as_tensor(yv)
+
+def fit_projectors(problems, seed: int = 0, options: TrainOptions | None = None, progress: ProgressFn | None = None,
+                   desc: str = "projectors") -> list[TrainedProjector]:
+    """Train one projector per problem ``(X float (P, D_k), y (P,) in {0, 1})``, all in one loop (``fit_projector``
+    for each problem's semantics: UGRN Eq. 2, the paper's MLP and Adam, ``options``).
+
+    Each projector is initialised exactly as ``fit_projector`` would (``torch.manual_seed(seed)`` then
+    ``Projector(D_k)``) and sees the same mini-batches (one ``torch.randperm`` per epoch from a generator seeded with
+    ``seed``; problems with equal numbers of trained-on pairs share it). They are trained as one stacked module
+    (``_StackedProjectors``: batched matrix products, a summed loss whose gradient w.r.t. each projector's weights is
+    that projector's own), so one optimiser step serves every problem: on CPU the paper's small MLP spends its time
+    in per-step overhead, and K projectors cost about as much as one (``benchmarks/projector_speed.py``). Results
+    equal separate training up to float rounding (``tests/test_translator.py``). Problems with different numbers of
+    trained-on pairs are trained in separate groups.
+
+    Returns: ``TrainedProjector`` per problem, in order.
+    Raises: ValueError naming the problem (index) for mismatched lengths, non-finite features, a single class, or too
+    few pairs of a class to hold some out.
+    """
+    options = options or DEFAULT_OPTIONS
+    prepared = []
+    for k, (X, y) in enumerate(problems):
+        what = desc if len(problems) == 1 else f"{desc} (problem {k})"
+        X, y = _check_problem(X, y, what)
+        Xv = yv = None
+        if options.val_fraction > 0:
+            from sklearn.model_selection import train_test_split
+
+            try:
+                X, Xv, y, yv = train_test_split(X, y, test_size=options.val_fraction, stratify=y, random_state=seed)
+            except ValueError as e:
+                raise ValueError(f"{what}: cannot hold out {options.val_fraction:g} of {len(y)} training pairs "
+                                 f"stratified by label for early stopping: {e}") from None
+        mean, std = X.mean(0), X.std(0)
+        std = np.where(std > 1e-8, std, 1.0).astype(np.float32)
+        prepared.append((X, y, Xv, yv, mean.astype(np.float32), std))
+    out: list[TrainedProjector | None] = [None] * len(prepared)
+    groups: dict[int, list[int]] = {}
+    for k, p in enumerate(prepared):
+        groups.setdefault(len(p[0]), []).append(k)
+    for idx in groups.values():
+        for k, tp in zip(idx, _fit_group([prepared[k] for k in idx], seed, options, progress, desc)):
+            out[k] = tp
+    return out
+
+
+def _fit_group(prepared, seed: int, options: TrainOptions, progress, desc) -> list[TrainedProjector]:
+    """``fit_projectors`` for problems with the same number of trained-on pairs (one shared batch order)."""
+    K = len(prepared)
+    d_max = max(p[0].shape[1] for p in prepared)
+
+    def stack(arrays, means, stds):  # (K, n, d_max) standardised, zero-padded
+        out = np.zeros((K, len(arrays[0]), d_max), dtype=np.float32)
+        for k, (a, mu, sd) in enumerate(zip(arrays, means, stds)):
+            out[k, :, : a.shape[1]] = (a - mu) / sd
+        return torch.as_tensor(out)
+
+    means, stds = [p[4] for p in prepared], [p[5] for p in prepared]
+    Xs = stack([p[0] for p in prepared], means, stds)
+    yt = torch.as_tensor(np.stack([p[1] for p in prepared]))
+    early = prepared[0][2] is not None
+    Xvs = stack([p[2] for p in prepared], means, stds) if early else None
+    yvt = torch.as_tensor(np.stack([p[3] for p in prepared])) if early else None
+    singles = []
+    for p in prepared:
+        torch.manual_seed(seed)
+        singles.append(Projector(p[0].shape[1]))
+    model = _StackedProjectors(singles, dropout=options.dropout)
     gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = Projector(X.shape[1], dropout=options.dropout)
     opt = torch.optim.Adam(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
-    loss_fn = nn.BCEWithLogitsLoss()  # sigmoid + BCE (Eq. 2), numerically stable
-    history, val_history = [], []
-    best_state, best_epoch, best_val = None, options.epochs, float("inf")
+
+    def losses(logits, y):  # (K,) mean BCE per problem (sigmoid + BCE, Eq. 2, numerically stable)
+        return nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none").mean(1)
+
+    n = Xs.shape[1]
+    history = [[] for _ in range(K)]
+    val_history = [[] for _ in range(K)]
+    best_state = [None] * K
+    best_epoch, best_val = [options.epochs] * K, [float("inf")] * K
+    running = [True] * K
     for epoch in range(options.epochs):
         model.train()
-        perm = torch.randperm(len(Xs), generator=gen)
-        total = 0.0
-        for start in range(0, len(perm), options.batch_size):
-            idx = perm[start : start + options.batch_size]
-            loss = loss_fn(model(Xs[idx]), yt[idx])
+        perm = torch.randperm(n, generator=gen)
+        total = torch.zeros(K, dtype=torch.float64)
+        for start in range(0, n, options.batch_size):
+            i = perm[start : start + options.batch_size]
+            per = losses(model(Xs[:, i]), yt[:, i])
             opt.zero_grad()
-            loss.backward()
+            per.sum().backward()
             opt.step()
-            total += float(loss.detach()) * len(idx)
-        history.append(total / len(Xs))
-        msg = f"{desc}: epoch {epoch + 1}/{options.epochs}, loss {history[-1]:.3f}"
-        if Xvs is not None:
+            total += per.detach().double() * len(i)
+        msg = f"{desc}: epoch {epoch + 1}/{options.epochs}"
+        for k in range(K):
+            if running[k]:
+                history[k].append(float(total[k]) / n)
+        if early:
             model.eval()
             with torch.no_grad():
-                val_history.append(float(loss_fn(model(Xvs), yvt)))
-            msg += f", held-out {val_history[-1]:.3f}"
-            if val_history[-1] < best_val:
-                best_val, best_epoch, best_state = val_history[-1], epoch + 1, copy.deepcopy(model.state_dict())
+                val = losses(model(Xvs), yvt)
+            for k in range(K):
+                if not running[k]:
+                    continue
+                val_history[k].append(float(val[k]))
+                if val_history[k][-1] < best_val[k]:
+                    best_val[k], best_epoch[k], best_state[k] = val_history[k][-1], epoch + 1, model.state_of(k)
+                if epoch + 1 - best_epoch[k] >= options.patience:
+                    running[k] = False
+        if K == 1:
+            msg += f", loss {history[0][-1]:.3f}" + (f", held-out {val_history[0][-1]:.3f}" if early else "")
         if progress:
             progress(epoch + 1, options.epochs, msg)
-        if Xvs is not None and epoch + 1 - best_epoch >= options.patience:
+        if not any(running):
             break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
-    return TrainedProjector(model, mean.astype(np.float32), std, history, val_history, best_epoch)
+    out = []
+    for k, p in enumerate(prepared):
+        proj = Projector(p[0].shape[1], dropout=options.dropout)
+        proj.load_state_dict(best_state[k] if best_state[k] is not None else model.state_of(k))
+        proj.eval()
+        out.append(TrainedProjector(proj, p[4], p[5], history[k], val_history[k], best_epoch[k]))
+    return out
 
 
 @dataclass
@@ -248,7 +360,7 @@ class Translator:
     def fit(cls, probes: DatasetProbes, pairs, methods=DEFAULT_METHODS, epochs: int | None = None, seed: int = 0,
             progress: ProgressFn | None = None, options: TrainOptions | None = None) -> "Translator":
         """Train one projector per trainable method (``projectors_needed``: an ensemble brings its members) on the
-        labelled ``pairs`` (DataFrame tf, target, label 0/1) of ``probes.dataset``, with BCE (Eq. 2, ``fit_projector``).
+        labelled ``pairs`` (DataFrame tf, target, label 0/1) of ``probes.dataset``, with BCE (Eq. 2, ``fit_projectors``).
 
         ``options``: ``TrainOptions`` (default ``DEFAULT_OPTIONS``); ``epochs`` given explicitly overrides its epochs.
         The pair features are gathered with ``probes.params`` (virtual values and ``feature_norm``), which the
@@ -256,33 +368,61 @@ class Translator:
         Methods that need expression are skipped with a warning when the dataset has none.
         Raises: ValueError for an unknown method, or when no method can be trained.
         """
+        return cls.fit_many([(probes, pairs, methods)], epochs=epochs, seed=seed, progress=progress, options=options)[0]
+
+    @classmethod
+    def fit_many(cls, jobs, epochs: int | None = None, seed: int = 0, progress: ProgressFn | None = None,
+                 options: TrainOptions | None = None, skip_untrainable: bool = False) -> list["Translator | None"]:
+        """``fit`` for several ``(probes, pairs, methods)`` jobs with one seed and ``options``, every projector of
+        every job trained in one loop (``fit_projectors``; e.g. the benchmark's translators on the checkpoint, on its
+        random-init twin and on shuffled labels, which share their training pairs and seed). Each translator equals
+        the one ``fit`` would give for its job, up to float rounding.
+
+        ``skip_untrainable``: a job with no trainable method (all need expression its dataset lacks) gives None
+        instead of raising. Returns one ``Translator`` (or None) per job, in order.
+        Raises: ValueError for an unknown method, or (without ``skip_untrainable``) when a job has no trainable method.
+        """
         options = options or DEFAULT_OPTIONS
         if epochs is not None:
             options = TrainOptions(**{**options.to_dict(), "epochs": int(epochs)})
-        ds = probes.dataset
-        projectors, n_train = {}, {}
-        for m in projectors_needed(methods):
-            spec = registry.get(m)
-            if spec.needs_expression and not ds.has_expression:
-                warnings.warn(f"{m} needs expression and {ds.name} has none: not trained")
+        problems, where, n_train = [], [], [{} for _ in jobs]
+        for j, (probes, pairs, methods) in enumerate(jobs):
+            ds = probes.dataset
+            found = False
+            for m in projectors_needed(methods):
+                spec = registry.get(m)
+                if spec.needs_expression and not ds.has_expression:
+                    warnings.warn(f"{m} needs expression and {ds.name} has none: not trained")
+                    continue
+                problems.append((spec.features(probes, pairs, progress), pairs["label"].to_numpy()))
+                where.append((j, m))
+                n_train[j][m] = len(pairs)
+                found = True
+            if not found and not skip_untrainable:
+                raise DataError(f"no translator could be trained on {ds.name} for methods {list(methods)}")
+        names = sorted({m for _, m in where})
+        fitted = fit_projectors(problems, seed=seed, options=options, progress=progress,
+                                desc=f"training {', '.join(names)}")
+        projectors: list[dict] = [{} for _ in jobs]
+        for (j, m), tp in zip(where, fitted):
+            projectors[j][m] = tp
+        out = []
+        for j, (probes, pairs, methods) in enumerate(jobs):
+            if not projectors[j]:
+                out.append(None)
                 continue
-            X = spec.features(probes, pairs, progress)
-            projectors[m] = fit_projector(X, pairs["label"].to_numpy(), seed=seed, progress=progress,
-                                          desc=f"training {m}", options=options)
-            n_train[m] = len(pairs)
-        if not projectors:
-            raise DataError(f"no translator could be trained on {ds.name} for methods {list(methods)}")
-        fm = probes.fm
-        reference = None
-        if probes.params.feature_norm == "context-z" and not probes.restricted:
-            # the training context's "context-z" statistics: a background context (short gene lists) standardises
-            # its few scored pairs with these (background.Background.norm_reference)
-            specs = [registry.get(m) for m in projectors]
-            owners = {s.probe for s in specs if s.context_dependent and s.probe and not s.needs_expression}
-            reference = tuple((p, *probes.norm_statistics(p, progress)) for p in sorted(owners)) or None
-        return cls(projectors, probes.params, ds.name, fm.checkpoint_id, n_train, len(probes.tokens),
-                   checkpoint=Path(fm.path).name if fm.path else None, d_model=fm.d_model, options=options,
-                   context_genes=tuple(probes.tokens), norm_reference=reference)
+            fm = probes.fm
+            reference = None
+            if probes.params.feature_norm == "context-z" and not probes.restricted:
+                # the training context's "context-z" statistics: a background context (short gene lists) standardises
+                # its few scored pairs with these (background.Background.norm_reference)
+                specs = [registry.get(m) for m in projectors[j]]
+                owners = {s.probe for s in specs if s.context_dependent and s.probe and not s.needs_expression}
+                reference = tuple((p, *probes.norm_statistics(p, progress)) for p in sorted(owners)) or None
+            out.append(cls(projectors[j], probes.params, probes.dataset.name, fm.checkpoint_id, n_train[j],
+                           len(probes.tokens), checkpoint=Path(fm.path).name if fm.path else None, d_model=fm.d_model,
+                           options=options, context_genes=tuple(probes.tokens), norm_reference=reference))
+        return out
 
     def check_model(self, fm) -> None:
         """Raise CheckpointError (a ValueError) when foundation model ``fm`` (``scfm.ScFM``) is not the checkpoint this
