@@ -43,17 +43,20 @@ def test_ci_preset_runs_resumes_and_reports(fm, data_dir, tmp_path):
     md = (folder / "results.md").read_text()
     assert "Real − twin" in md and "Wilcoxon" in md and "Degree prior" in md
     assert list((folder / "figures").glob("*.html"))
+    # cells live in the root shared by every preset (a cell two tables share is computed once), not in the folder
+    assert not (folder / "cells").exists()
+    cells_dir = tmp_path / "out" / "cells"
     # resume: a second run reads every cell from disk and gives identical rows
-    cells = sorted((folder / "cells").glob("*.csv"))
+    cells = sorted(cells_dir.glob("*.csv"))
     mtimes = [c.stat().st_mtime_ns for c in cells]
     rows2, _ = presets.run_preset("ci", fm, tmp_path / "out", twin_fm=twin, data_dir=data_dir, command="test")
-    assert [c.stat().st_mtime_ns for c in sorted((folder / "cells").glob("*.csv"))] == mtimes
+    assert [c.stat().st_mtime_ns for c in sorted(cells_dir.glob("*.csv"))] == mtimes
     pd.testing.assert_frame_equal(rows.reset_index(drop=True), rows2.reset_index(drop=True), check_dtype=False)
     # adding a peer computes only that peer's rows: every model cell is read back untouched, the old rows are equal
     rows3, _ = presets.run_preset("ci", fm, tmp_path / "out", twin_fm=twin, data_dir=data_dir, command="test",
                                   peers=("|Pearson|", "|Partial corr|"))
     assert [c.stat().st_mtime_ns for c in cells] == mtimes
-    added = sorted(set((folder / "cells").glob("*.csv")) - set(cells))
+    added = sorted(set(cells_dir.glob("*.csv")) - set(cells))
     assert len(added) == len(cells) // 2 and all(c.name.startswith("peer-") for c in added)  # one per cell
     pc = rows3[rows3["method"] == "|Partial corr|"]
     assert len(pc) == len(rows3[rows3["method"] == "|Pearson|"]) and pc["AUPRC"].notna().any()
@@ -84,3 +87,37 @@ def test_grnboost2_recovers_planted_regulation():
     assert M[:, 4].argmax() == 0
     assert set(np.argsort(M[:, 5])[-2:]) == {1, 2}
     assert M[0, 4] > 5 * M[:, 6].max()
+
+
+def test_two_processes_share_a_preset_through_cell_locks(fm, data_dir, tmp_path):
+    """Cells are locked while computed: a run skips a cell another process holds, computes the rest, then waits for
+    it; the reverse order gives the same rows in the same order. (flock locks of two open files conflict even in
+    one process, so the test holds the "other process's" lock itself.)"""
+    import threading
+    import time
+
+    from ugrn_core.suite import Suite, SuiteConfig
+
+    cfg = SuiteConfig(methods=("Emb",), peers=(), controls=("degree-prior",), seeds=(0,), negatives=("uniform",),
+                      epochs=2)
+    jobs = [("STRING/mHSC-L/500", ["STRING/hHEP/500", "STRING/mESC/500", "Specific/hHEP/500"], None)]
+    suite = Suite(fm, cfg, tmp_path / "a", data_dir=data_dir)
+    cells = [(jobs[0][0], t, 0, "uniform", 1.0) for t in jobs[0][1]]
+    held = suite._cell_lock(cells[0], block=True)  # "another process" is computing the first cell
+    out = {}
+    worker = threading.Thread(target=lambda: out.update(rows=suite.run(jobs)))
+    worker.start()
+    deadline = time.time() + 300
+    while not all(suite._cell_path(*c).is_file() for c in cells[1:]) and time.time() < deadline:
+        time.sleep(0.2)
+    assert all(suite._cell_path(*c).is_file() for c in cells[1:])  # the others were computed meanwhile
+    time.sleep(0.5)
+    assert worker.is_alive() and not suite._cell_path(*cells[0]).is_file()  # waiting for the held cell
+    held.close()  # the other process gave up without writing: this run computes it
+    worker.join(300)
+    rows = out["rows"]
+    assert list(dict.fromkeys(rows["test"])) == jobs[0][1] and suite._cell_path(*cells[0]).is_file()
+    again = Suite(fm, cfg, tmp_path / "b", data_dir=data_dir, cells_dir=suite.cells_dir).run(jobs, order="reverse")
+    pd.testing.assert_frame_equal(rows, again)
+    with pytest.raises(ValueError, match="order"):
+        suite.run(jobs, order="sideways")

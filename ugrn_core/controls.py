@@ -75,7 +75,8 @@ def load_twin(fm, folder: str | os.PathLike | None = None, seed: int = TWIN_SEED
     """The random-init twin of loaded checkpoint ``fm`` (``scfm.ScFM`` with a ``path``) as an ``ScFM``.
 
     ``folder``: where the twin checkpoint lives or is written (default ``<cache dir>/twins/<checkpoint_id>-<seed>``);
-    an existing folder is reused when its ``args.json`` records the same ``twin_seed``.
+    an existing folder is reused when its ``args.json`` records the same ``twin_seed``. Writing it holds a lock
+    (``fcntl.flock`` beside the folder), so processes started together write it once.
     Raises: ValueError when ``fm`` was not loaded from a folder.
     """
     from .config import cache_dir
@@ -83,8 +84,13 @@ def load_twin(fm, folder: str | os.PathLike | None = None, seed: int = TWIN_SEED
 
     if fm.path is None:
         raise CheckpointError("the random-init twin needs a checkpoint loaded from a folder (ScFM.path is None)")
+    import fcntl
+
     folder = Path(folder) if folder is not None else cache_dir() / "twins" / f"{fm.checkpoint_id}-{seed}"
     args_file = folder / "args.json"
-    if not (args_file.is_file() and json.loads(args_file.read_text()).get("twin_seed") == int(seed)):
-        make_twin(fm.path, folder, seed)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "a+") as lock:  # two processes: one writes, the other waits
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (args_file.is_file() and json.loads(args_file.read_text()).get("twin_seed") == int(seed)):
+            make_twin(fm.path, folder, seed)
     return load_checkpoint(folder, device or fm.device)

@@ -44,7 +44,8 @@ def candidate_pairs(ds: GRNDataset, genes: Sequence[str] | None = None, tf_mode:
     tfs = [t for t in ds.tfs if t in keep]
     edges = ds.edges[ds.edges["tf"].isin(tfs) & ds.edges["target"].isin(keep)]
     if tf_mode == "positive":
-        tfs = [t for t in tfs if t in set(edges["tf"])]
+        with_positive = set(edges["tf"])
+        tfs = [t for t in tfs if t in with_positive]
     if not tfs or len(targets) == 0:
         raise DataError(f"Dataset {ds.name!r}: no {'TF with a positive edge' if tf_mode == 'positive' else 'TF'} "
                         f"among the {len(keep)} usable genes, so no TF→target pair can be formed; expected at least "

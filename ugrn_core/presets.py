@@ -146,11 +146,15 @@ def group_label(preset: str, train: str, test: str, np_ratio: float) -> str:
 
 def run_preset(name: str, fm, out, twin_fm=None, data_dir=None, sizes=(500,), seeds=None, negatives=None,
                controls=None, peers=None, methods=None, command: str = "", progress=None, include_train_cell=None,
-               twin_methods=None):
-    """Run preset ``name`` (cells cached under ``out/<name>/cells``, so an interrupted run resumes) and write its
-    folder ``out/<name>`` (``report.write_preset``). Returns (rows DataFrame, folder Path).
+               twin_methods=None, order: str = "forward", train_states: dict | None = None):
+    """Run preset ``name`` (cells cached under ``out/cells``, shared by every preset written under ``out``, so an
+    interrupted run resumes and a cell two tables share is computed once) and write its folder ``out/<name>``
+    (``report.write_preset``). Returns (rows DataFrame, folder Path).
 
-    ``twin_fm`` None skips the twin rows. Other arguments override the preset's ``SuiteConfig`` (``suite_config``).
+    ``train_states``: a dict shared by the presets of one process (``Suite``), so translators are fitted once.
+    ``twin_fm`` None skips the twin rows. ``order``: "forward" or "reverse" (``Suite.run``: a second process on the
+    same ``out`` with the other order shares the work). Other arguments override the preset's ``SuiteConfig``
+    (``suite_config``).
     """
     import time
     from pathlib import Path
@@ -164,9 +168,10 @@ def run_preset(name: str, fm, out, twin_fm=None, data_dir=None, sizes=(500,), se
     if include_train_cell is not None:
         cfg.include_train_cell = bool(include_train_cell) or PRESETS[name].include_train_cell
     folder = Path(out) / name
-    suite = Suite(fm, cfg, folder, twin_fm=twin_fm, data_dir=data_dir, progress=progress)
+    suite = Suite(fm, cfg, folder, twin_fm=twin_fm, data_dir=data_dir, progress=progress,
+                  cells_dir=Path(out) / "cells", train_states=train_states)
     js = jobs(name, list_datasets(data_dir), sizes, cfg.include_train_cell)
-    rows = suite.run(js)
+    rows = suite.run(js, order=order)
     meta = {"preset": name, "title": PRESETS[name].title, "command": command,
             "train": js[0][0] if len({t for t, _, _ in js}) == 1 else f"{len(js)} training datasets",
             "pair_mode": "balanced", "np_ratio": list(cfg.np_ratios), "seed": list(cfg.seeds),

@@ -56,9 +56,10 @@ def _probes(fm, ds, params):
     return DatasetProbes(fm, ds, params)
 
 
-def _fit_translator(probes, pairs: pd.DataFrame, methods, seed: int, epochs: int, options: dict | None = None):
-    """Projectors for ``methods`` (Ens → VVP + GDT) on ``pairs`` with ``translator.TrainOptions`` given as a dict
-    (None = the defaults; ``epochs`` overrides); None when none can be trained (no expression)."""
+def _fit_translators(jobs, seed: int, epochs: int, options: dict | None = None) -> list:
+    """Translators for ``jobs`` = [(probes, pairs, methods)] (Ens → VVP + GDT), every projector trained in one loop
+    (``Translator.fit_many``) with ``translator.TrainOptions`` given as a dict (None = the defaults; ``epochs``
+    overrides); None for a job with nothing trainable (no expression)."""
     import warnings
 
     from .translator import DEFAULT_OPTIONS, TrainOptions, Translator
@@ -66,10 +67,8 @@ def _fit_translator(probes, pairs: pd.DataFrame, methods, seed: int, epochs: int
     opts = TrainOptions.from_dict({**DEFAULT_OPTIONS.to_dict(), **(options or {}), "epochs": epochs})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            return Translator.fit(probes, pairs, list(methods), seed=seed, options=opts)
-        except ValueError:
-            return None
+        return Translator.fit_many([(p, d, list(m)) for p, d, m in jobs], seed=seed, options=opts,
+                                   skip_untrainable=True)
 
 
 def _score_model(probes, pairs, methods, translator) -> dict[str, np.ndarray | str]:
@@ -150,27 +149,35 @@ class _TrainState:
 
 
 class Suite:
-    """Runs cells and keeps their rows under ``out/cells/`` (one CSV per cell, written atomically when it completes,
-    so an interrupted run resumes where it stopped).
+    """Runs cells and keeps their rows under ``cells_dir`` (default ``out/cells/``; one CSV per cell, written
+    atomically when it completes, so an interrupted run resumes where it stopped).
 
     Args:
         fm: the checkpoint (``scfm.ScFM``); twin_fm: its random-init twin or None (then twin rows are skipped).
         config: ``SuiteConfig``; params: probe parameters (``features.ProbeParams``); data_dir: data directory.
         out: folder for the per-cell results; progress: ``progress(done, total, message)``.
+        cells_dir: where cell files live. A cell's file name is a hash of everything that decides its rows (datasets,
+            seed, negatives, N/P, methods, controls, probe parameters, training options, checkpoint ids), so suites
+            that share a folder share their cells (the presets share ``<root>/cells``: Table 3 and 4 cells are Table 2
+            cells, Table 6 at N/P 1 is Table 1 with uniform negatives).
+        train_states: a dict shared by suites of one process (the presets of ``--preset all``), so a training
+            source's translators are fitted once per seed, whichever table needs them first. Keyed by everything that
+            decides them (source, seed, methods, controls, epochs, options, probe parameters, checkpoint ids).
     """
 
     def __init__(self, fm, config: SuiteConfig, out, twin_fm=None, params=None, data_dir=None,
-                 progress: ProgressFn | None = None):
+                 progress: ProgressFn | None = None, cells_dir=None, train_states: dict | None = None):
         from .features import ProbeParams
 
         self.fm, self.twin_fm, self.config = fm, twin_fm, config
         self.params = params or ProbeParams()
         self.data_dir, self.progress = data_dir, progress
         self.out = Path(out)
-        (self.out / "cells").mkdir(parents=True, exist_ok=True)
+        self.cells_dir = Path(cells_dir) if cells_dir is not None else self.out / "cells"
+        self.cells_dir.mkdir(parents=True, exist_ok=True)
         self._ds: dict = {}
         self._probes: dict = {}
-        self._train: dict = {}
+        self._train: dict = train_states if train_states is not None else {}
         self._peer_cache: dict = {}
         self._last_pairs: tuple = (None, None)
 
@@ -200,19 +207,30 @@ class Suite:
                          self.twin_fm.checkpoint_id if self.twin_fm is not None else None, options)
 
     def _cell_path(self, *key, peer: str | None = None) -> Path:
-        return self.out / "cells" / f"{'peer-' if peer else ''}{self.cell_key(*key, peer=peer)}.csv"
+        return self.cells_dir / f"{'peer-' if peer else ''}{self.cell_key(*key, peer=peer)}.csv"
 
     def _training_pairs(self, train: str, seed: int) -> _TrainState:
         """The training pairs of (``train``, ``seed``) (all positives + 1:1 uniform negatives, the paper's) and their
         vocabulary tokens, as a ``_TrainState`` without translators (kept, and completed by ``_train_state``)."""
-        if (train, seed) not in self._train:
+        key = self._train_key(train, seed)
+        if key not in self._train:
             probes = self.probes(train)
             pairs = sample_test_pairs(self.dataset(train), genes=probes.genes, np_ratio=1.0, seed=seed,
                                       negatives="uniform")
             tok = dict(zip(probes.mapping.genes, probes.mapping.tokens))
             tfs, tgs = pairs["tf"].map(tok), pairs["target"].map(tok)
-            self._train[(train, seed)] = _TrainState(pairs, set(zip(tfs, tgs)), set(tfs) | set(tgs))
-        return self._train[(train, seed)]
+            self._train[key] = _TrainState(pairs, set(zip(tfs, tgs)), set(tfs) | set(tgs))
+        return self._train[key]
+
+    def _train_key(self, train: str, seed: int) -> str:
+        """Key of a (training source, seed)'s ``_TrainState``: what decides its pairs and translators."""
+        from .translator import DEFAULT_OPTIONS
+
+        c = self.config
+        options = {**DEFAULT_OPTIONS.to_dict(), **(c.train_options or {}), "epochs": c.epochs}
+        return cache_key("train", train, seed, list(c.methods), list(c.controls), list(c.twin_methods), options,
+                         self.params.to_dict(), self.fm.checkpoint_id,
+                         self.twin_fm.checkpoint_id if self.twin_fm is not None else None)
 
     def _train_state(self, train: str, seed: int) -> _TrainState:
         """``_training_pairs`` with the translators fitted (real, shuffled labels, twin; once per train and seed)."""
@@ -222,16 +240,17 @@ class Suite:
         c = self.config
         probes, pairs = self.probes(train), state.train_pairs
         trained = [m for m in c.methods if _model_spec(m).uses_translator]
+        jobs = {}  # translator kind → (probes, pairs, methods); all fitted in one loop
         if trained:
-            state.translators["real"] = _fit_translator(probes, pairs, trained, seed, c.epochs, c.train_options)
-            if "shuffled" in c.controls:
-                shuffled = [m for m in trained if m in SHUFFLED_METHODS]
-                state.translators["shuffled"] = _fit_translator(probes, controls.shuffle_labels(pairs, seed), shuffled,
-                                                                seed, c.epochs, c.train_options) if shuffled else None
-            if "twin" in c.controls and self.twin_fm is not None:
-                twin = [m for m in trained if m in c.twin_methods]
-                state.translators["twin"] = _fit_translator(self.probes(train, "twin"), pairs, twin, seed,
-                                                            c.epochs, c.train_options) if twin else None
+            jobs["real"] = (probes, pairs, trained)
+            shuffled = [m for m in trained if m in SHUFFLED_METHODS]
+            if "shuffled" in c.controls and shuffled:
+                jobs["shuffled"] = (probes, controls.shuffle_labels(pairs, seed), shuffled)
+            twin = [m for m in trained if m in c.twin_methods]
+            if "twin" in c.controls and self.twin_fm is not None and twin:
+                jobs["twin"] = (self.probes(train, "twin"), pairs, twin)
+        if jobs:
+            state.translators.update(zip(jobs, _fit_translators(list(jobs.values()), seed, c.epochs, c.train_options)))
         state.fitted = True
         return state
 
@@ -346,23 +365,58 @@ class Suite:
         parts = [self._model_rows(key)] + [self._peer_rows(key, p) for p in self.config.peers]
         return pd.concat(parts, ignore_index=True)
 
-    def run(self, jobs) -> pd.DataFrame:
+    def _cell_lock(self, cell, block: bool):
+        """An open lock file holding an exclusive ``fcntl.flock`` on ``cell`` (a tuple of ``run_cell``'s arguments),
+        or None when ``block`` is False and another process holds it. The caller closes it to release."""
+        import fcntl
+
+        fh = open(self.cells_dir / f".{self.cell_key(*cell)}.lock", "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+        except BlockingIOError:
+            fh.close()
+            return None
+        return fh
+
+    def run(self, jobs, order: str = "forward") -> pd.DataFrame:
         """Run ``jobs`` = iterable of (train, tests, np_ratios or None) and return every cell's rows (one DataFrame).
 
         ``tests`` is a list of dataset names (already filtered, e.g. by ``test_datasets``); ``np_ratios`` None means
         ``config.np_ratios``. Cells already on disk are read, not recomputed.
+
+        Several processes may run the same jobs into the same cells folder and share the work: each holds an
+        exclusive lock (``fcntl.flock``) on the cell it computes, skips cells another process holds, and at the end
+        waits for those and reads them. ``order`` "reverse" walks the cells from the last (a second process started
+        with it meets the first in the middle, so each training source's translators are fitted by one process).
+        The rows come back in the same (forward) order either way.
+        Raises: ParameterError for an unknown ``order``.
         """
+        from .errors import ParameterError
+
+        if order not in ("forward", "reverse"):
+            raise ParameterError(f"order must be 'forward' or 'reverse', got {order!r}")
         c = self.config
         cells = [(train, test, seed, neg, r) for train, tests, ratios in jobs for seed in c.seeds for test in tests
                  for neg in c.negatives for r in (ratios or c.np_ratios)]
-        out = []
-        for k, cell in enumerate(cells):
+        rows: dict[int, pd.DataFrame] = {}
+        todo = list(range(len(cells)))[:: -1 if order == "reverse" else 1]
+        deferred = []
+        for done, k in enumerate(todo):
+            cell = cells[k]
             if self.progress:
-                self.progress(k, len(cells), f"train {cell[0]} → {cell[1]}, seed {cell[2]}, {cell[3]}, N/P {cell[4]:g}")
-            out.append(self.run_cell(*cell))
+                self.progress(done, len(cells), f"train {cell[0]} → {cell[1]}, seed {cell[2]}, {cell[3]}, N/P {cell[4]:g}")
+            lock = self._cell_lock(cell, block=False)
+            if lock is None:  # another process is computing it: come back at the end
+                deferred.append(k)
+                continue
+            with lock:
+                rows[k] = self.run_cell(*cell)
+        for k in deferred:
+            with self._cell_lock(cells[k], block=True):
+                rows[k] = self.run_cell(*cells[k])
         if self.progress:
             self.progress(len(cells), len(cells), "suite done")
-        return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+        return pd.concat([rows[k] for k in range(len(cells))], ignore_index=True) if cells else pd.DataFrame()
 
 
 def environment() -> dict:
