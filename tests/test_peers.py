@@ -39,7 +39,8 @@ def test_regdiffusion_missing_package_names_the_install(monkeypatch):
 
 def test_peer_matrix_is_cached_on_disk_and_read_by_pair(monkeypatch):
     """GRNBoost2 through the registry: the planted edge scores highest, a pair with a gene outside the expression
-    scores 0, and a second scoring context reads the cached matrix instead of recomputing it."""
+    scores 0, and a second scoring context reads the cached matrix instead of recomputing it, also for the same
+    expression with its genes and TFs in another order (as BEELINE's networks of one cell type store it)."""
     import anndata
 
     from ugrn_core.cache import cache_key
@@ -59,8 +60,9 @@ def test_peer_matrix_is_cached_on_disk_and_read_by_pair(monkeypatch):
     assert first[:4].argmax() == 0 and first[4] == 0.0
 
     Xd = np.asarray(ds.expression.X, dtype=np.float64)
-    key = cache_key("GRNBoost2", grnboost2.SGBM_KWARGS, grnboost2.EARLY_STOP_WINDOW, 0, genes[:4], genes,
-                    *expression_fingerprint(Xd))
+    order = np.argsort(genes)  # the matrix is computed on the genes sorted by symbol
+    key = cache_key("GRNBoost2", grnboost2.SGBM_KWARGS, grnboost2.EARLY_STOP_WINDOW, 0, sorted(genes[:4]),
+                    sorted(genes), *expression_fingerprint(Xd[:, order]))
     path = cache_dir() / "peers" / f"GRNBoost2-{key}.npy"
     assert path.is_file() and path.with_suffix(".json").is_file()
 
@@ -69,3 +71,8 @@ def test_peer_matrix_is_cached_on_disk_and_read_by_pair(monkeypatch):
 
     monkeypatch.setattr(grnboost2, "grnboost2_matrix", recompute)
     np.testing.assert_array_equal(spec.run(ScoringContext(ds), pairs), first)
+    perm = [6, 2, 4, 0, 5, 3, 1]
+    shuffled = anndata.AnnData(X=X[:, perm].astype(np.float32), var=pd.DataFrame(index=[genes[k] for k in perm]))
+    ds2 = dataset_from_genes([genes[k] for k in perm], tfs=genes[3::-1], name="planted, other order",
+                             expression=shuffled)
+    np.testing.assert_array_equal(spec.run(ScoringContext(ds2), pairs), first)

@@ -19,6 +19,20 @@ import pandas as pd
 from .base import ScoringContext
 
 
+def sorted_expression(ds) -> tuple[np.ndarray, dict[str, int]]:
+    """``pearson.expression_matrix(ds)`` with its gene columns sorted by symbol: dense float64 (cells, genes) and gene
+    symbol (upper-case) → column. The same cells × genes in any file order give the same matrix and so the same
+    cache key: BEELINE's networks of one cell type share its genes and expression in different orders, and share
+    one peer matrix this way (one GRNBoost2 / RegDiffusion run per cell type, not per network).
+
+    Raises: DataError when ``ds`` has no expression."""
+    from .pearson import expression_matrix
+
+    X, col = expression_matrix(ds)
+    genes = sorted(col)
+    return X[:, [col[g] for g in genes]], {g: k for k, g in enumerate(genes)}
+
+
 def expression_fingerprint(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-gene column sums and sums of squares of expression ``X`` float (cells, genes), rounded to 4 decimals:
     two float64 (genes,) arrays that enter a peer's cache key in place of the whole matrix."""

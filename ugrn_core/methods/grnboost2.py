@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
-from ._peer_matrix import cached_peer_matrix, expression_fingerprint, peer_scores
+from ._peer_matrix import cached_peer_matrix, expression_fingerprint, peer_scores, sorted_expression
 from .base import Family, MethodSpec, ScoringContext
 from ..errors import DataError
 
@@ -102,11 +102,9 @@ def grnboost2_matrix(X: np.ndarray, genes: list[str], tfs: list[str], seed: int 
 
 def _cached_matrix(ds, seed: int, progress=None) -> tuple[np.ndarray, dict, dict]:
     """GRNBoost2 matrix float64 (n_tfs, n_genes) of dataset ``ds`` (disk-cached), TF → row and gene → column."""
-    from .pearson import expression_matrix
-
-    X, col = expression_matrix(ds)
+    X, col = sorted_expression(ds)
     genes = list(col)
-    tfs = [t for t in ds.tfs if t in col]
+    tfs = sorted(t for t in ds.tfs if t in col)
     M = cached_peer_matrix(
         "GRNBoost2", (SGBM_KWARGS, EARLY_STOP_WINDOW, seed, tfs, genes, *expression_fingerprint(X)),
         lambda: grnboost2_matrix(X, genes, tfs, seed=seed, progress=progress),

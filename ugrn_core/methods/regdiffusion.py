@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from ._peer_matrix import cached_peer_matrix, expression_fingerprint, peer_scores
+from ._peer_matrix import cached_peer_matrix, expression_fingerprint, peer_scores, sorted_expression
 from .base import Family, MethodSpec, ScoringContext
 
 SETTINGS = {"n_steps": 1000, "T": 5000, "hidden_dims": [16, 16, 16], "batch_size": 128, "seed": 0}
@@ -65,9 +65,7 @@ def regdiffusion_adjacency(X: np.ndarray, seed: int = 0, device: str | None = No
 
 def _cached_matrix(ds, seed: int = 0) -> tuple[np.ndarray, dict]:
     """RegDiffusion adjacency float64 (n_genes, n_genes) of dataset ``ds`` (disk-cached) and gene → row/column."""
-    from .pearson import expression_matrix
-
-    X, col = expression_matrix(ds)
+    X, col = sorted_expression(ds)
     genes = list(col)
     A = cached_peer_matrix(
         "RegDiffusion", (SETTINGS, seed, genes, *expression_fingerprint(X)),
