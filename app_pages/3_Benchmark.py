@@ -31,13 +31,16 @@ METRICS = ["AUPRC", "AUROC", "AUPRC_ratio", "EPR", "Hit@1%"]
 
 
 def saved_results() -> list[Path]:
-    """The bundled default result first, then every results folder under results/."""
+    """The bundled default result (Table 1) first, then the bundled Tables 2–6, then every results folder under
+    results/."""
     found = set()
     if state.RESULTS_DIR.is_dir():  # within-dataset (InfoSEM) results have their own section below
         found = {p.parent for p in state.RESULTS_DIR.rglob("results.csv") if not within.is_within_result(p.parent)}
     if (DEFAULT_RESULT / "results.csv").is_file():
         found.add(DEFAULT_RESULT)
-    return sorted(found, key=lambda p: (p != DEFAULT_RESULT, str(p)))
+    tables = api.BUNDLED_TABLES
+    bundled = {p for p in tables.iterdir() if (p / "results.csv").is_file()} if tables.is_dir() else set()
+    return sorted(found | bundled, key=lambda p: (p != DEFAULT_RESULT, p not in bundled, str(p)))
 
 
 @st.cache_data(show_spinner="Loading benchmark results…", max_entries=16)
@@ -89,7 +92,8 @@ if source == LOAD:
         "Saved result folders",
         rel or ["(none found)"],
         key="bench_pick",
-        help="Folders under results/ holding results.csv (written by `ugrn benchmark` or by a run on this page).",
+        help="The bundled Table 1 (default) and Tables 2–6 (`make benchmark-all`), then folders under results/ "
+        "holding results.csv (written by `ugrn benchmark` or by a run on this page).",
     )
     custom = c2.text_input("…or another folder", key="bench_custom", placeholder="/path/to/results_folder")
     folder = custom.strip() or (str(state.REPO_ROOT / pick) if found else "")

@@ -445,6 +445,8 @@ def saved_benchmark(tmp_path, monkeypatch) -> Path:
     _write_result(tmp_path / "results" / "np5", 5.0, 1)
     default = _write_result(tmp_path / "results" / "benchmark_default", 1.0, 0)
     monkeypatch.setattr(api, "DEFAULT_BENCHMARK", default)  # stands in for the bundled assets/benchmark_default
+    _write_result(tmp_path / "tables" / "table2", 1.0, 2)
+    monkeypatch.setattr(api, "BUNDLED_TABLES", tmp_path / "tables")  # stands in for assets/benchmark_tables
     return default
 
 
@@ -454,6 +456,8 @@ def test_benchmark_page_loads_saved_results(saved_benchmark):
     assert_clean(at)
     assert at.radio(key="bench_source").value == "Load saved results"
     assert at.selectbox(key="bench_pick").value.endswith("benchmark_default")  # the default folder comes first
+    options = at.selectbox(key="bench_pick").options
+    assert options[1].endswith("table2") and options[2].endswith("np5")  # then the bundled tables, then results/
     assert not at.error, [e.value for e in at.error]
     ours = frame(at, ["Emb", "VVP", "GDT", "Ens"], 0)
     assert list(ours.columns) == ["Emb", "VVP", "GDT", "Ens"] and "Avg" in list(ours.index)

@@ -37,6 +37,7 @@ from .vocab import VocabMapping, map_to_vocab
 DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT_DIR
 DEFAULT_TRANSLATOR = DEFAULT_TRANSLATOR_DIR
 DEFAULT_BENCHMARK = ASSETS_DIR / "benchmark_default"  # bundled result of `make benchmark` (train STRING/hESC/500)
+BUNDLED_TABLES = ASSETS_DIR / "benchmark_tables"  # bundled Tables 2–6 of `make benchmark-all` (<preset>/results.csv)
 PAPER_TABLES_DIR = ASSETS_DIR / "paper"
 
 
