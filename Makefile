@@ -41,7 +41,9 @@ benchmark: setup
 	rm -rf assets/benchmark_default && mkdir -p assets/benchmark_default
 	cd results/bench/table1 && cp -r results.csv results.md rows.csv meta.json tables figures ../../../assets/benchmark_default/
 
-# All six tables of the paper (see docs/benchmark.md) and one report (results/bench/report.md, report.html).
+# All six tables of the paper (see docs/benchmark.md) and one report (results/bench/report.md, report.html); bundled
+# as assets/benchmark_default (Table 1, with its rows) and assets/benchmark_tables/<preset> (Tables 2–6, rows gzipped;
+# report.md).
 # Two processes share the work (one walks the cells backwards; cells are locked while computed and shared by the
 # tables), one torch thread each: on 2 cores about half the time of one process.
 BENCH_OUT ?= results/bench
@@ -53,6 +55,13 @@ benchmark-all: setup
 	OMP_NUM_THREADS=1 $(VENV)/bin/ugrn benchmark --preset all $(BENCH_ARGS) --out $(BENCH_OUT); status=$$?; \
 	wait $$! && test $$status -eq 0
 	$(VENV)/bin/ugrn report --results $(BENCH_OUT)
+	rm -rf assets/benchmark_default assets/benchmark_tables && mkdir -p assets/benchmark_default
+	cp -r $(BENCH_OUT)/table1/results.csv $(BENCH_OUT)/table1/results.md $(BENCH_OUT)/table1/rows.csv \
+		$(BENCH_OUT)/table1/meta.json $(BENCH_OUT)/table1/tables $(BENCH_OUT)/table1/figures assets/benchmark_default/
+	for t in table2 table3 table4 table5 table6; do mkdir -p assets/benchmark_tables/$$t && \
+		for f in results.csv results.md meta.json tables figures; do cp -r $(BENCH_OUT)/$$t/$$f assets/benchmark_tables/$$t/; \
+		done; gzip -9nc $(BENCH_OUT)/$$t/rows.csv > assets/benchmark_tables/$$t/rows.csv.gz; done
+	cp $(BENCH_OUT)/report.md assets/benchmark_tables/report.md
 
 translator: setup
 	$(VENV)/bin/ugrn train --dataset STRING/hESC/500 --methods VVP,GDT,Emb --out assets/translators/STRING_hESC_500

@@ -322,8 +322,10 @@ with st.expander("Full result table"):
     st.dataframe(table, hide_index=True, width="stretch")
 
 # ------------------------------------------------------------------------------------ controls (preset results)
-rows_file = Path(folder) / "rows.csv" if source == LOAD and folder else None
-if rows_file is not None and rows_file.is_file():
+rows_file = None
+if source == LOAD and folder:  # rows.csv, or rows.csv.gz as the bundled Tables 2–6 keep them
+    rows_file = next((f for f in (Path(folder) / "rows.csv", Path(folder) / "rows.csv.gz") if f.is_file()), None)
+if rows_file is not None:
     from ugrn_core import report as bench_report  # noqa: E402
     from ugrn_core import tables as bench_tables  # noqa: E402
 
@@ -345,17 +347,23 @@ if rows_file is not None and rows_file.is_file():
     negs = list(dict.fromkeys(rows["negatives"]))
     neg = st.selectbox("Negatives", negs, key="bench_negatives",
                        help="uniform: all TF.csv TFs (paper); tf-positive: only TFs with a positive in that network")
+    views = [v for v in ("all", "unseen genes") if v in set(rows["view"])]
+    view = st.radio("Test pairs", views, horizontal=True, key="bench_view",
+                    help="all: every test pair; unseen genes: only pairs whose TF and target never occur in the "
+                         "training pairs (no gene-level memory of the training network can help there)")
     r0 = float(rows["np_ratio"].min())
-    fig = bench_report.auprc_figure(rows, preset, neg, r0)
+    fig = bench_report.auprc_figure(rows, preset, neg, r0, view=view)
     if fig is not None:
         st.plotly_chart(fig, key="bench_controls_fig")
-    main, notes = bench_tables.main_table(rows, preset, "AUPRC", negatives=neg, np_ratio=r0)
+    main, notes = bench_tables.main_table(rows, preset, "AUPRC", negatives=neg, np_ratio=r0, view=view)
     st.dataframe(main, width="stretch")
     for n in notes:
         st.caption(n)
     st.markdown("**Real − twin AUPRC** (what the pretrained weights add over the untrained twin)")
-    st.dataframe(bench_tables.twin_margin(rows, preset, "AUPRC", negatives=neg, np_ratio=r0), width="stretch")
+    st.dataframe(bench_tables.twin_margin(rows, preset, "AUPRC", negatives=neg, np_ratio=r0, view=view),
+                 width="stretch")
     st.markdown("**Paired Wilcoxon tests across datasets** (seed-mean AUPRC)")
-    st.dataframe(bench_tables.paired_tests(rows, preset, "AUPRC", negatives=neg, np_ratio=r0), hide_index=True)
+    st.dataframe(bench_tables.paired_tests(rows, preset, "AUPRC", negatives=neg, np_ratio=r0, view=view),
+                 hide_index=True)
 
 within.render()

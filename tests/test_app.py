@@ -487,6 +487,41 @@ def test_benchmark_page_loads_saved_results(saved_benchmark):
     assert any("Could not load benchmark results" in e.value for e in at.error)
 
 
+def test_benchmark_page_shows_controls_of_a_bundled_table_and_its_unseen_gene_view(tmp_path, monkeypatch):
+    """A bundled preset folder keeps its rows as rows.csv.gz: the controls section reads it, and the "unseen genes"
+    view shows that view's numbers (Ens 0.7 there, 0.6 over all pairs), not the all-pairs ones."""
+    monkeypatch.setattr(state, "RESULTS_DIR", tmp_path / "results")
+    folder = _write_result(tmp_path / "tables" / "table2", 1.0, 0)
+    monkeypatch.setattr(api, "BUNDLED_TABLES", tmp_path / "tables")
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "preset": "table2"}))
+    rows = []
+    for train in ("STRING/hESC/500", "STRING/mDC/500"):
+        for seed in range(3):
+            for view, ens in (("all", 0.6), ("unseen genes", 0.7)):
+                for method, base, variant, value in (("Emb", "Emb", "real", 0.55), ("Ens", "Ens", "real", ens),
+                                                     ("Ens (twin)", "Ens", "twin", 0.5),
+                                                     ("Degree prior", "Degree prior", "control", 0.52)):
+                    rows.append({"train": train, "test": "STRING/mHSC-L/500", "seed": seed, "negatives": "uniform",
+                                 "np_ratio": 1.0, "method": method, "base_method": base, "variant": variant,
+                                 "family": "control" if variant != "real" else "translator", "view": view,
+                                 "same_cell_type": False, "AUROC": value, "AUPRC": value + 0.001 * seed,
+                                 "AUPRC_ratio": 2 * value, "EPR": 1.0, "n_pos": 10, "n_neg": 10, "note": ""})
+    pd.DataFrame(rows).to_csv(folder / "rows.csv.gz", index=False)
+    at = new_app()
+    at.switch_page("app_pages/3_Benchmark.py").run()
+    at.selectbox(key="bench_pick").set_value(next(o for o in at.selectbox(key="bench_pick").options
+                                                  if o.endswith("table2"))).run()
+    assert_clean(at)
+    assert at.radio(key="bench_view").options == ["all", "unseen genes"]
+    main = frame(at, ["Emb", "Ens"])
+    assert main.loc["STRING/hESC/500", "Ens"].startswith("0.601")
+    at.radio(key="bench_view").set_value("unseen genes").run()
+    assert_clean(at)
+    main = frame(at, ["Emb", "Ens"])
+    assert main.loc["STRING/hESC/500", "Ens"].startswith("0.701")
+
+
 def test_benchmark_run_form_widgets():
     at = new_app()
     at.switch_page("app_pages/3_Benchmark.py").run()

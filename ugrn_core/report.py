@@ -56,6 +56,7 @@ def preset_tables(rows: pd.DataFrame, preset: str) -> dict[str, pd.DataFrame]:
         out[f"AUPRC_real_minus_twin_{tag}"] = twin_margin(rows, preset, "AUPRC", **kw)
         out[f"AUPRC_unseen_genes_{tag}"], _ = main_table(rows, preset, "AUPRC", view="unseen genes", **kw)
         out[f"wilcoxon_{tag}"] = paired_tests(rows, preset, "AUPRC", **kw)
+        out[f"wilcoxon_unseen_genes_{tag}"] = paired_tests(rows, preset, "AUPRC", view="unseen genes", **kw)
     return out
 
 
@@ -92,28 +93,32 @@ def preset_markdown(rows: pd.DataFrame, preset: str, meta: dict) -> str:
         if not tu.empty:
             parts.append(f"\n### AUPRC on unseen genes only ({suffix}): TF and target absent from the training pairs\n\n"
                          f"{_md(tu)}\n")
-        tests = paired_tests(rows, preset, "AUPRC", **kw)
-        if not tests.empty:
-            lines = [f"| {r.comparison} | {r.n} | {r.wins} | {r.mean_diff:+.3f} | {fmt_p(r.p)} |" for r in tests.itertuples()]
-            parts.append(f"\n### Paired Wilcoxon signed-rank tests across rows, seed-mean AUPRC ({suffix})\n\n"
-                         "| comparison | n | wins | mean diff | p (two-sided) |\n|---|---|---|---|---|\n" + "\n".join(lines) + "\n")
+        for view, what in (("all", ""), ("unseen genes", ", unseen genes only")):
+            tests = paired_tests(rows, preset, "AUPRC", view=view, **kw)
+            if not tests.empty:
+                lines = [f"| {r.comparison} | {r.n} | {r.wins} | {r.mean_diff:+.3f} | {fmt_p(r.p)} |"
+                         for r in tests.itertuples()]
+                parts.append(f"\n### Paired Wilcoxon signed-rank tests across rows, seed-mean AUPRC ({suffix}{what})\n\n"
+                             "| comparison | n | wins | mean diff | p (two-sided) |\n|---|---|---|---|---|\n"
+                             + "\n".join(lines) + "\n")
     return "\n".join(parts) + "\n"
 
 
-def auprc_figure(rows: pd.DataFrame, preset: str, negatives: str, np_ratio: float = 1.0, suffix: str = ""):
+def auprc_figure(rows: pd.DataFrame, preset: str, negatives: str, np_ratio: float = 1.0, suffix: str = "",
+                 view: str = "all"):
     """Plotly bar chart of average AUPRC per method over the rows common to all methods, coloured by kind (method,
     twin, shuffled labels, control, peer), whiskers = s.d. over seeds of the per-seed averages; None when no row is
-    common to all methods."""
+    common to all methods. ``view``: "all" test pairs or "unseen genes"."""
     import plotly.graph_objects as go
 
     from .tables import per_seed
 
-    m = seed_means(rows, preset, "AUPRC", negatives=negatives, np_ratio=np_ratio)
+    m = seed_means(rows, preset, "AUPRC", negatives=negatives, np_ratio=np_ratio, view=view)
     m = m.loc[:, m.notna().any()]
     common = m.dropna(axis=0, how="any").index if not m.empty else []
     if not len(common):
         return None
-    sel = rows[(rows["view"] == "all") & (rows["negatives"] == negatives) & (rows["np_ratio"] == np_ratio)]
+    sel = rows[(rows["view"] == view) & (rows["negatives"] == negatives) & (rows["np_ratio"] == np_ratio)]
     kinds = sel.drop_duplicates("method").set_index("method")["variant"].to_dict()
     order = [c for c in method_order(sel) if c in m]
     ps = per_seed(sel, preset, "AUPRC")

@@ -13,7 +13,7 @@ from .suite import MODEL_METHODS, SHUFFLED_SUFFIX, TWIN_SUFFIX
 
 VARIANT_ORDER = {"real": 0, "twin": 1, "shuffled labels": 2, "control": 3, "peer": 4}
 COMPARISONS = (("Ens", "Emb"), ("Ens", "Degree prior"), ("Ens", "Ens" + TWIN_SUFFIX), ("Ens", "Ens" + SHUFFLED_SUFFIX),
-               ("Emb", "Degree prior"), ("Emb", "Emb" + TWIN_SUFFIX))
+               ("Emb", "Degree prior"), ("Emb", "Emb" + TWIN_SUFFIX), ("Ens", "|Pearson|"))
 
 
 def method_order(rows: pd.DataFrame) -> list[str]:
