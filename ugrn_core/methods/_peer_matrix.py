@@ -48,8 +48,11 @@ def cached_peer_matrix(method: str, key_parts: tuple, compute: Callable[[], np.n
         compute: ``() -> np.ndarray`` called only on a cache miss; its result is saved.
         sidecar: JSON-serialisable description written beside the matrix (dataset name, sizes, settings).
     Returns: the cached or newly computed matrix (dtype as computed; GRNBoost2/RegDiffusion give float64).
+    Computing holds an exclusive lock (``fcntl.flock`` on a lock file beside the entry), so processes that need the
+    same matrix compute it once.
     """
-    from .._io import atomic_write
+    import fcntl
+
     from ..cache import cache_key
     from ..config import cache_dir
 
@@ -59,7 +62,18 @@ def cached_peer_matrix(method: str, key_parts: tuple, compute: Callable[[], np.n
     path = folder / f"{method}-{key}.npy"
     if path.is_file():
         return np.load(path)
-    M = compute()
+    with open(folder / f".{method}-{key}.lock", "a+") as lock:  # two processes: one computes, the other waits
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.is_file():
+            return np.load(path)
+        M = compute()
+        _save(path, M, sidecar)
+    return M
+
+
+def _save(path, M: np.ndarray, sidecar: dict) -> None:
+    """Write matrix ``M`` to ``path`` and its JSON ``sidecar`` beside it, each atomically."""
+    from .._io import atomic_write
 
     def write(tmp):
         with open(tmp, "wb") as fh:
@@ -71,7 +85,6 @@ def cached_peer_matrix(method: str, key_parts: tuple, compute: Callable[[], np.n
 
     atomic_write(path, write)
     atomic_write(path.with_suffix(".json"), write_sidecar)
-    return M
 
 
 def matrix_scores(M: np.ndarray, tf_row: dict[str, int], target_col: dict[str, int], pairs: pd.DataFrame) -> np.ndarray:
