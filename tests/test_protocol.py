@@ -161,3 +161,28 @@ def test_plain_benchmark_pivot_averages_over_common_datasets():
     p = BenchmarkResult(t).pivot("AUPRC")
     assert p.loc["Avg", "Emb"] == pytest.approx(0.7) and p.loc["Avg", "Origin-Pert"] == pytest.approx(0.6)
     assert p.loc["Avg (own datasets)", "Emb"] == pytest.approx(0.8)
+
+
+def test_grouped_table_rows_average_the_same_test_datasets_for_every_method():
+    """Table 2-style rows (one per training source): each row averages, for every method, only the test datasets
+    where all of that row's methods are defined; a method defined nowhere in the row (Pert without training
+    expression) does not shrink it. Hand-computed case."""
+    from ugrn_core.tables import main_table
+
+    def row(train, test, method, value, seed=0):
+        return {"train": train, "test": test, "seed": seed, "negatives": "uniform", "np_ratio": 1.0, "method": method,
+                "view": "all", "AUPRC": value, "variant": "real", "base_method": method}
+
+    tests = ["STRING/mDC/500", "STRING/mESC/500", "STRING/mHSC-E/500"]  # mHSC-E: no expression
+    rows = []
+    for train in ("STRING/hESC/500", "STRING/hHEP/500"):
+        for k, t in enumerate(tests):
+            rows.append(row(train, t, "Ens", 0.5 + 0.1 * k))  # 0.5, 0.6, 0.7
+            rows.append(row(train, t, "|Pearson|", np.nan if t.endswith("mHSC-E/500") else 0.4 + 0.1 * k))
+            rows.append(row(train, t, "Pert", np.nan if train.startswith("STRING/hESC") or k == 2 else 0.3))
+    table, notes = main_table(pd.DataFrame(rows), "table2", "AUPRC")
+    # both rows average mDC and mESC only: Ens (0.5 + 0.6) / 2, |Pearson| (0.4 + 0.5) / 2
+    assert table.loc["STRING/hESC/500", "Ens"].startswith("0.550") and table.loc["STRING/hHEP/500", "Ens"].startswith("0.550")
+    assert table.loc["STRING/hESC/500", "|Pearson|"].startswith("0.450")
+    assert table.loc["STRING/hHEP/500", "Pert"].startswith("0.300") and table.loc["STRING/hESC/500", "Pert"] == "n/a"
+    assert notes and "2–2 of 3–3 per row" in notes[0]

@@ -33,12 +33,31 @@ def _select(rows, negatives=None, view="all", np_ratio=None):
     return sel
 
 
+def common_tests(df: pd.DataFrame, metric: str = "AUPRC") -> dict:
+    """label → the set of test datasets on which every method that is defined somewhere in that label's rows is
+    defined (``df`` has a ``label`` column). A method defined nowhere in a label (e.g. Pert when the training dataset
+    has no expression) does not shrink it."""
+    defined = df[df[metric].notna()].groupby(["label", "method"], sort=False)["test"].agg(set)
+    return {label: set.intersection(*g.tolist()) for label, g in defined.groupby(level=0, sort=False)}
+
+
 def per_seed(rows: pd.DataFrame, preset: str, metric: str = "AUPRC") -> pd.DataFrame:
-    """[label, method, seed, value, n_tests, n_total]: the metric per table row label and seed (mean over the test
-    datasets of the label where the method is defined; ``n_tests`` of ``n_total`` were defined)."""
+    """[label, method, seed, value, n_tests, n_total]: the metric per table row label and seed.
+
+    One row per test dataset (Table 1): the value of that dataset. Grouped tables (one row per training source, cell
+    type, …): the mean over the label's test datasets where *every* method of the label is defined
+    (``common_tests``), so all columns of a row average the same datasets (the others lack the expression that
+    Origin-Pert, Origin-Attn, Pert or a peer needs); ``n_tests`` of ``n_total`` = datasets averaged of the label's
+    test datasets."""
     df = rows.assign(label=[group_label(preset, a, b, r) for a, b, r in zip(rows["train"], rows["test"], rows["np_ratio"])])
+    n_total = df.groupby("label", sort=False)["test"].nunique()
+    if PRESETS[preset].group_by != "test":
+        common = common_tests(df, metric)
+        df = df[[t in common.get(lab, ()) for lab, t in zip(df["label"], df["test"])]]
     g = df.groupby(["label", "method", "seed"], sort=False)[metric]
-    out = g.agg(value="mean", n_tests="count", n_total="size").reset_index()
+    out = g.agg(value="mean").reset_index()
+    out["n_tests"] = out["label"].map(df.groupby("label", sort=False)["test"].nunique()).to_numpy()
+    out["n_total"] = out["label"].map(n_total).to_numpy()
     return out
 
 
@@ -54,10 +73,13 @@ def main_table(rows: pd.DataFrame, preset: str, metric: str = "AUPRC", negatives
     ps = per_seed(sel, preset, metric)
     notes = []
     if PRESETS[preset].group_by != "test":
-        partial = ps[(ps["n_tests"] > 0) & (ps["n_tests"] < ps["n_total"])]
-        for m, g in partial.groupby("method", sort=False):
-            notes.append(f"{m}: averaged over the {int(g['n_tests'].min())}–{int(g['n_tests'].max())} test datasets "
-                         f"(of {int(g['n_total'].max())}) where it is defined")
+        per_label = ps.drop_duplicates("label")
+        partial = per_label[per_label["n_tests"] < per_label["n_total"]]
+        if len(partial):
+            notes.append(f"each row averages the test datasets where every method of the row is defined: "
+                         f"{int(ps['n_tests'].min())}–{int(ps['n_tests'].max())} of {int(ps['n_total'].min())}–"
+                         f"{int(ps['n_total'].max())} per row (the others lack the expression that Origin-Pert, "
+                         "Origin-Attn, Pert or a peer needs)")
     summ = seed_summary(ps.rename(columns={"label": "dataset", "value": metric}), metric)
     table = table_with_averages(summ, methods=method_order(sel), datasets=list(dict.fromkeys(ps["label"])))
     return table, notes
