@@ -37,7 +37,7 @@ test-all: setup browser
 # The default benchmark: the paper's Table 1 (train STRING/hESC/500, test the 19 TFs+500 datasets of other cell
 # types), 5 seeds, uniform and tf-positive negatives, controls and peers; bundled as assets/benchmark_default.
 benchmark: setup
-	$(VENV)/bin/ugrn benchmark --preset table1 --peers "|Pearson|" --out results/bench
+	$(VENV)/bin/ugrn benchmark --preset table1 --peers "|Pearson|,GRNBoost2,RegDiffusion" --out results/bench
 	rm -rf assets/benchmark_default && mkdir -p assets/benchmark_default
 	cd results/bench/table1 && cp -r results.csv results.md rows.csv meta.json tables figures ../../../assets/benchmark_default/
 
@@ -47,7 +47,7 @@ benchmark: setup
 # Two processes share the work (one walks the cells backwards; cells are locked while computed and shared by the
 # tables), one torch thread each: on 2 cores about half the time of one process.
 BENCH_OUT ?= results/bench
-BENCH_ARGS ?= --peers "|Pearson|"
+BENCH_ARGS ?= --peers "|Pearson|,GRNBoost2,RegDiffusion"
 benchmark-all: setup
 	mkdir -p $(BENCH_OUT)
 	OMP_NUM_THREADS=1 $(VENV)/bin/ugrn benchmark --preset all $(BENCH_ARGS) --out $(BENCH_OUT) --cell-order reverse \
