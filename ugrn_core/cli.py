@@ -472,6 +472,15 @@ def _signals_raise_interrupted():
             signal.signal(s, h)
 
 
+def _close_progress_bars() -> None:
+    """Close the progress bars an interruption left open, so stderr's last bar ends with its newline and the message
+    that follows stands on a line of its own."""
+    from tqdm import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
+
+
 def main(argv=None) -> int:
     """Run one ``ugrn`` command. Exit codes: 0 done; 2 bad input or usage (one message on stderr, no traceback,
     no output file written); 130 / 143 interrupted by SIGINT / SIGTERM (finished probes stay cached, nothing
@@ -484,10 +493,12 @@ def main(argv=None) -> int:
         with _signals_raise_interrupted():
             return args.func(args)
     except Interrupted as e:
+        _close_progress_bars()
         print(f"ugrn {args.command}: {e}; nothing half-written was kept, finished probes stay cached: rerun the same "
               "command to resume", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
+        _close_progress_bars()
         print(f"ugrn {args.command}: interrupted by SIGINT; rerun the same command to resume", file=sys.stderr)
         return 130
     except UGRNInputError as e:  # the project's own errors: bad input named in one line
