@@ -1,4 +1,4 @@
-"""Atomic file and folder writes: outputs appear complete or not at all."""
+"""Atomic file and folder writes (outputs appear complete or not at all), inter-process file locks, result folders."""
 
 from __future__ import annotations
 
@@ -43,6 +43,21 @@ def atomic_folder(path: str | os.PathLike):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def lock_file(path: str | os.PathLike, block: bool = True):
+    """Open lock file ``path`` and take an exclusive ``fcntl.flock`` on it. Returns the open file (closing it, e.g. at
+    the end of a ``with`` block, releases the lock), or None when ``block`` is False and another holder has it. Locks
+    of two open files conflict even within one process."""
+    import fcntl
+
+    fh = open(path, "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+    except BlockingIOError:
+        fh.close()
+        return None
+    return fh
 
 
 def read_meta(folder: str | os.PathLike) -> dict:

@@ -17,7 +17,6 @@ Layout: ``<cache dir>/<checkpoint_id>/<method>-<key>.npy`` with a ``.json`` side
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -27,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._io import atomic_write
+from ._io import atomic_write, lock_file
 from .config import cache_dir
 
 
@@ -66,12 +65,8 @@ class ProbeCache:
     @contextlib.contextmanager
     def lock(self, method: str, key: str):
         """Exclusive inter-process lock of one key (``fcntl.flock`` on a lock file beside the entry)."""
-        with open(self.dir / f".{method}-{key}.lock", "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with lock_file(self.dir / f".{method}-{key}.lock"):
+            yield
 
     def _problem(self, p: Path) -> str | None:
         """Why the entry at ``p`` cannot be trusted, or None when it matches its sidecar."""

@@ -84,13 +84,12 @@ def load_twin(fm, folder: str | os.PathLike | None = None, seed: int = TWIN_SEED
 
     if fm.path is None:
         raise CheckpointError("the random-init twin needs a checkpoint loaded from a folder (ScFM.path is None)")
-    import fcntl
+    from ._io import lock_file
 
     folder = Path(folder) if folder is not None else cache_dir() / "twins" / f"{fm.checkpoint_id}-{seed}"
     args_file = folder / "args.json"
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / f".{folder.name}.lock", "a+") as lock:  # two processes: one writes, the other waits
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with lock_file(folder.parent / f".{folder.name}.lock"):  # two processes: one writes, the other waits
         if not (args_file.is_file() and json.loads(args_file.read_text()).get("twin_seed") == int(seed)):
             make_twin(fm.path, folder, seed)
     return load_checkpoint(folder, device or fm.device)

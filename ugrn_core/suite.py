@@ -30,7 +30,7 @@ import pandas as pd
 
 from . import controls
 from . import methods as registry
-from ._io import atomic_write
+from ._io import atomic_write, lock_file
 from .cache import cache_key
 from .datasets import load_beeline, parse_dataset_name
 from .metrics import evaluate
@@ -56,15 +56,15 @@ def _probes(fm, ds, params):
     return DatasetProbes(fm, ds, params)
 
 
-def _fit_translators(jobs, seed: int, epochs: int, options: dict | None = None) -> list:
+def _fit_translators(jobs, seed: int, options: dict) -> list:
     """Translators for ``jobs`` = [(probes, pairs, methods)] (Ens → VVP + GDT), every projector trained in one loop
-    (``Translator.fit_many``) with ``translator.TrainOptions`` given as a dict (None = the defaults; ``epochs``
-    overrides); None for a job with nothing trainable (no expression)."""
+    (``Translator.fit_many``) with ``translator.TrainOptions`` given in full as a dict (``SuiteConfig.options``);
+    None for a job with nothing trainable (no expression)."""
     import warnings
 
-    from .translator import DEFAULT_OPTIONS, TrainOptions, Translator
+    from .translator import TrainOptions, Translator
 
-    opts = TrainOptions.from_dict({**DEFAULT_OPTIONS.to_dict(), **(options or {}), "epochs": epochs})
+    opts = TrainOptions.from_dict(options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return Translator.fit_many([(p, d, list(m)) for p, d, m in jobs], seed=seed, options=opts,
@@ -116,6 +116,13 @@ class SuiteConfig:
     include_train_cell: bool = False
     twin_methods: tuple[str, ...] = TWIN_METHODS
     train_options: dict | None = None
+
+    def options(self) -> dict:
+        """The projector training options in full (``translator.TrainOptions`` as a dict): the defaults, then
+        ``train_options``, then ``epochs``."""
+        from .translator import DEFAULT_OPTIONS
+
+        return {**DEFAULT_OPTIONS.to_dict(), **(self.train_options or {}), "epochs": self.epochs}
 
     def __post_init__(self):
         bad = [n for n in self.negatives if n not in NEGATIVE_MODES]
@@ -197,14 +204,11 @@ class Suite:
         """Cache key of a cell's model and control rows (``peer`` None) or of one peer's rows in that cell. Peers are
         not part of the model rows' key, so adding a peer to a finished run computes only the peer's rows."""
         c = self.config
-        from .translator import DEFAULT_OPTIONS
-
         if peer is not None:  # a peer needs no model: only the test pairs (training pairs removed) and views matter
             return cache_key("peer", peer, train, test, seed, negatives, float(np_ratio), "unseen" in c.controls)
-        options = {**DEFAULT_OPTIONS.to_dict(), **(c.train_options or {}), "epochs": c.epochs}
         return cache_key(train, test, seed, negatives, float(np_ratio), list(c.methods), list(c.controls),
                          c.epochs, list(c.twin_methods), self.params.to_dict(), self.fm.checkpoint_id,
-                         self.twin_fm.checkpoint_id if self.twin_fm is not None else None, options)
+                         self.twin_fm.checkpoint_id if self.twin_fm is not None else None, c.options())
 
     def _cell_path(self, *key, peer: str | None = None) -> Path:
         return self.cells_dir / f"{'peer-' if peer else ''}{self.cell_key(*key, peer=peer)}.csv"
@@ -224,11 +228,8 @@ class Suite:
 
     def _train_key(self, train: str, seed: int) -> str:
         """Key of a (training source, seed)'s ``_TrainState``: what decides its pairs and translators."""
-        from .translator import DEFAULT_OPTIONS
-
         c = self.config
-        options = {**DEFAULT_OPTIONS.to_dict(), **(c.train_options or {}), "epochs": c.epochs}
-        return cache_key("train", train, seed, list(c.methods), list(c.controls), list(c.twin_methods), options,
+        return cache_key("train", train, seed, list(c.methods), list(c.controls), list(c.twin_methods), c.options(),
                          self.params.to_dict(), self.fm.checkpoint_id,
                          self.twin_fm.checkpoint_id if self.twin_fm is not None else None)
 
@@ -250,7 +251,7 @@ class Suite:
             if "twin" in c.controls and self.twin_fm is not None and twin:
                 jobs["twin"] = (self.probes(train, "twin"), pairs, twin)
         if jobs:
-            state.translators.update(zip(jobs, _fit_translators(list(jobs.values()), seed, c.epochs, c.train_options)))
+            state.translators.update(zip(jobs, _fit_translators(list(jobs.values()), seed, c.options())))
         state.fitted = True
         return state
 
@@ -368,15 +369,7 @@ class Suite:
     def _cell_lock(self, cell, block: bool):
         """An open lock file holding an exclusive ``fcntl.flock`` on ``cell`` (a tuple of ``run_cell``'s arguments),
         or None when ``block`` is False and another process holds it. The caller closes it to release."""
-        import fcntl
-
-        fh = open(self.cells_dir / f".{self.cell_key(*cell)}.lock", "a+")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
-        except BlockingIOError:
-            fh.close()
-            return None
-        return fh
+        return lock_file(self.cells_dir / f".{self.cell_key(*cell)}.lock", block)
 
     def run(self, jobs, order: str = "forward") -> pd.DataFrame:
         """Run ``jobs`` = iterable of (train, tests, np_ratios or None) and return every cell's rows (one DataFrame).

@@ -19,7 +19,7 @@ import os
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -167,6 +167,18 @@ class _StackedProjectors(nn.Module):
                 "net.4.weight": self.w3[k].T.clone(), "net.4.bias": self.b3[k, 0].clone()}
 
 
+class _Problem(NamedTuple):
+    """One projector's training data after checks and the held-out split: trained-on features ``X`` float32 (n, D)
+    and labels ``y`` (n,), held-out ``Xv``/``yv`` (None without early stopping), standardisation ``mean``/``std``."""
+
+    X: np.ndarray
+    y: np.ndarray
+    Xv: np.ndarray | None
+    yv: np.ndarray | None
+    mean: np.ndarray
+    std: np.ndarray
+
+
 def _check_problem(X, y, what: str):
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y, dtype=np.float32)
@@ -237,38 +249,38 @@ def fit_projectors(problems, seed: int = 0, options: TrainOptions | None = None,
                                  f"stratified by label for early stopping: {e}") from None
         mean, std = X.mean(0), X.std(0)
         std = np.where(std > 1e-8, std, 1.0).astype(np.float32)
-        prepared.append((X, y, Xv, yv, mean.astype(np.float32), std))
+        prepared.append(_Problem(X, y, Xv, yv, mean.astype(np.float32), std))
     out: list[TrainedProjector | None] = [None] * len(prepared)
     groups: dict[int, list[int]] = {}
     for k, p in enumerate(prepared):
-        groups.setdefault(len(p[0]), []).append(k)
+        groups.setdefault(len(p.X), []).append(k)
     for idx in groups.values():
         for k, tp in zip(idx, _fit_group([prepared[k] for k in idx], seed, options, progress, desc)):
             out[k] = tp
     return out
 
 
-def _fit_group(prepared, seed: int, options: TrainOptions, progress, desc) -> list[TrainedProjector]:
+def _fit_group(prepared: list[_Problem], seed: int, options: TrainOptions, progress, desc) -> list[TrainedProjector]:
     """``fit_projectors`` for problems with the same number of trained-on pairs (one shared batch order)."""
     K = len(prepared)
-    d_max = max(p[0].shape[1] for p in prepared)
+    d_max = max(p.X.shape[1] for p in prepared)
 
-    def stack(arrays, means, stds):  # (K, n, d_max) standardised, zero-padded
+    def stack(field: str):  # (K, n, d_max) standardised, zero-padded
+        arrays = [getattr(p, field) for p in prepared]
         out = np.zeros((K, len(arrays[0]), d_max), dtype=np.float32)
-        for k, (a, mu, sd) in enumerate(zip(arrays, means, stds)):
-            out[k, :, : a.shape[1]] = (a - mu) / sd
+        for k, (a, p) in enumerate(zip(arrays, prepared)):
+            out[k, :, : a.shape[1]] = (a - p.mean) / p.std
         return torch.as_tensor(out)
 
-    means, stds = [p[4] for p in prepared], [p[5] for p in prepared]
-    Xs = stack([p[0] for p in prepared], means, stds)
-    yt = torch.as_tensor(np.stack([p[1] for p in prepared]))
-    early = prepared[0][2] is not None
-    Xvs = stack([p[2] for p in prepared], means, stds) if early else None
-    yvt = torch.as_tensor(np.stack([p[3] for p in prepared])) if early else None
+    Xs = stack("X")
+    yt = torch.as_tensor(np.stack([p.y for p in prepared]))
+    early = prepared[0].Xv is not None
+    Xvs = stack("Xv") if early else None
+    yvt = torch.as_tensor(np.stack([p.yv for p in prepared])) if early else None
     singles = []
     for p in prepared:
         torch.manual_seed(seed)
-        singles.append(Projector(p[0].shape[1]))
+        singles.append(Projector(p.X.shape[1]))
     model = _StackedProjectors(singles, dropout=options.dropout)
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
@@ -317,10 +329,10 @@ def _fit_group(prepared, seed: int, options: TrainOptions, progress, desc) -> li
             break
     out = []
     for k, p in enumerate(prepared):
-        proj = Projector(p[0].shape[1], dropout=options.dropout)
+        proj = Projector(p.X.shape[1], dropout=options.dropout)
         proj.load_state_dict(best_state[k] if best_state[k] is not None else model.state_of(k))
         proj.eval()
-        out.append(TrainedProjector(proj, p[4], p[5], history[k], val_history[k], best_epoch[k]))
+        out.append(TrainedProjector(proj, p.mean, p.std, history[k], val_history[k], best_epoch[k]))
     return out
 
 
@@ -388,7 +400,6 @@ class Translator:
         problems, where, n_train = [], [], [{} for _ in jobs]
         for j, (probes, pairs, methods) in enumerate(jobs):
             ds = probes.dataset
-            found = False
             for m in projectors_needed(methods):
                 spec = registry.get(m)
                 if spec.needs_expression and not ds.has_expression:
@@ -397,8 +408,7 @@ class Translator:
                 problems.append((spec.features(probes, pairs, progress), pairs["label"].to_numpy()))
                 where.append((j, m))
                 n_train[j][m] = len(pairs)
-                found = True
-            if not found and not skip_untrainable:
+            if not n_train[j] and not skip_untrainable:
                 raise DataError(f"no translator could be trained on {ds.name} for methods {list(methods)}")
         names = sorted({m for _, m in where})
         fitted = fit_projectors(problems, seed=seed, options=options, progress=progress,

@@ -51,8 +51,7 @@ def cached_peer_matrix(method: str, key_parts: tuple, compute: Callable[[], np.n
     Computing holds an exclusive lock (``fcntl.flock`` on a lock file beside the entry), so processes that need the
     same matrix compute it once.
     """
-    import fcntl
-
+    from .._io import lock_file
     from ..cache import cache_key
     from ..config import cache_dir
 
@@ -62,8 +61,7 @@ def cached_peer_matrix(method: str, key_parts: tuple, compute: Callable[[], np.n
     path = folder / f"{method}-{key}.npy"
     if path.is_file():
         return np.load(path)
-    with open(folder / f".{method}-{key}.lock", "a+") as lock:  # two processes: one computes, the other waits
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with lock_file(folder / f".{method}-{key}.lock"):  # two processes: one computes, the other waits
         if path.is_file():
             return np.load(path)
         M = compute()
