@@ -15,6 +15,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import pandas as pd
+
+from ugrn_core._io import atomic_write
 from ugrn_core.sem.scoring import SEMOptions
 from ugrn_core.unseen_genes import UnseenGenesResult, run_unseen_genes
 
@@ -28,6 +31,29 @@ def _seeds(s: str) -> list[int]:
         a, b = s.split("-")
         return list(range(int(a), int(b) + 1))
     return [int(x) for x in s.split(",")]
+
+
+PAIRS = (("InfoSEM-B", "DeepSEM"), ("InfoSEM-BC", "DeepSEM"), ("InfoSEM-BC", "InfoSEM-B"), ("InfoSEM-B", "Random"),
+         ("DeepSEM", "Random"))
+
+
+def paired_markdown(result: UnseenGenesResult, metric: str = "AUPRC") -> str:
+    """Paired differences (same split per seed) of the PAIRS on unseen × unseen test pairs: datasets × pairs of
+    "mean ± s.e.", plus the number of datasets where the difference is above / below 2 s.e."""
+    cols, counts = {}, []
+    for a, b in PAIRS:
+        if not {a, b} <= set(result.table["method"]):
+            continue
+        d = result.paired(a, b, metric)
+        cols[f"{a} − {b}"] = [f"{m:+.3f} ± {e:.3f}" for m, e in zip(d["mean"], d["se"])]
+        counts.append(f"{a} − {b}: above 2 s.e. on {int((d['mean'] > 2 * d['se']).sum())}, below on "
+                      f"{int((d['mean'] < -2 * d['se']).sum())} of {len(d)} datasets, mean {d['mean'].mean():+.3f}")
+        index = d.index
+    if not cols:
+        return ""
+    table = pd.DataFrame(cols, index=index).to_markdown()
+    return f"\n## Paired {metric} differences, unseen test pairs (mean ± s.e. over seeds)\n\n{table}\n\n" + "\n".join(
+        f"- {c}" for c in counts) + "\n"
 
 
 def main() -> None:
@@ -52,8 +78,10 @@ def main() -> None:
             by_split.setdefault(r.meta["split"], []).append(r)
         for split, rs in by_split.items():
             joined = UnseenGenesResult.concat(rs)
-            joined.save(Path(a.join + "_joined") / split)
-            print(joined.to_markdown())
+            folder = joined.save(Path(a.join + "_joined") / split)
+            md = joined.to_markdown() + (paired_markdown(joined) if split == "unseen-genes" else "")
+            atomic_write(folder / "results.md", lambda tmp: Path(tmp).write_text(md))
+            print(md)
         return
     from ugrn_core import api
 

@@ -129,7 +129,7 @@ def checkpoint_settings(items, twin: bool = True) -> dict[str, dict]:
         args = json.loads((Path(folder) / "args.json").read_text()) if (Path(folder) / "args.json").is_file() else {}
         summary = Path(folder) / "training_summary.json"
         extra = json.loads(summary.read_text()) if summary.is_file() else {}
-        what = ", ".join(f"{k} {args[k]}" for k in ("embsize", "nlayers", "nhead", "d_hid") if k in args)
+        what = ", ".join(f"{k} {args[k]}" for k in ("embsize", "nlayers", "nheads", "d_hid") if k in args)
         if extra.get("config", {}).get("steps"):
             what += f", {extra['config']['steps']} steps"
         if extra.get("excluded"):
@@ -139,13 +139,20 @@ def checkpoint_settings(items, twin: bool = True) -> dict[str, dict]:
     return out
 
 
+ARCH_KEYS = ("embsize", "nheads", "d_hid", "nlayers", "n_bins", "input_emb_style", "max_seq_len")
+
+
 def run_setting(name: str, spec: dict, fm, twin, seeds, out: Path) -> pd.DataFrame:
     """Rows of one setting (``Suite.run`` over the table1 jobs; cells cached under ``out/<name>``). A setting with a
     ``"checkpoint"`` folder runs on that checkpoint and its own twin instead of ``fm`` / ``twin``."""
     methods = tuple(spec.get("methods", METHODS))
     if spec.get("checkpoint"):
-        fm = scfm.load_checkpoint(spec["checkpoint"], "cpu")
-        twin = load_twin(fm) if spec.get("twin", True) else None
+        extra = scfm.load_checkpoint(spec["checkpoint"], "cpu")
+        # a random-init twin depends only on the architecture, the vocabulary and the twin seed: a checkpoint that
+        # shares them with fm (e.g. more or fewer training steps) shares fm's twin and its cached probes
+        same = extra.vocab == fm.vocab and all(extra.args.get(k) == fm.args.get(k) for k in ARCH_KEYS)
+        twin = (twin if same and twin is not None else load_twin(extra)) if spec.get("twin", True) else None
+        fm = extra
     controls = ("twin", "degree-prior") if spec.get("twin", True) else ("degree-prior",)
     cfg = SuiteConfig(methods=methods, peers=("|Pearson|",), controls=controls, seeds=tuple(seeds),
                       negatives=("uniform",), twin_methods=methods, train_options=spec["options"] or None)

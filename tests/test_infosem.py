@@ -223,3 +223,25 @@ def test_translator_path_trains_on_seen_pairs_only_and_scores_every_unseen_pair(
                          train_pairs=sp.train, seed=0, cache={})
     scores = _translator_scores(registry.get("Emb"), ctx, sp.train, sp.test)
     assert scores.shape == (len(sp.test),) and np.isfinite(scores).all() and np.ptp(scores) > 0
+
+
+def test_paired_differences_pair_seeds_and_name_missing_methods():
+    """``UnseenGenesResult.paired`` subtracts per seed before averaging: a method that is the reference + 0.1 on
+    every seed differs by exactly 0.1 with s.e. 0 however much the seeds vary, while unpaired s.e. would not be 0."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for ds in ("Specific/a/500", "Specific/b/500"):
+        for seed in range(5):
+            base = rng.uniform(0.2, 0.8)
+            for method, value in (("ref", base), ("plus", base + 0.1)):
+                rows.append({"method": method, "dataset": ds, "seed": seed, "test_set": "unseen", "note": "",
+                             "AUPRC": value})
+    rows.append({"method": "plus", "dataset": "Specific/a/500", "seed": 9, "test_set": "unseen", "note": "",
+                 "AUPRC": 0.0})  # a seed the reference lacks is left out, not paired with nothing
+    res = UnseenGenesResult(pd.DataFrame(rows), {"split": "unseen-genes"})
+    d = res.paired("plus", "ref")
+    assert list(d.index) == ["Specific/a/500", "Specific/b/500"] and list(d["n_seeds"]) == [5, 5]
+    np.testing.assert_allclose(d["mean"], 0.1, atol=1e-12)
+    np.testing.assert_allclose(d["se"], 0.0, atol=1e-12)
+    with pytest.raises(ValueError, match=r"no 'unseen' rows for \['DeepSEM'\]"):
+        res.paired("DeepSEM", "ref")

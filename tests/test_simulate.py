@@ -169,3 +169,28 @@ def test_heldout_reconstruction_rebuilds_the_pretraining_split(tmp_path):
     assert [r["gene_mean_baseline_mse"] for r in other] != [r["gene_mean_baseline_mse"] for r in rows]
     with pytest.raises(ParameterError, match="mask_ratio 1.0; expected a fraction in"):
         heldout_reconstruction(fm, corpora, cfg, mask_ratio=1.0)
+
+
+def test_pretraining_continues_from_a_checkpoint(tmp_path, capsys):
+    """``init_checkpoint`` (``ugrn pretrain --init-checkpoint``) starts from the given weights: the continued run's
+    first losses are the first run's last ones, not a fresh model's, its card counts the steps of both runs, and a
+    checkpoint of another architecture is refused with a message that names the difference."""
+    import json
+
+    from ugrn_core import cli
+    from ugrn_core.pretrain import PretrainConfig, corpora_from_anndata, pretrain
+
+    ds = _small(0)
+    corpora = corpora_from_anndata([ds.expression])
+    cfg = PretrainConfig(steps=200, seq_len=16, batch_size=4, save_every=0)
+    first = pretrain(tmp_path / "a", cfg=cfg, device="cpu", progress=False, corpora=corpora)
+    more = pretrain(tmp_path / "b", cfg=cfg, device="cpu", progress=False, corpora=corpora, init_checkpoint=tmp_path / "a")
+    assert first["loss_curve"][0] > 1.5 * first["loss_curve"][-1]  # the first run learned something
+    assert more["loss_curve"][0] < 0.8 * first["loss_curve"][0]  # and the second starts from it
+    assert more["total_steps"] == 400 and json.loads((tmp_path / "b" / "args.json").read_text())["pretrain_steps"] == 400
+    with pytest.raises(ParameterError, match=r"differs in architecture.*'embsize': \(64, 32\)"):
+        pretrain(tmp_path / "c", cfg=PretrainConfig(steps=5, seq_len=16, batch_size=4, save_every=0, embsize=32),
+                 device="cpu", progress=False, corpora=corpora, init_checkpoint=tmp_path / "a")
+    ds.expression.write_h5ad(tmp_path / "sim.h5ad")
+    assert cli.main(["pretrain", "--h5ad", str(tmp_path / "sim.h5ad"), "--out", str(tmp_path / "d"), "--nheads", "3"]) == 2
+    assert "3 attention heads do not divide width 64" in capsys.readouterr().err and not (tmp_path / "d").exists()

@@ -137,7 +137,8 @@ def cmd_pretrain(args) -> int:
     from .pretrain import PretrainConfig, corpora_from_anndata, pretrain
 
     cfg = PretrainConfig(steps=args.steps, seed=args.seed, seq_len=args.seq_len, batch_size=args.batch_size,
-                         save_every=args.save_every)
+                         save_every=args.save_every, embsize=args.embsize, nlayers=args.nlayers, nheads=args.nheads,
+                         d_hid=args.d_hid)
     from .config import resolve_device
 
     corpora = None
@@ -147,9 +148,12 @@ def cmd_pretrain(args) -> int:
     command = " ".join(shlex.quote(str(a)) for a in [
         "ugrn", "pretrain", "--out", args.out, "--steps", args.steps, "--seq-len", args.seq_len, "--batch-size",
         args.batch_size, "--seed", args.seed, *[x for f in (args.h5ad or []) for x in ("--h5ad", f)],
-        *(["--species", args.species] if args.h5ad else []), *(["--exclude-cells", ",".join(exclude)] if exclude else [])])
+        *(["--species", args.species] if args.h5ad else []), *(["--exclude-cells", ",".join(exclude)] if exclude else []),
+        *[x for k in ("embsize", "nlayers", "nheads", "d_hid") if getattr(args, k) != getattr(PretrainConfig, k)
+          for x in (f"--{k.replace('_', '-')}", getattr(args, k))],
+        *(["--init-checkpoint", args.init_checkpoint] if args.init_checkpoint else [])])
     summary = pretrain(args.out, data_dir=args.data_dir, cfg=cfg, device=resolve_device(args.device), corpora=corpora,
-                       exclude=exclude, command=command)
+                       exclude=exclude, command=command, init_checkpoint=args.init_checkpoint)
     print(f"wrote {args.out}: vocabulary {summary['vocab_size']} tokens, final training loss {summary['final_train_loss']}, "
           f"{summary['seconds']} s")
     for s in summary["sources"]:
@@ -352,6 +356,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude-cells", default=None, metavar="NAMES",
                    help="comma-separated sources of the real corpus to leave out (hHEP,mDC,mESC,mHSC-GM,mHSC-L,"
                         "pbmc68k_reduced,HSMM), e.g. a model that never saw the test cell types")
+    p.add_argument("--embsize", type=_number(int, 1), default=64, help="model width (d_model)")
+    p.add_argument("--nlayers", type=_number(int, 1), default=2, help="transformer layers")
+    p.add_argument("--nheads", type=_number(int, 1), default=4, help="attention heads (must divide --embsize)")
+    p.add_argument("--d-hid", type=_number(int, 1), default=128, help="feed-forward width")
+    p.add_argument("--init-checkpoint", default=None, metavar="FOLDER",
+                   help="continue from this checkpoint's weights (same corpus and architecture; a fresh optimiser and "
+                        "schedule over --steps more steps)")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--device", default=None)
     p.set_defaults(func=cmd_pretrain)

@@ -273,17 +273,22 @@ def heldout_reconstruction(fm, corpora: list[Corpus], cfg: PretrainConfig, mask_
 
 
 def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: str | None = None, progress: bool = True,
-             corpora: list[Corpus] | None = None, exclude=(), command: str | None = None) -> dict:
+             corpora: list[Corpus] | None = None, exclude=(), command: str | None = None,
+             init_checkpoint=None) -> dict:
     """Pretrain the compact scGPT and write it to ``out_dir`` in the official layout plus ``MODEL_CARD.md``.
 
     Args:
         corpora: train on these (``corpora_from_anndata``) instead of the default real corpus (``load_corpus``).
         exclude: sources of the default corpus to leave out (``load_corpus``); only without ``corpora``.
         command: the command that rebuilds this model, for the model card (default: the ``ugrn pretrain`` line).
+        init_checkpoint: folder of a checkpoint to continue from (its weights replace the random initialisation;
+            optimiser, warm-up and cosine schedule start afresh over ``cfg.steps``): the "more training steps" lever
+            without repeating the first run. Its vocabulary and architecture must equal this run's.
 
     Deterministic for a given seed on CPU. Returns the training summary written into the card (dict with the
     corpus table, steps, final training loss, held-out masked MSE against a per-gene-mean baseline, seconds).
-    Raises: ParameterError when both ``corpora`` and ``exclude`` are given, or for a bad ``exclude`` name.
+    Raises: ParameterError when both ``corpora`` and ``exclude`` are given, for a bad ``exclude`` name, or when
+        ``init_checkpoint`` has another vocabulary or architecture (the message names the difference).
     """
     cfg = cfg or PretrainConfig()
     torch.manual_seed(cfg.seed)
@@ -292,6 +297,9 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
     t0 = time.time()
     if corpora is not None and exclude:
         raise ParameterError("pretrain: 'exclude' applies to the default corpus; leave it out when giving corpora")
+    if cfg.embsize % cfg.nheads:
+        raise ParameterError(f"pretrain: {cfg.nheads} attention heads do not divide width {cfg.embsize}; "
+                             "expected embsize to be a multiple of nheads")
     custom = corpora is not None
     corpora = list(corpora) if custom else load_corpus(data_dir, cfg.n_bins, exclude)
     tokens = sorted({t for c in corpora for t in c.tokens})
@@ -306,9 +314,30 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
         "mask_ratio": cfg.mask_ratio, "seed": cfg.seed, "pretrain_steps": cfg.steps, "pretrain_seq_len": cfg.seq_len,
     }
     model = build_model(vocab, args).to(dev).train()
+    init_id = None
+    if init_checkpoint is not None:
+        init = load_checkpoint(init_checkpoint, device="cpu")
+        if init.vocab != vocab:
+            raise ParameterError(f"pretrain: --init-checkpoint {init_checkpoint} has a vocabulary of {len(init.vocab)} "
+                                 f"tokens that differs from this corpus's {len(vocab)}; continue on the same corpus")
+        arch = ("embsize", "nheads", "d_hid", "nlayers", "n_bins")
+        diff = {k: (init.args.get(k), args[k]) for k in arch if init.args.get(k) != args[k]}
+        if diff:
+            raise ParameterError(f"pretrain: --init-checkpoint {init_checkpoint} differs in architecture "
+                                 f"(checkpoint, this run): {diff}")
+        model.load_state_dict(init.model.state_dict())
+        model.train()
+        for prm in model.parameters():
+            prm.requires_grad_(True)
+        init_id = init.checkpoint_id
+        args["init_checkpoint_id"] = init_id
+        args["pretrain_steps"] = int(init.args.get("pretrain_steps", 0)) + cfg.steps
 
     # hold out a few cells of every source to report a reconstruction error the model never trained on
     splits = _holdout_splits(corpora, cfg, rng)
+    if init_checkpoint is not None:
+        # same held-out cells as the first run (drawn above), but a fresh stream of training batches
+        rng = np.random.default_rng((cfg.seed, int(init.args.get("pretrain_steps", 0))))
     weights = np.asarray([len(tr) for tr, _ in splits], dtype=float)
     weights /= weights.sum()
 
@@ -319,7 +348,7 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
     )
     losses: list[float] = []
     # resume an interrupted run of the same configuration and corpus from its last saved state
-    fingerprint = json.dumps([{k: v for k, v in asdict(cfg).items() if k != "save_every"}, tokens, str(dev)])
+    fingerprint = json.dumps([{k: v for k, v in asdict(cfg).items() if k != "save_every"}, tokens, str(dev), init_id])
     state_file, start = state_path(out_dir), 0
     if state_file.is_file():
         saved = torch.load(state_file, map_location="cpu", weights_only=True)
@@ -363,7 +392,8 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
         "final_train_loss": round(float(np.mean(losses[-200:])), 4), "first_train_loss": round(float(np.mean(losses[:50])), 4),
         "sources": held, "seconds": round(time.time() - t0, 1), "resumed_from_step": start, "device": str(dev), "torch": torch.__version__,
         "loss_curve": [round(float(np.mean(losses[i : i + 100])), 4) for i in range(0, len(losses), 100)],
-        "corpus": "custom" if custom else "default", "excluded": sorted(exclude),
+        "corpus": "custom" if custom else "default", "excluded": sorted(exclude), "init_checkpoint_id": init_id,
+        "total_steps": args["pretrain_steps"],
         "command": command or (f"ugrn pretrain --out {Path(out_dir)} --steps {cfg.steps} --seed {cfg.seed}"
                                + (f" --exclude-cells {','.join(sorted(exclude))}" if exclude else "")),
     }

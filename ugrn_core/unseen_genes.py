@@ -64,6 +64,21 @@ class UnseenGenesResult:
             out[f"{m} se"] = g[m].std(ddof=1) / np.sqrt(g[m].count())
         return out.reset_index()
 
+    def paired(self, method: str, reference: str, metric: str = "AUPRC", test_set: str = "unseen") -> pd.DataFrame:
+        """Paired difference ``method − reference`` per dataset over the seeds both ran (same split per seed).
+
+        Returns a DataFrame indexed by dataset with columns ``mean``, ``se`` (standard error over seeds; NaN with one
+        seed) and ``n_seeds``; ``metric`` one of METRICS, ``test_set`` "unseen" / "seen" / "test".
+        Raises ValueError when either method has no rows for ``test_set``.
+        """
+        t = self.table[(self.table["test_set"] == test_set) & (self.table["note"].fillna("") == "")]
+        missing = [m for m in (method, reference) if m not in set(t["method"])]
+        if missing:
+            raise ValueError(f"paired: no {test_set!r} rows for {missing}; methods present: {sorted(set(t['method']))}")
+        p = t.pivot_table(index=["dataset", "seed"], columns="method", values=metric)[[method, reference]].dropna()
+        d = (p[method] - p[reference]).groupby(level="dataset", sort=False)
+        return pd.DataFrame({"mean": d.mean(), "se": d.std(ddof=1) / np.sqrt(d.count()), "n_seeds": d.count()})
+
     def pivot(self, metric: str = "AUPRC", test_set: str | None = None) -> pd.DataFrame:
         """Methods × datasets table of "mean ± se" strings for ``metric`` (default test set: the split's main one)."""
         s = self.summary()
