@@ -139,9 +139,6 @@ def checkpoint_settings(items, twin: bool = True) -> dict[str, dict]:
     return out
 
 
-ARCH_KEYS = ("embsize", "nheads", "d_hid", "nlayers", "n_bins", "input_emb_style", "max_seq_len")
-
-
 def run_setting(name: str, spec: dict, fm, twin, seeds, out: Path) -> pd.DataFrame:
     """Rows of one setting (``Suite.run`` over the table1 jobs; cells cached under ``out/<name>``). A setting with a
     ``"checkpoint"`` folder runs on that checkpoint and its own twin instead of ``fm`` / ``twin``."""
@@ -150,7 +147,7 @@ def run_setting(name: str, spec: dict, fm, twin, seeds, out: Path) -> pd.DataFra
         extra = scfm.load_checkpoint(spec["checkpoint"], "cpu")
         # a random-init twin depends only on the architecture, the vocabulary and the twin seed: a checkpoint that
         # shares them with fm (e.g. more or fewer training steps) shares fm's twin and its cached probes
-        same = extra.vocab == fm.vocab and all(extra.args.get(k) == fm.args.get(k) for k in ARCH_KEYS)
+        same = extra.vocab == fm.vocab and all(extra.args.get(k) == fm.args.get(k) for k in scfm.ARCH_KEYS)
         twin = (twin if same and twin is not None else load_twin(extra)) if spec.get("twin", True) else None
         fm = extra
     controls = ("twin", "degree-prior") if spec.get("twin", True) else ("degree-prior",)

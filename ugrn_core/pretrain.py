@@ -37,7 +37,7 @@ from . import datasets as ugrn_datasets
 from ._io import atomic_write
 from .config import resolve_data_dir
 from .errors import ParameterError
-from .scfm import SPECIAL_TOKENS, bin_values, build_model, load_checkpoint, save_checkpoint
+from .scfm import ARCH_KEYS, SPECIAL_TOKENS, bin_values, build_model, load_checkpoint, save_checkpoint
 from .vocab import candidate_tokens, load_orthologs
 
 BEELINE_EXPRESSION_CELLS = ("hHEP", "mDC", "mESC", "mHSC-GM", "mHSC-L")
@@ -320,8 +320,7 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
         if init.vocab != vocab:
             raise ParameterError(f"pretrain: --init-checkpoint {init_checkpoint} has a vocabulary of {len(init.vocab)} "
                                  f"tokens that differs from this corpus's {len(vocab)}; continue on the same corpus")
-        arch = ("embsize", "nheads", "d_hid", "nlayers", "n_bins")
-        diff = {k: (init.args.get(k), args[k]) for k in arch if init.args.get(k) != args[k]}
+        diff = {k: (init.args.get(k), args[k]) for k in ARCH_KEYS if init.args.get(k) != args[k]}
         if diff:
             raise ParameterError(f"pretrain: --init-checkpoint {init_checkpoint} differs in architecture "
                                  f"(checkpoint, this run): {diff}")
@@ -329,15 +328,15 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
         model.train()
         for prm in model.parameters():
             prm.requires_grad_(True)
-        init_id = init.checkpoint_id
+        init_id, init_steps = init.checkpoint_id, int(init.args.get("pretrain_steps", 0))
         args["init_checkpoint_id"] = init_id
-        args["pretrain_steps"] = int(init.args.get("pretrain_steps", 0)) + cfg.steps
+        args["pretrain_steps"] = init_steps + cfg.steps
 
     # hold out a few cells of every source to report a reconstruction error the model never trained on
     splits = _holdout_splits(corpora, cfg, rng)
     if init_checkpoint is not None:
         # same held-out cells as the first run (drawn above), but a fresh stream of training batches
-        rng = np.random.default_rng((cfg.seed, int(init.args.get("pretrain_steps", 0))))
+        rng = np.random.default_rng((cfg.seed, init_steps))
     weights = np.asarray([len(tr) for tr, _ in splits], dtype=float)
     weights /= weights.sum()
 

@@ -37,6 +37,9 @@ from .config import default_device
 from .errors import CheckpointError, CheckpointNotFound
 
 SPECIAL_TOKENS = ("<pad>", "<cls>", "<eoc>")
+# model arguments that fix the weights' shapes and meaning: checkpoints equal in these (and in vocabulary) can load
+# each other's weights and share one random-init twin
+ARCH_KEYS = ("embsize", "nheads", "d_hid", "nlayers", "n_bins", "input_emb_style", "max_seq_len")
 _PRIVATE_PKG = "_ugrn_scgpt_model"
 
 # args.json key → TransformerModel keyword (official scGPT naming on the left).
