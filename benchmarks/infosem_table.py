@@ -64,11 +64,13 @@ def main() -> None:
     ap.add_argument("--split", default="unseen-genes")
     ap.add_argument("--epochs", type=int, default=30, help="0 = the published preset (150 / 90)")
     ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--n-runs", type=int, default=1, help="SEM fits averaged per model (DeepSEM's README: 10)")
     ap.add_argument("--prior", default="scgpt")
     ap.add_argument("--sigma-w", default="1,100")
     ap.add_argument("--sigma-l", default="0.316")
     ap.add_argument("--candidates", default="known", choices=["known", "all"])
     ap.add_argument("--out", default="results/infosem")
+    ap.add_argument("--tag", default="", help="suffix of the result folders (extra runs joined beside the main ones)")
     ap.add_argument("--join", default=None, help="join every result folder under this path and print the tables")
     a = ap.parse_args()
     if a.join:
@@ -86,16 +88,17 @@ def main() -> None:
     from ugrn_core import api
 
     fm = api.load_model(None, "cpu") if a.prior == "scgpt" else None
-    overrides = {"hidden": a.hidden, **({"epochs": a.epochs} if a.epochs else {})}
+    overrides = {"hidden": a.hidden, **({"epochs": a.epochs} if a.epochs else {}),
+                 **({"n_runs": a.n_runs} if a.n_runs > 1 else {})}
     opts = SEMOptions(config_overrides=overrides, prior=a.prior, sigma_w_grid=tuple(float(x) for x in a.sigma_w.split(",")),
                       sigma_l_grid=tuple(float(x) for x in a.sigma_l.split(",")), fm=fm)
     datasets = ALL if a.datasets == "all" else a.datasets.split(",")
-    label = f"seeds {a.seeds}, epochs {a.epochs or 'preset'}, hidden {a.hidden}, prior {a.prior}"
+    label = f"seeds {a.seeds}, epochs {a.epochs or 'preset'}, hidden {a.hidden}, runs {a.n_runs}, prior {a.prior}"
     for name in datasets:
         res = run_unseen_genes([name], a.methods.split(","), seeds=_seeds(a.seeds), split=a.split, fm=fm,
                                sem_options=opts, label=label, candidates=a.candidates,
                                progress=lambda d, t, m: print(f"[{d}/{t}] {m}", flush=True))
-        out = Path(a.out) / f"{a.split}__{a.candidates}__{a.prior}__{name.replace('/', '_')}"
+        out = Path(a.out) / f"{a.split}__{a.candidates}__{a.prior}__{name.replace('/', '_')}{'__' + a.tag if a.tag else ''}"
         res.save(out)
         print(res.to_markdown(), flush=True)
 

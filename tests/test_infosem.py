@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -117,6 +118,49 @@ def test_elbo_terms_finite_and_loss_decreases(data_dir, variant):
     assert np.mean(total[-3:]) < np.mean(total[:3])
     assert np.mean([h["recon"] for h in hist[-3:]]) < np.mean([h["recon"] for h in hist[:3]])
     assert np.isfinite(fit.abs_adjacency).all() and (np.diag(fit.abs_adjacency) == 0).all()
+
+
+def test_fit_is_fixed_by_its_seed_and_the_adjacency_keeps_its_learning_rate(data_dir):
+    """DeepSEM's released code (src/Model.py, src/DeepSEM_cell_type_*_GRN_model.py) draws the networks' weights
+    Xavier-normal and decays only the networks' learning rate; A keeps 0.2 × lr for the whole fit. Here: a fit's
+    seed alone fixes |A| (the global torch RNG does not leak in), and A moves further from its start with the
+    adjacency rate held than with it decayed as the networks' is."""
+    X, _ = _subset(data_dir, n_genes=20, n_cells=120)
+    cfg = SEMConfig.for_ground_truth("STRING", epochs=9, hidden=8, lr=1e-3)
+    torch.manual_seed(1)
+    a = fit_sem(X, cfg, seed=3).abs_adjacency
+    torch.manual_seed(2)
+    b = fit_sem(X, cfg, seed=3).abs_adjacency
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, fit_sem(X, cfg, seed=4).abs_adjacency)
+    start = 1.0 / (X.shape[1] - 1)
+    held = np.abs(fit_sem(X, cfg, seed=3).adjacency - start)[~np.eye(X.shape[1], dtype=bool)].mean()
+    decayed = np.abs(fit_sem(X, replace(cfg, adj_gamma=0.5), seed=3).adjacency - start)[~np.eye(X.shape[1], dtype=bool)].mean()
+    assert held > 1.5 * decayed
+    spec = SEMConfig.for_ground_truth("Specific", "hHEP")
+    assert (spec.alpha, spec.beta, spec.epochs, spec.adj_gamma) == (1.0, 0.1, 150, 1.0)  # Hyperparameter.MD
+
+
+def test_embedding_prior_moves_the_adjacency_away_from_deepsem(data_dir):
+    """Regression guard: with standardised embeddings (zero mean over genes) and no intercept, the gradient on w was
+    zero while every a_ik sat above the prior mean, and InfoSEM-B's A came out bit-identical to DeepSEM's at the same
+    seed. With the intercept the prior mean reaches A's level, w learns, and A differs."""
+    X, genes = _subset(data_dir, n_genes=30, n_cells=150)
+    cfg = SEMConfig.for_ground_truth("STRING", epochs=9, hidden=8, lr=1e-3, alpha=1.0, beta=0.1)
+    H = np.random.default_rng(0).standard_normal((len(genes), 6))
+    made = {}
+
+    def make(P, g):
+        made["prior"] = make_infosem_prior(H, sigma_w=1.0)(P, g)
+        return made["prior"]
+
+    a = fit_sem(X, cfg, seed=0).adjacency
+    b = fit_sem(X, cfg, make, seed=0).adjacency
+    prior = made["prior"]
+    assert np.abs(a - b).max() > 1e-6
+    assert float(prior.w1.detach().abs().max()) > 0 and float(prior.w2.detach().abs().max()) > 0
+    below = (prior.effect() < prior.mean()).float().mean().item()
+    assert 0.0 < below < 1.0  # the prior mean sits inside A's range, not under all of it
 
 
 def test_soft_impute_completes_low_rank_matrix():

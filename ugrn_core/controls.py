@@ -29,7 +29,10 @@ def make_twin(checkpoint: str | os.PathLike, out: str | os.PathLike, seed: int =
 
     The twin has the same ``args.json`` model arguments and the same ``vocab.json``; its weights come from scgpt's
     ``TransformerModel`` initialisation under ``torch.manual_seed(seed)`` (deterministic: the same seed writes the
-    same weights). ``args.json`` records ``twin_of`` (the source folder) and ``twin_seed``. Written atomically.
+    same weights). ``args.json`` records ``twin_of`` (the source folder's name) and ``twin_seed``, and drops the
+    source's training provenance (``init_checkpoint_id``; ``pretrain_steps`` is 0), so a twin depends only on the
+    architecture, vocabulary, folder name and seed: a longer-trained checkpoint in the same folder keeps its twin.
+    Written atomically.
     Its ``checkpoint_id`` (a content hash) differs from the source's, so its probes are cached separately.
 
     Raises: FileNotFoundError when ``checkpoint`` lacks args.json / vocab.json.
@@ -49,7 +52,10 @@ def make_twin(checkpoint: str | os.PathLike, out: str | os.PathLike, seed: int =
             vocab[tok] = len(vocab)
     torch.manual_seed(seed)
     model = build_model(vocab, args)
-    twin_args = dict(args, twin_of=str(src.name), twin_seed=int(seed), pretrain_steps=0)
+    # training provenance of the source (continued pretraining) is not the twin's: drop it, so that checkpoints of one
+    # architecture and vocabulary in a folder of the same name share one twin (and its cached probes)
+    twin_args = dict({k: v for k, v in args.items() if k not in ("init_checkpoint_id",)}, twin_of=str(src.name),
+                     twin_seed=int(seed), pretrain_steps=0)
     return save_checkpoint(model, vocab, twin_args, out)
 
 

@@ -13,12 +13,16 @@ non-zero entries) + β · KL[q(ε|x) ‖ N(0, I)] (mean over entries) + the adja
 
 Settings and their sources (``SEMConfig``; DeepSEM repository HantaoShu/DeepSEM commit 89c41a3, ``main.py``,
 ``src/Model.py``, ``Hyperparameter.MD``):
-- hidden 128, one latent per gene, batch 64, RMSprop lr 1e-4 for the networks and 0.2 × lr for the adjacency,
-  StepLR γ 0.95 every epoch; epochs alternate K1 = 1 network epoch and K2 = 2 adjacency epochs (``main.py``);
-- A initialised to 1/(P − 1) + U(0, 2e-4) with a zero diagonal (``main.py``);
-- cell-type-specific ChIP ground truth: α 1, β 0.01, 150 epochs, MSE on non-zero entries with genes standardised by
-  the mean/std of their non-zero values and clipped at ±10 (α 0.1 for hESC and mHSC-E); non-specific / STRING:
-  α 100, β 1, 90 epochs, plain z-scores (``Hyperparameter.MD``). ``SEMConfig.for_ground_truth`` returns these.
+- hidden 128, one latent per gene, batch 64, RMSprop lr 1e-4 for the networks and 0.2 × lr for the adjacency;
+  StepLR γ 0.95 every epoch on the networks' optimiser only (the adjacency's learning rate is not decayed: the
+  released ``src/DeepSEM_cell_type_*_GRN_model.py`` attach no scheduler to it); epochs alternate K1 = 1 network
+  epoch and K2 = 2 adjacency epochs (``main.py``);
+- A initialised to 1/(P − 1) + U(0, 2e-4) with a zero diagonal; linear layers Xavier-normal with zero biases
+  (``src/Model.py``);
+- cell-type-specific ChIP ground truth: α 1, β 0.1, 150 epochs, MSE on non-zero entries with genes standardised by
+  the mean/std of their non-zero values and clipped at ±10 (α 0.1 and β 0.01 for hESC and mHSC-E); non-specific /
+  STRING: α 100, β 1, 90 epochs, plain z-scores (``Hyperparameter.MD``). ``SEMConfig.for_ground_truth`` returns
+  these.
 - The edge score is |A| averaged over an ensemble of ``n_runs`` fits (DeepSEM's README recommends 10).
 Deviations, stated: the KL is the analytic KL to a standard normal (DeepSEM uses a learned one-component Gaussian
 mixture prior with a Monte-Carlo KL); no input dropout; genes with zero variance (or, in non-zero mode, fewer than
@@ -51,7 +55,8 @@ class SEMConfig:
         batch_size: cells per step.
         lr: RMSprop learning rate of the networks; the adjacency uses ``lr_adj_factor`` × lr.
         lr_adj_factor: 0.2 in DeepSEM.
-        gamma: per-epoch StepLR decay.
+        gamma: per-epoch StepLR decay of the networks' learning rate.
+        adj_gamma: per-epoch decay of the adjacency's learning rate (DeepSEM: 1.0, none).
         k1, k2: network and adjacency epochs per cycle.
         nonzero_only: cell-type-specific mode (MSE on non-zero entries, non-zero standardisation).
         n_runs: ensemble size; the score is the mean |A| over runs (seeds seed, seed+1, ...).
@@ -65,6 +70,7 @@ class SEMConfig:
     lr: float = 1e-4
     lr_adj_factor: float = 0.2
     gamma: float = 0.95
+    adj_gamma: float = 1.0
     k1: int = 1
     k2: int = 2
     nonzero_only: bool = True
@@ -74,11 +80,12 @@ class SEMConfig:
     def for_ground_truth(cls, network: str | None, cell: str | None = None, **overrides) -> "SEMConfig":
         """DeepSEM's published preset for a BEELINE ground truth (see the module docstring), then ``overrides``.
 
-        ``network`` "Specific" → cell-type-specific preset (α 0.1 for hESC and mHSC-E); anything else (Non-Specific,
-        STRING, Lofgof, None) → the non-specific preset (α 100, β 1, 90 epochs, z-scores).
+        ``network`` "Specific" → cell-type-specific preset (α 1, β 0.1; α 0.1, β 0.01 for hESC and mHSC-E); anything
+        else (Non-Specific, STRING, Lofgof, None) → the non-specific preset (α 100, β 1, 90 epochs, z-scores).
         """
         if network == "Specific":
-            base = cls(alpha=0.1 if cell in ("hESC", "mHSC-E") else 1.0, beta=0.01, epochs=150, nonzero_only=True)
+            low = cell in ("hESC", "mHSC-E")
+            base = cls(alpha=0.1 if low else 1.0, beta=0.01 if low else 0.1, epochs=150, nonzero_only=True)
         else:
             base = cls(alpha=100.0, beta=1.0, epochs=90, nonzero_only=False)
         return replace(base, **overrides)
@@ -148,15 +155,20 @@ class AdjacencyPrior(nn.Module):
 
 
 class SEMVAE(nn.Module):
-    """The DeepSEM network: shared per-gene encoder/decoder MLPs (1 → hidden → hidden → ·, tanh) around (I − A)."""
+    """The DeepSEM network: shared per-gene encoder/decoder MLPs (1 → hidden → hidden → ·, tanh) around (I − A);
+    weights drawn from ``generator`` (Xavier-normal, zero biases), so a fit's seed fixes its initialisation."""
 
-    def __init__(self, hidden: int, adjacency: AdjacencyPrior):
+    def __init__(self, hidden: int, adjacency: AdjacencyPrior, generator: torch.Generator | None = None):
         super().__init__()
         self.encoder = nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
                                      nn.Linear(hidden, 2))
         self.decoder = nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
                                      nn.Linear(hidden, 1))
         self.adj = adjacency
+        for m in (*self.encoder, *self.decoder):  # DeepSEM src/Model.py: Xavier-normal weights, zero biases
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_normal_(m.weight, generator=generator)
+                nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None):
         """x float (B, P) → (reconstruction (B, P), μ (B, P), log σ² (B, P)) of the SEM noise ε."""
@@ -221,7 +233,7 @@ def fit_sem(X: np.ndarray, config: SEMConfig = SEMConfig(), make_prior: Callable
     total = config.n_runs * config.epochs
     for run in range(config.n_runs):
         g = torch.Generator().manual_seed(int(seed) + run)
-        model = SEMVAE(config.hidden, make_prior(P, g))
+        model = SEMVAE(config.hidden, make_prior(P, g), g)
         adj_params = list(model.adj.parameters())
         adj_ids = {id(p) for p in adj_params}
         net_params = [p for p in model.parameters() if id(p) not in adj_ids]
@@ -229,7 +241,8 @@ def fit_sem(X: np.ndarray, config: SEMConfig = SEMConfig(), make_prior: Callable
         groups = getattr(model.adj, "param_groups", None)
         opt_adj = torch.optim.RMSprop(groups(config.lr * config.lr_adj_factor) if groups else adj_params,
                                       lr=config.lr * config.lr_adj_factor)
-        scheds = [torch.optim.lr_scheduler.StepLR(o, step_size=1, gamma=config.gamma) for o in (opt_net, opt_adj)]
+        scheds = [torch.optim.lr_scheduler.StepLR(o, step_size=1, gamma=g_) for o, g_ in
+                  ((opt_net, config.gamma), (opt_adj, config.adj_gamma))]
         history = []
         for epoch in range(config.epochs):
             train_adj = epoch % (config.k1 + config.k2) >= config.k1
@@ -256,7 +269,7 @@ def fit_sem(X: np.ndarray, config: SEMConfig = SEMConfig(), make_prior: Callable
                 n_batches += 1
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + float(v.detach())
-            with warnings.catch_warnings():  # the group that did not step this epoch still decays, as in DeepSEM
+            with warnings.catch_warnings():  # the networks' rate decays every epoch, stepped or not, as in DeepSEM
                 warnings.simplefilter("ignore", UserWarning)
                 for s in scheds:
                     s.step()

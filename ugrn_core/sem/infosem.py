@@ -11,7 +11,12 @@ Scaling (our choice; the paper gives none): every log-prior term is divided by P
 α·mean|A|, so the Laplace term is α·mean|A − M| (α ∝ 1/σ_a, DeepSEM's value), the weight prior is
 ‖w‖² / (2 σ_w² P²) and the label prior Σ_known (aˡ − μ)² / (2 σ_l² P²). Gene embeddings are standardised per dimension
 and divided by √d (``normalise_embeddings``) so ``[h_i, h_k] wᵀ`` has the scale ‖w‖/√2 whatever the embedding.
-w starts at 0 (prior mean 0, i.e. DeepSEM); Aᵉ starts at DeepSEM's A initialisation divided by σ(0) = 0.5 so that
+The prior mean has an intercept b (``M = b + h_i·w₁ + h_k·w₂``; b under the same N(0, σ_w²) prior as w, i.e. the
+weight of a constant embedding dimension): standardised embeddings sum to zero over genes, so without it the gradient
+of Σ|a_ik − M_ik| on w vanishes while every a_ik lies above M, which is where DeepSEM's initialisation puts them
+all; measured before the intercept was added, InfoSEM-B's A stayed bit-identical to DeepSEM's (the paper's BioBERT
+embeddings are not centred, so their mean plays this part there). b starts at 1/(P − 1), the level of DeepSEM's
+initial A (started at 0 it trails A, which rises during the fit, and the tie persists); w starts at 0; Aᵉ starts at DeepSEM's A initialisation divided by σ(0) = 0.5 so that
 A starts where DeepSEM's does; Aˡ factors start at N(0, 0.1²). Optimiser: the adjacency RMSprop (0.2 × lr) for Aᵉ
 and w; the logit factors get ``logit_lr_factor`` × lr (default 10 × the network lr), because at DeepSEM's adjacency
 rate a logit could move by only ≈ 0.04 in a whole fit and the label prior would have no effect (our choice).
@@ -29,6 +34,7 @@ from torch import nn
 from .deepsem import AdjacencyPrior
 
 LOGIT_POS, LOGIT_NEG = math.log(0.95 / 0.05), math.log(0.05 / 0.95)
+PRIOR_FORM = "intercept"  # part of the fit cache key: fits made before the intercept are not reused
 
 
 def normalise_embeddings(H: np.ndarray) -> np.ndarray:
@@ -109,6 +115,7 @@ class InfoSEMPrior(AdjacencyPrior):
         d = H.shape[1]
         self.w1 = nn.Parameter(torch.zeros(d))
         self.w2 = nn.Parameter(torch.zeros(d))
+        self.b = nn.Parameter(torch.tensor(1.0 / max(n_genes - 1, 1)))  # where DeepSEM's A starts
         self.labels = labels
         self.logit_lr = logit_lr
         if labels is not None:
@@ -122,7 +129,7 @@ class InfoSEMPrior(AdjacencyPrior):
 
     def param_groups(self, adj_lr: float) -> list[dict]:
         """Optimiser groups: Aᵉ and w at the adjacency rate, the logit factors at ``logit_lr``."""
-        groups = [{"params": [self.A, self.w1, self.w2], "lr": adj_lr}]
+        groups = [{"params": [self.A, self.w1, self.w2, self.b], "lr": adj_lr}]
         if self.labels is not None:
             groups.append({"params": [self.La, self.Lb], "lr": self.logit_lr})
         return groups
@@ -141,13 +148,13 @@ class InfoSEMPrior(AdjacencyPrior):
         return self.effect() * torch.sigmoid(self.logits())
 
     def mean(self) -> torch.Tensor:
-        """The Eq. 9 prior mean of Aᵉ, (P, P), zero diagonal."""
-        return prior_mean(self.H, self.w1, self.w2) * self.offdiag
+        """The Eq. 9 prior mean of Aᵉ plus the intercept b, (P, P), zero diagonal."""
+        return (prior_mean(self.H, self.w1, self.w2) + self.b) * self.offdiag
 
     def terms(self, alpha: float) -> dict[str, torch.Tensor]:
         P2 = float(self.offdiag.shape[0]) ** 2
         out = {"laplace": alpha * (self.effect() - self.mean()).abs().mean(),
-               "w_prior": (self.w1.square().sum() + self.w2.square().sum()) / (2 * self.sigma_w ** 2 * P2)}
+               "w_prior": (self.w1.square().sum() + self.w2.square().sum() + self.b.square()) / (2 * self.sigma_w ** 2 * P2)}
         if self.labels is not None:
             L = self.logits()[self.rows, self.cols]  # Aˡ at the known pairs (one P×h×P product beats a K×h gather)
             out["label_prior"] = ((L - self.ltarget) ** 2).sum() / (2 * self.labels.sigma_l ** 2 * P2)

@@ -31,7 +31,7 @@ from ..cache import cache_key
 from ..config import cache_dir
 from ..metrics import evaluate
 from .deepsem import SEMConfig, edge_scores, fit_sem
-from .infosem import LabelPrior, make_infosem_prior
+from .infosem import PRIOR_FORM, LabelPrior, make_infosem_prior
 
 VARIANTS = ("DeepSEM", "InfoSEM-B", "InfoSEM-BC")
 
@@ -81,7 +81,7 @@ def _fit(ctx, variant: str, config: SEMConfig, seed: int, embeddings=None, sigma
     key = cache_key(variant, _expression_id(ds), config.to_dict(), seed, sigma_w, rank,
                     None if embeddings is None else hashlib.sha256(np.ascontiguousarray(embeddings).tobytes()).hexdigest(),
                     None if labels is None else sorted(zip(labels.rows.tolist(), labels.cols.tolist(), labels.target.tolist())),
-                    None if labels is None else labels.sigma_l)
+                    None if labels is None else labels.sigma_l, None if embeddings is None else PRIOR_FORM)
     memo = ctx.cache.setdefault("sem_fits", {})
     if key in memo:
         return memo[key]
