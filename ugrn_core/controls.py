@@ -54,7 +54,7 @@ def make_twin(checkpoint: str | os.PathLike, out: str | os.PathLike, seed: int =
     model = build_model(vocab, args)
     # training provenance of the source (continued pretraining) is not the twin's: drop it, so that checkpoints of one
     # architecture and vocabulary in a folder of the same name share one twin (and its cached probes)
-    twin_args = dict({k: v for k, v in args.items() if k not in ("init_checkpoint_id",)}, twin_of=str(src.name),
+    twin_args = dict({k: v for k, v in args.items() if k != "init_checkpoint_id"}, twin_of=str(src.name),
                      twin_seed=int(seed), pretrain_steps=0)
     return save_checkpoint(model, vocab, twin_args, out)
 

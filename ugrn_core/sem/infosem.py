@@ -16,9 +16,9 @@ weight of a constant embedding dimension): standardised embeddings sum to zero o
 of Σ|a_ik − M_ik| on w vanishes while every a_ik lies above M, which is where DeepSEM's initialisation puts them
 all; measured before the intercept was added, InfoSEM-B's A stayed bit-identical to DeepSEM's (the paper's BioBERT
 embeddings are not centred, so their mean plays this part there). b starts at 1/(P − 1), the level of DeepSEM's
-initial A (started at 0 it trails A, which rises during the fit, and the tie persists); w starts at 0; Aᵉ starts at DeepSEM's A initialisation divided by σ(0) = 0.5 so that
-A starts where DeepSEM's does; Aˡ factors start at N(0, 0.1²). Optimiser: the adjacency RMSprop (0.2 × lr) for Aᵉ
-and w; the logit factors get ``logit_lr_factor`` × lr (default 10 × the network lr), because at DeepSEM's adjacency
+initial A (started at 0 it trails A, which rises during the fit, and the tie persists); w starts at 0; Aᵉ starts at
+DeepSEM's A initialisation divided by σ(0) = 0.5 so that A starts where DeepSEM's does; Aˡ factors start at
+N(0, 0.1²). Optimiser: the adjacency RMSprop (0.2 × lr) for Aᵉ, w and b; the logit factors get ``logit_lr_factor`` × lr (default 10 × the network lr), because at DeepSEM's adjacency
 rate a logit could move by only ≈ 0.04 in a whole fit and the label prior would have no effect (our choice).
 """
 
@@ -128,7 +128,7 @@ class InfoSEMPrior(AdjacencyPrior):
             self.register_buffer("ltarget", torch.as_tensor(labels.target))
 
     def param_groups(self, adj_lr: float) -> list[dict]:
-        """Optimiser groups: Aᵉ and w at the adjacency rate, the logit factors at ``logit_lr``."""
+        """Optimiser groups: Aᵉ, w and b at the adjacency rate, the logit factors at ``logit_lr``."""
         groups = [{"params": [self.A, self.w1, self.w2, self.b], "lr": adj_lr}]
         if self.labels is not None:
             groups.append({"params": [self.La, self.Lb], "lr": self.logit_lr})
@@ -154,7 +154,8 @@ class InfoSEMPrior(AdjacencyPrior):
     def terms(self, alpha: float) -> dict[str, torch.Tensor]:
         P2 = float(self.offdiag.shape[0]) ** 2
         out = {"laplace": alpha * (self.effect() - self.mean()).abs().mean(),
-               "w_prior": (self.w1.square().sum() + self.w2.square().sum() + self.b.square()) / (2 * self.sigma_w ** 2 * P2)}
+               "w_prior": (self.w1.square().sum() + self.w2.square().sum() + self.b.square())
+               / (2 * self.sigma_w ** 2 * P2)}
         if self.labels is not None:
             L = self.logits()[self.rows, self.cols]  # Aˡ at the known pairs (one P×h×P product beats a K×h gather)
             out["label_prior"] = ((L - self.ltarget) ** 2).sum() / (2 * self.labels.sigma_l ** 2 * P2)
