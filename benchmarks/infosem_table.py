@@ -65,6 +65,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=30, help="0 = the published preset (150 / 90)")
     ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--n-runs", type=int, default=1, help="SEM fits averaged per model (DeepSEM's README: 10)")
+    ap.add_argument("--lr", type=float, default=0, help="networks' learning rate; 0 = DeepSEM's 1e-4")
+    ap.add_argument("--beta", type=float, default=-1, help="KL weight; < 0 = the preset's (β 0.1 Specific, 1 STRING)")
     ap.add_argument("--prior", default="scgpt")
     ap.add_argument("--sigma-w", default="1,100")
     ap.add_argument("--sigma-l", default="0.316")
@@ -73,6 +75,8 @@ def main() -> None:
     ap.add_argument("--tag", default="", help="suffix of the result folders (extra runs joined beside the main ones)")
     ap.add_argument("--join", default=None, help="join every result folder under this path and print the tables")
     a = ap.parse_args()
+    if a.n_runs < 1:
+        ap.error(f"--n-runs must be ≥ 1 (SEM fits averaged per model), got {a.n_runs}")
     if a.join:
         parts = [UnseenGenesResult.load(p.parent) for p in sorted(Path(a.join).glob("*/results.csv"))]
         by_split: dict[str, list] = {}
@@ -89,11 +93,13 @@ def main() -> None:
 
     fm = api.load_model(None, "cpu") if a.prior == "scgpt" else None
     overrides = {"hidden": a.hidden, **({"epochs": a.epochs} if a.epochs else {}),
-                 **({"n_runs": a.n_runs} if a.n_runs > 1 else {})}
+                 **({"n_runs": a.n_runs} if a.n_runs > 1 else {}), **({"lr": a.lr} if a.lr > 0 else {}),
+                 **({"beta": a.beta} if a.beta >= 0 else {})}
     opts = SEMOptions(config_overrides=overrides, prior=a.prior, sigma_w_grid=tuple(float(x) for x in a.sigma_w.split(",")),
                       sigma_l_grid=tuple(float(x) for x in a.sigma_l.split(",")), fm=fm)
     datasets = ALL if a.datasets == "all" else a.datasets.split(",")
-    label = f"seeds {a.seeds}, epochs {a.epochs or 'preset'}, hidden {a.hidden}, runs {a.n_runs}, prior {a.prior}"
+    label = (f"seeds {a.seeds}, epochs {a.epochs or 'preset'}, hidden {a.hidden}, runs {a.n_runs}, prior {a.prior}"
+             + (f", lr {a.lr:g}" if a.lr > 0 else "") + (f", β {a.beta:g}" if a.beta >= 0 else ""))
     for name in datasets:
         res = run_unseen_genes([name], a.methods.split(","), seeds=_seeds(a.seeds), split=a.split, fm=fm,
                                sem_options=opts, label=label, candidates=a.candidates,
