@@ -67,6 +67,8 @@ def main() -> None:
     ap.add_argument("--n-runs", type=int, default=1, help="SEM fits averaged per model (DeepSEM's README: 10)")
     ap.add_argument("--lr", type=float, default=0, help="networks' learning rate; 0 = DeepSEM's 1e-4")
     ap.add_argument("--beta", type=float, default=-1, help="KL weight; < 0 = the preset's (β 0.1 Specific, 1 STRING)")
+    ap.add_argument("--alpha", type=float, default=-1, help="sparsity / Laplace weight on A (∝ 1/σ_a); < 0 = the "
+                    "preset's (1 Specific, 100 STRING)")
     ap.add_argument("--prior", default="scgpt")
     ap.add_argument("--sigma-w", default="1,100")
     ap.add_argument("--sigma-l", default="0.316")
@@ -94,12 +96,13 @@ def main() -> None:
     fm = api.load_model(None, "cpu") if a.prior == "scgpt" else None
     overrides = {"hidden": a.hidden, **({"epochs": a.epochs} if a.epochs else {}),
                  **({"n_runs": a.n_runs} if a.n_runs > 1 else {}), **({"lr": a.lr} if a.lr > 0 else {}),
-                 **({"beta": a.beta} if a.beta >= 0 else {})}
+                 **({"beta": a.beta} if a.beta >= 0 else {}), **({"alpha": a.alpha} if a.alpha >= 0 else {})}
     opts = SEMOptions(config_overrides=overrides, prior=a.prior, sigma_w_grid=tuple(float(x) for x in a.sigma_w.split(",")),
                       sigma_l_grid=tuple(float(x) for x in a.sigma_l.split(",")), fm=fm)
     datasets = ALL if a.datasets == "all" else a.datasets.split(",")
     label = (f"seeds {a.seeds}, epochs {a.epochs or 'preset'}, hidden {a.hidden}, runs {a.n_runs}, prior {a.prior}"
-             + (f", lr {a.lr:g}" if a.lr > 0 else "") + (f", β {a.beta:g}" if a.beta >= 0 else ""))
+             + (f", lr {a.lr:g}" if a.lr > 0 else "") + (f", β {a.beta:g}" if a.beta >= 0 else "")
+             + (f", α {a.alpha:g}" if a.alpha >= 0 else ""))
     for name in datasets:
         res = run_unseen_genes([name], a.methods.split(","), seeds=_seeds(a.seeds), split=a.split, fm=fm,
                                sem_options=opts, label=label, candidates=a.candidates,

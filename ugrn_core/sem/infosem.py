@@ -18,8 +18,9 @@ all; measured before the intercept was added, InfoSEM-B's A stayed bit-identical
 embeddings are not centred, so their mean plays this part there). b starts at 1/(P − 1), the level of DeepSEM's
 initial A (started at 0 it trails A, which rises during the fit, and the tie persists); w starts at 0; Aᵉ starts at
 DeepSEM's A initialisation divided by σ(0) = 0.5 so that A starts where DeepSEM's does; Aˡ factors start at
-N(0, 0.1²). Optimiser: the adjacency RMSprop (0.2 × lr) for Aᵉ, w and b; the logit factors get ``logit_lr_factor`` × lr (default 10 × the network lr), because at DeepSEM's adjacency
-rate a logit could move by only ≈ 0.04 in a whole fit and the label prior would have no effect (our choice).
+N(0, 0.1²). Optimiser: the adjacency RMSprop (0.2 × lr) for Aᵉ, w and b; the logit factors get
+``logit_lr_factor`` × lr (default 10 × the network lr), because at DeepSEM's adjacency rate a logit could move by
+only ≈ 0.04 in a whole fit and the label prior would have no effect (our choice).
 """
 
 from __future__ import annotations
