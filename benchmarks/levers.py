@@ -19,8 +19,11 @@ Usage (one command for the whole table; UGRN_CACHE_DIR holds the probes of both 
 Settings that need new probes ("corpus-values": VVP at virtual values from the pretraining corpus) compute them for
 both checkpoints on first use (about 7 min each on 2 CPU cores).
 
+Settings change the paper's projector training (``PAPER_OPTIONS``: no weight decay, dropout or early stopping), not
+``translator.DEFAULT_OPTIONS`` (regularised since 2026-12-06): the "paper" row stays the paper's.
+
 Model levers: ``--extra-checkpoint NAME=FOLDER`` (repeatable) adds a setting NAME that runs the default probe
-parameters and training options on another checkpoint (e.g. one pretrained with ``ugrn pretrain --exclude-cells`` or
+parameters and the paper's training on another checkpoint (e.g. one pretrained with ``ugrn pretrain --exclude-cells`` or
 for more steps) against that checkpoint's own random-init twin (made under the cache directory on first use; its
 probes are computed like the checkpoint's, about 10 min per model for the six gene sets on 2 CPU cores).
 ``--no-extra-twin`` skips those twins (their rows are then n/a).
@@ -43,11 +46,12 @@ from ugrn_core.controls import load_twin
 from ugrn_core.datasets import list_datasets, load_beeline
 from ugrn_core.features import ProbeParams
 from ugrn_core.suite import Suite, SuiteConfig
+from ugrn_core.translator import PAPER_OPTIONS, REGULARISED_OPTIONS
 
 METHODS = ("Emb", "VVP", "GDT", "Ens")
 NO_EMB = ("VVP", "GDT", "Ens")  # settings that change only VVP/GDT probes: Emb is the paper setting's
 RAW = {"feature_norm": "none"}  # the paper's raw features, pinned whatever ProbeParams' default is
-REGULARISED = {"val_fraction": 0.15, "patience": 5, "weight_decay": 1e-4, "dropout": 0.2}
+REGULARISED = {k: v for k, v in REGULARISED_OPTIONS.to_dict().items() if k != "epochs"}  # wd, dropout, early stop
 
 
 def corpus_values(n_cells: int = 3000, seed: int = 0) -> dict:
@@ -81,8 +85,9 @@ def corpus_values(n_cells: int = 3000, seed: int = 0) -> dict:
 
 
 def settings(out: Path) -> dict[str, dict]:
-    """name → {"params": ProbeParams kwargs, "options": TrainOptions dict, "note": what it changes, optional
-    "methods" (default ``METHODS``; settings that leave Emb unchanged skip it) and "twin" (default True)}."""
+    """name → {"params": ProbeParams kwargs, "options": TrainOptions changes to the paper's training, "note": what it
+    changes, optional "methods" (default ``METHODS``; settings that leave Emb unchanged skip it) and "twin" (default
+    True)}."""
     s = {
         "paper": {"params": RAW, "options": {}, "note": "paper: raw features, 50 epochs, no regularisation"},
         "early-stop": {"params": RAW, "options": {"val_fraction": 0.15, "patience": 5},
@@ -130,12 +135,13 @@ def checkpoint_settings(items, twin: bool = True) -> dict[str, dict]:
         summary = Path(folder) / "training_summary.json"
         extra = json.loads(summary.read_text()) if summary.is_file() else {}
         what = ", ".join(f"{k} {args[k]}" for k in ("embsize", "nlayers", "nheads", "d_hid") if k in args)
-        if extra.get("config", {}).get("steps"):
-            what += f", {extra['config']['steps']} steps"
+        steps = extra.get("total_steps") or extra.get("config", {}).get("steps")
+        if steps:
+            what += f", {steps} steps"
         if extra.get("excluded"):
             what += f", corpus without {','.join(extra['excluded'])}"
         out[name] = {"params": {}, "options": {}, "checkpoint": folder, "twin": twin,
-                     "note": f"checkpoint {folder} ({what}); default probes (context-z) and training options"}
+                     "note": f"checkpoint {folder} ({what}); default probes (context-z), the paper's training"}
     return out
 
 
@@ -151,8 +157,11 @@ def run_setting(name: str, spec: dict, fm, twin, seeds, out: Path) -> pd.DataFra
         twin = (twin if same and twin is not None else load_twin(extra)) if spec.get("twin", True) else None
         fm = extra
     controls = ("twin", "degree-prior") if spec.get("twin", True) else ("degree-prior",)
+    # a setting's options are changes to the paper's training (as when it was the default), whatever
+    # translator.DEFAULT_OPTIONS is now: the same cells (and cache keys) as before the default became regularised
+    options = {k: v for k, v in {**PAPER_OPTIONS.to_dict(), **spec["options"]}.items() if k != "epochs"}
     cfg = SuiteConfig(methods=methods, peers=("|Pearson|",), controls=controls, seeds=tuple(seeds),
-                      negatives=("uniform",), twin_methods=methods, train_options=spec["options"] or None)
+                      negatives=("uniform",), twin_methods=methods, train_options=options)
     suite = Suite(fm, cfg, out / name, twin_fm=twin, params=ProbeParams(**spec["params"]))
     jobs = lever_jobs()
     with warnings.catch_warnings():

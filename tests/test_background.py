@@ -162,5 +162,8 @@ def test_short_list_in_background_stops_saturating_and_ranks_like_the_full_conte
     saturated = {k: float((np.concatenate(v) > 0.99).mean()) for k, v in ens.items()}
     assert saturated["background"] <= 0.1, saturated
     rho = {k: float(np.mean(v)) for k, v in rho.items()}
-    assert rho["background"] > rho["alone"] + 0.1, rho
-    assert rho["background"] > 0.2, rho  # and agrees positively (3 draws here: 0.30; 15 draws in the benchmark: 0.67)
+    # the background ranks the pairs like the full dataset context, better than the list alone (d_model-64 checkpoint
+    # with the paper's translator: 0.67 vs 0.33 over 15 draws per size in the benchmark; the bundled d_model-128 one
+    # with its regularised translator: see benchmarks/results/context_size.md)
+    assert rho["background"] > rho["alone"] + 0.03, rho
+    assert rho["background"] > 0.5, rho

@@ -74,12 +74,12 @@ def test_context_z_features_of_all_candidate_pairs_are_standardised(tiny):
 
 
 def test_translator_applies_its_feature_norm_at_prediction(tiny, tmp_path):
-    from ugrn_core.translator import TrainOptions
+    from ugrn_core.translator import DEFAULT_OPTIONS, TrainOptions
 
     ds = api.load_beeline("STRING/mHSC-L/500")
     params = ProbeParams(**PARAMS, feature_norm="context-z")
     tr = api.train_translator(tiny, ds, ["VVP", "GDT"], params, epochs=3)
-    assert tr.params.feature_norm == "context-z" and tr.options == TrainOptions(epochs=3)
+    assert tr.params.feature_norm == "context-z" and tr.options == TrainOptions(**{**DEFAULT_OPTIONS.to_dict(), "epochs": 3})
     loaded = api.load_translator(tr.save(tmp_path / "tr"))
     assert loaded.params == params
     edges = api.predict_edges(tiny, ds, loaded, method="VVP")  # probes built from the translator's params

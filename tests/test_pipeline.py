@@ -19,7 +19,7 @@ from ugrn_core.benchmark import default_methods, resolve_datasets, run_benchmark
 from ugrn_core.datasets import load_beeline
 from ugrn_core.features import DatasetProbes, ProbeParams
 from ugrn_core.pairs import candidate_pairs, sample_pairs, split_pairs
-from ugrn_core.translator import fit_projector
+from ugrn_core.translator import DEFAULT_OPTIONS, fit_projector
 
 PARAMS = ProbeParams(v0=25.0, target_values=(0.0, 50.0), base_values=(10.0, 40.0), feature_norm="none")  # raw
 # features: these tests check them against the probe arrays and their 1/N scale (tests/test_feature_norm.py covers
@@ -96,6 +96,7 @@ def test_no_pair_shared_between_train_and_test(result, fm):
     tok = dict(zip(tp.mapping.genes, tp.mapping.tokens))
     seen = set(zip(train_pairs["tf"].map(tok), train_pairs["target"].map(tok)))
     removed = result.meta["test_pairs_removed_as_seen_in_training"]
+    assert result.meta["train_options"] == {**DEFAULT_OPTIONS.to_dict(), "epochs": 50}  # recorded, the default's
     assert removed["Non-Specific/mHSC-L/500"] > 0  # same gene set as the training network: overlaps exist
     for name in TESTS:
         ds = load_beeline(name)

@@ -138,14 +138,16 @@ class BenchmarkResult:
 def run_benchmark(fm: ScFM, train: str, tests, methods=None, params: ProbeParams | None = None,
                   np_ratio: float = 1.0, pair_mode: str = "balanced", tf_mode: str = "file", seed: int = 0,
                   epochs: int = 50, data_dir=None, progress: ProgressFn | None = None, negatives: str = "uniform",
-                  include_train_cell: bool = False) -> BenchmarkResult:
+                  include_train_cell: bool = False, options=None) -> BenchmarkResult:
     """Train on dataset ``train`` and evaluate ``methods`` (default ``default_methods()``; names in any case) on every
     dataset in ``tests`` (names, globs or "all").
 
     Every method is scored generically (``predict.score_pairs``): translator methods by the projectors trained here
     on ``train``'s labelled pairs, the others by their ``score(ctx, pairs)`` with the training dataset and pairs in
     the context. The training dataset itself is never a test dataset, nor (unless ``include_train_cell``) any
-    dataset of its cell type. See the module docstring for the pair protocol.
+    dataset of its cell type. See the module docstring for the pair protocol. ``options``: the projectors'
+    ``translator.TrainOptions`` (default ``translator.DEFAULT_OPTIONS``; ``epochs`` overrides its epochs), recorded in
+    the result's meta as ``train_options``.
     Raises: ParameterError (a ValueError) for an unknown method, dataset, pair mode or negative mode.
     """
     from .negatives import NEGATIVE_MODES, sample_test_pairs
@@ -170,7 +172,7 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=None, params: ProbeParams
         train_pairs = sample_pairs(train_ds, genes=train_probes.genes, np_ratio=1.0, seed=seed)
     if any(s.uses_translator for s in specs):
         translator = Translator.fit(train_probes, train_pairs, [s.name for s in specs if s.uses_translator],
-                                    epochs=epochs, seed=seed, progress=progress)
+                                    epochs=epochs, seed=seed, progress=progress, options=options)
     train_tokens = set()
     if train_pairs is not None:
         tok = dict(zip(train_probes.mapping.genes, train_probes.mapping.tokens))
@@ -217,7 +219,9 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=None, params: ProbeParams
         progress(len(test_names), len(test_names), "benchmark done")
     meta = {"train": train, "tests": test_names, "methods": list(methods), "pair_mode": pair_mode, "np_ratio": np_ratio,
             "tf_mode": tf_mode, "negatives": negatives, "include_train_cell": include_train_cell,
-            "excluded_same_cell_type": [d for d in requested if d not in test_names], "seed": seed, "epochs": epochs, "params": params.to_dict(), "checkpoint": fm.path.name if fm.path else None,
+            "excluded_same_cell_type": [d for d in requested if d not in test_names], "seed": seed, "epochs": epochs,
+            "train_options": None if translator is None else translator.options.to_dict(),
+            "params": params.to_dict(), "checkpoint": fm.path.name if fm.path else None,
             "checkpoint_id": fm.checkpoint_id, "n_train_pairs": None if train_pairs is None else len(train_pairs),
             "train_vocab_coverage": round(train_probes.mapping.coverage, 4), "test_pairs_removed_as_seen_in_training": removed}
     return BenchmarkResult(pd.DataFrame(rows), scores, meta, translator)

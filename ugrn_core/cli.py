@@ -72,8 +72,26 @@ def _params(args):
     return ProbeParams.from_dict(d)
 
 
+def _train_option_args(p):
+    """Add the projector-training flags (all but ``--epochs``) to parser ``p``; returns their argument group."""
+    from .translator import DEFAULT_OPTIONS as d
+
+    g = p.add_argument_group("projector training (unset = translator.DEFAULT_OPTIONS, recorded in meta.json; "
+                             "--weight-decay 0 --dropout 0 --val-fraction 0 = the UGRN paper's training)")
+    g.add_argument("--weight-decay", type=_number(float, 0), default=None,
+                   help=f"Adam L2 weight decay (default {d.weight_decay:g})")
+    g.add_argument("--dropout", type=_number(float, 0), default=None,
+                   help=f"dropout after each hidden layer, [0, 1) (default {d.dropout:g})")
+    g.add_argument("--val-fraction", type=_number(float, 0), default=None,
+                   help=f"held-out fraction of training pairs for early stopping, 0 = none (default {d.val_fraction:g})")
+    g.add_argument("--patience", type=_number(int, 1), default=None,
+                   help=f"early-stopping patience in epochs (default {d.patience})")
+    return g
+
+
 def _train_options(args):
-    """``translator.TrainOptions`` from ``ugrn train``'s flags (unset flags keep ``translator.DEFAULT_OPTIONS``)."""
+    """``translator.TrainOptions`` from ``ugrn train``'s / ``ugrn benchmark``'s flags (unset flags keep
+    ``translator.DEFAULT_OPTIONS``). Raises ParameterError for values out of range."""
     from .translator import DEFAULT_OPTIONS, TrainOptions
 
     d = DEFAULT_OPTIONS.to_dict()
@@ -242,7 +260,8 @@ def cmd_benchmark(args) -> int:
     result = api.run_benchmark(fm, args.train, args.test, methods=methods, params=_params(args),
                                np_ratio=args.np_ratio, pair_mode=args.pairs, tf_mode=args.tf_mode, seed=args.seed,
                                epochs=args.epochs, data_dir=args.data_dir, progress=TqdmProgress(),
-                               negatives=negatives[0], include_train_cell=args.include_train_cell)
+                               negatives=negatives[0], include_train_cell=args.include_train_cell,
+                               options=_train_options(args))
     result.save(args.out)
     if args.save_translator and result.translator is not None:
         result.translator.save(args.save_translator)
@@ -387,13 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--np-ratio", type=_number(float, 0, lo_open=True), default=1.0)
     p.add_argument("--seed", type=_number(int, 0), default=0)
     p.add_argument("--out", required=True)
-    g = p.add_argument_group("projector training (unset = translator.DEFAULT_OPTIONS, recorded in meta.json)")
-    g.add_argument("--epochs", type=_number(int, 1), default=None, help="maximum epochs")
-    g.add_argument("--weight-decay", type=_number(float, 0), default=None, help="Adam L2 weight decay")
-    g.add_argument("--dropout", type=_number(float, 0), default=None, help="dropout after each hidden layer, [0, 1)")
-    g.add_argument("--val-fraction", type=_number(float, 0), default=None,
-                   help="held-out fraction of training pairs for early stopping (0 = none)")
-    g.add_argument("--patience", type=_number(int, 1), default=None, help="early-stopping patience (epochs)")
+    g = _train_option_args(p)
+    g.add_argument("--epochs", type=_number(int, 1), default=None, help="maximum epochs (default 50)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("benchmark", help="train on one dataset, evaluate on others (UGRN paper Table 1 protocol)")
@@ -408,9 +422,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--np-ratio", type=_number(float, 0, lo_open=True), default=1.0, help="negatives per positive for --pairs balanced")
     p.add_argument("--tf-mode", choices=["file", "positive"], default="file",
                    help="TFs from TF.csv, or only TFs with at least one positive edge")
-    p.add_argument("--epochs", type=_number(int, 1), default=50)
+    p.add_argument("--epochs", type=_number(int, 1), default=50, help="maximum projector epochs")
     p.add_argument("--seed", type=_number(int, 0), default=0)
     p.add_argument("--out", default="results/benchmark_default")
+    _train_option_args(p)
     p.add_argument("--save-translator", default=None, help="also save the trained projectors to this folder")
     from . import cli_suite
 

@@ -70,13 +70,18 @@ def run_presets(args, load_model, progress) -> int:
         names = names[::-1]
     out = args.out if args.out != "results/benchmark_default" else "results/bench"
     command = "ugrn " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    from .cli import _train_options
+
+    opts = _train_options(args).to_dict()
+    train_options = {k: v for k, v in opts.items() if k != "epochs"}
     train_states: dict = {}  # translators fitted once per training source and seed, whichever preset needs them first
     for name in names:
         _, folder = run_preset(name, fm, out, twin_fm=twin, data_dir=args.data_dir,
                                sizes=_csv(args.sizes, int) or (500,), seeds=tuple(seed_list(args.seeds)) or None,
                                negatives=_csv(args.negatives), controls=ctrl, peers=_csv(args.peers),
                                command=command, progress=progress, include_train_cell=args.include_train_cell or None,
-                               order=args.cell_order, train_states=train_states)
+                               order=args.cell_order, train_states=train_states,
+                               train_options=train_options)
         print(f"{name}: wrote {Path(folder) / 'results.md'}")
     return 0
 

@@ -146,15 +146,17 @@ def group_label(preset: str, train: str, test: str, np_ratio: float) -> str:
 
 def run_preset(name: str, fm, out, twin_fm=None, data_dir=None, sizes=(500,), seeds=None, negatives=None,
                controls=None, peers=None, methods=None, command: str = "", progress=None, include_train_cell=None,
-               twin_methods=None, order: str = "forward", train_states: dict | None = None):
+               twin_methods=None, order: str = "forward", train_states: dict | None = None,
+               train_options: dict | None = None):
     """Run preset ``name`` (cells cached under ``out/cells``, shared by every preset written under ``out``, so an
     interrupted run resumes and a cell two tables share is computed once) and write its folder ``out/<name>``
     (``report.write_preset``). Returns (rows DataFrame, folder Path).
 
     ``train_states``: a dict shared by the presets of one process (``Suite``), so translators are fitted once.
     ``twin_fm`` None skips the twin rows. ``order``: "forward" or "reverse" (``Suite.run``: a second process on the
-    same ``out`` with the other order shares the work). Other arguments override the preset's ``SuiteConfig``
-    (``suite_config``).
+    same ``out`` with the other order shares the work). ``train_options``: projector training options other than
+    epochs (``SuiteConfig.train_options``; None = ``translator.DEFAULT_OPTIONS``). Other arguments override the
+    preset's ``SuiteConfig`` (``suite_config``).
     """
     import time
     from pathlib import Path
@@ -167,6 +169,8 @@ def run_preset(name: str, fm, out, twin_fm=None, data_dir=None, sizes=(500,), se
     cfg = suite_config(name, seeds, negatives, controls, peers, methods, twin_methods)
     if include_train_cell is not None:
         cfg.include_train_cell = bool(include_train_cell) or PRESETS[name].include_train_cell
+    if train_options is not None:
+        cfg.train_options = dict(train_options)
     folder = Path(out) / name
     suite = Suite(fm, cfg, folder, twin_fm=twin_fm, data_dir=data_dir, progress=progress,
                   cells_dir=Path(out) / "cells", train_states=train_states)
