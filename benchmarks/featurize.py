@@ -60,7 +60,9 @@ def main() -> None:
     args = ap.parse_args()
 
     fm = load_checkpoint(args.checkpoint)
-    params = ProbeParams()
+    # raw probe features: the naive per-pair references return raw responses, and the per-context normalisation
+    # (ProbeParams.feature_norm, default context-z) is applied after the probes, so it is not what is timed here
+    params = ProbeParams(feature_norm="none")
     print(f"device {fm.device}, torch {torch.__version__}, threads {torch.get_num_threads()}, checkpoint {fm.path} "
           f"(d_model {fm.d_model}, {fm.n_layers} layers)")
     with tempfile.TemporaryDirectory() as tmp:
