@@ -60,7 +60,7 @@ benchmark-all: setup
 		$(BENCH_OUT)/table1/meta.json $(BENCH_OUT)/table1/tables $(BENCH_OUT)/table1/figures assets/benchmark_default/
 	for t in table2 table3 table4 table5 table6; do mkdir -p assets/benchmark_tables/$$t && \
 		for f in results.csv results.md meta.json tables figures; do cp -r $(BENCH_OUT)/$$t/$$f assets/benchmark_tables/$$t/; \
-		done; $(PY) -c "import sys; from ugrn_core.report import compact_rows; compact_rows(*sys.argv[1:])" \
+		done; $(PY) -c "import sys; from ugrn_core.bench.report import compact_rows; compact_rows(*sys.argv[1:])" \
 		$(BENCH_OUT)/$$t/rows.csv assets/benchmark_tables/$$t/rows.csv.gz; done
 	cp $(BENCH_OUT)/report.md assets/benchmark_tables/report.md
 

@@ -326,8 +326,8 @@ rows_file = None
 if source == LOAD and folder:  # rows.csv, or rows.csv.gz as the bundled Tables 2–6 keep them
     rows_file = next((f for f in (Path(folder) / "rows.csv", Path(folder) / "rows.csv.gz") if f.is_file()), None)
 if rows_file is not None:
-    from ugrn_core import report as bench_report  # noqa: E402
-    from ugrn_core import tables as bench_tables  # noqa: E402
+    from ugrn_core.bench import report as bench_report  # noqa: E402
+    from ugrn_core.bench import tables as bench_tables  # noqa: E402
 
     @st.cache_data(show_spinner=False, max_entries=8)
     def load_rows(path: str, mtime: float) -> pd.DataFrame:

@@ -37,13 +37,13 @@ from scipy.stats import spearmanr
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from ugrn_core import api
-from ugrn_core import background as backgrounds
+from ugrn_core.probes import background as backgrounds
 from ugrn_core import methods as registry
 from ugrn_core._io import atomic_write
-from ugrn_core.cache import ProbeCache
-from ugrn_core.datasets import GRNDataset, dataset_from_genes
-from ugrn_core.features import DatasetProbes
-from ugrn_core.pairs import candidate_pairs
+from ugrn_core.probes.cache import ProbeCache
+from ugrn_core.data.datasets import GRNDataset, dataset_from_genes
+from ugrn_core.probes.features import DatasetProbes
+from ugrn_core.data.pairs import candidate_pairs
 from ugrn_core.predict import score_pairs
 from ugrn_core.translator import TrainedProjector, Translator
 

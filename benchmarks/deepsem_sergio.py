@@ -25,10 +25,10 @@ import time
 import numpy as np
 
 from ugrn_core.methods.pearson import abs_pearson
-from ugrn_core.metrics import evaluate
-from ugrn_core.pairs import candidate_pairs
+from ugrn_core.bench.metrics import evaluate
+from ugrn_core.data.pairs import candidate_pairs
 from ugrn_core.sem.deepsem import SEMConfig, edge_scores, fit_sem
-from ugrn_core.simulate import SimulationConfig, simulate_beeline
+from ugrn_core.data.simulate import SimulationConfig, simulate_beeline
 
 SETTINGS = {
     "β 1, lr 1e-4, 90 ep": SEMConfig(alpha=1.0, beta=1.0, epochs=90, hidden=32, nonzero_only=False),

@@ -7,7 +7,7 @@ Rows: network, dataset, backbone (scGPT / scBenchmark), method, AUPRC — paper-
 import sys
 from pathlib import Path
 
-from ugrn_core.benchmark import default_methods
+from ugrn_core.bench.benchmark import default_methods
 
 NETS = {"Str": "STRING", "Nsp": "Non-Specific", "L/G": "Lofgof", "Spc": "Specific"}
 CELLS = {"hHEP": "hHEP", "mDC": "mDC", "mESC": "mESC", "mH-E": "mHSC-E", "mH-G": "mHSC-GM", "mH-L": "mHSC-L"}

@@ -21,11 +21,11 @@ import time
 import numpy as np
 import torch
 
-from ugrn_core.datasets import load_beeline
-from ugrn_core.pairs import candidate_pairs
-from ugrn_core.cache import ProbeCache
+from ugrn_core.data.datasets import load_beeline
+from ugrn_core.data.pairs import candidate_pairs
+from ugrn_core.probes.cache import ProbeCache
 from ugrn_core.config import DEFAULT_CHECKPOINT_DIR
-from ugrn_core.features import DatasetProbes, ProbeParams
+from ugrn_core.probes.features import DatasetProbes, ProbeParams
 from ugrn_core.scfm import load_checkpoint
 
 

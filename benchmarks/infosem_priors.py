@@ -1,6 +1,6 @@
 """InfoSEM's gene-embedding prior comparison (Cui et al. 2025, Fig. 4 / Sec. 5: informative vs non-informative
 priors) on the "interactions between unseen genes" split: InfoSEM-B (and optionally InfoSEM-BC) with each prior of
-``ugrn_core.priors`` — scgpt (the bundled checkpoint's gene-token embeddings), text (GenePT-style descriptions
+``ugrn_core.sem.priors`` — scgpt (the bundled checkpoint's gene-token embeddings), text (GenePT-style descriptions
 embedded with all-MiniLM-L6-v2), biobert (scGREAT's vectors; only where they cover the genes), random, onehot —
 beside DeepSEM (no prior) and the random-score baseline.
 
@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 
 from ugrn_core._io import atomic_write
-from ugrn_core.datasets import load_beeline
-from ugrn_core.priors import EMBEDDING_SOURCES, gene_embeddings
+from ugrn_core.data.datasets import load_beeline
+from ugrn_core.sem.priors import EMBEDDING_SOURCES, gene_embeddings
 from ugrn_core.sem.scoring import SEMOptions
-from ugrn_core.unseen_genes import UnseenGenesResult, run_unseen_genes
+from ugrn_core.bench.unseen_genes import UnseenGenesResult, run_unseen_genes
 
 BASELINES = "DeepSEM,Random"  # methods without a gene-embedding prior: run once per dataset
 

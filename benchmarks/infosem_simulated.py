@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from ugrn_core.metrics import evaluate
+from ugrn_core.bench.metrics import evaluate
 from ugrn_core.sem.deepsem import SEMConfig, edge_scores, fit_sem
 
 

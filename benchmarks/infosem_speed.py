@@ -14,12 +14,12 @@ import time
 import numpy as np
 import torch
 
-from ugrn_core.baselines import matrix_completion_scores, onehot_lr_scores
-from ugrn_core.datasets import load_beeline
-from ugrn_core.pairs import candidate_pairs
+from ugrn_core.methods._baselines import matrix_completion_scores, onehot_lr_scores
+from ugrn_core.data.datasets import load_beeline
+from ugrn_core.data.pairs import candidate_pairs
 from ugrn_core.sem.deepsem import SEMConfig, fit_sem
 from ugrn_core.sem.infosem import LabelPrior, make_infosem_prior
-from ugrn_core.splits import unseen_genes_split
+from ugrn_core.bench.splits import unseen_genes_split
 
 EXPRESSION_DATASETS = ["Specific/hHEP/500", "Specific/mDC/500", "Specific/mESC/500", "Specific/mHSC-GM/500",
                        "Specific/mHSC-L/500"]

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ugrn_core._io import atomic_write
 from ugrn_core.sem.scoring import SEMOptions
-from ugrn_core.unseen_genes import UnseenGenesResult, run_unseen_genes
+from ugrn_core.bench.unseen_genes import UnseenGenesResult, run_unseen_genes
 
 CELLS = ("hHEP", "mDC", "mESC", "mHSC-GM", "mHSC-L")
 ALL = [f"{net}/{c}/500" for net in ("Specific", "Non-Specific") for c in CELLS]

@@ -41,11 +41,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ugrn_core import config, presets, scfm
-from ugrn_core.controls import load_twin
-from ugrn_core.datasets import list_datasets, load_beeline
-from ugrn_core.features import ProbeParams
-from ugrn_core.suite import Suite, SuiteConfig
+from ugrn_core import config, scfm
+from ugrn_core.bench import presets
+from ugrn_core.bench.controls import load_twin
+from ugrn_core.data.datasets import list_datasets, load_beeline
+from ugrn_core.probes.features import ProbeParams
+from ugrn_core.bench.suite import Suite, SuiteConfig
 from ugrn_core.translator import PAPER_OPTIONS, REGULARISED_OPTIONS
 
 METHODS = ("Emb", "VVP", "GDT", "Ens")
@@ -63,7 +64,7 @@ def corpus_values(n_cells: int = 3000, seed: int = 0) -> dict:
     the non-zero values (the expressed range as the model saw it; a value within 0.5 of v0 is moved by 2.5 away
     from it, since t = v0 gives a zero response). Also the zero fraction, for the record.
     """
-    from ugrn_core.pretrain import PretrainConfig, _sample_batch, load_corpus
+    from ugrn_core.scfm.pretrain import PretrainConfig, _sample_batch, load_corpus
 
     cfg = PretrainConfig()
     rng = np.random.default_rng(seed)

@@ -9,10 +9,10 @@ correlation, GRNBoost2, the random-init twin and random.
 Design
 - Networks: three acyclic subnetworks (``--n-genes`` genes, ≤ 3 regulators per target) of the BEELINE reference
   networks STRING/mDC, STRING/hHEP and Non-Specific/mESC (TFs+500), with disjoint gene sets and their real symbols
-  (``ugrn_core.simulate.simulate_beeline``); 3 cell states × 700 cells each. Two versions of the cells: clean (SERGIO
+  (``ugrn_core.data.simulate.simulate_beeline``); 3 cell states × 700 cells each. Two versions of the cells: clean (SERGIO
   expression levels) and noisy (SERGIO technical-noise profile ``--noise-profile``: outlier genes, library size,
   dropout, counts).
-- Pretraining: one compact model per version on the cells of all three networks (``ugrn_core.pretrain`` with
+- Pretraining: one compact model per version on the cells of all three networks (``ugrn_core.scfm.pretrain`` with
   ``corpora=``; the model is unsupervised, it never sees an edge); wall time printed. Its random-init twin
   (``controls.make_twin``: same architecture and vocabulary, untrained) is the control.
 - (a) Zero-shot, within each network: every TF × gene candidate pair ranked by |VVP| (mean and max |response| over
@@ -49,14 +49,14 @@ import pandas as pd
 from ugrn_core import methods as registry
 from ugrn_core._io import atomic_write
 from ugrn_core.config import cache_dir
-from ugrn_core.controls import load_twin
-from ugrn_core.features import DatasetProbes, ProbeParams
-from ugrn_core.metrics import evaluate
-from ugrn_core.pairs import candidate_pairs, sample_pairs
+from ugrn_core.bench.controls import load_twin
+from ugrn_core.probes.features import DatasetProbes, ProbeParams
+from ugrn_core.bench.metrics import evaluate
+from ugrn_core.data.pairs import candidate_pairs, sample_pairs
 from ugrn_core.predict import score_pairs
-from ugrn_core.pretrain import PretrainConfig, corpora_from_anndata, heldout_reconstruction, pretrain
+from ugrn_core.scfm.pretrain import PretrainConfig, corpora_from_anndata, heldout_reconstruction, pretrain
 from ugrn_core.scfm import load_checkpoint
-from ugrn_core.simulate import SimulationConfig, simulate_beeline
+from ugrn_core.data.simulate import SimulationConfig, simulate_beeline
 from ugrn_core.translator import Translator
 
 NETWORKS = ("STRING/mDC/500", "STRING/hHEP/500", "Non-Specific/mESC/500")

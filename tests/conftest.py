@@ -63,7 +63,7 @@ def tiny_checkpoint(tmp_path_factory):
     """A tiny random scGPT checkpoint folder (official layout) whose vocabulary holds 300 genes of TINY_DATASET
     (its first 60 TFs, then genes in file order; upper-case mouse symbols) plus TINY_EXTRA_GENES, so that dataset
     probes in seconds with a 300-gene context. Weights perturbed away from init."""
-    from ugrn_core import datasets as data
+    from ugrn_core.data import datasets as data
 
     ds = data.load_beeline(TINY_DATASET)
     genes = sorted(set(list(dict.fromkeys(ds.tfs[:60] + ds.genes))[:300]) | set(TINY_EXTRA_GENES))

@@ -10,15 +10,15 @@ import pytest
 from scipy.stats import spearmanr
 
 from ugrn_core import api, cli, methods
-from ugrn_core import background as backgrounds
-from ugrn_core.background import Background
-from ugrn_core.datasets import dataset_from_genes, load_beeline
+from ugrn_core.probes import background as backgrounds
+from ugrn_core.probes.background import Background
+from ugrn_core.data.datasets import dataset_from_genes, load_beeline
 from ugrn_core.errors import DataError, ParameterError
-from ugrn_core.features import DatasetProbes, ProbeParams
+from ugrn_core.probes.features import DatasetProbes, ProbeParams
 from ugrn_core.methods import ScoringContext
-from ugrn_core.pairs import candidate_pairs
+from ugrn_core.data.pairs import candidate_pairs
 from ugrn_core.predict import score_pairs
-from ugrn_core.vocab import map_to_vocab
+from ugrn_core.scfm.vocab import map_to_vocab
 
 SMALL = ProbeParams(v0=25.0, target_values=(5.0, 45.0), base_values=(10.0, 40.0))
 DATASET = "STRING/mHSC-L/500"  # a cell type the bundled translator (hESC) was not trained on

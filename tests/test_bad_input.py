@@ -18,8 +18,9 @@ import pandas as pd
 import pytest
 import torch
 
-from ugrn_core import api, cli, config, errors, pairs, scfm
-from ugrn_core.features import ProbeParams
+from ugrn_core import api, cli, config, errors, scfm
+from ugrn_core.data import pairs
+from ugrn_core.probes.features import ProbeParams
 
 REPO = Path(__file__).resolve().parents[1]
 E = errors

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ugrn_core import cli, methods
-from ugrn_core.benchmark import BenchmarkResult, default_methods, resolve_datasets
+from ugrn_core.bench.benchmark import BenchmarkResult, default_methods, resolve_datasets
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Tests for the dataset layer (ugrn_core.datasets, readers, vocab, pairs) on the real BEELINE files under the shared data directory (no mocks)."""
+"""Tests for the dataset layer (ugrn_core.data.datasets, readers, vocab, pairs) on the real BEELINE files under the shared data directory (no mocks)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ugrn_core import datasets as DS
-from ugrn_core import pairs as PR
-from ugrn_core import readers as R
-from ugrn_core import vocab as V
+from ugrn_core.data import datasets as DS
+from ugrn_core.data import pairs as PR
+from ugrn_core.data import readers as R
+from ugrn_core.scfm import vocab as V
 from ugrn_core.config import resolve_data_dir
 
 DATA = resolve_data_dir()

@@ -10,8 +10,8 @@ from scipy.stats import spearmanr
 
 from ugrn_core import api, scfm
 from ugrn_core.errors import ParameterError
-from ugrn_core.features import FEATURE_NORMS, DatasetProbes, ProbeParams, normalise_probe
-from ugrn_core.pairs import candidate_pairs
+from ugrn_core.probes.features import FEATURE_NORMS, DatasetProbes, ProbeParams, normalise_probe
+from ugrn_core.data.pairs import candidate_pairs
 
 
 def _all_pairs(P):

@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 import torch
 
-from ugrn_core.baselines import matrix_completion_scores, onehot_lr_scores, soft_impute
-from ugrn_core.datasets import load_beeline
-from ugrn_core.pairs import candidate_pairs
-from ugrn_core.metrics import evaluate
+from ugrn_core.methods._baselines import matrix_completion_scores, onehot_lr_scores, soft_impute
+from ugrn_core.data.datasets import load_beeline
+from ugrn_core.data.pairs import candidate_pairs
+from ugrn_core.bench.metrics import evaluate
 from ugrn_core.sem.deepsem import SEMConfig, fit_sem, standardise
 from ugrn_core.sem.infosem import LOGIT_NEG, LOGIT_POS, LabelPrior, make_infosem_prior, prior_mean
 from ugrn_core.sem.scoring import SEMOptions
-from ugrn_core.splits import seen_genes_split, unseen_genes_split
-from ugrn_core.unseen_genes import UnseenGenesResult, run_unseen_genes
+from ugrn_core.bench.splits import seen_genes_split, unseen_genes_split
+from ugrn_core.bench.unseen_genes import UnseenGenesResult, run_unseen_genes
 
 DS = "Specific/mHSC-L/500"
 
@@ -229,9 +229,9 @@ def test_translator_path_trains_on_seen_pairs_only_and_scores_every_unseen_pair(
     """The UGRN translator in the within-dataset protocol (``unseen_genes._translator_scores``): Emb's projector is
     fitted on seen × seen training pairs only, and scores exactly the unseen × unseen test pairs."""
     from ugrn_core import methods as registry
-    from ugrn_core import splits as splits_mod
+    from ugrn_core.bench import splits as splits_mod
     from ugrn_core.translator import Translator
-    from ugrn_core.unseen_genes import _translator_scores
+    from ugrn_core.bench.unseen_genes import _translator_scores
 
     made, fitted = [], []
     real_split, real_fit = splits_mod.SPLITS["unseen-genes"], Translator.fit.__func__
@@ -259,7 +259,7 @@ def test_translator_path_trains_on_seen_pairs_only_and_scores_every_unseen_pair(
 
     # the scorer itself: one finite score per unseen test pair, varying across pairs (a projector that learned
     # from gene embeddings, unlike one-hot LR, which ties every unseen pair)
-    from ugrn_core.features import DatasetProbes, ProbeParams
+    from ugrn_core.probes.features import DatasetProbes, ProbeParams
     from ugrn_core.methods.base import ScoringContext
 
     ds = load_beeline(DS, data_dir)

@@ -1,11 +1,11 @@
-"""Tests for ugrn_core.metrics on hand-computed cases."""
+"""Tests for ugrn_core.bench.metrics on hand-computed cases."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ugrn_core.metrics import curves, evaluate
+from ugrn_core.bench.metrics import curves, evaluate
 
 KEYS = {"AUROC", "AUPRC", "AUPRC_ratio", "EPR", "Hit@1%", "n_pos", "n_neg", "pos_rate"}
 

@@ -43,9 +43,9 @@ def test_peer_matrix_is_cached_on_disk_and_read_by_pair(monkeypatch):
     expression with its genes and TFs in another order (as BEELINE's networks of one cell type store it)."""
     import anndata
 
-    from ugrn_core.cache import cache_key
+    from ugrn_core.probes.cache import cache_key
     from ugrn_core.config import cache_dir
-    from ugrn_core.datasets import dataset_from_genes
+    from ugrn_core.data.datasets import dataset_from_genes
     from ugrn_core.methods import ScoringContext
     from ugrn_core.methods import grnboost2
     from ugrn_core.methods._peer_matrix import expression_fingerprint

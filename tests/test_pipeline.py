@@ -14,11 +14,12 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from ugrn_core import api, background, cli, methods
-from ugrn_core.benchmark import default_methods, resolve_datasets, run_benchmark
-from ugrn_core.datasets import load_beeline
-from ugrn_core.features import DatasetProbes, ProbeParams
-from ugrn_core.pairs import candidate_pairs, sample_pairs, split_pairs
+from ugrn_core import api, cli, methods
+from ugrn_core.probes import background
+from ugrn_core.bench.benchmark import default_methods, resolve_datasets, run_benchmark
+from ugrn_core.data.datasets import load_beeline
+from ugrn_core.probes.features import DatasetProbes, ProbeParams
+from ugrn_core.data.pairs import candidate_pairs, sample_pairs, split_pairs
 from ugrn_core.translator import DEFAULT_OPTIONS, fit_projector
 
 PARAMS = ProbeParams(v0=25.0, target_values=(0.0, 50.0), base_values=(10.0, 40.0), feature_norm="none")  # raw

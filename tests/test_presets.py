@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ugrn_core import controls, presets
-from ugrn_core.datasets import list_datasets, parse_dataset_name
+from ugrn_core.bench import controls, presets
+from ugrn_core.bench.benchmark import run_preset
+from ugrn_core.data.datasets import list_datasets, parse_dataset_name
 from ugrn_core.methods.grnboost2 import grnboost2_matrix
 
 
@@ -30,7 +31,7 @@ def test_preset_jobs_follow_the_paper(data_dir):
 
 def test_ci_preset_runs_resumes_and_reports(fm, data_dir, tmp_path):
     twin = controls.load_twin(fm, tmp_path / "twin")
-    rows, folder = presets.run_preset("ci", fm, tmp_path / "out", twin_fm=twin, data_dir=data_dir, command="test")
+    rows, folder = run_preset("ci", fm, tmp_path / "out", twin_fm=twin, data_dir=data_dir, command="test")
     assert set(rows["seed"]) == {0, 1} and set(rows["negatives"]) == {"uniform", "tf-positive"}
     assert not rows["same_cell_type"].any()
     methods = set(rows["method"])
@@ -49,11 +50,11 @@ def test_ci_preset_runs_resumes_and_reports(fm, data_dir, tmp_path):
     # resume: a second run reads every cell from disk and gives identical rows
     cells = sorted(cells_dir.glob("*.csv"))
     mtimes = [c.stat().st_mtime_ns for c in cells]
-    rows2, _ = presets.run_preset("ci", fm, tmp_path / "out", twin_fm=twin, data_dir=data_dir, command="test")
+    rows2, _ = run_preset("ci", fm, tmp_path / "out", twin_fm=twin, data_dir=data_dir, command="test")
     assert [c.stat().st_mtime_ns for c in sorted(cells_dir.glob("*.csv"))] == mtimes
     pd.testing.assert_frame_equal(rows.reset_index(drop=True), rows2.reset_index(drop=True), check_dtype=False)
     # adding a peer computes only that peer's rows: every model cell is read back untouched, the old rows are equal
-    rows3, _ = presets.run_preset("ci", fm, tmp_path / "out", twin_fm=twin, data_dir=data_dir, command="test",
+    rows3, _ = run_preset("ci", fm, tmp_path / "out", twin_fm=twin, data_dir=data_dir, command="test",
                                   peers=("|Pearson|", "|Partial corr|"))
     assert [c.stat().st_mtime_ns for c in cells] == mtimes
     added = sorted(set(cells_dir.glob("*.csv")) - set(cells))
@@ -63,7 +64,7 @@ def test_ci_preset_runs_resumes_and_reports(fm, data_dir, tmp_path):
     old = rows3[rows3["method"] != "|Partial corr|"].reset_index(drop=True)
     pd.testing.assert_frame_equal(old, rows.reset_index(drop=True), check_dtype=False)
     # the report gathers it into one markdown and one self-contained HTML
-    from ugrn_core.report import build_report
+    from ugrn_core.bench.report import build_report
 
     md_path, html_path = build_report(tmp_path / "out", tmp_path / "r.md", tmp_path / "r.html",
                                       checkpoint_dir=fm.path)
@@ -96,7 +97,7 @@ def test_two_processes_share_a_preset_through_cell_locks(fm, data_dir, tmp_path)
     import threading
     import time
 
-    from ugrn_core.suite import Suite, SuiteConfig
+    from ugrn_core.bench.suite import Suite, SuiteConfig
 
     cfg = SuiteConfig(methods=("Emb",), peers=(), controls=("degree-prior",), seeds=(0,), negatives=("uniform",),
                       epochs=2)

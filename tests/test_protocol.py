@@ -7,13 +7,14 @@ import pandas as pd
 import pytest
 import torch
 
-from ugrn_core import controls, scfm
-from ugrn_core.datasets import list_datasets, load_beeline, parse_dataset_name
+from ugrn_core.bench import controls
+from ugrn_core import scfm
+from ugrn_core.data.datasets import list_datasets, load_beeline, parse_dataset_name
 from ugrn_core.methods.degree_prior import degree_prior_scores
 from ugrn_core.methods.pearson import abs_pearson
-from ugrn_core.negatives import sample_test_pairs
-from ugrn_core.stats import paired_wilcoxon, seed_summary, table_with_averages
-from ugrn_core.suite import select_test_datasets as suite_test_datasets
+from ugrn_core.bench.negatives import sample_test_pairs
+from ugrn_core.bench.stats import paired_wilcoxon, seed_summary, table_with_averages
+from ugrn_core.bench.suite import select_test_datasets as suite_test_datasets
 
 
 def test_default_test_set_excludes_training_cell_type(data_dir):
@@ -77,7 +78,7 @@ def test_degree_matched_negatives_do_not_depend_on_the_process(data_dir):
     import sys
 
     code = ("import hashlib, warnings; warnings.simplefilter('ignore');"
-            "from ugrn_core.datasets import load_beeline; from ugrn_core.negatives import sample_test_pairs;"
+            "from ugrn_core.data.datasets import load_beeline; from ugrn_core.bench.negatives import sample_test_pairs;"
             f"p = sample_test_pairs(load_beeline('Lofgof/mESC/500', {str(data_dir)!r}), np_ratio=1.0, seed=0,"
             " negatives='degree-matched');"
             "print(len(p), hashlib.sha256(p.to_csv().encode()).hexdigest())")
@@ -154,7 +155,7 @@ def test_abs_pearson_recovers_planted_correlation():
 
 
 def test_plain_benchmark_pivot_averages_over_common_datasets():
-    from ugrn_core.benchmark import BenchmarkResult
+    from ugrn_core.bench.benchmark import BenchmarkResult
 
     t = pd.DataFrame({"method": ["Origin-Pert", "Emb", "Origin-Pert", "Emb", "Pert", "Pert"],
                       "dataset": ["a", "a", "b", "b", "a", "b"], "AUPRC": [0.6, 0.7, np.nan, 0.9, np.nan, np.nan]})
@@ -167,7 +168,7 @@ def test_grouped_table_rows_average_the_same_test_datasets_for_every_method():
     """Table 2-style rows (one per training source): each row averages, for every method, only the test datasets
     where all of that row's methods are defined; a method defined nowhere in the row (Pert without training
     expression) does not shrink it. Hand-computed case."""
-    from ugrn_core.tables import main_table
+    from ugrn_core.bench.tables import main_table
 
     def row(train, test, method, value, seed=0):
         return {"train": train, "test": test, "seed": seed, "negatives": "uniform", "np_ratio": 1.0, "method": method,

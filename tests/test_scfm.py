@@ -162,9 +162,9 @@ def test_zero_shot_and_pert_scores_match_an_independent_computation(tiny_model, 
     import pandas as pd
     from scipy.stats import rankdata
 
-    from ugrn_core import datasets, pairs as pairs_mod
-    from ugrn_core.cache import ProbeCache
-    from ugrn_core.features import DatasetProbes
+    from ugrn_core.data import datasets, pairs as pairs_mod
+    from ugrn_core.probes.cache import ProbeCache
+    from ugrn_core.probes.features import DatasetProbes
     from ugrn_core.predict import score_pairs
 
     model, vocab, args = tiny_model
@@ -174,7 +174,7 @@ def test_zero_shot_and_pert_scores_match_an_independent_computation(tiny_model, 
     X = rng.poisson(1.5, size=(25, len(genes))).astype(np.float32)
     ds = datasets.dataset_from_genes(genes, tfs=genes[:3], expression=anndata.AnnData(X=X, var=pd.DataFrame(index=genes)),
                                  name="tiny")
-    from ugrn_core.features import ProbeParams
+    from ugrn_core.probes.features import ProbeParams
 
     p = DatasetProbes(fm, ds, ProbeParams(feature_norm="none"),  # raw features: compared with the model directly
                       cache=ProbeCache(fm.checkpoint_id, tmp_path / "cache"))

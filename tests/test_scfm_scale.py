@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from ugrn_core import api, cli, scfm
-from ugrn_core.features import DatasetProbes
+from ugrn_core.probes.features import DatasetProbes
 
 SMALL = ["--n-genes", "60", "--nlayers", "1", "--embsize", "16", "--nheads", "2", "--d-hid", "32"]
 

@@ -12,10 +12,9 @@ pytest.importorskip("sergio_rs")
 
 from ugrn_core import methods  # noqa: E402
 from ugrn_core.errors import DataError, ParameterError  # noqa: E402
-from ugrn_core.metrics import evaluate  # noqa: E402
-from ugrn_core.pairs import candidate_pairs  # noqa: E402
-from ugrn_core.simulate import (SimulationConfig, beeline_subgraph, check_acyclic, make_acyclic,  # noqa: E402
-                                simulate_beeline, simulate_network)
+from ugrn_core.bench.metrics import evaluate  # noqa: E402
+from ugrn_core.data.pairs import candidate_pairs  # noqa: E402
+from ugrn_core.data.simulate import SimulationConfig, beeline_subgraph, check_acyclic, make_acyclic, simulate_beeline, simulate_network
 
 SMALL = SimulationConfig(n_cell_states=2, cells_per_state=500)  # 1000 cells
 
@@ -44,7 +43,7 @@ def test_true_edges_are_the_acyclic_subnetwork():
     assert ds.tfs == sorted(set(ds.edges["tf"]))  # regulators = master regulators + internal TFs
     assert any(G.in_degree(t) == 0 for t in ds.tfs) and any(G.in_degree(t) > 0 for t in ds.tfs)
     # every edge is a real BEELINE edge of that network, under its real symbols
-    from ugrn_core.datasets import load_beeline
+    from ugrn_core.data.datasets import load_beeline
 
     real = set(map(tuple, load_beeline("STRING/mDC/500").edges.to_numpy()))
     assert set(map(tuple, ds.edges.to_numpy())) <= real
@@ -138,7 +137,7 @@ def test_pretraining_on_simulated_cells_builds_their_vocabulary(tmp_path):
     import json
 
     from ugrn_core import cli
-    from ugrn_core.features import DatasetProbes
+    from ugrn_core.probes.features import DatasetProbes
     from ugrn_core.scfm import load_checkpoint
 
     ds = _small(0)
@@ -156,7 +155,7 @@ def test_pretraining_on_simulated_cells_builds_their_vocabulary(tmp_path):
 
 
 def test_pretraining_exclusions_are_checked_before_any_work(tmp_path):
-    from ugrn_core.pretrain import load_corpus, pretrain
+    from ugrn_core.scfm.pretrain import load_corpus, pretrain
 
     with pytest.raises(ParameterError, match=r"unknown pretraining source\(s\) \['hESC'\]; expected names of"):
         load_corpus(exclude=["hESC"])
@@ -170,7 +169,7 @@ def test_heldout_reconstruction_rebuilds_the_pretraining_split(tmp_path):
     different masking of the same cells."""
     from dataclasses import replace
 
-    from ugrn_core.pretrain import PretrainConfig, corpora_from_anndata, heldout_reconstruction, pretrain
+    from ugrn_core.scfm.pretrain import PretrainConfig, corpora_from_anndata, heldout_reconstruction, pretrain
     from ugrn_core.scfm import load_checkpoint
 
     a, b = _small(0), _small(1, exclude=_small(0).genes)
@@ -197,7 +196,7 @@ def test_pretraining_continues_from_a_checkpoint(tmp_path, capsys):
     import json
 
     from ugrn_core import cli
-    from ugrn_core.pretrain import PretrainConfig, corpora_from_anndata, pretrain
+    from ugrn_core.scfm.pretrain import PretrainConfig, corpora_from_anndata, pretrain
 
     ds = _small(0)
     corpora = corpora_from_anndata([ds.expression])

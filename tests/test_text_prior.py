@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ugrn_core import priors
+from ugrn_core.sem import priors
 
 # two ribosomal proteins, two haematopoietic TFs, a third ribosomal protein, and a symbol no table holds
 GENES = ["RPL3", "RPL4", "GATA1", "SPI1", "RPS6", "NOTAGENE7"]

@@ -16,23 +16,35 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import methods  # (the method registry: methods.get, names, all_specs, Family)
-from .background import Background
-from .benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark  # noqa: F401  (re-exported)
+from . import methods
+from .probes.background import Background
+from .bench.benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark
 from .config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, default_device, resolve_device
-from .datasets import GRNDataset, dataset_from_genes, list_datasets, load_beeline  # noqa: F401
+from .data.datasets import GRNDataset, dataset_from_genes, list_datasets, load_beeline
 from .errors import DataError
-from .export import edge_table, edges_bytes, edges_to_graph, write_edges  # noqa: F401
-from .features import DatasetProbes, ProbeParams
-from .methods import MethodSpec  # noqa: F401
-from .metrics import curves, evaluate  # noqa: F401
-from .pairs import sample_pairs
-from .predict import DEFAULT_METHOD, context_background, predict_edges, score_pairs  # noqa: F401
-from .readers import read_edge_list, read_expression, read_gene_list
+from .export import edge_table, edges_bytes, edges_to_graph, write_edges
+from .probes.features import DatasetProbes, ProbeParams
+from .methods import MethodSpec
+from .bench.metrics import curves, evaluate
+from .data.pairs import sample_pairs
+from .predict import DEFAULT_METHOD, context_background, predict_edges, score_pairs
+from .data.readers import read_edge_list, read_expression, read_gene_list
 from .scfm import ScFM, load_checkpoint
 from .translator import DEFAULT_METHODS as DEFAULT_TRAIN_METHODS
-from .translator import Translator, projectors_needed  # noqa: F401
-from .vocab import VocabMapping, map_to_vocab
+from .translator import Translator, projectors_needed
+from .scfm.vocab import VocabMapping, map_to_vocab
+
+__all__ = ["ASSETS_DIR", "available_methods", "Background", "BenchmarkResult", "BUNDLED_TABLES", "cached_probes",
+           "context_background", "context_warning", "curves", "dataset_from_files", "dataset_from_genes",
+           "DatasetProbes", "DEFAULT_BENCHMARK", "DEFAULT_CHECKPOINT", "DEFAULT_METHOD", "default_methods",
+           "DEFAULT_TRAIN_METHODS", "DEFAULT_TRANSLATOR", "device_name", "edge_table", "edges_bytes",
+           "edges_to_graph", "estimate_probe_seconds", "evaluate", "expression_network", "format_seconds",
+           "GRNDataset", "list_datasets", "load_beeline", "load_benchmark", "load_model", "load_translator",
+           "load_unseen_genes", "methods", "MethodSpec", "pair_curves", "paper_infosem_table", "paper_table",
+           "PAPER_TABLES_DIR", "predict_edges", "predict_pairs", "ProbeParams", "probes",
+           "probes_for_methods", "projectors_needed", "read_edge_list", "read_expression", "read_gene_list",
+           "resolve_datasets", "run_benchmark", "run_unseen_genes", "ScFM", "score_pairs", "sem_options",
+           "train_translator", "Translator", "vocab_mapping", "VocabMapping", "write_edges"]
 
 DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT_DIR
 DEFAULT_TRANSLATOR = DEFAULT_TRANSLATOR_DIR
@@ -253,7 +265,7 @@ def paper_table(name: str = "table1_auprc") -> pd.DataFrame:
 def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes", fm=None, sem_options=None,
                      data_dir=None, progress=None, label: str = "", candidates: str = "known"):
     """InfoSEM within-dataset benchmark (``unseen_genes.run_unseen_genes``); datasets may be names, globs or "all"."""
-    from .unseen_genes import run_unseen_genes as _run
+    from .bench.unseen_genes import run_unseen_genes as _run
 
     return _run(resolve_datasets(datasets, data_dir), methods, seeds=seeds, split=split, fm=fm,
                 sem_options=sem_options, data_dir=data_dir, progress=progress, label=label, candidates=candidates)
@@ -261,7 +273,7 @@ def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes",
 
 def load_unseen_genes(path):
     """A saved within-dataset benchmark folder (results.csv, summary.csv, meta.json)."""
-    from .unseen_genes import UnseenGenesResult
+    from .bench.unseen_genes import UnseenGenesResult
 
     return UnseenGenesResult.load(path)
 
@@ -297,7 +309,7 @@ def expression_network(ds: GRNDataset, method: str = "InfoSEM-B", options=None, 
         raise ValueError(f"{spec.name} does not score pairs from a dataset's expression")
     if not ds.has_expression:
         raise ValueError(f"{spec.name} needs expression; dataset {ds.name!r} has none")
-    from .pairs import candidate_pairs
+    from .data.pairs import candidate_pairs
 
     pairs = candidate_pairs(ds, tf_mode="file")
     options = options if options is not None else sem_options(fm=fm)

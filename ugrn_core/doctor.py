@@ -252,7 +252,7 @@ def check_data(data_dir=None) -> list[Check]:
 
 
 def _checkpoint_id(path: Path) -> str:
-    from .scfm import _hash_files  # the id the cache and translators record (content hash of the three files)
+    from .scfm.checkpoint import _hash_files  # the id the cache and translators record (content hash of the three files)
 
     return _hash_files([path / n for n in ("args.json", "vocab.json", "best_model.pt")])
 

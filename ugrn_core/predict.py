@@ -13,16 +13,16 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import background as backgrounds
+from .probes import background as backgrounds
 from . import methods as registry
-from .background import Background
-from .datasets import GRNDataset
+from .probes.background import Background
+from .data.datasets import GRNDataset
 from .errors import DataError, ParameterError
-from .features import DatasetProbes
-from .pairs import candidate_pairs
+from .probes.features import DatasetProbes
+from .data.pairs import candidate_pairs
 from .scfm import ScFM
 from .translator import Translator
-from .vocab import map_to_vocab
+from .scfm.vocab import map_to_vocab
 
 ProgressFn = Callable[[int, int, str], None]
 DEFAULT_METHOD = "Ens"  # the method ``ugrn predict`` and the app's Network page rank by default

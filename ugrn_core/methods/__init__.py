@@ -13,7 +13,10 @@ import importlib
 import pkgutil
 
 from ..errors import ParameterError
-from .base import Family, MethodSpec, ScoringContext, sigmoid  # noqa: F401
+from .base import Family, MethodSpec, ScoringContext, sigmoid
+
+__all__ = ["Family", "MethodSpec", "ScoringContext", "all_specs", "canonical", "get", "markdown_table", "names",
+           "probe_names", "probe_owner", "probes_of", "sigmoid"]
 
 _REGISTRY: dict[str, MethodSpec] = {}
 

@@ -52,7 +52,7 @@ def cached_peer_matrix(method: str, key_parts: tuple, compute: Callable[[], np.n
     same matrix compute it once.
     """
     from .._io import lock_file
-    from ..cache import cache_key
+    from ..probes.cache import cache_key
     from ..config import cache_dir
 
     key = cache_key(method, *key_parts)

@@ -16,17 +16,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
 from ..errors import CheckpointError, DataError, ParameterError
 
-if TYPE_CHECKING:  # imported for type hints only: methods must not import features/translator at module load
-    from ..data import GRNDataset
-    from ..features import DatasetProbes, ProbeParams
-    from ..translator import Translator
+# Type hints name GRNDataset (``data.datasets``), DatasetProbes and ProbeParams (``probes.features``) and Translator
+# (``translator``) as strings: the method contract imports none of them, so the layers below never import the registry
+# back (data → foundation model → probes → methods → translator / prediction).
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -65,15 +64,12 @@ class ScoringContext:
     progress: ProgressFn | None = None
     cache: dict = field(default_factory=dict)
 
-    def features(self, method: str, pairs: pd.DataFrame) -> np.ndarray:
-        """Pair features float32 (P, D) of translator method ``method`` for ``pairs``, computed once per context.
+    def features(self, spec: "MethodSpec", pairs: pd.DataFrame) -> np.ndarray:
+        """Pair features float32 (P, D) of translator method ``spec`` for ``pairs``, computed once per context.
 
         A context scores one pair set; the memo is keyed by method and the pairs' identity.
-        Raises: ValueError when the context has no probes or ``method`` has no features.
+        Raises: ValueError when the context has no probes or ``spec`` has no features.
         """
-        from . import get
-
-        spec = get(method)
         if spec.features is None or self.probes is None:
             raise ParameterError(f"{spec.name} has no pair features here (a translator method with probes is needed)")
         key = ("features", spec.name, id(pairs))
@@ -81,14 +77,12 @@ class ScoringContext:
             self.cache[key] = spec.features(self.probes, pairs, self.progress)
         return self.cache[key]
 
-    def logits(self, method: str, pairs: pd.DataFrame) -> np.ndarray:
+    def logits(self, spec: "MethodSpec", pairs: pd.DataFrame) -> np.ndarray:
         """Logits float64 (P,) of the translator's projector for ``method`` on ``pairs`` (UGRN Eq. 5 before the sigmoid).
 
-        Raises: ValueError when there is no translator or it has no projector for ``method`` (names what it has).
+        Raises: ValueError when there is no translator or it has no projector for ``spec`` (names what it has).
         """
-        from . import get
-
-        name = get(method).name
+        name = spec.name
         if self.translator is None:
             raise CheckpointError(f"{name} needs a trained translator")
         if name not in self.translator.projectors:
@@ -96,7 +90,7 @@ class ScoringContext:
                              f"it has {list(self.translator.projectors)}")
         key = ("logits", name, id(pairs))
         if key not in self.cache:
-            self.cache[key] = self.translator.projectors[name].logits(self.features(name, pairs))
+            self.cache[key] = self.translator.projectors[name].logits(self.features(spec, pairs))
         return self.cache[key]
 
 
@@ -171,7 +165,7 @@ class MethodSpec:
         if self.needs_expression and not ctx.dataset.has_expression:
             raise DataError(f"{self.name} needs expression and dataset {ctx.dataset.name} has none")
         if self.trainable:
-            return sigmoid(ctx.logits(self.name, pairs))
+            return sigmoid(ctx.logits(self, pairs))
         if self.score is None:
             raise ParameterError(f"method {self.name} defines neither features nor score")
         return np.asarray(self.score(ctx, pairs), dtype=np.float64)

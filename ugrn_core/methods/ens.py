@@ -11,7 +11,9 @@ from .base import Family, MethodSpec, sigmoid
 
 
 def _score(ctx, pairs):
-    return sigmoid(np.mean([ctx.logits(m, pairs) for m in SPEC.members], axis=0))
+    from . import get
+
+    return sigmoid(np.mean([ctx.logits(get(m), pairs) for m in SPEC.members], axis=0))
 
 
 SPEC = MethodSpec(

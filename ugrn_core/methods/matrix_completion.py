@@ -5,7 +5,7 @@ from ..errors import DataError
 
 
 def _score(ctx, pairs):
-    from ..baselines import matrix_completion_scores
+    from ._baselines import matrix_completion_scores
 
     if ctx.train_pairs is None:
         raise DataError("matrix completion needs labelled training pairs (ctx.train_pairs)")

@@ -5,7 +5,7 @@ from ..errors import DataError
 
 
 def _score(ctx, pairs):
-    from ..baselines import onehot_lr_scores
+    from ._baselines import onehot_lr_scores
 
     if ctx.train_pairs is None:
         raise DataError("one-hot LR needs labelled training pairs (ctx.train_pairs)")

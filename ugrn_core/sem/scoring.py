@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_write
-from ..cache import cache_key
+from ..probes.cache import cache_key
 from ..config import cache_dir
-from ..metrics import evaluate
+from ..bench.metrics import evaluate
 from .deepsem import SEMConfig, edge_scores, fit_sem
 from .infosem import PRIOR_FORM, LabelPrior, make_infosem_prior
 
@@ -110,7 +110,7 @@ def _fit(ctx, variant: str, config: SEMConfig, seed: int, embeddings=None, sigma
 
 
 def _embeddings(ctx) -> np.ndarray:
-    from ..priors import gene_embeddings
+    from .priors import gene_embeddings
 
     ds, opts = ctx.dataset, _options(ctx)
     memo = ctx.cache.setdefault("sem_embeddings", {})
@@ -164,7 +164,7 @@ def score_sem(ctx, pairs: pd.DataFrame, variant: str) -> np.ndarray:
     grid = list(opts.sigma_l_grid)
     sigma_l = float(grid[0])
     if len(grid) > 1:
-        from ..splits import _stratified
+        from ..bench.splits import _stratified
 
         fit_part, val_part = _stratified(ctx.train_pairs, 0.25, ctx.seed)
         scores = [_auprc(_fit(ctx, variant, config, ctx.seed, H, sigma_w, LabelPrior(ds.genes, fit_part, float(s)), rank),

@@ -28,17 +28,17 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import methods
+from .. import methods
 from .background import Background
 from .cache import ProbeCache, cache_key
-from .datasets import GRNDataset
-from .errors import DataError, ParameterError
-from .scfm import ScFM, bin_values
+from ..data.datasets import GRNDataset
+from ..errors import DataError, ParameterError
+from ..scfm import ScFM, bin_values
 
 #: Feature normalisations within a context (``normalise_probe``): "none" = raw probe values (the paper's);
 #: the default is ``ProbeParams.feature_norm``.
 FEATURE_NORMS = ("none", "context-size", "context-z", "context-rank")
-from .vocab import VocabMapping, map_to_vocab
+from ..scfm.vocab import VocabMapping, map_to_vocab
 
 ProgressFn = Callable[[int, int, str], None]
 

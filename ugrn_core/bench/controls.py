@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import CheckpointError
+from ..errors import CheckpointError
 
 TWIN_SEED = 20260521  # fixed seed of the random-init twin (any fixed value; recorded in the twin's args.json)
 
@@ -39,7 +39,7 @@ def make_twin(checkpoint: str | os.PathLike, out: str | os.PathLike, seed: int =
     """
     import torch
 
-    from .scfm import SPECIAL_TOKENS, build_model, save_checkpoint
+    from ..scfm import SPECIAL_TOKENS, build_model, save_checkpoint
 
     src = Path(checkpoint)
     for name in ("args.json", "vocab.json"):
@@ -85,12 +85,12 @@ def load_twin(fm, folder: str | os.PathLike | None = None, seed: int = TWIN_SEED
     (``fcntl.flock`` beside the folder), so processes started together write it once.
     Raises: ValueError when ``fm`` was not loaded from a folder.
     """
-    from .config import cache_dir
-    from .scfm import load_checkpoint
+    from ..config import cache_dir
+    from ..scfm import load_checkpoint
 
     if fm.path is None:
         raise CheckpointError("the random-init twin needs a checkpoint loaded from a folder (ScFM.path is None)")
-    from ._io import lock_file
+    from .._io import lock_file
 
     folder = Path(folder) if folder is not None else cache_dir() / "twins" / f"{fm.checkpoint_id}-{seed}"
     args_file = folder / "args.json"

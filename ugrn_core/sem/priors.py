@@ -29,8 +29,8 @@ from typing import Callable
 
 import numpy as np
 
-from .config import resolve_data_dir
-from .errors import ParameterError
+from ..config import resolve_data_dir
+from ..errors import ParameterError
 
 EMBEDDING_SOURCES = ("scgpt", "biobert", "random", "onehot", "text")
 
@@ -98,7 +98,7 @@ def _biobert(genes: list[str], data_dir=None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _scgpt(genes: list[str], fm, species: str, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
-    from .vocab import map_to_vocab
+    from ..scfm.vocab import map_to_vocab
 
     mapping = map_to_vocab(genes, fm.vocab, species, data_dir, warn=False)
     rows = {g: i for i, g in enumerate(genes)}
@@ -116,7 +116,7 @@ def _annotation(data_dir: Path) -> tuple[dict[str, tuple[str, str]], dict[str, d
     """(upper-case human symbol → (symbol, full name), upper-case symbol → {ontology: sorted unique GO term names})."""
     import pandas as pd
 
-    from .errors import InputFileNotFound
+    from ..errors import InputFileNotFound
 
     root = data_dir / ANNOTATION_DIR
     paths = {n: root / f for n, f in (("info", "human_gene_info.tsv.gz"), ("go", "human_go_annotations.tsv.gz"),
@@ -164,7 +164,7 @@ def gene_descriptions(genes, species: str = "human", data_dir=None) -> list[str]
     Returns: list of P strings.
     Raises: InputFileNotFound when an annotation table (or, for mouse, the ortholog table) is missing.
     """
-    from .vocab import candidate_tokens, load_orthologs
+    from ..scfm.vocab import candidate_tokens, load_orthologs
 
     data_dir = resolve_data_dir(data_dir)
     names, go = _annotation(data_dir)
@@ -240,7 +240,7 @@ def embed_texts(texts: list[str], batch_size: int = 64, progress: Callable[[int,
 
 def _text(genes: list[str], species: str, data_dir=None, cache: bool = True,
           progress: Callable[[int, int, str], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    from .cache import ProbeCache, cache_key
+    from ..probes.cache import ProbeCache, cache_key
 
     texts = gene_descriptions(genes, species, data_dir)
     covered = np.array([bool(t) for t in texts], dtype=bool)

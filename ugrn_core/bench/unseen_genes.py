@@ -23,11 +23,11 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import methods as registry
-from ._io import atomic_folder, read_meta, read_results_table
-from .datasets import load_beeline
-from .pairs import candidate_pairs
-from .methods.base import ScoringContext
+from .. import methods as registry
+from .._io import atomic_folder, read_meta, read_results_table
+from ..data.datasets import load_beeline
+from ..data.pairs import candidate_pairs
+from ..methods.base import ScoringContext
 from .metrics import evaluate
 from .splits import SPLITS
 
@@ -137,7 +137,7 @@ def _translator_scores(spec, ctx: ScoringContext, train: pd.DataFrame, test: pd.
 
     Pairs with a gene outside the foundation model's vocabulary get the lowest score (they cannot be probed).
     """
-    from .translator import Translator
+    from ..translator import Translator
 
     probes = ctx.probes
     if probes is None:
@@ -200,7 +200,7 @@ def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes",
         probes = None
         needs_fm = any(s.uses_translator or s.probe is not None for s in specs)
         if needs_fm and fm is not None:
-            from .features import DatasetProbes, ProbeParams
+            from ..probes.features import DatasetProbes, ProbeParams
 
             probes = DatasetProbes(fm, ds, params or ProbeParams())
         cache: dict = {}

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .errors import DataError, ParameterError
+from ..errors import DataError, ParameterError
 
 
 def soft_impute(Y: np.ndarray, observed: np.ndarray, rank: int = 128, shrinkage: float | None = None,

@@ -12,7 +12,7 @@ Test pairs that appear among the training pairs (same vocabulary tokens, same di
 test never share a pair; the number removed is recorded per dataset.
 Test datasets of the training cell type are excluded unless ``include_train_cell`` (the paper's Table 1 tests none of
 them); ``negatives`` picks the kind of sampled negatives (``negatives.NEGATIVE_MODES``). Presets with seeds and
-controls: ``presets.run_preset``.
+controls: ``run_preset`` (below).
 """
 
 from __future__ import annotations
@@ -27,16 +27,16 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import methods as registry
-from ._io import atomic_folder, read_meta, read_results_table
-from .datasets import list_datasets, load_beeline
-from .errors import ParameterError
-from .features import DatasetProbes, ProbeParams
+from .. import methods as registry
+from .._io import atomic_folder, read_meta, read_results_table
+from ..data.datasets import list_datasets, load_beeline
+from ..errors import ParameterError
+from ..probes.features import DatasetProbes, ProbeParams
 from .metrics import evaluate
-from .pairs import candidate_pairs, sample_pairs
-from .predict import score_pairs
-from .scfm import ScFM
-from .translator import Translator
+from ..data.pairs import candidate_pairs, sample_pairs
+from ..predict import score_pairs
+from ..scfm import ScFM
+from ..translator import Translator
 
 ProgressFn = Callable[[int, int, str], None]
 METRIC_COLUMNS = ["AUROC", "AUPRC", "AUPRC_ratio", "EPR", "Hit@1%"]
@@ -225,3 +225,48 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=None, params: ProbeParams
             "checkpoint_id": fm.checkpoint_id, "n_train_pairs": None if train_pairs is None else len(train_pairs),
             "train_vocab_coverage": round(train_probes.mapping.coverage, 4), "test_pairs_removed_as_seen_in_training": removed}
     return BenchmarkResult(pd.DataFrame(rows), scores, meta, translator)
+
+
+def run_preset(name: str, fm, out, twin_fm=None, data_dir=None, sizes=(500,), seeds=None, negatives=None,
+               controls=None, peers=None, methods=None, command: str = "", progress=None, include_train_cell=None,
+               twin_methods=None, order: str = "forward", train_states: dict | None = None,
+               train_options: dict | None = None):
+    """Run preset ``name`` (cells cached under ``out/cells``, shared by every preset written under ``out``, so an
+    interrupted run resumes and a cell two tables share is computed once) and write its folder ``out/<name>``
+    (``report.write_preset``). Returns (rows DataFrame, folder Path).
+
+    ``train_states``: a dict shared by the presets of one process (``Suite``), so translators are fitted once.
+    ``twin_fm`` None skips the twin rows. ``order``: "forward" or "reverse" (``Suite.run``: a second process on the
+    same ``out`` with the other order shares the work). ``train_options``: projector training options other than
+    epochs (``SuiteConfig.train_options``; None = ``translator.DEFAULT_OPTIONS``). Other arguments override the
+    preset's ``SuiteConfig`` (``suite_config``).
+    """
+    import time
+    from pathlib import Path
+
+    from .presets import PRESETS, jobs, suite_config
+    from .report import write_preset
+    from .suite import Suite, environment
+
+    t0 = time.perf_counter()
+    cfg = suite_config(name, seeds, negatives, controls, peers, methods, twin_methods)
+    if include_train_cell is not None:
+        cfg.include_train_cell = bool(include_train_cell) or PRESETS[name].include_train_cell
+    if train_options is not None:
+        cfg.train_options = dict(train_options)
+    folder = Path(out) / name
+    suite = Suite(fm, cfg, folder, twin_fm=twin_fm, data_dir=data_dir, progress=progress,
+                  cells_dir=Path(out) / "cells", train_states=train_states)
+    js = jobs(name, list_datasets(data_dir), sizes, cfg.include_train_cell)
+    rows = suite.run(js, order=order)
+    meta = {"preset": name, "title": PRESETS[name].title, "command": command,
+            "train": js[0][0] if len({t for t, _, _ in js}) == 1 else f"{len(js)} training datasets",
+            "pair_mode": "balanced", "np_ratio": list(cfg.np_ratios), "seed": list(cfg.seeds),
+            "negatives": list(cfg.negatives), "jobs": [[t, list(s)] for t, s, _ in js],
+            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
+            "params": suite.params.to_dict(), "checkpoint": fm.path.name if fm.path else None,
+            "checkpoint_id": fm.checkpoint_id, "twin_checkpoint_id": twin_fm.checkpoint_id if twin_fm else None,
+            "training_pairs": "all positives + 1:1 uniform negatives of the training dataset, per seed",
+            "wall_s": round(time.perf_counter() - t0, 1), "versions": environment()}
+    write_preset(rows, name, folder, meta)
+    return rows, folder

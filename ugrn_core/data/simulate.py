@@ -15,7 +15,7 @@ folders in the data directory), keeps the real gene symbols (so vocabularies and
 and caps the regulators per target. Its TFs are the genes with at least one outgoing edge: master regulators and
 internal TFs regulated by them.
 
-Output: a :class:`~ugrn_core.datasets.GRNDataset` whose ``edges`` are the simulated network's edges (the ground
+Output: a :class:`~ugrn_core.data.datasets.GRNDataset` whose ``edges`` are the simulated network's edges (the ground
 truth), ``tfs`` its regulators, and ``expression`` an AnnData, cells × genes: ``layers["raw"]`` = SERGIO's output
 (noise-free expression levels, or UMI-like counts after technical noise), ``X`` = log1p of it, the counts first
 scaled to the median library size when technical noise was added (log-normalised like BEELINE's files, which the expression-based peers read as given; scGPT's per-cell binning is rank-based, so it
@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .datasets import GRNDataset, load_beeline
-from .errors import DataError, ParameterError
+from ..errors import DataError, ParameterError
 
 NOISE_SETTINGS = ("DS1", "DS2", "DS3", "DS4", "DS5", "DS6", "DS7", "DS8", "DS13", "DS14")
 

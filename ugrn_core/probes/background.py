@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import DataError, ParameterError
+from ..errors import DataError, ParameterError
 
 AUTO, NONE, TRANSLATOR = "auto", "none", "translator"
 #: A gene list gets the background by default when its context is smaller than the translator's training context
@@ -101,8 +101,8 @@ def from_dataset(name: str, fm, n_context: int | None = None, data_dir=None) -> 
 
     Raises: ValueError / FileNotFoundError from ``datasets.load_beeline`` for an unknown or absent dataset.
     """
-    from .datasets import load_beeline
-    from .vocab import map_to_vocab
+    from ..data.datasets import load_beeline
+    from ..scfm.vocab import map_to_vocab
 
     ds = load_beeline(name, data_dir)
     return Background(ds.name, tuple(map_to_vocab(ds.genes, fm.vocab, ds.species, warn=False).tokens), n_context)
@@ -113,8 +113,8 @@ def from_gene_file(path, fm, species: str = "human", n_context: int | None = Non
 
     Raises: InputFileNotFound / DataError from the reader; DataError when no gene is in the vocabulary.
     """
-    from .readers import read_gene_list
-    from .vocab import map_to_vocab
+    from ..data.readers import read_gene_list
+    from ..scfm.vocab import map_to_vocab
 
     genes = [g.upper() for g in read_gene_list(path)]
     return Background(Path(path).name, tuple(map_to_vocab(genes, fm.vocab, species, warn=False).tokens), n_context)

@@ -12,7 +12,7 @@ union of the genes trained on, as human symbols (mouse genes through their human
 symbol). hESC and mHSC-E have no expression here: the model never sees those datasets' cells.
 
 Other corpora: ``pretrain(..., corpora=corpora_from_anndata([...]))`` (CLI ``ugrn pretrain --h5ad FILE``) trains on
-given cells instead (e.g. SERGIO-simulated cells, ``ugrn_core.simulate``), and ``exclude=("hHEP", ...)`` (CLI
+given cells instead (e.g. SERGIO-simulated cells, ``ugrn_core.data.simulate``), and ``exclude=("hHEP", ...)`` (CLI
 ``--exclude-cells``) leaves sources of the default corpus out, so a model that never saw the test cell types can be
 built. The vocabulary is always built from the genes of the corpus trained on.
 """
@@ -33,11 +33,13 @@ import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
 
-from . import datasets as ugrn_datasets
-from ._io import atomic_write
-from .config import resolve_data_dir
-from .errors import ParameterError
-from .scfm import ARCH_KEYS, SPECIAL_TOKENS, bin_values, build_model, load_checkpoint, save_checkpoint
+from ..data import datasets as ugrn_datasets
+from .._io import atomic_write
+from ..config import resolve_data_dir
+from ..errors import ParameterError
+from .binning import bin_values
+from .checkpoint import build_model, load_checkpoint, save_checkpoint
+from .model import ARCH_KEYS, SPECIAL_TOKENS
 from .vocab import candidate_tokens, load_orthologs
 
 BEELINE_EXPRESSION_CELLS = ("hHEP", "mDC", "mESC", "mHSC-GM", "mHSC-L")
@@ -131,7 +133,7 @@ def corpora_from_anndata(sources, species: str = "human", n_bins: int = 51, data
 
     Raises: ParameterError for an unknown species or an empty source; InputFileNotFound for a missing file.
     """
-    from .errors import InputFileNotFound
+    from ..errors import InputFileNotFound
 
     items = [sources] if isinstance(sources, (str, Path, ad.AnnData)) else list(sources)
     if not items:

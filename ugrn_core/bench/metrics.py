@@ -12,7 +12,7 @@ import math
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
-from .errors import DataError
+from ..errors import DataError
 
 
 def _check(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:

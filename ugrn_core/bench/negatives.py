@@ -19,9 +19,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .datasets import GRNDataset
-from .errors import ParameterError
-from .pairs import candidates_to_sample, sample_pairs
+from ..data.datasets import GRNDataset
+from ..errors import ParameterError
+from ..data.pairs import candidates_to_sample, sample_pairs
 
 NEGATIVE_MODES = ("uniform", "tf-positive", "degree-matched")
 

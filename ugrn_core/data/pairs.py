@@ -14,7 +14,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from .datasets import GRNDataset
-from .errors import DataError, ParameterError
+from ..errors import DataError, ParameterError
 
 TF_MODES = ("file", "positive")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_write, read_meta
+from .._io import atomic_write, read_meta
 from .presets import PRESETS, TABLE_PRESETS
 from .tables import fmt_p, main_table, method_order, paired_tests, seed_means, twin_margin
 
@@ -191,7 +191,7 @@ def compact_rows(rows_csv, out_gz, digits: int = 4) -> Path:
     """Write ``rows_csv`` (a preset's rows.csv) to ``out_gz`` gzipped with its metrics rounded to ``digits`` decimals
     (the tables show 3): how the bundled Tables 2–6 keep their rows (``make benchmark-all``), a third of the size.
     Written atomically; deterministic bytes (gzip mtime 0)."""
-    from ._io import atomic_write
+    from .._io import atomic_write
 
     rows = pd.read_csv(rows_csv)
     for c in ("AUROC", "AUPRC", "AUPRC_ratio", "EPR"):

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .errors import DataError, InputFileNotFound
+from ..errors import DataError, InputFileNotFound
 
 EDGE_COLUMNS = ["tf", "target"]
 

@@ -20,8 +20,8 @@ import anndata
 import numpy as np
 import pandas as pd
 
-from .config import DATA_HELP, resolve_data_dir
-from .errors import DataError, InputFileNotFound, ParameterError
+from ..config import DATA_HELP, resolve_data_dir
+from ..errors import DataError, InputFileNotFound, ParameterError
 from .readers import EDGE_COLUMNS, _decode_text, _parse_table, first_items, read_expression, upper_unique
 
 SPECIES = {"hESC": "human", "hHEP": "human", "mDC": "mouse", "mESC": "mouse",

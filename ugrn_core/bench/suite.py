@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 
 from . import controls
-from . import methods as registry
-from ._io import atomic_write, lock_file
-from .cache import cache_key
-from .datasets import load_beeline, parse_dataset_name
+from .. import methods as registry
+from .._io import atomic_write, lock_file
+from ..probes.cache import cache_key
+from ..data.datasets import load_beeline, parse_dataset_name
 from .metrics import evaluate
 from .negatives import NEGATIVE_MODES, sample_test_pairs
 
@@ -51,7 +51,7 @@ def _model_spec(method: str):
 
 
 def _probes(fm, ds, params):
-    from .features import DatasetProbes
+    from ..probes.features import DatasetProbes
 
     return DatasetProbes(fm, ds, params)
 
@@ -62,7 +62,7 @@ def _fit_translators(jobs, seed: int, options: dict) -> list:
     None for a job with nothing trainable (no expression)."""
     import warnings
 
-    from .translator import TrainOptions, Translator
+    from ..translator import TrainOptions, Translator
 
     opts = TrainOptions.from_dict(options)
     with warnings.catch_warnings():
@@ -73,7 +73,7 @@ def _fit_translators(jobs, seed: int, options: dict) -> list:
 
 def _score_model(probes, pairs, methods, translator) -> dict[str, np.ndarray | str]:
     """method → float64 (P,) scores, or a "n/a: …" reason."""
-    from .predict import score_pairs
+    from ..predict import score_pairs
 
     why = {}
     for m in methods:
@@ -120,7 +120,7 @@ class SuiteConfig:
     def options(self) -> dict:
         """The projector training options in full (``translator.TrainOptions`` as a dict): the defaults, then
         ``train_options``, then ``epochs``."""
-        from .translator import DEFAULT_OPTIONS
+        from ..translator import DEFAULT_OPTIONS
 
         return {**DEFAULT_OPTIONS.to_dict(), **(self.train_options or {}), "epochs": self.epochs}
 
@@ -174,7 +174,7 @@ class Suite:
 
     def __init__(self, fm, config: SuiteConfig, out, twin_fm=None, params=None, data_dir=None,
                  progress: ProgressFn | None = None, cells_dir=None, train_states: dict | None = None):
-        from .features import ProbeParams
+        from ..probes.features import ProbeParams
 
         self.fm, self.twin_fm, self.config = fm, twin_fm, config
         self.params = params or ProbeParams()
@@ -384,7 +384,7 @@ class Suite:
         The rows come back in the same (forward) order either way.
         Raises: ParameterError for an unknown ``order``.
         """
-        from .errors import ParameterError
+        from ..errors import ParameterError
 
         if order not in ("forward", "reverse"):
             raise ParameterError(f"order must be 'forward' or 'reverse', got {order!r}")

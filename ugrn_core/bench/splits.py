@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from .errors import DataError
+from ..errors import DataError
 
 
 @dataclass

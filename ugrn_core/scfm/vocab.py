@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import DATA_HELP, resolve_data_dir
-from .errors import InputFileNotFound, ParameterError
-from .readers import first_items
+from ..config import DATA_HELP, resolve_data_dir
+from ..errors import InputFileNotFound, ParameterError
+from ..data.readers import first_items
 
 SPECIAL_TOKENS = frozenset({"<pad>", "<cls>", "<eoc>"})
 ORTHOLOG_FILE = Path("gene_annotation") / "ensembl105_human2mouse_genes.csv.gz"

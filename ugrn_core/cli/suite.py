@@ -1,6 +1,6 @@
 """Command-line glue for the benchmark presets and the report (``ugrn benchmark --preset …``, ``ugrn report``).
 
-Thin: parses options, loads the checkpoint and its twin, calls ``presets.run_preset`` / ``report.build_report``.
+Thin: parses options, loads the checkpoint and its twin, calls ``benchmark.run_preset`` / ``report.build_report``.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from .negatives import NEGATIVE_MODES
-from .presets import PRESETS, TABLE_PRESETS
-from .suite import CONTROL_KINDS
-from .errors import ParameterError
+from ..bench.negatives import NEGATIVE_MODES
+from ..bench.presets import PRESETS, TABLE_PRESETS
+from ..bench.suite import CONTROL_KINDS
+from ..errors import ParameterError
 
 
 def add_benchmark_options(p) -> None:
@@ -59,8 +59,8 @@ def _csv(value, cast=str):
 
 def run_presets(args, load_model, progress) -> int:
     """``ugrn benchmark --preset NAME``: run the preset(s) and print where the results are."""
-    from . import controls as ctl
-    from .presets import run_preset
+    from ..bench import controls as ctl
+    from ..bench.benchmark import run_preset
 
     fm = load_model(args.checkpoint, args.device)
     ctrl = _csv(args.controls)
@@ -70,7 +70,7 @@ def run_presets(args, load_model, progress) -> int:
         names = names[::-1]
     out = args.out if args.out != "results/benchmark_default" else "results/bench"
     command = "ugrn " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    from .cli import _train_options
+    from .options import _train_options
 
     opts = _train_options(args).to_dict()
     train_options = {k: v for k, v in opts.items() if k != "epochs"}
@@ -95,8 +95,8 @@ def add_report_parser(sub, common) -> None:
 
 
 def cmd_report(args) -> int:
-    from .config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR
-    from .report import build_report
+    from ..config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR
+    from ..bench.report import build_report
 
     stem = Path(args.out) if args.out else Path(args.results) / "report"
     md, html = build_report(args.results, stem.with_suffix(".md"), stem.with_suffix(".html"),

@@ -26,8 +26,8 @@ from typing import Callable
 
 import numpy as np
 
-from ._io import atomic_write, lock_file
-from .config import cache_dir
+from .._io import atomic_write, lock_file
+from ..config import cache_dir
 
 
 class CacheWarning(UserWarning):
