@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ugrn_app import figures, state, within
+from ugrn_app import figures, state
 from ugrn_core import api
 
 state.setup_page("Network", "🕸️")
@@ -18,7 +18,7 @@ st.caption(
     f"trained on {ctx.translator.trained_on}. Edges are coloured by the known network when there is one."
 )
 
-expr_methods = within.expression_methods(ctx.ds)  # DeepSEM / InfoSEM: fitted on this dataset's expression
+expr_methods = state.expression_methods(ctx.ds)  # DeepSEM / InfoSEM: fitted on this dataset's expression
 methods = list(ctx.translator.methods) + expr_methods
 c1, c2 = st.columns([1, 3])
 method = c1.selectbox(
@@ -49,7 +49,7 @@ note = api.context_warning(ctx.fm, ctx.ds, ctx.translator, background, method) i
 if note:
     st.warning(f"Context size: {note}")
 if method in expr_methods:
-    edges = within.expression_edges(ctx, method)
+    edges = state.expression_edges(ctx, method)
     if edges is None:
         st.stop()
 else:

@@ -326,9 +326,6 @@ rows_file = None
 if source == LOAD and folder:  # rows.csv, or rows.csv.gz as the bundled Tables 2–6 keep them
     rows_file = next((f for f in (Path(folder) / "rows.csv", Path(folder) / "rows.csv.gz") if f.is_file()), None)
 if rows_file is not None:
-    from ugrn_core.bench import report as bench_report  # noqa: E402
-    from ugrn_core.bench import tables as bench_tables  # noqa: E402
-
     @st.cache_data(show_spinner=False, max_entries=8)
     def load_rows(path: str, mtime: float) -> pd.DataFrame:
         r = pd.read_csv(path)
@@ -352,18 +349,18 @@ if rows_file is not None:
                     help="all: every test pair; unseen genes: only pairs whose TF and target never occur in the "
                          "training pairs (no gene-level memory of the training network can help there)")
     r0 = float(rows["np_ratio"].min())
-    fig = bench_report.auprc_figure(rows, preset, neg, r0, view=view)
+    fig = api.auprc_figure(rows, preset, neg, r0, view=view)
     if fig is not None:
         st.plotly_chart(fig, key="bench_controls_fig")
-    main, notes = bench_tables.main_table(rows, preset, "AUPRC", negatives=neg, np_ratio=r0, view=view)
+    main, notes = api.main_table(rows, preset, "AUPRC", negatives=neg, np_ratio=r0, view=view)
     st.dataframe(main, width="stretch")
     for n in notes:
         st.caption(n)
     st.markdown("**Real − twin AUPRC** (what the pretrained weights add over the untrained twin)")
-    st.dataframe(bench_tables.twin_margin(rows, preset, "AUPRC", negatives=neg, np_ratio=r0, view=view),
+    st.dataframe(api.twin_margin(rows, preset, "AUPRC", negatives=neg, np_ratio=r0, view=view),
                  width="stretch")
     st.markdown("**Paired Wilcoxon tests across datasets** (seed-mean AUPRC)")
-    st.dataframe(bench_tables.paired_tests(rows, preset, "AUPRC", negatives=neg, np_ratio=r0, view=view),
+    st.dataframe(api.paired_tests(rows, preset, "AUPRC", negatives=neg, np_ratio=r0, view=view),
                  hide_index=True)
 
 within.render()

@@ -25,7 +25,8 @@ from ugrn_core.data.datasets import load_beeline
 from ugrn_core.data.pairs import candidate_pairs
 from ugrn_core.probes.cache import ProbeCache
 from ugrn_core.config import DEFAULT_CHECKPOINT_DIR
-from ugrn_core.probes.features import DatasetProbes, ProbeParams
+from ugrn_core.probes.features import DatasetProbes
+from ugrn_core.probes.params import ProbeParams
 from ugrn_core.scfm import load_checkpoint
 
 

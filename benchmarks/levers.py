@@ -8,7 +8,7 @@ Emb, VVP, GDT, Ens, their random-init twins (``controls.make_twin``), the degree
 datasets with expression (16 of the 19, where |Pearson| is defined; the mHSC-E ones have none). Averages are over
 those datasets, per seed; the table gives the mean over seeds (± standard deviation over seeds).
 
-A *setting* changes the probe parameters (``features.ProbeParams``: feature_norm, virtual values) and/or the
+A *setting* changes the probe parameters (``params.ProbeParams``: feature_norm, virtual values) and/or the
 projector training (``translator.TrainOptions``). Each setting's cells are cached under ``--out/<setting>/cells`` so
 runs resume and settings can be run one at a time (``--settings``); the table is written from every setting that
 has all its cells (``--table-only`` just aggregates).
@@ -45,7 +45,7 @@ from ugrn_core import config, scfm
 from ugrn_core.bench import presets
 from ugrn_core.bench.controls import load_twin
 from ugrn_core.data.datasets import list_datasets, load_beeline
-from ugrn_core.probes.features import ProbeParams
+from ugrn_core.probes.params import ProbeParams
 from ugrn_core.bench.suite import Suite, SuiteConfig
 from ugrn_core.translator import PAPER_OPTIONS, REGULARISED_OPTIONS
 

@@ -50,7 +50,8 @@ from ugrn_core import methods as registry
 from ugrn_core._io import atomic_write
 from ugrn_core.config import cache_dir
 from ugrn_core.bench.controls import load_twin
-from ugrn_core.probes.features import DatasetProbes, ProbeParams
+from ugrn_core.probes.features import DatasetProbes
+from ugrn_core.probes.params import ProbeParams
 from ugrn_core.bench.metrics import evaluate
 from ugrn_core.data.pairs import candidate_pairs, sample_pairs
 from ugrn_core.predict import score_pairs

@@ -14,7 +14,8 @@ from ugrn_core.probes import background as backgrounds
 from ugrn_core.probes.background import Background
 from ugrn_core.data.datasets import dataset_from_genes, load_beeline
 from ugrn_core.errors import DataError, ParameterError
-from ugrn_core.probes.features import DatasetProbes, ProbeParams
+from ugrn_core.probes.features import DatasetProbes
+from ugrn_core.probes.params import ProbeParams
 from ugrn_core.methods import ScoringContext
 from ugrn_core.data.pairs import candidate_pairs
 from ugrn_core.predict import score_pairs

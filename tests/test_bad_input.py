@@ -20,7 +20,7 @@ import torch
 
 from ugrn_core import api, cli, config, errors, scfm
 from ugrn_core.data import pairs
-from ugrn_core.probes.features import ProbeParams
+from ugrn_core.probes.params import ProbeParams
 
 REPO = Path(__file__).resolve().parents[1]
 E = errors

@@ -21,7 +21,8 @@ import pytest
 from ugrn_core.data import datasets as data
 from ugrn_core import scfm
 from ugrn_core.probes.cache import CacheWarning, ProbeCache
-from ugrn_core.probes.features import DatasetProbes, ProbeParams
+from ugrn_core.probes.features import DatasetProbes
+from ugrn_core.probes.params import ProbeParams
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -117,7 +118,8 @@ import json, sys, time, warnings
 from pathlib import Path
 warnings.simplefilter("ignore")
 from ugrn_core import datasets as data, scfm
-from ugrn_core.probes.features import DatasetProbes, ProbeParams
+from ugrn_core.probes.features import DatasetProbes
+from ugrn_core.probes.params import ProbeParams
 ckpt, ready, go = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 fm = scfm.load_checkpoint(ckpt, device="cpu")
 p = DatasetProbes(fm, data.load_beeline("STRING/mHSC-L/500"), ProbeParams(target_values=(0.0, 50.0), base_values=(10.0, 40.0)))

@@ -10,7 +10,8 @@ from scipy.stats import spearmanr
 
 from ugrn_core import api, scfm
 from ugrn_core.errors import ParameterError
-from ugrn_core.probes.features import FEATURE_NORMS, DatasetProbes, ProbeParams, normalise_probe
+from ugrn_core.probes.features import DatasetProbes
+from ugrn_core.probes.params import FEATURE_NORMS, ProbeParams, normalise_probe
 from ugrn_core.data.pairs import candidate_pairs
 
 

@@ -259,7 +259,8 @@ def test_translator_path_trains_on_seen_pairs_only_and_scores_every_unseen_pair(
 
     # the scorer itself: one finite score per unseen test pair, varying across pairs (a projector that learned
     # from gene embeddings, unlike one-hot LR, which ties every unseen pair)
-    from ugrn_core.probes.features import DatasetProbes, ProbeParams
+    from ugrn_core.probes.features import DatasetProbes
+    from ugrn_core.probes.params import ProbeParams
     from ugrn_core.methods.base import ScoringContext
 
     ds = load_beeline(DS, data_dir)

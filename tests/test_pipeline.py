@@ -18,7 +18,8 @@ from ugrn_core import api, cli, methods
 from ugrn_core.probes import background
 from ugrn_core.bench.benchmark import default_methods, resolve_datasets, run_benchmark
 from ugrn_core.data.datasets import load_beeline
-from ugrn_core.probes.features import DatasetProbes, ProbeParams
+from ugrn_core.probes.features import DatasetProbes
+from ugrn_core.probes.params import ProbeParams
 from ugrn_core.data.pairs import candidate_pairs, sample_pairs, split_pairs
 from ugrn_core.translator import DEFAULT_OPTIONS, fit_projector
 

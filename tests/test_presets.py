@@ -8,6 +8,7 @@ import pytest
 
 from ugrn_core.bench import controls, presets
 from ugrn_core.bench.benchmark import run_preset
+from ugrn_core.bench.suite import suite_config
 from ugrn_core.data.datasets import list_datasets, parse_dataset_name
 from ugrn_core.methods.grnboost2 import grnboost2_matrix
 
@@ -24,7 +25,7 @@ def test_preset_jobs_follow_the_paper(data_dir):
     assert {presets.group_label("table4", t, s[0], 1.0) for t, s, _ in t4} == {"Human", "Mouse"}
     t5 = presets.jobs("table5", names)
     assert all(parse_dataset_name(t)[1] == parse_dataset_name(train)[1] for train, tests, _ in t5 for t in tests)
-    assert presets.suite_config("table6").np_ratios == (1.0, 2.0, 3.0, 5.0, 10.0)
+    assert suite_config("table6").np_ratios == (1.0, 2.0, 3.0, 5.0, 10.0)
     with pytest.raises(ValueError, match="unknown preset"):
         presets.jobs("table9", names)
 
@@ -122,3 +123,23 @@ def test_two_processes_share_a_preset_through_cell_locks(fm, data_dir, tmp_path)
     pd.testing.assert_frame_equal(rows, again)
     with pytest.raises(ValueError, match="order"):
         suite.run(jobs, order="sideways")
+
+
+def test_table1_rows_reproduce_the_bundled_benchmark(fm, data_dir, tmp_path):
+    """The bundled Table 1 (assets/benchmark_default/rows.csv) reproduces exactly where a quick run can recompute it:
+    the test pairs of every cell (seed 0, uniform negatives: n_pos, n_neg), and the |Pearson| peer and the degree-prior
+    control on all 19 test datasets. The model methods' rows need the VVP/GDT probes of 19 datasets (about 1.5 h on
+    2 cores) and their projectors trained together: `make benchmark` recomputes those."""
+    from ugrn_core import config
+
+    rows, _ = run_preset("table1", fm, tmp_path / "out", data_dir=data_dir, methods=("Emb",), seeds=(0,),
+                         negatives=("uniform",), controls=("degree-prior",), peers=("|Pearson|",))
+    bundled = pd.read_csv(config.ASSETS_DIR / "benchmark_default" / "rows.csv")
+    key = ["train", "test", "seed", "negatives", "np_ratio", "method", "view"]
+    m = rows.merge(bundled, on=key, suffixes=("", "_bundled"), validate="one_to_one")
+    assert len(m) == len(rows) == 19 * 3  # Emb, |Pearson|, Degree prior on the 19 test datasets
+    assert (m["n_pos"] == m["n_pos_bundled"]).all() and (m["n_neg"] == m["n_neg_bundled"]).all()
+    exact = m[m["method"].isin(["|Pearson|", "Degree prior"])]
+    assert len(exact) == 38
+    for metric in ("AUROC", "AUPRC", "EPR"):
+        np.testing.assert_array_equal(exact[metric].to_numpy(), exact[metric + "_bundled"].to_numpy(), err_msg=metric)

@@ -14,7 +14,7 @@ from ugrn_core.methods.degree_prior import degree_prior_scores
 from ugrn_core.methods.pearson import abs_pearson
 from ugrn_core.bench.negatives import sample_test_pairs
 from ugrn_core.bench.stats import paired_wilcoxon, seed_summary, table_with_averages
-from ugrn_core.bench.suite import select_test_datasets as suite_test_datasets
+from ugrn_core.bench.presets import select_test_datasets as suite_test_datasets
 
 
 def test_default_test_set_excludes_training_cell_type(data_dir):

@@ -174,7 +174,7 @@ def test_zero_shot_and_pert_scores_match_an_independent_computation(tiny_model, 
     X = rng.poisson(1.5, size=(25, len(genes))).astype(np.float32)
     ds = datasets.dataset_from_genes(genes, tfs=genes[:3], expression=anndata.AnnData(X=X, var=pd.DataFrame(index=genes)),
                                  name="tiny")
-    from ugrn_core.probes.features import ProbeParams
+    from ugrn_core.probes.params import ProbeParams
 
     p = DatasetProbes(fm, ds, ProbeParams(feature_norm="none"),  # raw features: compared with the model directly
                       cache=ProbeCache(fm.checkpoint_id, tmp_path / "cache"))

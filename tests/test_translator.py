@@ -10,7 +10,7 @@ from sklearn.metrics import roc_auc_score
 from types import SimpleNamespace
 
 from ugrn_core.errors import ParameterError
-from ugrn_core.probes.features import ProbeParams
+from ugrn_core.probes.params import ProbeParams
 from ugrn_core.translator import Projector, TrainOptions, Translator, fit_projector, fit_projectors, projectors_needed
 
 

@@ -5,3 +5,8 @@
 
 All science lives in ``ugrn_core``; nothing here computes a feature, a score or a metric.
 """
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = REPO_ROOT / "results"  # where the app writes benchmark runs and looks for saved results

@@ -24,13 +24,12 @@ import pandas as pd
 import streamlit as st
 
 from ugrn_core import api
-from ugrn_core.config import check_allowed_path
-from ugrn_core.errors import UGRNInputError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from . import REPO_ROOT, RESULTS_DIR
+
+check_allowed_path, UGRNInputError = api.check_allowed_path, api.UGRNInputError
 DEFAULT_DATASET = os.environ.get("UGRN_APP_DATASET", "STRING/mHSC-L/500")
 TRANSLATOR_DIR = Path(os.environ.get("UGRN_TRANSLATOR_DIR") or REPO_ROOT / "results" / "translators")
-RESULTS_DIR = REPO_ROOT / "results"
 MAX_UPLOAD_MB = 50
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 BUNDLED = "bundled"
@@ -52,8 +51,9 @@ PERSISTENT_WIDGETS = (
 def init_state() -> None:
     """Defaults for the shared selections, so any page works when opened directly."""
     ss = st.session_state
-    ss.setdefault("ckpt_path", os.environ.get("UGRN_APP_CHECKPOINT", ""))
-    ss.setdefault("translator_path", os.environ.get("UGRN_APP_TRANSLATOR", ""))
+    for key, default in (("ckpt_path", api.default_checkpoint_dir), ("translator_path", api.default_translator_dir)):
+        path, origin = default()  # the core's one resolver: UGRN_APP_CHECKPOINT / UGRN_APP_TRANSLATOR, else bundled
+        ss.setdefault(key, "" if origin == api.BUNDLED else str(path))
     ss.setdefault("uploads", {})
     if "dataset_key" not in ss:
         names = list_datasets_cached()
@@ -88,7 +88,7 @@ def list_datasets_cached() -> list[str]:
 
 @st.cache_resource(show_spinner="Loading the foundation model…", max_entries=4)
 def _get_model(ckpt_path: str):
-    return api.load_model(ckpt_path or None)
+    return api.load_model(ckpt_path or api.DEFAULT_CHECKPOINT)  # "" = the bundled model, whatever the environment
 
 
 def get_model(ckpt_path: str):
@@ -123,7 +123,7 @@ def _mtime(path: str) -> float:
 
 @st.cache_resource(show_spinner="Loading the translator…", max_entries=8)
 def _get_translator(path: str, mtime: float):
-    return api.load_translator(path or None)
+    return api.load_translator(path or api.DEFAULT_TRANSLATOR)  # "" = the bundled translator
 
 
 def get_translator(path: str):
@@ -359,3 +359,38 @@ def digest(*parts: bytes | str) -> str:
         h.update(p if isinstance(p, bytes) else str(p).encode())
         h.update(b"\0")
     return h.hexdigest()[:12]
+
+
+# ------------------------------------------------------------------------------------------- Network page helpers
+def expression_methods(ds) -> list[str]:
+    """Registry methods that infer a network from ``ds``'s own expression (DeepSEM, InfoSEM-B/BC, ...); [] without
+    expression."""
+    if ds is None or not ds.has_expression:
+        return []
+    registry = api.methods
+    return [n for n in registry.names(family=registry.Family.EXPRESSION_UNSUPERVISED) if registry.get(n).score]
+
+
+def expression_edges(ctx, method: str):
+    """Edges [tf, target, score, label] of expression method ``method`` on the page's dataset, fitted on demand
+    (a button; results kept for the session and SEM fits cached on disk), or None while not fitted yet."""
+    store = st.session_state.setdefault("expr_edges", {})
+    key = (ctx.ds_key, method)
+    if key in store:
+        return store[key]
+    st.info(
+        f"**{method}** is fitted on this dataset's own expression (every TF × gene pair), not by the translator. "
+        f"Quick settings ({api.QUICK_SEM['epochs']} epochs, hidden {api.QUICK_SEM['hidden']}; about 1–3 min per fit on 2 CPU "
+        "cores, cached on disk). InfoSEM uses scGPT's gene embeddings as its prior; InfoSEM-BC also uses the "
+        "dataset's known edges as its known-edge prior, so its network echoes them."
+    )
+    if not st.button(f"▶ Fit {method}", type="primary", key=f"fit_{method}"):
+        return None
+    bar, cb = progress_callback(f"Fitting {method} on {dataset_label(ctx.ds_key)}")
+    opts = api.sem_options(quick=True, fm=ctx.fm)
+    edges = safe_call(f"fitting {method}", api.expression_network, ctx.ds, method, options=opts, fm=ctx.fm,
+                            progress=cb)
+    bar.empty()
+    if edges is not None:
+        store[key] = edges
+    return edges

@@ -11,7 +11,7 @@ import streamlit as st
 
 from ugrn_core import api
 
-from . import state
+from . import REPO_ROOT, RESULTS_DIR
 
 BUNDLED_WITHIN = api.ASSETS_DIR / "benchmark_infosem"
 CELL_ORDER = ("hESC", "hHEP", "mDC", "mESC", "mHSC-GM", "mHSC-L")
@@ -19,7 +19,7 @@ CELL_ORDER = ("hESC", "hHEP", "mDC", "mESC", "mHSC-GM", "mHSC-L")
 
 def saved_within_results() -> list[Path]:
     """Folders holding a within-dataset result (results.csv + summary.csv): the bundled one first, then results/."""
-    roots = [BUNDLED_WITHIN] + ([state.RESULTS_DIR] if state.RESULTS_DIR.is_dir() else [])
+    roots = [BUNDLED_WITHIN] + ([RESULTS_DIR] if RESULTS_DIR.is_dir() else [])
     found = {p.parent for r in roots if r.is_dir() for p in r.rglob("summary.csv") if (p.parent / "results.csv").is_file()}
     return sorted(found, key=lambda p: (not str(p).startswith(str(BUNDLED_WITHIN)), str(p)))
 
@@ -70,7 +70,7 @@ def render() -> None:
     if not found:
         st.info("No within-dataset result saved yet (see the command above).")
         return
-    rel = [str(p.relative_to(state.REPO_ROOT)) if p.is_relative_to(state.REPO_ROOT) else str(p) for p in found]
+    rel = [str(p.relative_to(REPO_ROOT)) if p.is_relative_to(REPO_ROOT) else str(p) for p in found]
     c1, c2, c3 = st.columns([3, 1, 1])
     pick = c1.selectbox("Result folder", rel, key="within_pick")
     folder = found[rel.index(pick)]
@@ -96,43 +96,3 @@ def render() -> None:
         if metric in ("AUPRC", "Hit@1%") and test_set == "unseen":
             right.markdown("Reported in the InfoSEM paper (not our run; hESC/hHEP/mDC/mESC, their preprocessing)")
             right.dataframe(paper_table(metric, gt), width="stretch")
-
-
-# ------------------------------------------------------------------------------------------- Network page helpers
-QUICK_SEM = {"epochs": 40, "hidden": 32}  # app fits: the published presets take ~5–10 min per fit on 2 CPU cores
-
-
-def expression_methods(ds) -> list[str]:
-    """Registry methods that infer a network from ``ds``'s own expression (DeepSEM, InfoSEM-B/BC, ...); [] without
-    expression."""
-    from ugrn_core import methods as registry
-
-    if ds is None or not ds.has_expression:
-        return []
-    return [n for n in registry.names(family=registry.Family.EXPRESSION_UNSUPERVISED) if registry.get(n).score]
-
-
-def expression_edges(ctx, method: str):
-    """Edges [tf, target, score, label] of expression method ``method`` on the page's dataset, fitted on demand
-    (a button; results kept for the session and SEM fits cached on disk), or None while not fitted yet."""
-    store = st.session_state.setdefault("expr_edges", {})
-    key = (ctx.ds_key, method)
-    if key in store:
-        return store[key]
-    st.info(
-        f"**{method}** is fitted on this dataset's own expression (every TF × gene pair), not by the translator. "
-        f"Quick settings ({QUICK_SEM['epochs']} epochs, hidden {QUICK_SEM['hidden']}; about 1–3 min per fit on 2 CPU "
-        "cores, cached on disk). InfoSEM uses scGPT's gene embeddings as its prior; InfoSEM-BC also uses the "
-        "dataset's known edges as its known-edge prior, so its network echoes them."
-    )
-    if not st.button(f"▶ Fit {method}", type="primary", key=f"fit_{method}"):
-        return None
-    bar, cb = state.progress_callback(f"Fitting {method} on {state.dataset_label(ctx.ds_key)}")
-    opts = api.sem_options(epochs=QUICK_SEM["epochs"], hidden=QUICK_SEM["hidden"], sigma_w=[10.0],
-                           sigma_l=[0.1 ** 0.5], fm=ctx.fm)
-    edges = state.safe_call(f"fitting {method}", api.expression_network, ctx.ds, method, options=opts, fm=ctx.fm,
-                            progress=cb)
-    bar.empty()
-    if edges is not None:
-        store[key] = edges
-    return edges

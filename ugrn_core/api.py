@@ -1,8 +1,9 @@
 """Public facade of ugrn_core: the calls the Streamlit app and the CLI make.
 
-Everything here delegates to the modules that hold the work (``datasets`` / ``readers`` / ``vocab`` / ``pairs`` →
-``scfm`` → ``features`` → ``translator`` → ``predict`` / ``benchmark`` → ``export``), under the same names; this file
-adds defaults (bundled checkpoint and translator), in-process caching of loaded models, and assembling user uploads.
+Everything here delegates to the packages that hold the work (``data`` → ``scfm`` → ``probes`` → ``methods`` →
+``translator`` → ``predict`` → ``bench`` / ``export``), under the same names (the public names are ``__all__``); this
+file adds defaults (``config.default_checkpoint_dir`` / ``default_translator_dir``), in-process caching of loaded
+models, and assembling user uploads.
 What a method needs and does comes from the registry, re-exported as ``api.methods``. ``progress`` arguments are callables
 ``progress(done: int, total: int, message: str)``.
 """
@@ -11,46 +12,56 @@ from __future__ import annotations
 
 import functools
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import methods
-from .probes.background import Background
 from .bench.benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark
-from .config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, default_device, resolve_device
-from .data.datasets import GRNDataset, dataset_from_genes, list_datasets, load_beeline
-from .errors import DataError
-from .export import edge_table, edges_bytes, edges_to_graph, write_edges
-from .probes.features import DatasetProbes, ProbeParams
-from .methods import MethodSpec
 from .bench.metrics import curves, evaluate
+from .bench.report import auprc_figure
+from .bench.tables import main_table, paired_tests, twin_margin
+from .config import (ASSETS_DIR, BUNDLED, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, check_allowed_path,
+                     default_checkpoint_dir, default_device, default_translator_dir, resolve_checkpoint_dir,
+                     resolve_device, resolve_translator_dir)
+from .data.datasets import GRNDataset, dataset_from_genes, list_datasets, load_beeline
 from .data.pairs import sample_pairs
-from .predict import DEFAULT_METHOD, context_background, predict_edges, score_pairs
 from .data.readers import read_edge_list, read_expression, read_gene_list
-from .scfm import ScFM, load_checkpoint
-from .translator import DEFAULT_METHODS as DEFAULT_TRAIN_METHODS
-from .translator import Translator, projectors_needed
+from .errors import DataError, UGRNInputError
+from .export import edge_table, edges_bytes, edges_to_graph, write_edges
+from .methods import MethodSpec
+from .predict import DEFAULT_METHOD, context_background, predict_edges, score_pairs
+from .probes.background import Background
+from .probes.features import DatasetProbes
+from .probes.params import ProbeParams
+from .scfm.checkpoint import load_checkpoint
+from .scfm.model import ScFM
 from .scfm.vocab import VocabMapping, map_to_vocab
+from .translator.artifact import DEFAULT_METHODS as DEFAULT_TRAIN_METHODS
+from .translator.artifact import Translator, projectors_needed
 
-__all__ = ["ASSETS_DIR", "available_methods", "Background", "BenchmarkResult", "BUNDLED_TABLES", "cached_probes",
-           "context_background", "context_warning", "curves", "dataset_from_files", "dataset_from_genes",
-           "DatasetProbes", "DEFAULT_BENCHMARK", "DEFAULT_CHECKPOINT", "DEFAULT_METHOD", "default_methods",
-           "DEFAULT_TRAIN_METHODS", "DEFAULT_TRANSLATOR", "device_name", "edge_table", "edges_bytes",
+__all__ = ["ASSETS_DIR", "auprc_figure", "available_methods", "Background", "BenchmarkResult", "BUNDLED",
+           "BUNDLED_TABLES", "cached_probes", "check_allowed_path", "context_background", "context_warning", "curves",
+           "dataset_from_files", "dataset_from_genes", "DatasetProbes", "DEFAULT_BENCHMARK", "DEFAULT_CHECKPOINT",
+           "default_checkpoint_dir", "DEFAULT_METHOD", "default_methods", "DEFAULT_TRAIN_METHODS",
+           "DEFAULT_TRANSLATOR", "default_translator_dir", "device_name", "edge_table", "edges_bytes",
            "edges_to_graph", "estimate_probe_seconds", "evaluate", "expression_network", "format_seconds",
            "GRNDataset", "list_datasets", "load_beeline", "load_benchmark", "load_model", "load_translator",
-           "load_unseen_genes", "methods", "MethodSpec", "pair_curves", "paper_infosem_table", "paper_table",
-           "PAPER_TABLES_DIR", "predict_edges", "predict_pairs", "ProbeParams", "probes",
-           "probes_for_methods", "projectors_needed", "read_edge_list", "read_expression", "read_gene_list",
-           "resolve_datasets", "run_benchmark", "run_unseen_genes", "ScFM", "score_pairs", "sem_options",
-           "train_translator", "Translator", "vocab_mapping", "VocabMapping", "write_edges"]
+           "load_unseen_genes", "main_table", "methods", "MethodSpec", "pair_curves", "paired_tests",
+           "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR", "predict_edges", "predict_pairs", "ProbeParams",
+           "probes", "probes_for_methods", "projectors_needed", "QUICK_SEM", "read_edge_list", "read_expression",
+           "read_gene_list", "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir", "run_benchmark",
+           "run_unseen_genes", "ScFM", "score_pairs", "sem_options", "train_translator", "Translator", "twin_margin",
+           "UGRNInputError", "vocab_mapping", "VocabMapping", "write_edges"]
 
 DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT_DIR
 DEFAULT_TRANSLATOR = DEFAULT_TRANSLATOR_DIR
 DEFAULT_BENCHMARK = ASSETS_DIR / "benchmark_default"  # bundled result of `make benchmark` (train STRING/hESC/500)
 BUNDLED_TABLES = ASSETS_DIR / "benchmark_tables"  # bundled Tables 2–6 of `make benchmark-all` (<preset>/results.csv)
 PAPER_TABLES_DIR = ASSETS_DIR / "paper"
+#: SEM settings of quick fits (``sem_options(quick=True)``; the app's Network page): the published presets take
+#: ~5–10 min per fit on 2 CPU cores, these 1–3 min; one σ_w and one σ_l instead of the grids.
+QUICK_SEM = {"epochs": 40, "hidden": 32, "sigma_w": (10.0,), "sigma_l": (0.1 ** 0.5,)}
 
 
 def device_name() -> str:
@@ -64,12 +75,12 @@ def _load_model(path: str, device: str, precision: str | None) -> ScFM:
 
 
 def load_model(checkpoint=None, device=None, precision: str | None = None) -> ScFM:
-    """Load (once per process) a checkpoint folder in the official scGPT layout; default: the bundled compact model.
+    """Load (once per process) a checkpoint folder in the official scGPT layout; default
+    (``config.default_checkpoint_dir``): ``$UGRN_APP_CHECKPOINT`` when set, else the bundled compact model.
 
     ``precision``: ``fp32``, ``tf32``, ``bf16`` or ``fp16`` (``ScFM.precision``); default ``scfm.default_precision``.
     """
-    return _load_model(str(Path(checkpoint or DEFAULT_CHECKPOINT).expanduser().resolve()), resolve_device(device),
-                       precision)
+    return _load_model(str(resolve_checkpoint_dir(checkpoint)), resolve_device(device), precision)
 
 
 def _read(what: str, reader, source, *args):
@@ -169,9 +180,10 @@ def probes_for_methods(method_names) -> list[str]:
     return [p for p in methods.probes_of(method_names) if p in methods.probe_names()]
 
 
-def estimate_probe_seconds(fm: ScFM, datasets, probes=("VVP", "GDT"), params: ProbeParams | None = None,
+def estimate_probe_seconds(fm: ScFM, datasets, probes=None, params: ProbeParams | None = None,
                            background: Background | None = None) -> float:
-    """Estimated wall seconds to compute the not-yet-cached ``probes`` of ``datasets`` on ``fm``'s device.
+    """Estimated wall seconds to compute the not-yet-cached ``probes`` of ``datasets`` on ``fm``'s device (default:
+    the probes the default method reads, ``methods.probes_of([DEFAULT_METHOD])``).
 
     Gene sets shared by several datasets count once; cached probes count zero. Rows per probe
     (``DatasetProbes.probe_rows``) × seconds per row from a short timed calibration on this device and context size
@@ -185,6 +197,8 @@ def estimate_probe_seconds(fm: ScFM, datasets, probes=("VVP", "GDT"), params: Pr
     """
     if isinstance(datasets, (str, GRNDataset)):
         datasets = [datasets]
+    if probes is None:
+        probes = probes_for_methods([DEFAULT_METHOD])
     seen, total = set(), 0.0
     for ds in datasets:
         p = probes_(fm, load_beeline(ds) if isinstance(ds, str) else ds, params, background)
@@ -205,8 +219,9 @@ def format_seconds(seconds: float) -> str:
 
 
 def load_translator(path=None) -> Translator:
-    """A saved translator folder; default: the bundled one trained on STRING/hESC/500."""
-    return Translator.load(path or DEFAULT_TRANSLATOR)
+    """A saved translator folder; default (``config.default_translator_dir``): ``$UGRN_APP_TRANSLATOR`` when set,
+    else the bundled one trained on STRING/hESC/500."""
+    return Translator.load(resolve_translator_dir(path))
 
 
 def train_translator(fm: ScFM, dataset, methods=DEFAULT_TRAIN_METHODS, params: ProbeParams | None = None,
@@ -279,10 +294,14 @@ def load_unseen_genes(path):
 
 
 def sem_options(epochs: int | None = None, hidden: int | None = None, prior: str = "scgpt", sigma_w=None, sigma_l=None,
-                n_runs: int | None = None, fm=None):
-    """``sem.scoring.SEMOptions`` from plain values (None keeps the published preset / default grid)."""
+                n_runs: int | None = None, fm=None, quick: bool = False):
+    """``sem.scoring.SEMOptions`` from plain values (None keeps the published preset / default grid). ``quick``:
+    ``QUICK_SEM``'s settings for values left None (the app's on-demand fits)."""
     from .sem.scoring import SEMOptions
 
+    if quick:
+        epochs, hidden = epochs or QUICK_SEM["epochs"], hidden or QUICK_SEM["hidden"]
+        sigma_w, sigma_l = sigma_w or QUICK_SEM["sigma_w"], sigma_l or QUICK_SEM["sigma_l"]
     over = {k: v for k, v in (("epochs", epochs), ("hidden", hidden), ("n_runs", n_runs)) if v}
     kw = {}
     if sigma_w:
@@ -292,7 +311,7 @@ def sem_options(epochs: int | None = None, hidden: int | None = None, prior: str
     return SEMOptions(config_overrides=over, prior=prior, fm=fm, **kw)
 
 
-def expression_network(ds: GRNDataset, method: str = "InfoSEM-B", options=None, train_pairs=None, fm=None,
+def expression_network(ds: GRNDataset, method: str | None = None, options=None, train_pairs=None, fm=None,
                        progress=None) -> pd.DataFrame:
     """Ranked TF→target edges [tf, target, score, label] of a method that scores pairs from ``ds``'s own expression
     (registry methods with ``needs_expression`` and a ``score``: DeepSEM, InfoSEM-B, InfoSEM-BC, ...), over every
@@ -304,7 +323,7 @@ def expression_network(ds: GRNDataset, method: str = "InfoSEM-B", options=None, 
     from . import methods as registry
     from .methods.base import ScoringContext
 
-    spec = registry.get(method)
+    spec = registry.get(method or registry.default_expression())
     if spec.score is None or not spec.needs_expression:
         raise ValueError(f"{spec.name} does not score pairs from a dataset's expression")
     if not ds.has_expression:

@@ -63,6 +63,39 @@ def default_cache_dir() -> tuple[Path, str]:
     return _user_dir("cache"), "installed default"
 
 
+BUNDLED = "bundled"  # origin of a default that is the bundled asset (``default_checkpoint_dir`` and friends)
+
+
+def _default_folder(env: str, bundled: Path) -> tuple[Path, str]:
+    if os.environ.get(env):
+        return Path(os.environ[env]).expanduser().resolve(), env
+    return bundled, BUNDLED
+
+
+def default_checkpoint_dir() -> tuple[Path, str]:
+    """The checkpoint folder used when none is passed, and where that choice came from: ``$UGRN_APP_CHECKPOINT``
+    when set, else the bundled compact scGPT (origin ``BUNDLED``). The one place the default is chosen: the CLI,
+    the app, ``ugrn doctor`` and the benchmark report ask here (``resolve_checkpoint_dir``)."""
+    return _default_folder("UGRN_APP_CHECKPOINT", DEFAULT_CHECKPOINT_DIR)
+
+
+def default_translator_dir() -> tuple[Path, str]:
+    """The translator folder used when none is passed, and where that choice came from: ``$UGRN_APP_TRANSLATOR``
+    when set, else the bundled translator (trained on STRING/hESC/500; origin ``BUNDLED``)."""
+    return _default_folder("UGRN_APP_TRANSLATOR", DEFAULT_TRANSLATOR_DIR)
+
+
+def resolve_checkpoint_dir(checkpoint: str | os.PathLike | None = None) -> Path:
+    """``checkpoint`` expanded and resolved, or the default (``default_checkpoint_dir``) when it is None or empty.
+    The folder need not exist (the loader names what is missing)."""
+    return Path(checkpoint).expanduser().resolve() if checkpoint else default_checkpoint_dir()[0]
+
+
+def resolve_translator_dir(translator: str | os.PathLike | None = None) -> Path:
+    """``translator`` expanded and resolved, or the default (``default_translator_dir``) when None or empty."""
+    return Path(translator).expanduser().resolve() if translator else default_translator_dir()[0]
+
+
 DATA_HELP = (
     "Expected the BEELINE benchmark in GENELink layout under '<data dir>/beeline/<Net> Dataset/<cell>/TFs+<500|1000>/' "
     "(TF.csv, Target.csv, Label.csv, BL--network.csv, optional BL--ExpressionData.csv[.gz]) and the ortholog table "

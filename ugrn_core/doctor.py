@@ -207,7 +207,7 @@ def check_dependencies() -> list[Check]:
 
 
 def check_scgpt() -> Check:
-    from . import scfm
+    from .scfm import model as scfm
 
     v = _dist_version("scgpt")
     try:
@@ -223,7 +223,7 @@ def check_scgpt() -> Check:
 
 
 def check_data(data_dir=None) -> list[Check]:
-    from . import api
+    from .data.datasets import list_datasets
 
     origin = "--data-dir"
     path = Path(data_dir).expanduser() if data_dir else None
@@ -234,7 +234,7 @@ def check_data(data_dir=None) -> list[Check]:
         root = config.resolve_data_dir(path)
     except FileNotFoundError:
         return [Check("data directory", "fail", f"'{path}' (from {origin}) does not exist", fix)]
-    names = api.list_datasets(root)
+    names = list_datasets(root)
     if not names:
         return [Check("data directory", "fail", f"{root} (from {origin}): no BEELINE dataset under beeline/", fix)]
     folders = [f.parent for f in sorted(root.glob("beeline/*/*/TFs+*/TF.csv"))]
@@ -257,22 +257,16 @@ def _checkpoint_id(path: Path) -> str:
     return _hash_files([path / n for n in ("args.json", "vocab.json", "best_model.pt")])
 
 
-def _chosen_folder(given, option: str, env: str, default: Path, default_origin: str) -> tuple[Path, str]:
+def _chosen_folder(given, option: str, default: Callable[[], tuple[Path, str]]) -> tuple[Path, str]:
     """The folder a check looks at and where that choice came from: ``given`` (the command-line ``option``), else
-    ``$env``, else ``default``; expanded and resolved."""
-    if given:
-        chosen, origin = given, option
-    elif os.environ.get(env):
-        chosen, origin = os.environ[env], env
-    else:
-        chosen, origin = default, default_origin
-    return Path(chosen).expanduser().resolve(), origin
+    the default that every command uses (``config.default_checkpoint_dir`` / ``default_translator_dir``)."""
+    return (Path(given).expanduser().resolve(), option) if given else default()
 
 
 def check_checkpoint(checkpoint=None, device=None, load: bool = True) -> tuple[Check, str | None]:
     """The checkpoint check and the checkpoint's content id (None when it cannot be read)."""
-    path, origin = _chosen_folder(checkpoint, "--checkpoint", "UGRN_APP_CHECKPOINT", config.DEFAULT_CHECKPOINT_DIR,
-                                  "bundled compact scGPT")
+    path, origin = _chosen_folder(checkpoint, "--checkpoint", config.default_checkpoint_dir)
+    origin = "bundled compact scGPT" if origin == config.BUNDLED else origin
     missing = [n for n in ("args.json", "vocab.json", "best_model.pt") if not (path / n).is_file()]
     if missing:
         return Check("checkpoint", "fail", f"{path} ({origin}) lacks {', '.join(missing)}",
@@ -284,7 +278,7 @@ def check_checkpoint(checkpoint=None, device=None, load: bool = True) -> tuple[C
     if not load:
         n_vocab = len(json.loads((path / "vocab.json").read_text()))
         return Check("checkpoint", "ok", detail + f", vocabulary {n_vocab:,} tokens (not loaded)"), cid
-    from .scfm import load_checkpoint
+    from .scfm.checkpoint import load_checkpoint
 
     try:
         fm = load_checkpoint(path, device=device)
@@ -299,8 +293,7 @@ def check_checkpoint(checkpoint=None, device=None, load: bool = True) -> tuple[C
 
 
 def check_translator(translator=None, checkpoint_id: str | None = None, checkpoint_arg=None) -> Check:
-    path, origin = _chosen_folder(translator, "--translator", "UGRN_APP_TRANSLATOR", config.DEFAULT_TRANSLATOR_DIR,
-                                  "bundled")
+    path, origin = _chosen_folder(translator, "--translator", config.default_translator_dir)
     meta_file = path / "meta.json"
     if not meta_file.is_file() or not (path / "projectors.pt").is_file():
         return Check("translator", "fail", f"{path} ({origin}) lacks meta.json or projectors.pt",

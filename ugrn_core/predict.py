@@ -20,12 +20,11 @@ from .data.datasets import GRNDataset
 from .errors import DataError, ParameterError
 from .probes.features import DatasetProbes
 from .data.pairs import candidate_pairs
-from .scfm import ScFM
-from .translator import Translator
 from .scfm.vocab import map_to_vocab
+# ScFM (scfm.model) and Translator (translator.artifact) appear in annotations only (duck-typed here).
 
 ProgressFn = Callable[[int, int, str], None]
-DEFAULT_METHOD = "Ens"  # the method ``ugrn predict`` and the app's Network page rank by default
+DEFAULT_METHOD = registry.default_rank()  # the method ``ugrn predict`` and the app's Network page rank by default
 
 
 def score_pairs(probes: DatasetProbes, pairs: pd.DataFrame, methods, translator: Translator | None = None,

@@ -31,12 +31,12 @@ from .. import methods as registry
 from .._io import atomic_folder, read_meta, read_results_table
 from ..data.datasets import list_datasets, load_beeline
 from ..errors import ParameterError
-from ..probes.features import DatasetProbes, ProbeParams
+from ..probes.features import DatasetProbes
+from ..probes.params import ProbeParams
 from .metrics import evaluate
 from ..data.pairs import candidate_pairs, sample_pairs
 from ..predict import score_pairs
-from ..scfm import ScFM
-from ..translator import Translator
+from ..translator.artifact import Translator
 
 ProgressFn = Callable[[int, int, str], None]
 METRIC_COLUMNS = ["AUROC", "AUPRC", "AUPRC_ratio", "EPR", "Hit@1%"]
@@ -151,7 +151,7 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=None, params: ProbeParams
     Raises: ParameterError (a ValueError) for an unknown method, dataset, pair mode or negative mode.
     """
     from .negatives import NEGATIVE_MODES, sample_test_pairs
-    from .suite import select_test_datasets
+    from .presets import select_test_datasets
 
     if negatives not in NEGATIVE_MODES:
         raise ParameterError(f"negatives must be one of {list(NEGATIVE_MODES)}, got {negatives!r}")
@@ -244,9 +244,9 @@ def run_preset(name: str, fm, out, twin_fm=None, data_dir=None, sizes=(500,), se
     import time
     from pathlib import Path
 
-    from .presets import PRESETS, jobs, suite_config
+    from .presets import PRESETS, jobs
     from .report import write_preset
-    from .suite import Suite, environment
+    from .suite import Suite, environment, suite_config
 
     t0 = time.perf_counter()
     cfg = suite_config(name, seeds, negatives, controls, peers, methods, twin_methods)

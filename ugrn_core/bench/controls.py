@@ -22,6 +22,7 @@ import pandas as pd
 from ..errors import CheckpointError
 
 TWIN_SEED = 20260521  # fixed seed of the random-init twin (any fixed value; recorded in the twin's args.json)
+TWIN_SUFFIX, SHUFFLED_SUFFIX = " (twin)", " (shuffled labels)"  # row names: "Ens (twin)", "Emb (shuffled labels)"
 
 
 def make_twin(checkpoint: str | os.PathLike, out: str | os.PathLike, seed: int = TWIN_SEED) -> Path:
@@ -39,7 +40,8 @@ def make_twin(checkpoint: str | os.PathLike, out: str | os.PathLike, seed: int =
     """
     import torch
 
-    from ..scfm import SPECIAL_TOKENS, build_model, save_checkpoint
+    from ..scfm.checkpoint import build_model, save_checkpoint
+    from ..scfm.model import SPECIAL_TOKENS
 
     src = Path(checkpoint)
     for name in ("args.json", "vocab.json"):
@@ -86,7 +88,7 @@ def load_twin(fm, folder: str | os.PathLike | None = None, seed: int = TWIN_SEED
     Raises: ValueError when ``fm`` was not loaded from a folder.
     """
     from ..config import cache_dir
-    from ..scfm import load_checkpoint
+    from ..scfm.checkpoint import load_checkpoint
 
     if fm.path is None:
         raise CheckpointError("the random-init twin needs a checkpoint loaded from a folder (ScFM.path is None)")
@@ -98,4 +100,4 @@ def load_twin(fm, folder: str | os.PathLike | None = None, seed: int = TWIN_SEED
     with lock_file(folder.parent / f".{folder.name}.lock"):  # two processes: one writes, the other waits
         if not (args_file.is_file() and json.loads(args_file.read_text()).get("twin_seed") == int(seed)):
             make_twin(fm.path, folder, seed)
-    return load_checkpoint(folder, device or fm.device)
+    return load_checkpoint(folder, device or fm.device, fm.precision)

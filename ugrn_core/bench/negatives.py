@@ -19,11 +19,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..data.datasets import GRNDataset
 from ..errors import ParameterError
 from ..data.pairs import candidates_to_sample, sample_pairs
 
 NEGATIVE_MODES = ("uniform", "tf-positive", "degree-matched")
+
+# GRNDataset (data.datasets) appears in annotations only.
 
 
 def _degree_matched(pos: pd.DataFrame, cand: pd.DataFrame, n_neg: int, rng: np.random.Generator) -> pd.DataFrame:

@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..data.datasets import parse_dataset_name
-from .suite import MODEL_METHODS, SuiteConfig, select_test_datasets
 from ..errors import ParameterError
 
 HUMAN_CELLS = ("hESC", "hHEP")
@@ -112,17 +111,10 @@ def jobs(name: str, available: list[str], sizes=(500,), include_train_cell: bool
     return [j for j in out if j[1]]
 
 
-def suite_config(name: str, seeds=None, negatives=None, controls=None, peers=None, methods=None,
-                 twin_methods=None) -> SuiteConfig:
-    """``SuiteConfig`` of preset ``name``, with explicit arguments (when not None) overriding it."""
-    p = PRESETS[name]
-    kw = dict(p.config, include_train_cell=p.include_train_cell)
-    for k, v in (("seeds", seeds), ("negatives", negatives), ("controls", controls), ("peers", peers),
-                 ("methods", methods), ("twin_methods", twin_methods)):
-        if v is not None:
-            kw[k] = tuple(v)
-    kw.setdefault("methods", MODEL_METHODS)
-    return SuiteConfig(**kw)
+def select_test_datasets(train: str, candidates, include_train_cell: bool = False) -> list[str]:
+    """``candidates`` without ``train`` and, unless ``include_train_cell``, without every dataset of its cell type."""
+    _, cell, _ = parse_dataset_name(train)
+    return [d for d in candidates if d != train and (include_train_cell or parse_dataset_name(d)[1] != cell)]
 
 
 def group_label(preset: str, train: str, test: str, np_ratio: float) -> str:

@@ -35,14 +35,31 @@ from ..probes.cache import cache_key
 from ..data.datasets import load_beeline, parse_dataset_name
 from .metrics import evaluate
 from .negatives import NEGATIVE_MODES, sample_test_pairs
+from .presets import PRESETS
 
 ProgressFn = Callable[[int, int, str], None]
 METRICS = ["AUROC", "AUPRC", "AUPRC_ratio", "EPR"]
-MODEL_METHODS = ("Origin-Pert", "Origin-Attn", "Pert", "Emb", "VVP", "GDT", "Ens")
-TWIN_METHODS = ("Origin-Pert", "Origin-Attn", "Emb", "VVP", "GDT", "Ens")
-SHUFFLED_METHODS = ("Emb", "VVP", "GDT", "Ens")
 CONTROL_KINDS = ("twin", "shuffled", "degree-prior", "unseen")
-TWIN_SUFFIX, SHUFFLED_SUFFIX = " (twin)", " (shuffled labels)"
+
+
+def model_methods() -> tuple[str, ...]:
+    """The benchmark's model methods (registry specs with ``paper_table``), in display order."""
+    return tuple(registry.names(paper_table=True))
+
+
+def twin_methods() -> tuple[str, ...]:
+    """Model methods also scored on the random-init twin (``twin``)."""
+    return tuple(registry.names(paper_table=True, twin=True))
+
+
+def shuffled_methods() -> tuple[str, ...]:
+    """Model methods also scored with a translator trained on shuffled labels (``shuffled_control``)."""
+    return tuple(registry.names(paper_table=True, shuffled_control=True))
+
+
+def default_peers() -> tuple[str, ...]:
+    """Expression peers run by default (``default_peer``)."""
+    return tuple(registry.names(default_peer=True))
 
 
 # ------------------------------------------------------------------ adapters to the model code (one place to change)
@@ -62,7 +79,8 @@ def _fit_translators(jobs, seed: int, options: dict) -> list:
     None for a job with nothing trainable (no expression)."""
     import warnings
 
-    from ..translator import TrainOptions, Translator
+    from ..translator.artifact import Translator
+    from ..translator.options import TrainOptions
 
     opts = TrainOptions.from_dict(options)
     with warnings.catch_warnings():
@@ -93,7 +111,7 @@ class SuiteConfig:
     """What one suite run computes (recorded in every result).
 
     Attributes:
-        methods: model methods (subset of ``MODEL_METHODS``).
+        methods: model methods (subset of ``model_methods()``).
         peers: registry methods of family EXPRESSION_UNSUPERVISED to run on test datasets with expression.
         controls: subset of ``CONTROL_KINDS``.
         seeds: seeds of negative sampling and projector initialisation (≥ 5 for reported tables).
@@ -101,26 +119,26 @@ class SuiteConfig:
         np_ratios: N/P ratios of the test pairs.
         epochs: projector training epochs (paper: 50).
         include_train_cell: also test datasets of the training cell type (labelled "same cell type" in the rows).
-        twin_methods: methods also scored on the random-init twin (subset of ``TWIN_METHODS``).
+        twin_methods: methods also scored on the random-init twin (subset of ``twin_methods()``).
         train_options: projector training options other than epochs (``translator.TrainOptions`` as a dict: weight
             decay, dropout, early stopping); None = ``translator.DEFAULT_OPTIONS``.
     """
 
-    methods: tuple[str, ...] = MODEL_METHODS
-    peers: tuple[str, ...] = ("|Pearson|",)
+    methods: tuple[str, ...] = field(default_factory=model_methods)
+    peers: tuple[str, ...] = field(default_factory=default_peers)
     controls: tuple[str, ...] = CONTROL_KINDS
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     negatives: tuple[str, ...] = ("uniform", "tf-positive")
     np_ratios: tuple[float, ...] = (1.0,)
     epochs: int = 50
     include_train_cell: bool = False
-    twin_methods: tuple[str, ...] = TWIN_METHODS
+    twin_methods: tuple[str, ...] = field(default_factory=twin_methods)
     train_options: dict | None = None
 
     def options(self) -> dict:
         """The projector training options in full (``translator.TrainOptions`` as a dict): the defaults, then
         ``train_options``, then ``epochs``."""
-        from ..translator import DEFAULT_OPTIONS
+        from ..translator.options import DEFAULT_OPTIONS
 
         return {**DEFAULT_OPTIONS.to_dict(), **(self.train_options or {}), "epochs": self.epochs}
 
@@ -131,17 +149,23 @@ class SuiteConfig:
         bad = [c for c in self.controls if c not in CONTROL_KINDS]
         if bad:
             raise ValueError(f"unknown controls {bad}; expected some of {list(CONTROL_KINDS)}")
-        bad = [m for m in self.methods if m not in MODEL_METHODS]
+        bad = [m for m in self.methods if m not in model_methods()]
         if bad:
-            raise ValueError(f"unknown methods {bad}; expected some of {list(MODEL_METHODS)}")
+            raise ValueError(f"unknown methods {bad}; expected some of {list(model_methods())}")
         for p in self.peers:
             registry.get(p)
 
 
-def select_test_datasets(train: str, candidates, include_train_cell: bool = False) -> list[str]:
-    """``candidates`` without ``train`` and, unless ``include_train_cell``, without every dataset of its cell type."""
-    _, cell, _ = parse_dataset_name(train)
-    return [d for d in candidates if d != train and (include_train_cell or parse_dataset_name(d)[1] != cell)]
+def suite_config(name: str, seeds=None, negatives=None, controls=None, peers=None, methods=None,
+                 twin_methods=None) -> SuiteConfig:
+    """``SuiteConfig`` of preset ``name`` (``presets.PRESETS``), with explicit arguments (when not None) overriding it."""
+    p = PRESETS[name]
+    kw = dict(p.config, include_train_cell=p.include_train_cell)
+    for k, v in (("seeds", seeds), ("negatives", negatives), ("controls", controls), ("peers", peers),
+                 ("methods", methods), ("twin_methods", twin_methods)):
+        if v is not None:
+            kw[k] = tuple(v)
+    return SuiteConfig(**kw)
 
 
 @dataclass
@@ -161,7 +185,7 @@ class Suite:
 
     Args:
         fm: the checkpoint (``scfm.ScFM``); twin_fm: its random-init twin or None (then twin rows are skipped).
-        config: ``SuiteConfig``; params: probe parameters (``features.ProbeParams``); data_dir: data directory.
+        config: ``SuiteConfig``; params: probe parameters (``params.ProbeParams``); data_dir: data directory.
         out: folder for the per-cell results; progress: ``progress(done, total, message)``.
         cells_dir: where cell files live. A cell's file name is a hash of everything that decides its rows (datasets,
             seed, negatives, N/P, methods, controls, probe parameters, training options, checkpoint ids), so suites
@@ -174,7 +198,7 @@ class Suite:
 
     def __init__(self, fm, config: SuiteConfig, out, twin_fm=None, params=None, data_dir=None,
                  progress: ProgressFn | None = None, cells_dir=None, train_states: dict | None = None):
-        from ..probes.features import ProbeParams
+        from ..probes.params import ProbeParams
 
         self.fm, self.twin_fm, self.config = fm, twin_fm, config
         self.params = params or ProbeParams()
@@ -244,7 +268,7 @@ class Suite:
         jobs = {}  # translator kind → (probes, pairs, methods); all fitted in one loop
         if trained:
             jobs["real"] = (probes, pairs, trained)
-            shuffled = [m for m in trained if m in SHUFFLED_METHODS]
+            shuffled = [m for m in trained if m in shuffled_methods()]
             if "shuffled" in c.controls and shuffled:
                 jobs["shuffled"] = (probes, controls.shuffle_labels(pairs, seed), shuffled)
             twin = [m for m in trained if m in c.twin_methods]
@@ -329,13 +353,13 @@ class Suite:
         if "twin" in c.controls and self.twin_fm is not None:
             twin_methods = [m for m in c.methods if m in c.twin_methods]
             for m, s in _score_model(self.probes(test, "twin"), pairs, twin_methods, state.translators.get("twin")).items():
-                scores[(m + TWIN_SUFFIX, m, "twin", "control")] = s
+                scores[(m + controls.TWIN_SUFFIX, m, "twin", "control")] = s
         if "shuffled" in c.controls and state.translators.get("shuffled") is not None:
-            sh = [m for m in c.methods if m in SHUFFLED_METHODS]
+            sh = [m for m in c.methods if m in shuffled_methods()]
             for m, s in _score_model(probes, pairs, sh, state.translators["shuffled"]).items():
-                scores[(m + SHUFFLED_SUFFIX, m, "shuffled labels", "control")] = s
+                scores[(m + controls.SHUFFLED_SUFFIX, m, "shuffled labels", "control")] = s
         if "degree-prior" in c.controls:
-            spec = registry.get("Degree prior")
+            spec = registry.control_method("degree-prior")
             ctx = registry.ScoringContext(dataset=ds, train_pairs=state.train_pairs, seed=seed)
             scores[(spec.name, spec.name, "control", "control")] = spec.score(ctx, pairs)
         df = self._rows(key, pairs, views, scores)

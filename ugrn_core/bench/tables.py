@@ -9,16 +9,15 @@ import pandas as pd
 
 from .presets import PRESETS, group_label
 from .stats import paired_wilcoxon, seed_summary, table_with_averages
-from .suite import MODEL_METHODS, SHUFFLED_SUFFIX, TWIN_SUFFIX
+from .. import methods as registry
+from .controls import TWIN_SUFFIX
 
 VARIANT_ORDER = {"real": 0, "twin": 1, "shuffled labels": 2, "control": 3, "peer": 4}
-COMPARISONS = (("Ens", "Emb"), ("Ens", "Degree prior"), ("Ens", "Ens" + TWIN_SUFFIX), ("Ens", "Ens" + SHUFFLED_SUFFIX),
-               ("Emb", "Degree prior"), ("Emb", "Emb" + TWIN_SUFFIX), ("Ens", "|Pearson|"))
 
 
 def method_order(rows: pd.DataFrame) -> list[str]:
     """Methods in display order: model methods, their twins, shuffled-label variants, controls, peers."""
-    base_rank = {m: k for k, m in enumerate(MODEL_METHODS)}
+    base_rank = {m: k for k, m in enumerate(registry.names(paper_table=True))}
     first = rows.drop_duplicates("method")[["method", "base_method", "variant"]]
     key = lambda r: (VARIANT_ORDER.get(r.variant, 9), base_rank.get(r.base_method, 99), r.method)
     return [r.method for r in sorted(first.itertuples(index=False), key=key)]
@@ -96,7 +95,7 @@ def twin_margin(rows: pd.DataFrame, preset: str, metric="AUPRC", negatives=None,
     """labels × methods: real − twin ``metric``, "mean ± s.d." over seeds, with an "Avg" row of the mean margins."""
     ps = per_seed(_select(rows, negatives, view, np_ratio), preset, metric)
     cols = {}
-    for m in MODEL_METHODS:
+    for m in registry.names(paper_table=True):
         a = ps[ps["method"] == m].set_index(["label", "seed"])["value"]
         b = ps[ps["method"] == m + TWIN_SUFFIX].set_index(["label", "seed"])["value"]
         d = (a - b).dropna()
@@ -117,9 +116,11 @@ def twin_margin(rows: pd.DataFrame, preset: str, metric="AUPRC", negatives=None,
 
 
 def paired_tests(rows: pd.DataFrame, preset: str, metric="AUPRC", negatives=None, view="all", np_ratio=None,
-                 comparisons=COMPARISONS) -> pd.DataFrame:
-    """Wilcoxon signed-rank tests (two-sided) across table rows of seed-mean ``metric``, one line per comparison."""
+                 comparisons=None) -> pd.DataFrame:
+    """Wilcoxon signed-rank tests (two-sided) across table rows of seed-mean ``metric``, one line per comparison
+    (default: the registry's, ``methods.comparisons()``)."""
     m = seed_means(rows, preset, metric, negatives, view, np_ratio)
+    comparisons = registry.comparisons() if comparisons is None else comparisons
     out = []
     for a, b in comparisons:
         if a in m and b in m:

@@ -137,7 +137,7 @@ def _translator_scores(spec, ctx: ScoringContext, train: pd.DataFrame, test: pd.
 
     Pairs with a gene outside the foundation model's vocabulary get the lowest score (they cannot be probed).
     """
-    from ..translator import Translator
+    from ..translator.artifact import Translator
 
     probes = ctx.probes
     if probes is None:
@@ -169,7 +169,7 @@ def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes",
         seeds: split seeds (the paper uses 10).
         split: "unseen-genes" or "seen-genes".
         fm: loaded foundation model (translator methods, zero-shot probes, the "scgpt" gene-embedding prior).
-        params: ``features.ProbeParams`` for probes (default parameters when None).
+        params: ``params.ProbeParams`` for probes (default parameters when None).
         sem_options: ``sem.scoring.SEMOptions`` for DeepSEM/InfoSEM (epochs, prior, σ grids).
         label: free text stored in meta (e.g. "reduced: 3 seeds, 40 epochs").
         candidates: "known" (paper Sec. 4.2: TFs with a known edge × genes that are the target of a known edge) or
@@ -200,7 +200,8 @@ def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes",
         probes = None
         needs_fm = any(s.uses_translator or s.probe is not None for s in specs)
         if needs_fm and fm is not None:
-            from ..probes.features import DatasetProbes, ProbeParams
+            from ..probes.features import DatasetProbes
+            from ..probes.params import ProbeParams
 
             probes = DatasetProbes(fm, ds, params or ProbeParams())
         cache: dict = {}

@@ -38,7 +38,7 @@ class TqdmProgress:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=None, help="data directory (default $UGRN_DATA_DIR or ../shared/data)")
-    p.add_argument("--checkpoint", default=None, help="scGPT checkpoint folder (default: the bundled compact model)")
+    p.add_argument("--checkpoint", default=None, help="scGPT checkpoint folder (default: $UGRN_APP_CHECKPOINT, else the bundled compact model)")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--precision", choices=["fp32", "tf32", "bf16", "fp16"], default=None,
                    help="model arithmetic: fp32 (default), tf32 (TensorFloat-32 matmuls, GPU) or bf16/fp16 autocast")
@@ -52,7 +52,7 @@ def _values(text: str, flag: str) -> list[float]:
 
 
 def _params(args):
-    from ..probes.features import ProbeParams
+    from ..probes.params import ProbeParams
 
     d = {}
     if getattr(args, "v0", None) is not None:
@@ -71,11 +71,11 @@ def _probe_args(p):
     p.add_argument("--v0", type=_number(float, 0), default=None, help="VVP virtual base value (bin space 0..50; default 25)")
     p.add_argument("--target-values", default=None, help="comma-separated VVP target values (default 8 values over 0..50)")
     p.add_argument("--base-values", default=None, help="comma-separated GDT base values (default 8 values over 5..50)")
-    from ..probes.features import FEATURE_NORMS, ProbeParams
+    from ..probes.params import FEATURE_NORMS, ProbeParams
 
     p.add_argument("--feature-norm", choices=FEATURE_NORMS, default=None,
                    help=f"normalise VVP/GDT/Pert probes within each context before the translator (default "
-                        f"{ProbeParams.feature_norm}; see features.normalise_probe)")
+                        f"{ProbeParams.feature_norm}; see params.normalise_probe)")
 
 
 def _probe_list(text: str) -> list[str]:
@@ -179,7 +179,7 @@ def cmd_benchmark_within(args) -> int:
     from .suite import seed_list
 
     seeds = seed_list(args.seeds) or [args.seed]
-    fm = api.load_model(args.checkpoint, args.device) if args.prior == "scgpt" else None
+    fm = api.load_model(args.checkpoint, args.device, args.precision) if args.prior == "scgpt" else None
     opts = api.sem_options(epochs=args.sem_epochs or None, hidden=args.sem_hidden or None, prior=args.prior,
                            sigma_w=args.sigma_w.split(",") if args.sigma_w else None,
                            sigma_l=args.sigma_l.split(",") if args.sigma_l else None, fm=fm)
@@ -284,7 +284,7 @@ def _probe_names() -> list[str]:
 
 
 def cmd_make_checkpoint(args) -> int:
-    from ..scfm import random_checkpoint
+    from ..scfm.checkpoint import random_checkpoint
 
     shape = {"embsize": args.embsize, "nheads": args.nheads, "d_hid": args.d_hid, "nlayers": args.nlayers}
     path = random_checkpoint(args.out, like=args.like, vocab=args.vocab, n_genes=args.n_genes, seed=args.seed, **shape)

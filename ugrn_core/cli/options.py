@@ -7,7 +7,7 @@ import argparse
 
 def _train_option_args(p):
     """Add the projector-training flags (all but ``--epochs``) to parser ``p``; returns their argument group."""
-    from ..translator import DEFAULT_OPTIONS as d
+    from ..translator.options import DEFAULT_OPTIONS as d
 
     g = p.add_argument_group("projector training (unset = translator.DEFAULT_OPTIONS, recorded in meta.json; "
                              "--weight-decay 0 --dropout 0 --val-fraction 0 = the UGRN paper's training)")
@@ -25,7 +25,7 @@ def _train_option_args(p):
 def _train_options(args):
     """``translator.TrainOptions`` from ``ugrn train``'s / ``ugrn benchmark``'s flags (unset flags keep
     ``translator.DEFAULT_OPTIONS``). Raises ParameterError for values out of range."""
-    from ..translator import DEFAULT_OPTIONS, TrainOptions
+    from ..translator.options import DEFAULT_OPTIONS, TrainOptions
 
     d = DEFAULT_OPTIONS.to_dict()
     for k in ("epochs", "weight_decay", "dropout", "val_fraction", "patience"):

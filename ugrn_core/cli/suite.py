@@ -62,7 +62,7 @@ def run_presets(args, load_model, progress) -> int:
     from ..bench import controls as ctl
     from ..bench.benchmark import run_preset
 
-    fm = load_model(args.checkpoint, args.device)
+    fm = load_model(args.checkpoint, args.device, args.precision)
     ctrl = _csv(args.controls)
     twin = None if ctrl is not None and "twin" not in ctrl else ctl.load_twin(fm, args.twin_checkpoint)
     names = list(TABLE_PRESETS) if args.preset == "all" else [args.preset]
@@ -95,12 +95,12 @@ def add_report_parser(sub, common) -> None:
 
 
 def cmd_report(args) -> int:
-    from ..config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR
+    from ..config import ASSETS_DIR, resolve_checkpoint_dir
     from ..bench.report import build_report
 
     stem = Path(args.out) if args.out else Path(args.results) / "report"
     md, html = build_report(args.results, stem.with_suffix(".md"), stem.with_suffix(".html"),
-                            checkpoint_dir=args.checkpoint or DEFAULT_CHECKPOINT_DIR,
+                            checkpoint_dir=resolve_checkpoint_dir(args.checkpoint),
                             paper_csv=ASSETS_DIR / "paper" / "table1_auprc.csv")
     print(f"wrote {md} and {html}")
     return 0

@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from .datasets import GRNDataset
 from ..errors import DataError, ParameterError
 
 TF_MODES = ("file", "positive")
+
+# GRNDataset (data.datasets) appears in annotations only.
 
 
 def candidate_pairs(ds: GRNDataset, genes: Sequence[str] | None = None, tf_mode: str = "file") -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """The method registry: one module per GRN method in this package, each defining ``SPEC = MethodSpec(...)``.
 
-Adding a method means adding one file here; nothing else compares method names. Look-ups are case-insensitive.
+Adding a method means adding one file here (or calling ``register`` with a ``MethodSpec`` from anywhere); the rest of
+the code asks the registry what a method is and does (its spec's roles: ``paper_table``, ``twin``, ``default_rank``, …). Look-ups are case-insensitive.
 
     >>> from ugrn_core import methods
     >>> methods.get("vvp").name
@@ -15,8 +16,9 @@ import pkgutil
 from ..errors import ParameterError
 from .base import Family, MethodSpec, ScoringContext, sigmoid
 
-__all__ = ["Family", "MethodSpec", "ScoringContext", "all_specs", "canonical", "get", "markdown_table", "names",
-           "probe_names", "probe_owner", "probes_of", "sigmoid"]
+__all__ = ["Family", "MethodSpec", "ScoringContext", "all_specs", "canonical", "comparisons", "control_method",
+           "default_expression", "default_rank", "get", "markdown_table", "names", "probe_names", "probe_owner",
+           "probes_of", "register", "sigmoid", "unregister"]
 
 _REGISTRY: dict[str, MethodSpec] = {}
 
@@ -103,3 +105,59 @@ def markdown_table() -> str:
         what = s.description.replace("|", "\\|")
         rows.append(f"| {s.name.replace('|', chr(92) + '|')} | {s.family.value} | {yes(s.needs_expression)} | {yes(s.needs_labels)} | {what} ({s.reference}) |")
     return "\n".join(rows) + "\n"
+
+
+def register(spec: MethodSpec) -> MethodSpec:
+    """Add a method defined outside this package (a plugin, a notebook, a test) to the registry; returns it.
+
+    Everything that asks the registry (``ugrn predict --method``, ``ugrn train``, the benchmark presets with
+    ``paper_table=True``, the app's method pickers) sees it from then on. Raises: ParameterError when another method
+    already has its name (any case).
+    """
+    _discover()
+    key = spec.name.lower()
+    if key in _REGISTRY and _REGISTRY[key] is not spec:
+        raise ParameterError(f"a method named {spec.name!r} is already registered; expected a new name")
+    _REGISTRY[key] = spec
+    ordered = sorted(_REGISTRY.values(), key=lambda s: (s.order, s.name))
+    _REGISTRY.clear()
+    _REGISTRY.update((s.name.lower(), s) for s in ordered)
+    return spec
+
+
+def unregister(name: str) -> None:
+    """Remove a method added with ``register`` (tests); unknown names are ignored."""
+    _discover()
+    _REGISTRY.pop(str(name).strip().lower(), None)
+
+
+def _one(flag: str) -> str:
+    found = names(**{flag: True})
+    if len(found) != 1:
+        raise ImportError(f"exactly one method must declare {flag}=True; found {found}")
+    return found[0]
+
+
+def default_rank() -> str:
+    """The method ``ugrn predict`` and the app's Network page rank by default (the spec with ``default_rank``)."""
+    return _one("default_rank")
+
+
+def default_expression() -> str:
+    """The expression method the Network page and ``api.expression_network`` use by default."""
+    return _one("default_expression")
+
+
+def comparisons() -> list[tuple[str, str]]:
+    """The benchmark report's paired tests, from every method's ``comparisons``: the default method's first, then
+    the others' in display order."""
+    specs = sorted(all_specs(), key=lambda s: not s.default_rank)
+    return [c for s in specs for c in s.comparisons]
+
+
+def control_method(kind: str) -> MethodSpec:
+    """The method computing benchmark control ``kind`` (e.g. "degree-prior"). Raises ParameterError if none."""
+    for s in all_specs():
+        if s.control_kind == kind:
+            return s
+    raise ParameterError(f"no method computes the control {kind!r}")

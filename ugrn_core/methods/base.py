@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -119,7 +119,21 @@ class MethodSpec:
         features: translator methods: ``(probes, pairs, progress) -> float32 (P, D)`` pair features.
         score: all other methods: ``(ctx: ScoringContext, pairs) -> float64 (P,)``, higher = more likely an edge.
         order: position in tables and pickers (lower first); ties by name.
-        extra: method-specific settings (defaults of its hyper-parameters).
+
+    Roles (what the rest of the code asks the registry instead of listing names):
+        paper_table: a model method of the UGRN paper's tables (``bench.suite.model_methods``: the default
+            methods of ``ugrn benchmark`` and its presets).
+        twin: also scored on the random-init twin checkpoint in the benchmark (``bench.controls``).
+        shuffled_control: also scored with a translator trained on shuffled labels in the benchmark.
+        default_trained: its projector is trained by default (``ugrn train``, the app's Train page).
+        default_rank: the method ``ugrn predict`` and the app's Network page rank by default (one method).
+        default_expression: the expression method the app's Network page and ``api.expression_network`` use by
+            default (one method).
+        default_peer: an expression peer the benchmark runs by default.
+        comparisons: paired tests the benchmark report makes, as (this method or its variant, other method or
+            variant) names, e.g. ("Ens", "Emb") or ("Ens", "Ens (twin)").
+        control_kind: the benchmark control (``bench.suite.CONTROL_KINDS``) this method computes, e.g.
+            "degree-prior".
     """
 
     name: str
@@ -137,7 +151,15 @@ class MethodSpec:
     features: Callable[["DatasetProbes", pd.DataFrame, ProgressFn | None], np.ndarray] | None = None
     score: Callable[[ScoringContext, pd.DataFrame], np.ndarray] | None = None
     order: float = 100.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    paper_table: bool = False
+    twin: bool = False
+    shuffled_control: bool = False
+    default_trained: bool = False
+    default_rank: bool = False
+    default_expression: bool = False
+    default_peer: bool = False
+    comparisons: tuple[tuple[str, str], ...] = ()
+    control_kind: str | None = None
 
     @property
     def trainable(self) -> bool:

@@ -48,4 +48,5 @@ SPEC = MethodSpec(
     needs_labels=True,
     score=_score,
     order=900.0,
+    control_kind="degree-prior",
 )

@@ -25,4 +25,9 @@ SPEC = MethodSpec(
     needs_labels=True,
     features=_features,
     order=40,
+    paper_table=True,
+    twin=True,
+    shuffled_control=True,
+    default_trained=True,
+    comparisons=(("Emb", "Degree prior"), ("Emb", "Emb (twin)")),
 )

@@ -26,4 +26,9 @@ SPEC = MethodSpec(
     members=("VVP", "GDT"),
     score=_score,
     order=70,
+    paper_table=True,
+    twin=True,
+    shuffled_control=True,
+    default_rank=True,
+    comparisons=(("Ens", "Emb"), ("Ens", "Degree prior"), ("Ens", "Ens (twin)"), ("Ens", "Ens (shuffled labels)")),
 )

@@ -33,4 +33,6 @@ SPEC = MethodSpec(
     compute_probe=_compute,
     score=_score,
     order=20,
+    paper_table=True,
+    twin=True,
 )

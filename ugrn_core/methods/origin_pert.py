@@ -26,4 +26,6 @@ SPEC = MethodSpec(
     probe="Pert",
     score=_score,
     order=10,
+    paper_table=True,
+    twin=True,
 )

@@ -51,4 +51,6 @@ SPEC = MethodSpec(
     needs_expression=True,
     score=_score,
     order=800.0,
+    default_peer=True,
+    comparisons=(("Ens", "|Pearson|"),),
 )

@@ -34,4 +34,5 @@ SPEC = MethodSpec(
     compute_probe=_compute,
     features=_features,
     order=30,
+    paper_table=True,
 )

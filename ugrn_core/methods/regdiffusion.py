@@ -90,5 +90,4 @@ SPEC = MethodSpec(
     needs_expression=True,
     score=_score,
     order=820.0,
-    extra=dict(SETTINGS),
 )

@@ -35,4 +35,8 @@ SPEC = MethodSpec(
     compute_probe=_compute,
     features=_features,
     order=50,
+    paper_table=True,
+    twin=True,
+    shuffled_control=True,
+    default_trained=True,
 )

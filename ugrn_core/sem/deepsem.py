@@ -205,7 +205,7 @@ class SEMFit:
 
 
 def fit_sem(X: np.ndarray, config: SEMConfig = SEMConfig(), make_prior: Callable[[int, torch.Generator], AdjacencyPrior]
-            | None = None, seed: int = 0, progress: ProgressFn | None = None, desc: str = "DeepSEM") -> SEMFit:
+            | None = None, seed: int = 0, progress: ProgressFn | None = None, desc: str = "SEM fit") -> SEMFit:
     """Fit DeepSEM (or InfoSEM, through ``make_prior``) to an expression matrix.
 
     Args:

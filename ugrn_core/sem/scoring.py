@@ -33,9 +33,6 @@ from ..bench.metrics import evaluate
 from .deepsem import SEMConfig, edge_scores, fit_sem
 from .infosem import PRIOR_FORM, LabelPrior, make_infosem_prior
 
-VARIANTS = ("DeepSEM", "InfoSEM-B", "InfoSEM-BC")
-
-
 @dataclass
 class SEMOptions:
     """Run options shared by the SEM methods (put one in ``ScoringContext.cache["sem_options"]`` to override).
@@ -129,37 +126,56 @@ def _auprc(A: np.ndarray, genes, pairs: pd.DataFrame) -> float:
     return evaluate(y, edge_scores(A, genes, pairs))["AUPRC"]
 
 
-def _choose_sigma_w(ctx, config: SEMConfig) -> float:
+def _choose_sigma_w(ctx, config: SEMConfig, prior_fit: str) -> float:
+    """σ_w of the embedding prior chosen on the training pairs among ``SEMOptions.sigma_w_grid``; the candidate fits
+    are cached under ``prior_fit`` (the embedding-prior-only method's name), so methods that share the choice share
+    its fits."""
     opts, ds = _options(ctx), ctx.dataset
     grid = list(opts.sigma_w_grid)
     H = _embeddings(ctx)
     if len(grid) == 1 or ctx.train_pairs is None:
         return float(grid[0])
-    scores = [_auprc(_fit(ctx, "InfoSEM-B", config, opts.fit_seed, H, float(s)), ds.genes, ctx.train_pairs) for s in grid]
+    scores = [_auprc(_fit(ctx, prior_fit, config, opts.fit_seed, H, float(s)), ds.genes, ctx.train_pairs) for s in grid]
     best = float(grid[int(np.nanargmax(scores))])
     ctx.cache.setdefault("sem_choices", {})[f"{ds.name}|seed{ctx.seed}|{opts.prior}|sigma_w"] = best
     return best
 
 
-def score_sem(ctx, pairs: pd.DataFrame, variant: str) -> np.ndarray:
-    """|A| scores float64 (len(pairs),) of ``variant`` ("DeepSEM", "InfoSEM-B", "InfoSEM-BC") on ``ctx.dataset``.
-
-    Raises: ValueError when the dataset has no expression, or InfoSEM-BC gets no training pairs.
-    """
+def _checked(ctx, name: str):
     ds, opts = ctx.dataset, _options(ctx)
     if not ds.has_expression:
-        raise ValueError(f"{variant} needs expression; dataset {ds.name!r} has none")
-    config = _config(ds, opts)
-    if variant == "DeepSEM":
-        return edge_scores(_fit(ctx, variant, config, opts.fit_seed), ds.genes, pairs)
+        raise ValueError(f"{name} needs expression; dataset {ds.name!r} has none")
+    return ds, opts, _config(ds, opts)
+
+
+def score_deepsem(ctx, pairs: pd.DataFrame, name: str) -> np.ndarray:
+    """|A| scores float64 (len(pairs),) of a DeepSEM fit (no prior) on ``ctx.dataset``'s expression; ``name`` (the
+    method's) keys the fit cache. Raises: ValueError when the dataset has no expression."""
+    ds, opts, config = _checked(ctx, name)
+    return edge_scores(_fit(ctx, name, config, opts.fit_seed), ds.genes, pairs)
+
+
+def score_infosem_b(ctx, pairs: pd.DataFrame, name: str) -> np.ndarray:
+    """|A| scores float64 (len(pairs),) of an InfoSEM fit with the gene-embedding prior on A (InfoSEM Eq. 9/14), σ_w
+    chosen on the training pairs when given. Raises: ValueError when the dataset has no expression."""
+    ds, opts, config = _checked(ctx, name)
     H = _embeddings(ctx)
-    sigma_w = _choose_sigma_w(ctx, config)
-    if variant == "InfoSEM-B":
-        return edge_scores(_fit(ctx, variant, config, opts.fit_seed, H, sigma_w), ds.genes, pairs)
-    if variant != "InfoSEM-BC":
-        raise ValueError(f"unknown SEM variant {variant!r}; expected one of {VARIANTS}")
+    sigma_w = _choose_sigma_w(ctx, config, name)
+    return edge_scores(_fit(ctx, name, config, opts.fit_seed, H, sigma_w), ds.genes, pairs)
+
+
+def score_infosem_bc(ctx, pairs: pd.DataFrame, name: str, prior_fit: str) -> np.ndarray:
+    """|A| scores float64 (len(pairs),) of InfoSEM with the embedding prior and a known-edge prior on the interaction
+    logits (InfoSEM Eq. 10–13/15): σ_w chosen as by ``prior_fit`` (the embedding-prior method, whose fits it shares),
+    σ_l on a held-out quarter of the training pairs.
+
+    Raises: ValueError when the dataset has no expression or ``ctx`` has no training pairs.
+    """
+    ds, opts, config = _checked(ctx, name)
+    H = _embeddings(ctx)
+    sigma_w = _choose_sigma_w(ctx, config, prior_fit)
     if ctx.train_pairs is None or len(ctx.train_pairs) == 0:
-        raise ValueError("InfoSEM-BC needs labelled training pairs (its known-edge prior)")
+        raise ValueError(f"{name} needs labelled training pairs (its known-edge prior)")
     rank = max(1, min(opts.rank, len(set(ctx.train_pairs["tf"]))))
     grid = list(opts.sigma_l_grid)
     sigma_l = float(grid[0])
@@ -167,13 +183,13 @@ def score_sem(ctx, pairs: pd.DataFrame, variant: str) -> np.ndarray:
         from ..bench.splits import _stratified
 
         fit_part, val_part = _stratified(ctx.train_pairs, 0.25, ctx.seed)
-        scores = [_auprc(_fit(ctx, variant, config, ctx.seed, H, sigma_w, LabelPrior(ds.genes, fit_part, float(s)), rank),
+        scores = [_auprc(_fit(ctx, name, config, ctx.seed, H, sigma_w, LabelPrior(ds.genes, fit_part, float(s)), rank),
                          ds.genes, val_part) for s in grid]
         sigma_l = float(grid[int(np.nanargmax(scores))])
         ctx.cache.setdefault("sem_choices", {})[f"{ds.name}|seed{ctx.seed}|{opts.prior}|sigma_l"] = sigma_l
     labels = LabelPrior(ds.genes, ctx.train_pairs, sigma_l)
     ctx.cache["sem_known_edges"] = labels.pairs  # provenance: the (tf, target) pairs the final fit's prior saw
-    return edge_scores(_fit(ctx, variant, config, ctx.seed, H, sigma_w, labels, rank), ds.genes, pairs)
+    return edge_scores(_fit(ctx, name, config, ctx.seed, H, sigma_w, labels, rank), ds.genes, pairs)
 
 
 def with_overrides(opts: SEMOptions, **changes) -> SEMOptions:

@@ -6,8 +6,8 @@
 - ``artifact``: ``Translator``, the class users call (fit, save, load, score) and what it records.
 """
 
-from .artifact import Translator, projectors_needed
-from .options import DEFAULT_METHODS, DEFAULT_OPTIONS, PAPER_OPTIONS, REGULARISED_OPTIONS, TrainOptions
+from .artifact import DEFAULT_METHODS, Translator, projectors_needed
+from .options import DEFAULT_OPTIONS, PAPER_OPTIONS, REGULARISED_OPTIONS, TrainOptions
 from .projector import Projector, TrainedProjector
 from .training import fit_projector, fit_projectors
 

@@ -27,14 +27,18 @@ import torch
 from .. import methods as registry
 from .._io import atomic_folder
 from ..errors import CheckpointError, CheckpointNotFound, DataError
-from ..probes.features import DatasetProbes, ProbeParams
-from .options import DEFAULT_METHODS, DEFAULT_OPTIONS, PAPER_OPTIONS, TrainOptions
+from ..probes.features import DatasetProbes
+from ..probes.params import ProbeParams
+from .options import DEFAULT_OPTIONS, PAPER_OPTIONS, TrainOptions
 from .projector import Projector, TrainedProjector
 from .training import fit_projectors
 
 ProgressFn = Callable[[int, int, str], None]
+#: projectors trained by default (CLI ``ugrn train``, app Train page): registry specs with ``default_trained``
+DEFAULT_METHODS = tuple(registry.names(default_trained=True))
 
 
+@dataclass
 class Translator:
     """Projectors for several methods trained on one labelled dataset, plus what is needed to reuse them.
 

@@ -1,5 +1,4 @@
-"""How projectors are trained: ``TrainOptions`` (paper's settings, the regularised default) and the methods whose
-projectors ``ugrn train`` fits by default."""
+"""How projectors are trained: ``TrainOptions`` (the paper's settings and the regularised default)."""
 
 from __future__ import annotations
 
@@ -7,7 +6,6 @@ from dataclasses import asdict, dataclass
 
 from ..errors import ParameterError
 
-DEFAULT_METHODS = ("VVP", "GDT", "Emb")  # projectors trained by default (CLI ``ugrn train``, app Train page)
 
 
 @dataclass(frozen=True)
