@@ -1,8 +1,8 @@
 """Public facade of ugrn_core: the calls the Streamlit app and the CLI make.
 
 Everything here delegates to the packages that hold the work (``data`` → ``scfm`` → ``probes`` → ``methods`` →
-``translator`` → ``predict`` → ``bench`` / ``export``), under the same names (the public names are ``__all__``); this
-file adds defaults (``config.default_checkpoint_dir`` / ``default_translator_dir``), in-process caching of loaded
+``translator`` → ``predict`` → ``bench`` / ``export``), under the same names (the public names: ``__all__``);
+this file adds defaults (``config.default_checkpoint_dir`` / ``default_translator_dir``), in-process caching of loaded
 models, and assembling user uploads.
 What a method needs and does comes from the registry, re-exported as ``api.methods``. ``progress`` arguments are callables
 ``progress(done: int, total: int, message: str)``.
@@ -30,7 +30,7 @@ from .data.readers import read_edge_list, read_expression, read_gene_list
 from .errors import DataError, UGRNInputError
 from .export import edge_table, edges_bytes, edges_to_graph, write_edges
 from .methods import MethodSpec
-from .predict import DEFAULT_METHOD, context_background, predict_edges, score_pairs
+from .predict import DEFAULT_METHOD, Network, context_background, network, predict_edges, score_pairs
 from .probes.background import Background
 from .probes.features import DatasetProbes
 from .probes.params import ProbeParams
@@ -47,12 +47,12 @@ __all__ = ["ASSETS_DIR", "auprc_figure", "available_methods", "Background", "Ben
            "DEFAULT_TRANSLATOR", "default_translator_dir", "device_name", "edge_table", "edges_bytes",
            "edges_to_graph", "estimate_probe_seconds", "evaluate", "expression_network", "format_seconds",
            "GRNDataset", "list_datasets", "load_beeline", "load_benchmark", "load_model", "load_translator",
-           "load_unseen_genes", "main_table", "methods", "MethodSpec", "pair_curves", "paired_tests",
-           "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR", "predict_edges", "predict_pairs", "ProbeParams",
-           "probes", "probes_for_methods", "projectors_needed", "QUICK_SEM", "read_edge_list", "read_expression",
-           "read_gene_list", "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir", "run_benchmark",
-           "run_unseen_genes", "ScFM", "score_pairs", "sem_options", "train_translator", "Translator", "twin_margin",
-           "UGRNInputError", "vocab_mapping", "VocabMapping", "write_edges"]
+           "load_unseen_genes", "main_table", "methods", "MethodSpec", "Network", "network", "pair_curves",
+           "paired_tests", "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR", "predict_edges", "predict_pairs",
+           "ProbeParams", "probes", "probes_for_methods", "projectors_needed", "QUICK_SEM", "read_edge_list",
+           "read_expression", "read_gene_list", "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir",
+           "run_benchmark", "run_unseen_genes", "ScFM", "score_pairs", "sem_options", "train_translator", "Translator",
+           "twin_margin", "UGRNInputError", "vocab_mapping", "VocabMapping", "write_edges"]
 
 DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT_DIR
 DEFAULT_TRANSLATOR = DEFAULT_TRANSLATOR_DIR

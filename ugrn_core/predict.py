@@ -8,13 +8,16 @@ methods on probes of virtual cells) work on a plain gene list (``datasets.datase
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from .probes import background as backgrounds
+from . import export
 from . import methods as registry
+from .methods.base import ScoringContext
+from .probes import background as backgrounds
 from .probes.background import Background
 from .data.datasets import GRNDataset
 from .errors import DataError, ParameterError
@@ -67,29 +70,76 @@ def context_background(fm: ScFM, ds: GRNDataset, translator: Translator | None, 
     return backgrounds.resolve(background, fm, translator, n_user, specs, species=ds.species, data_dir=data_dir)
 
 
-def predict_edges(fm: ScFM, ds: GRNDataset, translator: Translator | None, method: str = DEFAULT_METHOD,
-                  tf_mode: str = "file", progress: ProgressFn | None = None,
-                  probes: DatasetProbes | None = None, background: str | Background | None = backgrounds.AUTO,
-                  data_dir=None) -> pd.DataFrame:
-    """Rank every TF→target candidate pair of ``ds`` by ``method`` (any registered method, any case).
+@dataclass
+class Network:
+    """A ranked gene regulatory network and what made it (what ``network`` returns).
 
-    A short gene list is scored inside a background context of the translator's training size (``background``:
-    "auto" by default, see ``context_background``; measured in ``benchmarks/results/context_size.md``): the model
-    sees the list plus background genes, and only pairs among the list's genes are ranked. ``probes``, when given,
-    fixes the context instead.
-    Returns: DataFrame [tf, target, score, label] sorted by score (descending, ties by name); ``label`` is 1/0 when
-    ``ds`` has ground truth, else NaN.
+    Attributes:
+        edges: DataFrame [tf, target, score, label] sorted by score (descending, ties by name); ``label`` is 1/0 when
+            the dataset has ground truth, else NaN.
+        method: the registry method that scored it; dataset: the dataset's name.
+        genes: the genes its pairs are among (vocabulary-mapped for model methods); tfs: the dataset's TFs.
+        checkpoint_id: the foundation model that computed the probes (None when no model was involved).
+        background: name of the background context the genes were probed in, or None.
+        note: a caveat about the context size (``Translator.context_warning``), or None.
+    """
+
+    edges: pd.DataFrame
+    method: str
+    dataset: str
+    genes: tuple[str, ...]
+    tfs: tuple[str, ...]
+    checkpoint_id: str | None = None
+    background: str | None = None
+    note: str | None = None
+
+    def top(self, n: int) -> "Network":
+        """The same network keeping its ``n`` best-scored edges (all when ``n`` is 0)."""
+        return replace(self, edges=self.edges.head(n) if n else self.edges)
+
+    def to_graph(self):
+        """``networkx.DiGraph`` TF → target (``export.edges_to_graph``)."""
+        return export.edges_to_graph(self.edges)
+
+    def table(self) -> pd.DataFrame:
+        """The exported table [TF, target, score, label] (``export.edge_table``)."""
+        return export.edge_table(self.edges)
+
+    def to_bytes(self, fmt: str) -> bytes:
+        """File contents in ``fmt`` "tsv", "csv" or "graphml" (``export.edges_bytes``)."""
+        return export.edges_bytes(self.edges, fmt)
+
+    def write(self, path):
+        """Write atomically in the format of ``path``'s suffix (``export.write_edges``); returns the Path."""
+        return export.write_edges(self.edges, path)
+
+
+def network(fm: ScFM, ds: GRNDataset, translator: Translator | None = None, method: str | None = None, *,
+            tf_mode: str = "file", progress: ProgressFn | None = None, probes: DatasetProbes | None = None,
+            background: str | Background | None = backgrounds.AUTO, data_dir=None,
+            on_context: Callable[[DatasetProbes], None] | None = None) -> Network:
+    """Rank every TF→target candidate pair of ``ds`` by ``method`` (any registered method, any case; default
+    ``DEFAULT_METHOD``): the one prediction path of the CLI (``ugrn predict``), the API and the app's Network page.
+
+    The translator is checked against ``fm`` once, the background context resolved once and the probes built once
+    (one ``ScoringContext``). A short gene list is scored inside a background context of the translator's training
+    size (``background``: "auto" by default, see ``context_background``; measured in
+    ``benchmarks/results/context_size.md``): the model sees the list plus background genes, and only pairs among the
+    list's genes are ranked. ``probes``, when given, fixes the context instead. ``on_context(probes)`` is called once
+    the context is known, before any probe is computed (the CLI prints the context and a time estimate there).
     Warns (UserWarning) when the context size is far from the translator's training context (``context_warning``)
     and ``method`` depends on it: a long list, or a short one with the background disabled.
     Raises: CheckpointError when the translator was trained with another checkpoint; ParameterError when it lacks
     ``method`` or its probe parameters differ from ``probes``, or for an unknown background; DataError when
     ``method`` needs expression and ``ds`` has none (all ValueErrors).
     """
-    spec = registry.get(method)
+    spec = registry.get(method or DEFAULT_METHOD)
+    checked = False
     if spec.uses_translator:
         if translator is None:
             raise ParameterError(f"method {spec.name!r} needs a trained translator; load or train one first")
         translator.check_model(fm)
+        checked = True
         if spec.name not in translator.methods:
             raise ParameterError(f"method {spec.name!r}: the translator (trained on {translator.trained_on}) has "
                                  f"{translator.methods}; expected one of those")
@@ -97,8 +147,11 @@ def predict_edges(fm: ScFM, ds: GRNDataset, translator: Translator | None, metho
     if why:
         raise DataError(why)
     if probes is None:
-        bg = context_background(fm, ds, translator, [spec.name], background, data_dir)
-        probes = DatasetProbes(fm, ds, translator.params if translator is not None else None, background=bg)
+        if not isinstance(background, Background):
+            n_user = len(map_to_vocab(ds.genes, fm.vocab, ds.species, warn=False).tokens)
+            background = backgrounds.resolve(background, fm, translator, n_user, [spec], species=ds.species,
+                                             data_dir=data_dir)
+        probes = DatasetProbes(fm, ds, translator.params if translator is not None else None, background=background)
     if translator is not None and probes.params != translator.params:
         raise ParameterError(f"probe parameters {probes.params} differ from the translator's {translator.params}")
     note = (translator.context_warning(len(probes.tokens))
@@ -107,9 +160,24 @@ def predict_edges(fm: ScFM, ds: GRNDataset, translator: Translator | None, metho
         small = len(probes.tokens) < (translator.n_context or 0) and not spec.needs_expression
         warnings.warn(f"{ds.name}: {note}" + (" Or keep the default background context (background='auto', CLI "
                                               "--background auto)." if small else ""))
+    if on_context is not None:
+        on_context(probes)
     pairs = candidate_pairs(ds, genes=probes.genes, tf_mode=tf_mode)
-    scored = score_pairs(probes, pairs, [spec.name], translator, progress)
-    edges = scored.rename(columns={spec.name: "score"})[["tf", "target", "score", "label"]]
+    ctx = ScoringContext(dataset=probes.dataset, probes=probes, translator=translator, progress=progress)
+    edges = pairs.assign(score=spec.run(ctx, pairs))[["tf", "target", "score", "label"]]
     if not ds.has_ground_truth:
         edges["label"] = np.nan
-    return edges.sort_values(["score", "tf", "target"], ascending=[False, True, True], kind="mergesort").reset_index(drop=True)
+    edges = edges.sort_values(["score", "tf", "target"], ascending=[False, True, True], kind="mergesort")
+    return Network(edges.reset_index(drop=True), spec.name, ds.name, tuple(probes.genes), tuple(ds.tfs),
+                   checkpoint_id=fm.checkpoint_id, background=probes.background.name if probes.background else None,
+                   note=note)
+
+
+def predict_edges(fm: ScFM, ds: GRNDataset, translator: Translator | None, method: str = DEFAULT_METHOD,
+                  tf_mode: str = "file", progress: ProgressFn | None = None,
+                  probes: DatasetProbes | None = None, background: str | Background | None = backgrounds.AUTO,
+                  data_dir=None) -> pd.DataFrame:
+    """The edges of ``network(...)``: DataFrame [tf, target, score, label] sorted by score (descending, ties by name).
+    Same arguments and errors as ``network``."""
+    return network(fm, ds, translator, method, tf_mode=tf_mode, progress=progress, probes=probes,
+                   background=background, data_dir=data_dir).edges

@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="check the installation: versions, device, scgpt, data, checkpoint, translator, "
                                       "cache (exit 1 when a required check fails)")
     _common(p)
-    p.add_argument("--translator", default=None, help="translator folder (default: $UGRN_APP_TRANSLATOR, else the bundled one)")
+    p.add_argument("--translator", default=None,
+                   help="translator folder (default: $UGRN_APP_TRANSLATOR, else the bundled one)")
     p.add_argument("--no-load", action="store_true", help="hash the checkpoint's files instead of loading it")
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
     p.set_defaults(func=cmd_doctor)
@@ -132,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tfs", help="TF list file (default: the species' BEELINE TF list ∩ genes)")
     p.add_argument("--edges", help="known edges CSV/TSV (TF,target) to label the output")
     p.add_argument("--species", choices=["human", "mouse"], default="human")
-    p.add_argument("--translator", default=None, help="translator folder (default: $UGRN_APP_TRANSLATOR, else the bundled one trained on STRING/hESC/500)")
+    p.add_argument("--translator", default=None,
+                   help="translator folder (default: $UGRN_APP_TRANSLATOR, else the bundled one trained on "
+                        "STRING/hESC/500)")
     p.add_argument("--method", default=DEFAULT_METHOD, help=_method_help("method to rank edges by"))
     p.add_argument("--background", default="auto",
                    help="context genes for short gene lists (VVP/GDT/Ens): 'auto' (default: a list under half the "

@@ -38,7 +38,8 @@ class TqdmProgress:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=None, help="data directory (default $UGRN_DATA_DIR or ../shared/data)")
-    p.add_argument("--checkpoint", default=None, help="scGPT checkpoint folder (default: $UGRN_APP_CHECKPOINT, else the bundled compact model)")
+    p.add_argument("--checkpoint", default=None,
+                   help="scGPT checkpoint folder (default: $UGRN_APP_CHECKPOINT, else the bundled compact model)")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--precision", choices=["fp32", "tf32", "bf16", "fp16"], default=None,
                    help="model arithmetic: fp32 (default), tf32 (TensorFloat-32 matmuls, GPU) or bf16/fp16 autocast")
@@ -235,17 +236,18 @@ def cmd_predict(args) -> int:
         ds = api.dataset_from_files(genes=args.genes, expression=args.expression, edges=args.edges, tfs=args.tfs,
                                     species=args.species, name=f"genes:{Path(source).name}", data_dir=args.data_dir)
     method = api.methods.get(args.method).name
-    background = api.context_background(fm, ds, translator, [method], args.background, args.data_dir)
-    if background is not None:
-        p = api.probes(fm, ds, translator.params, background)
-        print(f"context: {len(p.scored)} genes of the list + {len(p.tokens) - len(p.scored)} background genes from "
-              f"{background.name} (only pairs among the list's genes are scored; --background none to disable)",
-              file=sys.stderr, flush=True)
-    _announce(fm, [ds], api.probes_for_methods([method]), translator.params, background)
-    edges = api.predict_edges(fm, ds, translator, method=method, progress=TqdmProgress(), background=background)
-    if args.top:
-        edges = edges.head(args.top)
-    api.write_edges(edges, args.out)
+
+    def announce(p):  # the context is resolved once (background included), before any probe is computed
+        if p.background is not None:
+            print(f"context: {len(p.scored)} genes of the list + {len(p.tokens) - len(p.scored)} background genes from "
+                  f"{p.background.name} (only pairs among the list's genes are scored; --background none to disable)",
+                  file=sys.stderr, flush=True)
+        _announce(fm, [ds], api.probes_for_methods([method]), translator.params, p.background)
+
+    net = api.network(fm, ds, translator, method, progress=TqdmProgress(), background=args.background,
+                      data_dir=args.data_dir, on_context=announce).top(args.top)
+    net.write(args.out)
+    edges = net.edges
     print(f"wrote {len(edges)} ranked TF→target edges to {args.out}")
     return 0
 
