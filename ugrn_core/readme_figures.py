@@ -125,7 +125,7 @@ def seed_sd_max(rows: pd.DataFrame, preset: str, methods, negatives: str = "unif
 def summary_frame(rows_by_preset: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """[table, view, method, n_rows, AUPRC]: the README averages (uniform negatives) of every table, on all test
     pairs (methods ``SHOWN`` + Origin-Attn, shuffled labels) and on the unseen-gene view (``UNSEEN``). How
-    ``previous_d64.csv`` was made from the previous checkpoint's bundled rows."""
+    ``summary_d64.csv`` was made from the previous checkpoint's bundled rows."""
     out = []
     for preset, rows in rows_by_preset.items():
         for view, methods in (("all", SHOWN), ("unseen genes", UNSEEN)):
@@ -241,8 +241,8 @@ class Figures:
             f"STRING/hESC/500, test the paper's {rows['test'].nunique()} TFs+500 datasets of the other cell types. "
             f"Table 1, average AUPRC over the {u.n} test datasets with expression (mean over seeds; the largest seed "
             f"s.d. of one dataset is {f3(sd_u[0])} with uniform negatives ({sd_u[1]}, {sd_u[2]}) and {f3(sd_t[0])} "
-            f"with tf-positive ones ({sd_t[1]}, {sd_t[2]}); the twins' s.d. reach {f3(sd_tw)}, and translators trained on "
-            f"shuffled labels {f3(sd_s)}):")
+            f"with tf-positive ones ({sd_t[1]}, {sd_t[2]}); the twins' s.d. reach {f3(sd_tw)}, and translators "
+            f"trained on shuffled labels {f3(sd_s)}):")
         cols = [c for c in TABLE1_COLS if c in u.means]
         text += "| negatives | " + " | ".join(esc(c) for c in cols) + " |\n|---|" + "---|" * len(cols) + "\n"
         for name, sl in (("uniform (paper)", u), ("tf-positive", t)):
@@ -400,7 +400,8 @@ class Figures:
     def block_card(self) -> str:
         """The model card's "Can / Cannot" bullets that carry bundled figures."""
         a1, t1t, a2, u2 = self.all["table1"], self.t1["tf-positive"], self.all["table2"], self.unseen["table2"]
-        dp, tw, dpt = a1.margin("Ens", "Degree prior"), a1.margin("Ens", "Ens (twin)"), t1t.margin("Ens", "Degree prior")
+        dp, tw = a1.margin("Ens", "Degree prior"), a1.margin("Ens", "Ens (twin)")
+        dpt = t1t.margin("Ens", "Degree prior")
         d2 = a2.margin("Ens", "Degree prior")
         ut, ue, up = u2.margin("Ens", "Ens (twin)"), u2.margin("Ens", "Emb"), u2.margin("Ens", "|Pearson|")
         m35 = [self.all[p].margin("Ens", "Degree prior")["mean"] for p in ("table3", "table4", "table5")]
@@ -437,17 +438,18 @@ class Figures:
                      + ("met" if round(dp["mean"], 3) >= 0.05 else f"missed by {f3(0.05 - dp['mean'])}")
                      + f"), nor beat the degree prior across training sources: Table 2 Ens {f3(a2.avg('Ens'))} vs "
                      f"{f3(a2.avg('Degree prior'))} ({sgn(d2['mean'])}, {d2['wins']} of {d2['n']}, Wilcoxon p = "
-                     f"{fp(d2['p'])}), {under('|Pearson|')} |Pearson| ({f3(a2.avg('|Pearson|'))}) and {under('RegDiffusion')} "
-                     f"RegDiffusion ({f3(a2.avg('RegDiffusion'))}); Tables 3–5 (within a network, across species, "
-                     f"across networks) Ens is {f3(-max(m35))}–{f3(-min(m35))} below the degree prior, and there Emb "
+                     f"{fp(d2['p'])}), {under('|Pearson|')} |Pearson| ({f3(a2.avg('|Pearson|'))}) and "
+                     f"{under('RegDiffusion')} RegDiffusion ({f3(a2.avg('RegDiffusion'))}); Tables 3–5 (within a "
+                     f"network, across species, across networks) Ens is {f3(-max(m35))}–{f3(-min(m35))} below the "
+                     "degree prior, and there Emb "
                      f"({min(e35):.2f}–{max(e35):.2f}) is {'the' if emb_best else 'not always the'} best model score "
                      f"and VVP/GDT are {'below it' if below_emb else 'not always below it'}. Table 1's "
                      "source is a favourable one, and this checkpoint and its settings were chosen on Table 1.")
             + bullet("**Cannot**: match its predecessor's zero-shot in-silico knockout. Origin-Pert (the TF zeroed "
                      f"in the test dataset's mean cell) scores {f3(a2.avg('Origin-Pert'))} on Table 2 and "
-                     f"{f3(a1.avg('Origin-Pert'))} on Table 1, {relation(a1.margin('Origin-Pert', 'Degree prior'))} the degree "
-                     "prior there; the d_model-64 model "
-                     f"reached {f3(self.previous('table2', 'Origin-Pert'))} / "
+                     f"{f3(a1.avg('Origin-Pert'))} on Table 1, "
+                     f"{relation(a1.margin('Origin-Pert', 'Degree prior'))} the degree prior there; the d_model-64 "
+                     f"model reached {f3(self.previous('table2', 'Origin-Pert'))} / "
                      f"{f3(self.previous('table1', 'Origin-Pert'))}. Origin-Attn (attention weights) scores "
                      f"{f3(oa2)} / {f3(oa1)} (was {f3(self.previous('table2', 'Origin-Attn'))} / "
                      f"{f3(self.previous('table1', 'Origin-Attn'))})."))
@@ -497,7 +499,7 @@ def main(argv=None) -> int:
     ap.add_argument("--check", action="store_true", help="exit 1 when a generated block is stale; write nothing")
     ap.add_argument("--print", dest="show", action="store_true", help="print the generated blocks; write nothing")
     ap.add_argument("--summarise-previous", metavar="ASSETS",
-                    help="print summary_d64.csv (CSV) from another assets folder's bundled rows, e.g. an older commit's")
+                    help="print summary_d64.csv (CSV) from another assets folder's bundled rows (an older commit's)")
     args = ap.parse_args(argv)
     if args.summarise_previous:
         summary_frame(load_rows(args.summarise_previous)).round(6).to_csv(sys.stdout, index=False)
