@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: setup browser run test test-all benchmark benchmark-all translator probe-timing featurize-benchmark clean-cache wheel check-install
+.PHONY: setup browser run test test-all readme benchmark benchmark-all translator probe-timing featurize-benchmark clean-cache wheel check-install
 
 setup: $(VENV)/.installed
 
@@ -40,6 +40,7 @@ benchmark: setup
 	$(VENV)/bin/ugrn benchmark --preset table1 --peers "|Pearson|,GRNBoost2,RegDiffusion" --out results/bench
 	rm -rf assets/benchmark_default && mkdir -p assets/benchmark_default
 	cd results/bench/table1 && cp -r results.csv results.md rows.csv meta.json tables figures ../../../assets/benchmark_default/
+	$(PY) -m ugrn_core.bench.readme_figures
 
 # All six tables of the paper (see docs/benchmark.md) and one report (results/bench/report.md, report.html); bundled
 # as assets/benchmark_default (Table 1, with its rows) and assets/benchmark_tables/<preset> (Tables 2–6; rows gzipped
@@ -63,6 +64,13 @@ benchmark-all: setup
 		done; $(PY) -c "import sys; from ugrn_core.bench.report import compact_rows; compact_rows(*sys.argv[1:])" \
 		$(BENCH_OUT)/$$t/rows.csv assets/benchmark_tables/$$t/rows.csv.gz; done
 	cp $(BENCH_OUT)/report.md assets/benchmark_tables/report.md
+	$(PY) -m ugrn_core.bench.readme_figures
+
+# The README's result tables and figure-carrying sentences (and the model card's "Can / Cannot" bullets), rewritten
+# between their <!-- generated: NAME --> markers from the bundled results; `python -m ugrn_core.bench.readme_figures --check`
+# (and tests/test_readme_figures.py) say when they are stale. Run after `make benchmark-all`.
+readme: setup
+	$(PY) -m ugrn_core.bench.readme_figures
 
 translator: setup
 	$(VENV)/bin/ugrn train --dataset STRING/hESC/500 --methods VVP,GDT,Emb --out assets/translators/STRING_hESC_500

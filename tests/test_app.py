@@ -527,11 +527,13 @@ def test_benchmark_run_form_widgets():
     at.switch_page("app_pages/3_Benchmark.py").run()
     at.radio(key="bench_source").set_value("Run a benchmark").run()
     assert_clean(at)
-    assert_clean(at)
-    assert at.selectbox(key="bench_train").value
-    assert at.multiselect(key="bench_tests").value
+    # the page's defaults: train mHSC-GM, test mHSC-L, the methods that need no expression; nothing run yet
+    assert at.selectbox(key="bench_train").value == "STRING/mHSC-GM/500"
+    assert at.multiselect(key="bench_tests").value == ["STRING/mHSC-L/500"]
     assert set(at.multiselect(key="bench_methods").value) == {"Emb", "VVP", "GDT", "Ens", "|VVP|", "|GDT|"}
-    assert at.button(key="bench_run") is not None
+    run = at.button(key="bench_run")
+    assert run.label == "▶ Run benchmark" and not run.disabled and run.value is False
+    assert not at.error and "bench_result" not in at.session_state
     assert any("Probes" in c.value for c in at.caption)
     # an invalid request is refused with a message, not a traceback
     at.multiselect(key="bench_tests").set_value([])
