@@ -254,16 +254,17 @@ base = table if np_col is None else table[table[np_col] == table[np_col].min()]
 sweep = table if np_col is not None else np_sweep_from_saved(meta)
 
 summary_cols = [c for c in ("AUROC", "AUPRC", "AUPRC_ratio", "EPR", "Hit@1%") if c in base.columns]
-summary = base.groupby("method", sort=False)[summary_cols].mean().reindex(methods_order)
-st.markdown("**Per method** (mean over the test datasets)")
+summary = pd.DataFrame({c: api.with_averages(base.pivot_table(index="dataset", columns="method", values=c, aggfunc="mean",
+                                                                sort=False)).loc["Avg"] for c in summary_cols})
+summary = summary.reindex(methods_order)
+st.markdown("**Per method** (the benchmark's average: over the test datasets every method scores)")
 st.dataframe(summary.style.format("{:.3f}", na_rep="n/a"), width="stretch")
 
 t1, t2 = st.columns([3, 2])
 with t1:
-    st.markdown(f"**Ours — {metric}** (datasets × methods; Avg = mean over datasets)")
+    st.markdown(f"**Ours — {metric}** (datasets × methods; Avg = mean over the datasets every method scores)")
     piv = base.pivot_table(index="dataset", columns="method", values=metric, aggfunc="mean", sort=False)
-    piv = piv[[m for m in methods_order if m in piv.columns]]
-    piv.loc["Avg"] = piv.mean(numeric_only=True)
+    piv = api.with_averages(piv[[m for m in methods_order if m in piv.columns]])
     st.dataframe(piv.style.format("{:.3f}", na_rep="n/a"), width="stretch", key="bench_table")
 with t2:
     st.markdown(f"**{figures.PAPER_LABEL} — AUPRC**")

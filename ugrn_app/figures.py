@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ugrn_core import export
+from ugrn_core import api
 
-EXPORT_COLUMNS = export.COLUMNS
+EXPORT_COLUMNS = api.export.COLUMNS
 STATUS_TP, STATUS_FP, STATUS_NA = "true positive", "false positive", "no ground truth"
 STATUS_COLORS = {STATUS_TP: "#1a9850", STATUS_FP: "#d73027", STATUS_NA: "#4575b4"}
 DIRECTION_COLORS = ("#1f77b4", "#ff7f0e")
@@ -137,71 +136,26 @@ def edge_status(label) -> str:
 def edge_table(shown: pd.DataFrame) -> pd.DataFrame:
     """The ranked edge table the Network page shows: ``ugrn_core.export.edge_table`` (TF, target, score, label) + status,
     indexed by rank from 1. Its downloads come from ``export.edges_bytes`` on the same edges."""
-    out = export.edge_table(shown)
+    out = api.edge_table(shown)
     out["status"] = [edge_status(v) for v in out["label"]]
     out.index = pd.RangeIndex(1, len(out) + 1, name="rank")
     return out
 
 
 def false_negatives(edges: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
-    """Known edges (label 1) of the full prediction that the current view does not show, with their rank and score."""
-    ranked = edges.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
-    ranked["rank"] = np.arange(1, len(ranked) + 1)
-    pos = ranked[pd.to_numeric(ranked["label"], errors="coerce") == 1]
-    shown_pairs = set(zip(shown["tf"], shown["target"]))
-    keep = [(a, b) not in shown_pairs for a, b in zip(pos["tf"], pos["target"])]
-    fn = pos.loc[keep, ["tf", "target", "score", "rank"]].rename(columns={"tf": "TF"})
-    return fn.reset_index(drop=True)
+    """Known edges of the full prediction that the view does not show (``api.missed_edges``)."""
+    return api.missed_edges(edges, shown)
 
 
 def node_table(shown: pd.DataFrame, tfs: Iterable[str]) -> pd.DataFrame:
-    """Degree of every gene in the shown edges: gene, role (TF / target), out (targets regulated), in, degree."""
-    tfs = set(tfs)
-    out_deg = shown["tf"].value_counts()
-    in_deg = shown["target"].value_counts()
-    genes = list(dict.fromkeys(list(shown["tf"]) + list(shown["target"])))
-    df = pd.DataFrame({"gene": genes})
-    df["role"] = ["TF" if g in tfs else "target" for g in genes]
-    df["out"] = df["gene"].map(out_deg).fillna(0).astype(int)
-    df["in"] = df["gene"].map(in_deg).fillna(0).astype(int)
-    df["degree"] = df["out"] + df["in"]
-    return df.sort_values(["degree", "gene"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    """Degree of every gene in the shown edges (``api.node_degrees``)."""
+    return api.node_degrees(shown, tfs)
 
 
-def graph_layout(
-    edges: pd.DataFrame, nodes: Sequence[str] | None = None, seed: int = 0, iterations: int = 60
-) -> pd.DataFrame:
-    """Force-directed (Fruchterman–Reingold) 2-D positions: DataFrame[gene, x, y] for ``nodes`` (default: the
-    genes of ``edges``), weighted by score. Compute it once for a large edge set and reuse it for every filtered
-    view so nodes keep their place while the user moves the sliders."""
-    g = nx.Graph()
-    g.add_nodes_from(nodes if nodes is not None else [])
-    for a, b, s in zip(edges["tf"], edges["target"], edges["score"]):
-        if a != b:
-            g.add_edge(a, b, weight=float(max(s, 1e-3)))
-    if g.number_of_nodes() == 0:
-        return pd.DataFrame({"gene": [], "x": [], "y": []})
-    names = list(g.nodes)
-    try:  # the dense solver is ~4x faster than networkx's sparse one above 500 nodes; same algorithm
-        from networkx.drawing.layout import _fruchterman_reingold  # noqa: PLC0415
-
-        adj = nx.to_numpy_array(g, nodelist=names, weight="weight")
-        xy = _fruchterman_reingold(
-            adj,
-            k=None,
-            pos=None,
-            fixed=None,
-            iterations=iterations,
-            threshold=1e-4,
-            dim=2,
-            seed=np.random.RandomState(seed),
-        )
-        xy = np.asarray(xy, dtype=float)
-        xy = (xy - xy.mean(axis=0)) / max(np.abs(xy - xy.mean(axis=0)).max(), 1e-12)
-    except Exception:  # private helper moved: fall back to the public API
-        pos = nx.spring_layout(g, seed=seed, iterations=iterations, weight="weight")
-        xy = np.array([pos[n] for n in names], dtype=float)
-    return pd.DataFrame({"gene": names, "x": xy[:, 0], "y": xy[:, 1]})
+def graph_layout(edges: pd.DataFrame, nodes: Sequence[str] | None = None, seed: int = 0,
+                 iterations: int = 60) -> pd.DataFrame:
+    """Force-directed 2-D positions DataFrame[gene, x, y] (``api.graph_layout``)."""
+    return api.graph_layout(edges, nodes, seed=seed, iterations=iterations)
 
 
 def _width_bins(scores: np.ndarray, n_bins: int = 4) -> tuple[np.ndarray, list[float]]:

@@ -16,8 +16,8 @@ from collections import OrderedDict
 import numpy as np
 import pandas as pd
 
-from . import methods
-from .bench.benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark
+from . import export, methods
+from .bench.benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark, with_averages
 from .bench.metrics import curves, evaluate
 from .bench.report import auprc_figure
 from .bench.tables import main_table, paired_tests, twin_margin
@@ -30,7 +30,8 @@ from .data.readers import read_edge_list, read_expression, read_gene_list
 from .errors import DataError, UGRNInputError
 from .export import edge_table, edges_bytes, edges_to_graph, write_edges
 from .methods import MethodSpec
-from .predict import DEFAULT_METHOD, Network, context_background, network, predict_edges, score_pairs
+from .predict import (DEFAULT_METHOD, Network, context_background, graph_layout, missed_edges, network, node_degrees,
+                      predict_edges, score_pairs)
 from .probes.background import Background
 from .probes.features import DatasetProbes
 from .probes.params import ProbeParams
@@ -45,14 +46,15 @@ __all__ = ["ASSETS_DIR", "auprc_figure", "available_methods", "Background", "Ben
            "dataset_from_files", "dataset_from_genes", "DatasetProbes", "DEFAULT_BENCHMARK", "DEFAULT_CHECKPOINT",
            "default_checkpoint_dir", "DEFAULT_METHOD", "default_methods", "DEFAULT_TRAIN_METHODS",
            "DEFAULT_TRANSLATOR", "default_translator_dir", "device_name", "edge_table", "edges_bytes",
-           "edges_to_graph", "estimate_probe_seconds", "evaluate", "expression_network", "format_seconds",
-           "GRNDataset", "list_datasets", "load_beeline", "load_benchmark", "load_model", "load_translator",
-           "load_unseen_genes", "main_table", "methods", "MethodSpec", "Network", "network", "pair_curves",
-           "paired_tests", "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR", "predict_edges", "predict_pairs",
-           "ProbeParams", "probes", "probes_for_methods", "projectors_needed", "QUICK_SEM", "read_edge_list",
-           "read_expression", "read_gene_list", "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir",
-           "run_benchmark", "run_unseen_genes", "ScFM", "score_pairs", "sem_options", "train_translator", "Translator",
-           "twin_margin", "UGRNInputError", "vocab_mapping", "VocabMapping", "write_edges"]
+           "edges_to_graph", "estimate_probe_seconds", "evaluate", "export", "expression_network", "format_seconds",
+           "graph_layout", "GRNDataset", "list_datasets", "load_beeline", "load_benchmark", "load_model",
+           "load_translator", "load_unseen_genes", "main_table", "methods", "MethodSpec", "missed_edges", "network",
+           "Network", "node_degrees", "pair_curves", "paired_tests", "paper_infosem_table", "paper_table",
+           "PAPER_TABLES_DIR", "predict_edges", "predict_pairs", "ProbeParams", "probes", "probes_for_methods",
+           "projectors_needed", "QUICK_SEM", "read_edge_list", "read_expression", "read_gene_list",
+           "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir", "run_benchmark", "run_unseen_genes",
+           "ScFM", "score_pairs", "sem_options", "train_translator", "Translator", "twin_margin", "UGRNInputError",
+           "vocab_mapping", "VocabMapping", "with_averages", "write_edges"]
 
 DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT_DIR
 DEFAULT_TRANSLATOR = DEFAULT_TRANSLATOR_DIR

@@ -44,6 +44,20 @@ METRIC_COLUMNS = ["AUROC", "AUPRC", "AUPRC_ratio", "EPR", "Hit@1%"]
 PAPER_FAMILIES = (registry.Family.ZERO_SHOT_PROBE, registry.Family.PROBE_TRANSLATOR)
 
 
+def with_averages(p: pd.DataFrame) -> pd.DataFrame:
+    """A datasets × methods table with an "Avg" row over the datasets where every method that is defined anywhere
+    has a value (the same datasets for all), and, when some method is n/a on some dataset, an "Avg (own datasets)"
+    row with each method's mean over its own datasets. The benchmark's averages (``BenchmarkResult.pivot``, the app)."""
+    p = p.copy()
+    defined = p.loc[:, p.notna().any()]
+    common = defined.dropna(how="any").index
+    partial = defined.isna().any().any()
+    p.loc["Avg"] = p.loc[common].mean(numeric_only=True)
+    if partial:
+        p.loc["Avg (own datasets)"] = p.iloc[:-1].mean(numeric_only=True)
+    return p
+
+
 def default_methods() -> list[str]:
     """Methods a benchmark runs by default: those of ``PAPER_FAMILIES``, in registry display order."""
     return [s.name for s in registry.all_specs() if s.family in PAPER_FAMILIES]
@@ -88,13 +102,7 @@ class BenchmarkResult:
         "Avg (own datasets)" row with each method's mean over its own datasets."""
         p = self.table.pivot(index="dataset", columns="method", values=metric)
         p = p[[m for m in registry.names() if m in p.columns] + [m for m in p.columns if m not in registry.names()]].loc[list(dict.fromkeys(self.table["dataset"]))]
-        defined = p.loc[:, p.notna().any()]
-        common = defined.dropna(how="any").index
-        partial = defined.isna().any().any()
-        p.loc["Avg"] = p.loc[common].mean(numeric_only=True)
-        if partial:
-            p.loc["Avg (own datasets)"] = p.iloc[:-1].mean(numeric_only=True)
-        return p
+        return with_averages(p)
 
     def to_markdown(self) -> str:
         m = self.meta
