@@ -32,6 +32,7 @@ from .export import edge_table, edges_bytes, edges_to_graph, write_edges
 from .methods import MethodSpec
 from .predict import (DEFAULT_METHOD, Network, context_background, graph_layout, missed_edges, network, node_degrees,
                       predict_edges, score_pairs)
+from .predict import expression_network as expression_net
 from .probes.background import Background
 from .probes.features import DatasetProbes
 from .probes.params import ProbeParams
@@ -322,24 +323,8 @@ def expression_network(ds: GRNDataset, method: str | None = None, options=None, 
     dataset's own labelled candidate pairs). ``options``: ``sem_options(...)`` for the SEM fits; ``fm`` for the
     "scgpt" gene-embedding prior. Raises ValueError for a method that does not fit this description or a dataset
     without expression."""
-    from . import methods as registry
-    from .methods.base import ScoringContext
-
-    spec = registry.get(method or registry.default_expression())
-    if spec.score is None or not spec.needs_expression:
-        raise ValueError(f"{spec.name} does not score pairs from a dataset's expression")
-    if not ds.has_expression:
-        raise ValueError(f"{spec.name} needs expression; dataset {ds.name!r} has none")
-    from .data.pairs import candidate_pairs
-
-    pairs = candidate_pairs(ds, tf_mode="file")
     options = options if options is not None else sem_options(fm=fm)
-    ctx = ScoringContext(dataset=ds, train_dataset=ds, train_pairs=train_pairs if train_pairs is not None else pairs,
-                         progress=progress, cache={"sem_options": options})
-    s = np.asarray(spec.score(ctx, pairs), dtype=np.float64)
-    out = pairs.assign(score=s / max(float(np.abs(s).max()), 1e-300))
-    out["label"] = out["label"] if ds.has_ground_truth else np.nan
-    return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)[["tf", "target", "score", "label"]]
+    return expression_net(ds, method, options=options, train_pairs=train_pairs, progress=progress).edges
 
 
 def paper_infosem_table() -> pd.DataFrame:

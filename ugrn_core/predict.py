@@ -174,6 +174,31 @@ def network(fm: ScFM, ds: GRNDataset, translator: Translator | None = None, meth
                    note=note)
 
 
+def expression_network(ds: GRNDataset, method: str | None = None, *, options=None, train_pairs=None,
+                       progress: ProgressFn | None = None) -> Network:
+    """The network of a method that scores pairs from ``ds``'s own expression (registry methods with
+    ``needs_expression`` and a ``score``: DeepSEM, InfoSEM-B, InfoSEM-BC, ...; default ``methods.default_expression()``),
+    over every TF × gene pair of ``ds`` (no foundation model, no context). ``score`` is the method's score divided by
+    its maximum absolute value (in [-1, 1]; |A|-based scores in [0, 1]), sorted descending (stable). Methods that read
+    labels (InfoSEM-BC's known-edge prior) get ``train_pairs`` (default: the dataset's own labelled candidate pairs).
+    ``options``: ``sem.scoring.SEMOptions`` for the SEM fits (``api.sem_options``).
+    Raises ValueError for a method that does not fit this description or a dataset without expression."""
+    spec = registry.get(method or registry.default_expression())
+    if spec.score is None or not spec.needs_expression:
+        raise ValueError(f"{spec.name} does not score pairs from a dataset's expression")
+    if not ds.has_expression:
+        raise ValueError(f"{spec.name} needs expression; dataset {ds.name!r} has none")
+    pairs = candidate_pairs(ds, tf_mode="file")
+    ctx = ScoringContext(dataset=ds, train_dataset=ds, train_pairs=train_pairs if train_pairs is not None else pairs,
+                         progress=progress, cache={} if options is None else {"sem_options": options})
+    s = np.asarray(spec.score(ctx, pairs), dtype=np.float64)
+    out = pairs.assign(score=s / max(float(np.abs(s).max()), 1e-300))
+    out["label"] = out["label"] if ds.has_ground_truth else np.nan
+    edges = out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)[["tf", "target", "score",
+                                                                                            "label"]]
+    return Network(edges, spec.name, ds.name, tuple(ds.genes), tuple(ds.tfs))
+
+
 def predict_edges(fm: ScFM, ds: GRNDataset, translator: Translator | None, method: str = DEFAULT_METHOD,
                   tf_mode: str = "file", progress: ProgressFn | None = None,
                   probes: DatasetProbes | None = None, background: str | Background | None = backgrounds.AUTO,
