@@ -227,9 +227,11 @@ def _first_difference(rows: list[str], genes: list[str]) -> str:
     """Where two gene lists (an expression file's rows, Target.csv's genes) first differ, as words for a message:
     the 0-based row (Target.csv's numbering, as Label.csv counts) and the name each has there."""
     i = next((k for k, (a, b) in enumerate(zip(rows, genes)) if a != b), min(len(rows), len(genes)))
-    in_file = repr(rows[i]) if i < len(rows) else "no row (the file ends)"
-    in_target = repr(genes[i]) if i < len(genes) else "no gene (Target.csv ends)"
-    return f"first difference at 0-based gene row {i}: {in_file} in the file, {in_target} in Target.csv"
+    if i >= len(rows):
+        return f"the file ends at 0-based gene row {i}, where Target.csv has {genes[i]!r}"
+    if i >= len(genes):
+        return f"Target.csv ends at 0-based gene row {i}, where the file has {rows[i]!r}"
+    return f"first difference at 0-based gene row {i}: {rows[i]!r} in the file, {genes[i]!r} in Target.csv"
 
 
 # ---------------------------------------------------------------------------------------------------------------------
