@@ -347,11 +347,11 @@ def method_help(names) -> str:
 
 def safe_call(what: str, fn: Callable, *args, **kwargs):
     """Run a reader / builder; the project's own input errors (``errors.UGRNInputError``: a bad file, gene or
-    parameter, the message naming it) become an ``st.error`` in the page and None is returned; its warnings become
-    ``st.warning`` boxes (:func:`warnings_shown`). Anything else is a bug and propagates."""
+    parameter, the message naming it) become an ``st.error`` in the page and None is returned. Anything else is a
+    bug and propagates. (Its warnings are not shown: the pages call it for the vocabulary mapping and the context
+    size, which they show themselves.)"""
     try:
-        with warnings_shown():
-            return fn(*args, **kwargs)
+        return fn(*args, **kwargs)
     except UGRNInputError as e:
         st.error(str(e))
     return None
