@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import methods  # (the method registry: methods.get, names, all_specs, Family)
+from ._io import check_writable_output  # noqa: F401  (re-exported for the app)
 from .background import Background
 from .benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark  # noqa: F401  (re-exported)
 from .config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, default_device, resolve_device

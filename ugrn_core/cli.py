@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ._io import check_writable_output
 from .errors import Interrupted, ParameterError, UGRNInputError
 
 
@@ -141,6 +142,15 @@ def _probe_list(text: str) -> list[str]:
     return out
 
 
+def _check_cache() -> None:
+    """The probe cache folder ($UGRN_CACHE_DIR or the default) can be written: checked before any work, created by
+    the first probe. Raises ParameterError naming it."""
+    from .config import default_cache_dir
+
+    path, origin = default_cache_dir()
+    check_writable_output(path, "into", f"probe cache ({origin})")
+
+
 def _announce(fm, datasets, probes, params, background=None) -> None:
     """Print the estimated time of the probes still to compute (a short calibration on this device), before the run."""
     from . import api
@@ -154,6 +164,7 @@ def _announce(fm, datasets, probes, params, background=None) -> None:
 def cmd_pretrain(args) -> int:
     from .pretrain import PretrainConfig, corpora_from_anndata, pretrain
 
+    check_writable_output(args.out, "folder", "--out")
     cfg = PretrainConfig(steps=args.steps, seed=args.seed, seq_len=args.seq_len, batch_size=args.batch_size,
                          save_every=args.save_every, embsize=args.embsize, nlayers=args.nlayers, nheads=args.nheads,
                          d_hid=args.d_hid)
@@ -190,6 +201,7 @@ def cmd_datasets(args) -> int:
 def cmd_probe(args) -> int:
     from . import api
 
+    _check_cache()
     fm = api.load_model(args.checkpoint, args.device, args.precision)
     params = _params(args)
     names = api.resolve_datasets(args.datasets, args.data_dir)
@@ -213,6 +225,8 @@ def cmd_probe(args) -> int:
 def cmd_train(args) -> int:
     from . import api
 
+    check_writable_output(args.out, "folder", "--out")
+    _check_cache()
     fm = api.load_model(args.checkpoint, args.device, args.precision)
     translator = api.train_translator(fm, api.load_beeline(args.dataset, args.data_dir), api.methods.canonical(args.methods),
                                       _params(args), np_ratio=args.np_ratio, seed=args.seed, progress=TqdmProgress(),
@@ -229,6 +243,8 @@ def cmd_benchmark_within(args) -> int:
     from .cli_suite import seed_list
 
     seeds = seed_list(args.seeds) or [args.seed]
+    check_writable_output(args.out, "folder", "--out")
+    _check_cache()
     fm = api.load_model(args.checkpoint, args.device) if args.prior == "scgpt" else None
     opts = api.sem_options(epochs=args.sem_epochs or None, hidden=args.sem_hidden or None, prior=args.prior,
                            sigma_w=args.sigma_w.split(",") if args.sigma_w else None,
@@ -247,8 +263,12 @@ def cmd_benchmark(args) -> int:
 
     if args.protocol != "cross-dataset":
         return cmd_benchmark_within(args)
+    _check_cache()
     if args.preset:
         return cli_suite.run_presets(args, api.load_model, TqdmProgress())
+    check_writable_output(args.out, "folder", "--out")
+    if args.save_translator:
+        check_writable_output(args.save_translator, "folder", "--save-translator")
     fm = api.load_model(args.checkpoint, args.device, args.precision)
     negatives = (args.negatives or "uniform").split(",")
     if len(negatives) != 1:
@@ -274,7 +294,8 @@ def cmd_predict(args) -> int:
     from . import api
     from .export import edge_format
 
-    edge_format(args.out)  # a bad output name fails before any work
+    edge_format(args.out)  # a bad output name or a path that cannot be written fails before any work
+    _check_cache()
     fm = api.load_model(args.checkpoint, args.device, args.precision)
     translator = api.load_translator(args.translator)
     if args.dataset:
@@ -335,6 +356,7 @@ def _probe_names() -> list[str]:
 def cmd_make_checkpoint(args) -> int:
     from .scfm import random_checkpoint
 
+    check_writable_output(args.out, "folder", "--out")
     shape = {"embsize": args.embsize, "nheads": args.nheads, "d_hid": args.d_hid, "nlayers": args.nlayers}
     path = random_checkpoint(args.out, like=args.like, vocab=args.vocab, n_genes=args.n_genes, seed=args.seed, **shape)
     size = sum(f.stat().st_size for f in Path(path).iterdir()) / 2**20
@@ -347,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .predict import DEFAULT_METHOD
     from .translator import DEFAULT_METHODS as TRAIN_METHODS
 
-    parser = argparse.ArgumentParser(prog="ugrn", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="ugrn", description=__doc__.splitlines()[0], epilog=EXIT_CODES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"ugrn {__version__} ({Path(__file__).parent})")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -498,6 +521,32 @@ def _signals_raise_interrupted():
             signal.signal(s, h)
 
 
+def format_warning(message, category=UserWarning) -> str:
+    """One warning as one readable line for the terminal: "warning: <message>", whitespace runs (newlines too)
+    collapsed, without Python's source file and code line; categories other than UserWarning and ugrn's own
+    (e.g. a library's FutureWarning) are named at the end."""
+    text = " ".join(str(message).split())
+    plain = issubclass(category, UserWarning) and category.__module__.split(".")[0] in ("builtins", "ugrn_core")
+    return f"warning: {text}" + ("" if plain else f" ({category.__name__})")
+
+
+@contextlib.contextmanager
+def _readable_warnings():
+    """While a command runs, every warning that Python's filters let through is printed by :func:`format_warning`
+    (above any progress bar, via ``tqdm.write``) instead of Python's file:line format; the previous
+    ``warnings.showwarning`` comes back afterwards."""
+    old = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        tqdm.write(format_warning(message, category), file=file or sys.stderr)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = old
+
+
 def _close_progress_bars() -> None:
     """Close the progress bars an interruption left open, so stderr's last bar ends with its newline and the message
     that follows stands on a line of its own."""
@@ -507,16 +556,29 @@ def _close_progress_bars() -> None:
         bar.close()
 
 
+EXIT_CODES = """\
+exit codes:
+  0        done
+  1        ugrn doctor: a required check failed (elsewhere: an unexpected error, shown with its
+           traceback; please report it)
+  2        bad input or usage: one message on stderr naming the file, gene, parameter or
+           output path and what was expected; no traceback, no output written
+  130/143  interrupted by SIGINT (Ctrl-C) / SIGTERM: nothing half-written is kept, finished
+           probes stay cached; rerun the same command to resume
+warnings print as one line each, starting with "warning: "."""
+
+
 def main(argv=None) -> int:
-    """Run one ``ugrn`` command. Exit codes: 0 done; 2 bad input or usage (one message on stderr, no traceback,
-    no output file written); 130 / 143 interrupted by SIGINT / SIGTERM (finished probes stay cached, nothing
-    half-written is kept; rerun to resume)."""
+    """Run one ``ugrn`` command; returns its exit code (:data:`EXIT_CODES`, also in ``ugrn --help``): 0 done; 1 a
+    required ``ugrn doctor`` check failed; 2 bad input or usage (one message on stderr, no traceback, no output file
+    written); 130 / 143 interrupted by SIGINT / SIGTERM (finished probes stay cached, nothing half-written is kept;
+    rerun to resume). Warnings print as one "warning: …" line each (:func:`format_warning`)."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as e:  # usage error (argparse printed it, exit 2) or --help (0)
         return e.code if isinstance(e.code, int) else 2
     try:
-        with _signals_raise_interrupted():
+        with _signals_raise_interrupted(), _readable_warnings():
             return args.func(args)
     except Interrupted as e:
         _close_progress_bars()
