@@ -166,33 +166,38 @@ else:
         elif not confirmed:
             st.warning(f"Probing takes {api.format_seconds(est)} here: tick the confirmation box above to start.")
         else:
+            out = state.RESULTS_DIR / "app_runs" / time.strftime("benchmark_%Y%m%d_%H%M%S")
+            # checked before the run: a folder that cannot be written is said now, and the run is shown unsaved
+            save = state.check_output(out, "folder", "results folder",
+                                      show=lambda m: st.warning(f"The result will be shown but not saved: {m}"))
             try:
                 fm = fm_now
                 bar, cb = state.progress_callback(f"Benchmark: train on {train}, test on {len(tests)} dataset(s)")
                 t0 = time.perf_counter()
-                res = api.run_benchmark(
-                    fm,
-                    train,
-                    tests,
-                    methods=methods,
-                    np_ratio=float(np_ratio),
-                    pair_mode=pair_mode,
-                    seed=int(seed),
-                    epochs=int(epochs),
-                    progress=cb,
-                )
-                bar.empty()
-                out = state.RESULTS_DIR / "app_runs" / time.strftime("benchmark_%Y%m%d_%H%M%S")
-                ss["bench_result"], ss["bench_result_path"] = res, None
-                try:
-                    res.save(out)
-                    ss["bench_result_path"] = str(out)
-                    st.success(
-                        f"Finished in {time.perf_counter() - t0:.0f} s; saved to `{out}` "
-                        "(reload it any time with “Load saved results”)."
+                with state.warnings_shown():
+                    res = api.run_benchmark(
+                        fm,
+                        train,
+                        tests,
+                        methods=methods,
+                        np_ratio=float(np_ratio),
+                        pair_mode=pair_mode,
+                        seed=int(seed),
+                        epochs=int(epochs),
+                        progress=cb,
                     )
+                bar.empty()
+                ss["bench_result"], ss["bench_result_path"] = res, None
+                secs = f"Finished in {time.perf_counter() - t0:.0f} s"
+                try:
+                    if save:
+                        res.save(out)
+                        ss["bench_result_path"] = str(out)
+                        st.success(f"{secs}; saved to `{out}` (reload it any time with “Load saved results”).")
+                    else:
+                        st.success(f"{secs} (not saved: see the warning above).")
                 except Exception as e:  # results stay on screen even if the folder cannot be written
-                    st.success(f"Finished in {time.perf_counter() - t0:.0f} s.")
+                    st.success(f"{secs}.")
                     st.warning(f"Could not save the result to '{out}': {type(e).__name__}: {e}")
             except ValueError as e:
                 st.error(str(e))

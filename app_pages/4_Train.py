@@ -67,6 +67,7 @@ if submitted:
     ds_key = labelled[ds_label]
     fit = api.projectors_needed(methods)  # an ensemble brings its members
     folder_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name.strip() or f"{default_name}_{'-'.join(fit)}")
+    out = state.TRANSLATOR_DIR / folder_name
     try:
         ds = state.get_dataset(ds_key)
     except Exception as e:
@@ -79,16 +80,19 @@ if submitted:
         st.error(f"{', '.join(needs_expr)} need expression data, which {ds_label} does not have.")
     elif not ds.has_ground_truth:
         st.error(f"{ds_label} has no known network to learn from.")
+    elif not state.check_output(out, "folder", "translator folder"):  # before training: the save must succeed
+        pass
     else:
         try:
             fm = state.get_model(ss["ckpt_path"])
             bar, cb = state.progress_callback(f"Training {', '.join(fit)} on {ds_label}")
             t0 = time.perf_counter()
-            tr = api.train_translator(
-                fm, ds, methods=tuple(fit), np_ratio=float(np_ratio), seed=int(seed), epochs=int(epochs), progress=cb
-            )
+            with state.warnings_shown():
+                tr = api.train_translator(
+                    fm, ds, methods=tuple(fit), np_ratio=float(np_ratio), seed=int(seed), epochs=int(epochs),
+                    progress=cb,
+                )
             bar.empty()
-            out = state.TRANSLATOR_DIR / folder_name
             tr.save(out)
             ss["translator_path"] = str(out)
             ss["home_translator"] = f"saved: {out.name}"

@@ -13,9 +13,11 @@ Shared selections live in ``st.session_state``:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -190,7 +192,8 @@ def load_context(need_translator: bool = True) -> Context | None:
         _fail(f"Could not load the checkpoint '{ss['ckpt_path'] or api.DEFAULT_CHECKPOINT}'", e)
         return None
     try:
-        ds = get_dataset(ss["dataset_key"])
+        with warnings_shown():  # e.g. a dataset folder without Label.csv
+            ds = get_dataset(ss["dataset_key"])
     except Exception as e:
         _fail(f"Could not load the dataset '{ss['dataset_key']}'", e)
         return None
@@ -345,12 +348,43 @@ def method_help(names) -> str:
 def safe_call(what: str, fn: Callable, *args, **kwargs):
     """Run a reader / builder; the project's own input errors (``errors.UGRNInputError``: a bad file, gene or
     parameter, the message naming it) become an ``st.error`` in the page and None is returned. Anything else is a
-    bug and propagates."""
+    bug and propagates. (Its warnings are not shown: the pages call it for the vocabulary mapping and the context
+    size, which they show themselves.)"""
     try:
         return fn(*args, **kwargs)
     except UGRNInputError as e:
         st.error(str(e))
     return None
+
+
+@contextlib.contextmanager
+def warnings_shown():
+    """Show the warnings raised inside the block (e.g. ugrn_core's "no Label.csv …", "mapped 5/8 genes …") in the
+    page, one ``st.warning`` per distinct message with whitespace collapsed to one line, instead of Python's
+    file:line format on the server's stderr. Shown also when the block raises.
+
+    ``warnings.catch_warnings`` swaps process-wide state: a warning raised at the same moment by another session's
+    thread can land in this page's list (shown here) or outside it (server log), never lost from both.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for text in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+                st.warning(text)
+
+
+def check_output(path: str | os.PathLike, kind: str, what: str, show: Callable[[str], Any] | None = None) -> bool:
+    """True when output ``path`` can be written (``api.check_writable_output``: kind "file" / "folder" / "into",
+    checked before any work, creating nothing); otherwise the reason, naming the path and what was expected, is
+    shown with ``show`` (default ``st.error``, prefixed by nothing) and False returned."""
+    try:
+        api.check_writable_output(path, kind, what)
+    except UGRNInputError as e:
+        (show or st.error)(str(e))
+        return False
+    return True
 
 
 def digest(*parts: bytes | str) -> str:

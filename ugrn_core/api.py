@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import export, methods
+from ._io import check_writable_output
 from .bench.benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark, with_averages
 from .bench.metrics import curves, evaluate
 from .bench.report import auprc_figure
@@ -43,14 +44,14 @@ from .translator.artifact import DEFAULT_METHODS as DEFAULT_TRAIN_METHODS
 from .translator.artifact import Translator, projectors_needed
 
 __all__ = ["ASSETS_DIR", "auprc_figure", "available_methods", "Background", "BenchmarkResult", "BUNDLED",
-           "BUNDLED_TABLES", "cached_probes", "check_allowed_path", "context_background", "context_warning", "curves",
-           "dataset_from_files", "dataset_from_genes", "DatasetProbes", "DEFAULT_BENCHMARK", "DEFAULT_CHECKPOINT",
-           "default_checkpoint_dir", "DEFAULT_METHOD", "default_methods", "DEFAULT_TRAIN_METHODS",
-           "DEFAULT_TRANSLATOR", "default_translator_dir", "device_name", "edge_table", "edges_bytes",
-           "edges_to_graph", "estimate_probe_seconds", "evaluate", "export", "expression_network", "format_seconds",
-           "graph_layout", "GRNDataset", "list_datasets", "load_beeline", "load_benchmark", "load_model",
-           "load_translator", "load_unseen_genes", "main_table", "methods", "MethodSpec", "missed_edges", "network",
-           "Network", "node_degrees", "pair_curves", "paired_tests", "paper_infosem_table", "paper_table",
+           "BUNDLED_TABLES", "cached_probes", "check_allowed_path", "check_writable_output", "context_background",
+           "context_warning", "curves", "dataset_from_files", "dataset_from_genes", "DatasetProbes",
+           "DEFAULT_BENCHMARK", "DEFAULT_CHECKPOINT", "default_checkpoint_dir", "DEFAULT_METHOD", "default_methods",
+           "DEFAULT_TRAIN_METHODS", "DEFAULT_TRANSLATOR", "default_translator_dir", "device_name", "edge_table",
+           "edges_bytes", "edges_to_graph", "estimate_probe_seconds", "evaluate", "export", "expression_network",
+           "format_seconds", "graph_layout", "GRNDataset", "list_datasets", "load_beeline", "load_benchmark",
+           "load_model", "load_translator", "load_unseen_genes", "main_table", "methods", "MethodSpec", "missed_edges",
+           "Network", "network", "node_degrees", "pair_curves", "paired_tests", "paper_infosem_table", "paper_table",
            "PAPER_TABLES_DIR", "predict_edges", "predict_pairs", "ProbeParams", "probes", "probes_for_methods",
            "projectors_needed", "QUICK_SEM", "read_edge_list", "read_expression", "read_gene_list",
            "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir", "run_benchmark", "run_unseen_genes",

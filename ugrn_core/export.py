@@ -13,7 +13,7 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 
-from ._io import atomic_write
+from ._io import atomic_write, check_writable_output
 from .errors import ParameterError
 
 FORMATS = ("tsv", "csv", "graphml")
@@ -69,21 +69,21 @@ def edges_bytes(edges: pd.DataFrame, fmt: str) -> bytes:
 def edge_format(path: str | os.PathLike) -> str:
     """The edge-list format of an output path: "tsv", "csv" or "graphml" (from its suffix, any case).
 
-    Raises: ParameterError (a ValueError) for another suffix, or when the folder it would go into is a file.
+    Raises: ParameterError (a ValueError) for another suffix, or when the path cannot be written
+    (``_io.check_writable_output``: an existing folder, a parent that is a file, a read-only folder). Creates nothing.
     """
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix not in FORMATS:
         raise ParameterError(f"output '{path}': expected a .tsv, .csv or .graphml file name")
-    parent = Path(path).parent
-    if parent.exists() and not parent.is_dir():
-        raise ParameterError(f"output '{path}': '{parent}' is a file, not a folder")
+    check_writable_output(path, "file", "output")
     return suffix
 
 
 def write_edges(edges: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write an edge list atomically in the format of the file suffix: ``.tsv``, ``.csv`` or ``.graphml``.
 
-    Raises: ParameterError (a ValueError) for another suffix (the message names the file) or a parent that is a file.
+    Raises: ParameterError (a ValueError) for another suffix (the message names the file) or a path that cannot be
+    written (see :func:`edge_format`).
     """
     suffix = edge_format(path)
     return atomic_write(path, lambda tmp: _write(edges, tmp, suffix))

@@ -11,7 +11,10 @@ import contextlib
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
+
+from tqdm.auto import tqdm
 
 from ..errors import Interrupted, UGRNInputError
 from . import suite as cli_suite
@@ -19,7 +22,7 @@ from .commands import (cmd_benchmark, cmd_datasets, cmd_doctor, cmd_make_checkpo
                        cmd_probe, cmd_train, _common, _method_help, _probe_args, _probe_names, _probes_of)
 from .options import _number, _train_option_args
 
-__all__ = ["build_parser", "main"]
+__all__ = ["EXIT_CODES", "build_parser", "format_warning", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     from ..predict import DEFAULT_METHOD
     from ..translator.artifact import DEFAULT_METHODS as TRAIN_METHODS
 
-    parser = argparse.ArgumentParser(prog="ugrn", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="ugrn", description=__doc__.splitlines()[0], epilog=EXIT_CODES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"ugrn {__version__} ({Path(__file__).parent})")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -179,6 +183,32 @@ def _signals_raise_interrupted():
             signal.signal(s, h)
 
 
+def format_warning(message, category=UserWarning) -> str:
+    """One warning as one readable line for the terminal: "warning: <message>", whitespace runs (newlines too)
+    collapsed, without Python's source file and code line; categories other than UserWarning and ugrn's own
+    (e.g. a library's FutureWarning) are named at the end."""
+    text = " ".join(str(message).split())
+    plain = issubclass(category, UserWarning) and category.__module__.split(".")[0] in ("builtins", "ugrn_core")
+    return f"warning: {text}" + ("" if plain else f" ({category.__name__})")
+
+
+@contextlib.contextmanager
+def _readable_warnings():
+    """While a command runs, every warning that Python's filters let through is printed by :func:`format_warning`
+    (above any progress bar, via ``tqdm.write``) instead of Python's file:line format; the previous
+    ``warnings.showwarning`` comes back afterwards."""
+    old = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        tqdm.write(format_warning(message, category), file=file or sys.stderr)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = old
+
+
 def _close_progress_bars() -> None:
     """Close the progress bars an interruption left open, so stderr's last bar ends with its newline and the message
     that follows stands on a line of its own."""
@@ -188,16 +218,29 @@ def _close_progress_bars() -> None:
         bar.close()
 
 
+EXIT_CODES = """\
+exit codes:
+  0        done
+  1        ugrn doctor: a required check failed (elsewhere: an unexpected error, shown with its
+           traceback; please report it)
+  2        bad input or usage: one message on stderr naming the file, gene, parameter or
+           output path and what was expected; no traceback, no output written
+  130/143  interrupted by SIGINT (Ctrl-C) / SIGTERM: nothing half-written is kept, finished
+           probes stay cached; rerun the same command to resume
+warnings print as one line each, starting with "warning: "."""
+
+
 def main(argv=None) -> int:
-    """Run one ``ugrn`` command. Exit codes: 0 done; 2 bad input or usage (one message on stderr, no traceback,
-    no output file written); 130 / 143 interrupted by SIGINT / SIGTERM (finished probes stay cached, nothing
-    half-written is kept; rerun to resume)."""
+    """Run one ``ugrn`` command; returns its exit code (:data:`EXIT_CODES`, also in ``ugrn --help``): 0 done; 1 a
+    required ``ugrn doctor`` check failed; 2 bad input or usage (one message on stderr, no traceback, no output file
+    written); 130 / 143 interrupted by SIGINT / SIGTERM (finished probes stay cached, nothing half-written is kept;
+    rerun to resume). Warnings print as one "warning: …" line each (:func:`format_warning`)."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as e:  # usage error (argparse printed it, exit 2) or --help (0)
         return e.code if isinstance(e.code, int) else 2
     try:
-        with _signals_raise_interrupted():
+        with _signals_raise_interrupted(), _readable_warnings():
             return args.func(args)
     except Interrupted as e:
         _close_progress_bars()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .._io import check_writable_output
 from ..errors import ParameterError
 from .options import _number, _train_options
 
@@ -92,6 +93,15 @@ def _probe_list(text: str) -> list[str]:
     return out
 
 
+def _check_cache() -> None:
+    """The probe cache folder ($UGRN_CACHE_DIR or the default) can be written: checked before any work, created by
+    the first probe. Raises ParameterError naming it."""
+    from ..config import default_cache_dir
+
+    path, origin = default_cache_dir()
+    check_writable_output(path, "into", f"probe cache ({origin})")
+
+
 def _announce(fm, datasets, probes, params, background=None) -> None:
     """Print the estimated time of the probes still to compute (a short calibration on this device), before the run."""
     from .. import api
@@ -105,6 +115,7 @@ def _announce(fm, datasets, probes, params, background=None) -> None:
 def cmd_pretrain(args) -> int:
     from ..scfm.pretrain import PretrainConfig, corpora_from_anndata, pretrain
 
+    check_writable_output(args.out, "folder", "--out")
     cfg = PretrainConfig(steps=args.steps, seed=args.seed, seq_len=args.seq_len, batch_size=args.batch_size,
                          save_every=args.save_every, embsize=args.embsize, nlayers=args.nlayers, nheads=args.nheads,
                          d_hid=args.d_hid)
@@ -141,6 +152,7 @@ def cmd_datasets(args) -> int:
 def cmd_probe(args) -> int:
     from .. import api
 
+    _check_cache()
     fm = api.load_model(args.checkpoint, args.device, args.precision)
     params = _params(args)
     names = api.resolve_datasets(args.datasets, args.data_dir)
@@ -164,6 +176,8 @@ def cmd_probe(args) -> int:
 def cmd_train(args) -> int:
     from .. import api
 
+    check_writable_output(args.out, "folder", "--out")
+    _check_cache()
     fm = api.load_model(args.checkpoint, args.device, args.precision)
     translator = api.train_translator(fm, api.load_beeline(args.dataset, args.data_dir), api.methods.canonical(args.methods),
                                       _params(args), np_ratio=args.np_ratio, seed=args.seed, progress=TqdmProgress(),
@@ -180,6 +194,8 @@ def cmd_benchmark_within(args) -> int:
     from .suite import seed_list
 
     seeds = seed_list(args.seeds) or [args.seed]
+    check_writable_output(args.out, "folder", "--out")
+    _check_cache()
     fm = api.load_model(args.checkpoint, args.device, args.precision) if args.prior == "scgpt" else None
     opts = api.sem_options(epochs=args.sem_epochs or None, hidden=args.sem_hidden or None, prior=args.prior,
                            sigma_w=args.sigma_w.split(",") if args.sigma_w else None,
@@ -199,8 +215,12 @@ def cmd_benchmark(args) -> int:
 
     if args.protocol != "cross-dataset":
         return cmd_benchmark_within(args)
+    _check_cache()
     if args.preset:
         return cli_suite.run_presets(args, api.load_model, TqdmProgress())
+    check_writable_output(args.out, "folder", "--out")
+    if args.save_translator:
+        check_writable_output(args.save_translator, "folder", "--save-translator")
     fm = api.load_model(args.checkpoint, args.device, args.precision)
     negatives = (args.negatives or "uniform").split(",")
     if len(negatives) != 1:
@@ -226,7 +246,8 @@ def cmd_predict(args) -> int:
     from .. import api
     from ..export import edge_format
 
-    edge_format(args.out)  # a bad output name fails before any work
+    edge_format(args.out)  # a bad output name or a path that cannot be written fails before any work
+    _check_cache()
     fm = api.load_model(args.checkpoint, args.device, args.precision)
     translator = api.load_translator(args.translator)
     if args.dataset:
@@ -288,6 +309,7 @@ def _probe_names() -> list[str]:
 def cmd_make_checkpoint(args) -> int:
     from ..scfm.checkpoint import random_checkpoint
 
+    check_writable_output(args.out, "folder", "--out")
     shape = {"embsize": args.embsize, "nheads": args.nheads, "d_hid": args.d_hid, "nlayers": args.nlayers}
     path = random_checkpoint(args.out, like=args.like, vocab=args.vocab, n_genes=args.n_genes, seed=args.seed, **shape)
     size = sum(f.stat().st_size for f in Path(path).iterdir()) / 2**20

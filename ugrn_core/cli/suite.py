@@ -59,16 +59,21 @@ def _csv(value, cast=str):
 
 def run_presets(args, load_model, progress) -> int:
     """``ugrn benchmark --preset NAME``: run the preset(s) and print where the results are."""
+    from .._io import check_writable_output
     from ..bench import controls as ctl
     from ..bench.benchmark import run_preset
 
-    fm = load_model(args.checkpoint, args.device, args.precision)
-    ctrl = _csv(args.controls)
-    twin = None if ctrl is not None and "twin" not in ctrl else ctl.load_twin(fm, args.twin_checkpoint)
     names = list(TABLE_PRESETS) if args.preset == "all" else [args.preset]
     if args.cell_order == "reverse":
         names = names[::-1]
     out = args.out if args.out != "results/benchmark_default" else "results/bench"
+    for name in names:  # each preset writes into <out>/<preset>/ (created when missing); checked before any work
+        check_writable_output(Path(out) / name, "into", "results folder")
+    if args.twin_checkpoint and not Path(args.twin_checkpoint).exists():  # written there when absent
+        check_writable_output(args.twin_checkpoint, "folder", "--twin-checkpoint")
+    fm = load_model(args.checkpoint, args.device, args.precision)
+    ctrl = _csv(args.controls)
+    twin = None if ctrl is not None and "twin" not in ctrl else ctl.load_twin(fm, args.twin_checkpoint)
     command = "ugrn " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     from .options import _train_options
 
@@ -96,9 +101,12 @@ def add_report_parser(sub, common) -> None:
 
 def cmd_report(args) -> int:
     from ..config import ASSETS_DIR, resolve_checkpoint_dir
+    from .._io import check_writable_output
     from ..bench.report import build_report
 
     stem = Path(args.out) if args.out else Path(args.results) / "report"
+    for suffix in (".md", ".html"):  # both checked before anything is read or written
+        check_writable_output(stem.with_suffix(suffix), "file", "--out" if args.out else "report")
     md, html = build_report(args.results, stem.with_suffix(".md"), stem.with_suffix(".html"),
                             checkpoint_dir=resolve_checkpoint_dir(args.checkpoint),
                             paper_csv=ASSETS_DIR / "paper" / "table1_auprc.csv")

@@ -202,20 +202,36 @@ def _load_beeline_cached(name: str, data_dir: Path) -> GRNDataset:
                         f"{_quoted(bad)}; expected every edge between listed genes.")
     if (folder / "Label.csv").is_file():
         _check_labels(folder / "Label.csv", genes, edges, name)
+    else:  # GENELink's Label.csv only re-encodes BL--network.csv as row indices: the network alone suffices
+        warnings.warn(f"Dataset {name!r}: no Label.csv in '{folder}'; the known edges (labels) are taken from "
+                      f"BL--network.csv ({len(edges)} edges)", stacklevel=3)
 
     expression = None
     expr_file = next((folder / f for f in ("BL--ExpressionData.csv.gz", "BL--ExpressionData.csv")
                       if (folder / f).is_file()), None)
     if expr_file is not None:
         expression = read_expression(expr_file, str(expr_file))
-        if expression.var_names.tolist() != genes:
+        rows = expression.var_names.tolist()
+        if rows != genes:
             transposed = len(set(expression.obs_names.astype(str).str.upper()) & gene_set) > len(genes) // 2
             raise DataError(f"Rows of '{expr_file}' are not the genes of Target.csv in the same order "
                             f"({expression.n_vars} rows vs {len(genes)} genes"
-                            + ("; the file looks transposed: its header holds the genes" if transposed else "")
+                            + ("; the file looks transposed: its header holds the genes" if transposed
+                               else f"; {_first_difference(rows, genes)}")
                             + f"); expected genes × cells with the genes of Target.csv, in order (dataset {name!r}).")
     return GRNDataset(name=name, genes=genes, tfs=tfs, edges=edges, species=SPECIES[cell], expression=expression,
                       network=network, cell=cell, size=size, path=folder)
+
+
+def _first_difference(rows: list[str], genes: list[str]) -> str:
+    """Where two gene lists (an expression file's rows, Target.csv's genes) first differ, as words for a message:
+    the 0-based row (Target.csv's numbering, as Label.csv counts) and the name each has there."""
+    i = next((k for k, (a, b) in enumerate(zip(rows, genes)) if a != b), min(len(rows), len(genes)))
+    if i >= len(rows):
+        return f"the file ends at 0-based gene row {i}, where Target.csv has {genes[i]!r}"
+    if i >= len(genes):
+        return f"Target.csv ends at 0-based gene row {i}, where the file has {rows[i]!r}"
+    return f"first difference at 0-based gene row {i}: {rows[i]!r} in the file, {genes[i]!r} in Target.csv"
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ import pandas as pd
 
 from .. import methods
 from .cache import ProbeCache, cache_key
+from ..data.readers import first_items
 from ..errors import DataError
 from ..scfm.binning import bin_values
 from .params import ProbeParams, normalise_probe
@@ -79,9 +80,13 @@ class DatasetProbes:
                             f"(first: {', '.join(self.dataset.genes[:5])}); expected gene symbols (e.g. MYC, not Ensembl "
                             f"IDs) of the species given ({self.dataset.species}).")
         if len(self.mapping.genes) < 2:
-            raise DataError(f"Dataset {self.dataset.name!r}: only 1 of the {n} genes ({self.mapping.genes[0]}) is in "
-                            f"the checkpoint vocabulary, so no TF→target pair can be formed; expected at least two "
-                            f"known genes (unknown: {', '.join(self.mapping.unmapped[:5])}).")
+            gene, unknown = self.mapping.genes[0], self.mapping.unmapped
+            if n == 1:
+                raise DataError(f"Dataset {self.dataset.name!r} has one gene ({gene}), and a TF→target pair needs two; "
+                                "expected at least two genes in the checkpoint vocabulary.")
+            raise DataError(f"Dataset {self.dataset.name!r}: only 1 of the {n} genes ({gene}) is in the checkpoint "
+                            "vocabulary, and a TF→target pair needs two; expected at least two known genes"
+                            + (f" (not in the vocabulary: {first_items(unknown, 5)})." if unknown else "."))
         own = sorted(self.mapping.tokens)
         extra = self.background.extra_tokens(own) if self.background is not None else []
         self.tokens = sorted(set(own) | set(extra))
