@@ -188,16 +188,17 @@ def test_cli_training_flags_default_to_regularised_and_zeros_give_the_papers():
     """``ugrn train`` and ``ugrn benchmark`` share the training flags: unset they give ``DEFAULT_OPTIONS`` (early
     stopping, weight decay, dropout); the documented zeros give the paper's training exactly."""
     from ugrn_core import cli
+    from ugrn_core.cli.options import _train_options
     from ugrn_core.translator import DEFAULT_OPTIONS, PAPER_OPTIONS
 
     assert DEFAULT_OPTIONS.val_fraction > 0 and DEFAULT_OPTIONS.weight_decay > 0 and DEFAULT_OPTIONS.dropout > 0
     parser = cli.build_parser()
     for cmd in (["train", "--out", "x"], ["benchmark"]):
-        assert cli._train_options(parser.parse_args(cmd)) == DEFAULT_OPTIONS
+        assert _train_options(parser.parse_args(cmd)) == DEFAULT_OPTIONS
         paper = parser.parse_args(cmd + ["--weight-decay", "0", "--dropout", "0", "--val-fraction", "0"])
-        assert cli._train_options(paper) == PAPER_OPTIONS
+        assert _train_options(paper) == PAPER_OPTIONS
     with pytest.raises(ParameterError, match="dropout"):
-        cli._train_options(parser.parse_args(["benchmark", "--dropout", "1.5"]))
+        _train_options(parser.parse_args(["benchmark", "--dropout", "1.5"]))
 
 
 @pytest.mark.parametrize("opts", [TrainOptions(epochs=8), TrainOptions(epochs=30, val_fraction=0.2, patience=2),

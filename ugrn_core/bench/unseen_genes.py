@@ -151,7 +151,7 @@ def _translator_scores(spec, ctx: ScoringContext, train: pd.DataFrame, test: pd.
     sub = ScoringContext(dataset=ctx.dataset, probes=probes, translator=ctx.cache[key], train_dataset=ctx.dataset,
                          train_pairs=train, seed=ctx.seed)
     te = test[ok_te].reset_index(drop=True)
-    scored = np.asarray(spec.score(sub, te) if spec.score is not None else sub.logits(spec.name, te), dtype=np.float64)
+    scored = np.asarray(spec.score(sub, te) if spec.score is not None else sub.logits(spec, te), dtype=np.float64)
     out = np.full(len(test), (scored.min() if len(scored) else 0.0) - 1.0)
     out[ok_te] = scored
     return out

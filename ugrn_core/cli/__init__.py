@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="ugrn", description=__doc__.splitlines()[0], epilog=EXIT_CODES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"ugrn {__version__} ({Path(__file__).parent})")
+    parser.add_argument("--version", action="version", version=f"ugrn {__version__} ({Path(__file__).parents[1]})")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("doctor", help="check the installation: versions, device, scgpt, data, checkpoint, translator, "
