@@ -125,3 +125,21 @@ def test_layout_keeps_its_promises():
     # the script runs as a command too
     out = subprocess.run([sys.executable, str(REPO / "scripts" / "arch_metrics.py")], capture_output=True, text=True)
     assert out.returncode == 0 and "import cycles:" in out.stdout
+
+
+def test_app_imports_only_the_public_api():
+    """app.py, app_pages/ and ugrn_app/ reach ugrn_core through ``ugrn_core.api`` only (its ``__all__``)."""
+    import ast
+
+    from ugrn_core import api
+
+    files = [REPO / "app.py", *sorted((REPO / "app_pages").glob("*.py")), *sorted((REPO / "ugrn_app").glob("*.py"))]
+    for path in files:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ugrn_core"):
+                assert node.module == "ugrn_core" and [a.name for a in node.names] == ["api"], (path.name, node.lineno)
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("ugrn_core") for a in node.names), (path.name, node.lineno)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "api":
+                assert node.attr in api.__all__, (path.name, node.lineno, node.attr)
