@@ -20,7 +20,8 @@ truth), ``tfs`` its regulators, and ``expression`` an AnnData, cells × genes: `
 (noise-free expression levels, or UMI-like counts after technical noise), ``X`` = log1p of it, the counts first
 scaled to the median library size when technical noise was added (log-normalised like BEELINE's files, which the expression-based peers read as given; scGPT's per-cell binning is rank-based, so it
 sees the same bins either way), ``layers["clean"]`` = the noise-free levels when technical noise was added,
-``obs["cell_state"]``, ``uns["simulation"]`` the settings. Every method and metric of the project runs on it unchanged.
+``obs["cell_state"]``, ``uns["simulation"]`` the settings, ``uns["interactions"]`` a DataFrame [tf, target, k] of
+each edge's interaction strength (k < 0: repression; its sign is the edge's true sign). Every method and metric of the project runs on it unchanged.
 """
 
 from __future__ import annotations
@@ -165,8 +166,10 @@ def beeline_subgraph(name: str, n_genes: int = 200, max_regulators: int = 3, exc
     return sub, ds.species
 
 
-def _simulate_levels(edges: pd.DataFrame, cfg: SimulationConfig, seed: int) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """SERGIO expression levels float64 (cells, genes), the gene order and each cell's state index (cells,)."""
+def _simulate_levels(edges: pd.DataFrame, cfg: SimulationConfig, seed: int) -> tuple[np.ndarray, list[str], np.ndarray,
+                                                                                   np.ndarray]:
+    """SERGIO expression levels float64 (cells, genes), the gene order, each cell's state index (cells,) and each
+    edge's interaction strength k (edges,; k < 0 = repression), in ``edges``' row order."""
     sg = _sergio()
     rng = np.random.default_rng(seed)
     k = rng.uniform(*cfg.k_range, size=len(edges)) * np.where(rng.random(len(edges)) < cfg.repression_frac, -1, 1)
@@ -183,7 +186,7 @@ def _simulate_levels(edges: pd.DataFrame, cfg: SimulationConfig, seed: int) -> t
     genes = [str(g) for g in df["Genes"].to_list()]
     cols = [c for c in df.columns if c != "Genes"]
     states = np.asarray([int(c.split("_")[1]) for c in cols])  # "type_<s>_cell_<c>"
-    return df.drop("Genes").to_numpy().T, genes, states
+    return df.drop("Genes").to_numpy().T, genes, states, k
 
 
 def simulate_network(edges: pd.DataFrame, cfg: SimulationConfig | None = None, seed: int = 0,
@@ -205,7 +208,7 @@ def simulate_network(edges: pd.DataFrame, cfg: SimulationConfig | None = None, s
     if edges.empty:
         raise DataError(f"{name}: the network has no edge; expected a DataFrame [tf, target] with ≥ 1 edge")
     check_acyclic(edges, name)
-    X, genes, states = _simulate_levels(edges, cfg, seed)
+    X, genes, states, k = _simulate_levels(edges, cfg, seed)
     layers = {}
     if cfg.technical_noise is not None:
         sg = _sergio()
@@ -227,7 +230,10 @@ def simulate_network(edges: pd.DataFrame, cfg: SimulationConfig | None = None, s
         layers={k: np.asarray(v[:, order], dtype=np.float32) for k, v in layers.items()},
         uns={"simulation": {**{k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()
                                if v is not None}, "seed": int(seed), "simulator": "sergio-rs 0.2.3"},
-             "species": species},
+             "species": species,
+             # the simulator's interaction strength per edge: sign(k) = +1 activation, −1 repression
+             "interactions": pd.DataFrame({"tf": edges["tf"].to_numpy(), "target": edges["target"].to_numpy(),
+                                          "k": np.asarray(k, dtype=np.float64)})},
     )
     tfs = sorted(set(edges["tf"]))
     return GRNDataset(name=name, genes=genes, tfs=tfs, edges=edges.sort_values(["tf", "target"], ignore_index=True),
