@@ -1,5 +1,5 @@
 """Edge signs from the probes (issue 27): how often the sign of the VVP slope and of the GDT mean
-(``ugrn_core.signs``) matches a known sign, beside the sign of Pearson r from the cells.
+(``ugrn_core.probes.signs``) matches a known sign, beside the sign of Pearson r from the cells.
 
     export UGRN_CACHE_DIR=/work/cache/ugrn
     flock /work/torch.lock env OMP_NUM_THREADS=1 python -m benchmarks.signs --stage sim       # SERGIO, ~2 min
@@ -9,7 +9,7 @@
 Design
 - Simulated (``--stage sim``): three acyclic subnetworks (``--n-genes`` genes, ≤ 3 regulators per target) of the
   BEELINE networks STRING/mDC, STRING/hHEP and Non-Specific/mESC (TFs+500), simulated by SERGIO
-  (``ugrn_core.simulate``; 3 cell states × 700 cells, 30 % of the edges repressive). Each true edge's sign is the sign
+  (``ugrn_core.data.simulate``; 3 cell states × 700 cells, 30 % of the edges repressive). Each true edge's sign is the sign
   of the simulator's interaction strength k (``uns["interactions"]``). Predicted: sign of the bundled model's VVP slope
   and GDT mean for the edge (probes over the network's genes as context), and sign of Pearson r over the simulated
   cells. The model never saw these cells and the simulator draws the signs at random, so the probes cannot know them:
@@ -39,10 +39,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
-from ugrn_core import signs
+from ugrn_core.probes import signs
 from ugrn_core._io import atomic_write
-from ugrn_core.datasets import load_beeline
-from ugrn_core.features import DatasetProbes, ProbeParams
+from ugrn_core.data.datasets import load_beeline
+from ugrn_core.probes.features import DatasetProbes
+from ugrn_core.probes.params import ProbeParams
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "assets" / "reference"
@@ -99,7 +100,7 @@ def probe_signs(probes: DatasetProbes, pairs: pd.DataFrame, which, compute: bool
 
 
 def stage_sim(fm, args) -> list[dict]:
-    from ugrn_core.simulate import SimulationConfig, simulate_beeline
+    from ugrn_core.data.simulate import SimulationConfig, simulate_beeline
 
     rows, used, pooled = [], set(), {"truth": []}
     for k, name in enumerate(SIM_NETWORKS):

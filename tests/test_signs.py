@@ -1,4 +1,4 @@
-"""Signed edges from the probes (ugrn_core.signs): slopes on hand-made probe arrays with known answers, and the signs
+"""Signed edges from the probes (ugrn_core.probes.signs): slopes on hand-made probe arrays with known answers, and the signs
 read from real cached probes of the bundled model equal those from direct model calls."""
 
 from __future__ import annotations
@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ugrn_core import signs
+from ugrn_core.probes import signs
 from ugrn_core.errors import ParameterError
-from ugrn_core.features import DatasetProbes, ProbeParams
+from ugrn_core.probes.features import DatasetProbes
+from ugrn_core.probes.params import ProbeParams
 
 T = (0.0, 5.0, 10.0, 15.0, 35.0, 40.0, 45.0, 50.0)
 V0 = 25.0
@@ -50,7 +51,7 @@ GENES = ["SPI1", "CEBPA", "GATA2", "RUNX1", "MYB", "MYC", "FLI1", "IKZF1", "CEBP
 
 @pytest.fixture(scope="module")
 def real_probes(fm):
-    from ugrn_core.datasets import dataset_from_genes
+    from ugrn_core.data.datasets import dataset_from_genes
 
     ds = dataset_from_genes(GENES, tfs=GENES, species="human", name="signs-test")
     return DatasetProbes(fm, ds, ProbeParams(feature_norm="context-z"))
@@ -104,7 +105,7 @@ def test_signs_from_cached_probes_equal_direct_model_calls(fm, real_probes):
 
 def test_simulated_interactions_carry_the_true_sign_and_pearson_reads_it():
     pytest.importorskip("sergio_rs")
-    from ugrn_core.simulate import SimulationConfig, simulate_beeline
+    from ugrn_core.data.simulate import SimulationConfig, simulate_beeline
 
     ds = simulate_beeline("STRING/mDC/500", n_genes=40, max_regulators=2,
                           cfg=SimulationConfig(n_cell_states=2, cells_per_state=400, repression_frac=0.5), seed=3)

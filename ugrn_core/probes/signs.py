@@ -34,11 +34,19 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, ParameterError
+from ..errors import DataError, ParameterError
 
-#: Probes whose arrays carry an edge sign, and the method names that read each (the table builder's sign source).
+#: Probes whose arrays carry an edge sign (the table builder's sign source).
 SIGN_PROBES = ("VVP", "GDT")
-METHOD_SIGN_PROBE = {"VVP": "VVP", "|VVP|": "VVP", "GDT": "GDT", "|GDT|": "GDT"}
+
+
+def sign_probe(method: str) -> str | None:
+    """The sign-carrying probe a method reads (its spec's ``probe``: VVP and |VVP| read "VVP", GDT and |GDT| "GDT"),
+    or None (Ens, Emb, translator-free peers)."""
+    from .. import methods as registry
+
+    probe = registry.get(method).probe
+    return probe if probe in SIGN_PROBES else None
 
 
 def vvp_slope(R: np.ndarray, target_values: Sequence[float], v0: float | None = None) -> np.ndarray:
@@ -122,9 +130,9 @@ def edge_signs(probes, pairs: pd.DataFrame, which: Sequence[str] = SIGN_PROBES, 
 def method_signs(probes, pairs: pd.DataFrame, method: str, progress=None) -> np.ndarray | None:
     """int8 (P,) edge signs for a network predicted by ``method``, or None when the method gives no sign.
 
-    VVP and |VVP| read the VVP slope, GDT and |GDT| the GDT mean (``METHOD_SIGN_PROBE``); other methods (Ens,
+    VVP and |VVP| read the VVP slope, GDT and |GDT| the GDT mean (``sign_probe``); other methods (Ens,
     Emb, translator-free peers) return None, so the table's weight stays the unsigned score."""
-    probe = METHOD_SIGN_PROBE.get(method)
+    probe = sign_probe(method)
     if probe is None:
         return None
     return edge_signs(probes, pairs, (probe,), progress)[f"{probe}_sign"].to_numpy()
@@ -144,7 +152,7 @@ def dataset_pearson_r(ds, pairs: pd.DataFrame) -> np.ndarray:
     """Signed Pearson r (float64, (P,)) of each TF → target pair across dataset ``ds``'s cells (its ``X``).
 
     Raises: DataError when ``ds`` has no expression or a pair gene has no expression column."""
-    from .methods.pearson import expression_matrix
+    from ..methods.pearson import expression_matrix
 
     X, col = expression_matrix(ds)
     tf, tg = pairs["tf"].astype(str).str.upper(), pairs["target"].astype(str).str.upper()
