@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ugrn_app import figures, state, within
-from ugrn_core import api
+from ugrn_core import api, export
 
 state.setup_page("Network", "🕸️")
 state.sidebar_summary()
@@ -124,14 +124,13 @@ st.dataframe(
     column_config={"score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.4f")},
 )
 stem = f"ugrn_{state.dataset_label(ctx.ds_key).replace('/', '_').replace(' ', '_')}_{method}_{len(table)}edges"
-downloads = [
-    ("⬇️ Edge list (CSV)", api.edges_bytes(shown, "csv"), "csv", "text/csv", None),
-    ("⬇️ Edge list (TSV)", api.edges_bytes(shown, "tsv"), "tsv", "text/tab-separated-values", None),
-    ("⬇️ Network (GraphML)", api.edges_bytes(shown, "graphml"), "graphml", "application/xml",
-     "Opens in Cytoscape, Gephi or networkx."),
-]
-for col, (label, payload, ext, mime, tip) in zip(st.columns(len(downloads)), downloads):
-    col.download_button(label, payload, f"{stem}.{ext}", mime, key=f"dl_{ext}", disabled=table.empty, help=tip)
+st.caption("Downloads hold exactly the edges shown, in the columns and files other tools read: "
+           + ", ".join(label for label, *_ in export.FORMAT_INFO.values()) + ".")
+for row in (export.FORMATS[:4], export.FORMATS[4:]):
+    for col, fmt in zip(st.columns(len(row)), row):
+        label, ending, mime, tip = export.FORMAT_INFO[fmt]
+        col.download_button(f"⬇️ {label}", api.edges_bytes(shown, fmt), f"{stem}{ending}", mime, key=f"dl_{fmt}",
+                            disabled=table.empty, help=tip)
 
 if has_truth:
     fn = figures.false_negatives(edges, shown)

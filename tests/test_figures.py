@@ -60,15 +60,15 @@ def test_filter_edges_order_of_operations(edges):
 
 def test_edge_table_export_roundtrip(edges):
     table = figures.edge_table(figures.filter_edges(edges, top_k=4))
-    assert list(table.columns) == ["TF", "target", "score", "label", "status"]
-    assert list(table.index) == [1, 2, 3, 4]
+    assert list(table.columns) == ["source", "target", "weight", "score", "label", "status"]
+    assert list(table.index) == [1, 2, 3, 4] and table.index.name == "rank"
     assert list(table["status"]) == [figures.STATUS_TP, figures.STATUS_FP, figures.STATUS_TP, figures.STATUS_FP]
     for fmt, sep in (("csv", ","), ("tsv", "\t")):
         back = pd.read_csv(io.BytesIO(export.edges_bytes(figures.filter_edges(edges, top_k=4), fmt)), sep=sep)
         assert list(back.columns) == figures.EXPORT_COLUMNS
         pd.testing.assert_frame_equal(
             back,
-            table[figures.EXPORT_COLUMNS].reset_index(drop=True).astype({"label": "int64"}),
+            table.reset_index()[figures.EXPORT_COLUMNS].astype({"label": "int64"}),
             check_exact=False,
             atol=1e-6,
         )
@@ -77,15 +77,15 @@ def test_edge_table_export_roundtrip(edges):
 def test_edge_table_without_ground_truth():
     e = pd.DataFrame({"tf": ["A"], "target": ["B"], "score": [0.5], "label": [np.nan]})
     table = figures.edge_table(e)
-    assert table["label"].isna().all() and list(table["status"]) == [figures.STATUS_NA]
+    assert "label" not in table and list(table["status"]) == [figures.STATUS_NA]
     back = pd.read_csv(io.BytesIO(export.edges_bytes(e, "csv")))
-    assert back["label"].isna().all()
+    assert list(back.columns) == ["source", "target", "weight", "score", "rank"]
 
 
 def test_false_negatives_and_degrees(edges):
     shown = figures.filter_edges(edges, top_k=2)
     fn = figures.false_negatives(edges, shown)
-    assert list(zip(fn["TF"], fn["target"], fn["rank"])) == [("SPI1", "CEBPA", 3), ("TAL1", "KLF1", 5)]
+    assert list(zip(fn["source"], fn["target"], fn["rank"])) == [("SPI1", "CEBPA", 3), ("TAL1", "KLF1", 5)]
     deg = figures.node_table(edges, tfs=["GATA1", "SPI1", "TAL1"]).set_index("gene")
     assert deg.loc["GATA1", "out"] == 2 and deg.loc["GATA1", "in"] == 1 and deg.loc["GATA1", "role"] == "TF"
     assert deg.loc["KLF1", "role"] == "target" and deg.loc["KLF1", "degree"] == 2

@@ -135,11 +135,11 @@ def edge_status(label) -> str:
 
 
 def edge_table(shown: pd.DataFrame) -> pd.DataFrame:
-    """The ranked edge table the Network page shows: ``ugrn_core.export.edge_table`` (TF, target, score, label) + status,
-    indexed by rank from 1. Its downloads come from ``export.edges_bytes`` on the same edges."""
-    out = export.edge_table(shown)
-    out["status"] = [edge_status(v) for v in out["label"]]
-    out.index = pd.RangeIndex(1, len(out) + 1, name="rank")
+    """The ranked edge table the Network page shows: ``ugrn_core.export.edge_table`` (source, target, weight, score,
+    label when a reference exists) + status, indexed by its rank (1 = best). Its downloads come from
+    ``export.edges_bytes`` on the same edges."""
+    out = export.edge_table(shown).set_index("rank")
+    out["status"] = [edge_status(v) for v in out["label"]] if "label" in out else STATUS_NA
     return out
 
 
@@ -150,7 +150,7 @@ def false_negatives(edges: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
     pos = ranked[pd.to_numeric(ranked["label"], errors="coerce") == 1]
     shown_pairs = set(zip(shown["tf"], shown["target"]))
     keep = [(a, b) not in shown_pairs for a, b in zip(pos["tf"], pos["target"])]
-    fn = pos.loc[keep, ["tf", "target", "score", "rank"]].rename(columns={"tf": "TF"})
+    fn = pos.loc[keep, ["tf", "target", "score", "rank"]].rename(columns={"tf": "source"})
     return fn.reset_index(drop=True)
 
 

@@ -23,7 +23,7 @@ from .benchmark import BenchmarkResult, default_methods, resolve_datasets, run_b
 from .config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, default_device, resolve_device
 from .datasets import GRNDataset, dataset_from_genes, list_datasets, load_beeline  # noqa: F401
 from .errors import DataError
-from .export import edge_table, edges_bytes, edges_to_graph, write_edges  # noqa: F401
+from .export import edge_table, edges_bytes, edges_to_graph, read_network, write_edges  # noqa: F401
 from .features import DatasetProbes, ProbeParams
 from .methods import MethodSpec  # noqa: F401
 from .metrics import curves, evaluate  # noqa: F401

@@ -294,7 +294,7 @@ def cmd_predict(args) -> int:
     from . import api
     from .export import edge_format
 
-    edge_format(args.out)  # a bad output name or a path that cannot be written fails before any work
+    fmt = edge_format(args.out, args.format)  # a bad output name, format or unwritable path fails before any work
     _check_cache()
     fm = api.load_model(args.checkpoint, args.device, args.precision)
     translator = api.load_translator(args.translator)
@@ -315,8 +315,8 @@ def cmd_predict(args) -> int:
     edges = api.predict_edges(fm, ds, translator, method=method, progress=TqdmProgress(), background=background)
     if args.top:
         edges = edges.head(args.top)
-    api.write_edges(edges, args.out)
-    print(f"wrote {len(edges)} ranked TF→target edges to {args.out}")
+    api.write_edges(edges, args.out, fmt)
+    print(f"wrote {len(edges)} ranked TF→target edges to {args.out} ({fmt})")
     return 0
 
 
@@ -486,7 +486,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "lists), 'translator' (always), a BEELINE dataset name (e.g. STRING/mESC/500) or a gene-list "
                         "file")
     p.add_argument("--top", type=_number(int, 0), default=0, help="keep only the top N edges (0 = all)")
-    p.add_argument("--out", required=True, help="output .tsv, .csv or .graphml")
+    p.add_argument("--out", required=True, help="output file; its suffix picks the format unless --format is given: "
+                                                ".tsv, .csv, .graphml, .cyjs/.json (Cytoscape)")
+    p.add_argument("--format", default=None,
+                   help="network file format: tsv/csv (source, target, weight, score, rank, label), decoupler "
+                        "(source, target, weight), pyscenic (TF, target, importance), beeline (rankedEdges.csv: "
+                        "Gene1, Gene2, EdgeWeight), celloracle (JSON {target: [TFs]}), graphml, cytoscape (JSON)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("make-checkpoint", help="write a randomly initialised checkpoint in an official scGPT shape "
