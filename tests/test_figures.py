@@ -191,3 +191,12 @@ def test_benchmark_figures_and_paper_comparison():
     assert figures.find_np_column(sweep) == "np_ratio"
     fig = figures.np_sweep_figure(sweep, "AUPRC", "np_ratio")
     assert list(fig.data[0].x) == [1, 5]
+
+
+def test_table_view_shows_missing_values_as_na_everywhere():
+    df = pd.DataFrame({"AUPRC": [0.51234, np.nan], "note": [None, "x"], "n": [3, 4], "p": [1.5e-5, np.nan]},
+                      index=["Pert", "Ens"])
+    html = figures.table_view(df, formats={"p": lambda v: f"{v:.1e}"}).to_html()
+    assert "None" not in html and "nan" not in html.lower().replace("n/a", "")
+    assert html.count(">n/a<") == 3 and "0.512" in html and "1.5e-05" in html
+    assert ">n/a<" in figures.table_view(df.T).to_html()  # transposed (object columns) too

@@ -127,6 +127,23 @@ def filter_edges(
     return df.reset_index(drop=True)
 
 
+NA = "n/a"  # how every table of the app shows a missing value
+
+
+def table_view(df: pd.DataFrame, digits: int = 3, formats: dict | None = None):
+    """``df`` ready for ``st.dataframe``: every missing value (NaN, None) shown as "n/a" (Streamlit would show
+    "None"), floats with ``digits`` decimals; ``formats`` maps a column to its own format string or callable.
+    Returns a pandas Styler."""
+    def default(x):
+        if x is None or (isinstance(x, float) and np.isnan(x)):
+            return NA
+        return f"{x:.{digits}f}" if isinstance(x, (float, np.floating)) else str(x)
+
+    custom = formats or {}
+    # one call with a formatter for every column (a second .format call would reset the others)
+    return df.style.format({c: custom.get(c, default) for c in df.columns}, na_rep=NA)
+
+
 def edge_status(label) -> str:
     """Ground-truth status of one predicted edge: 1 → true positive, 0 → false positive, NaN → no ground truth."""
     if label is None or pd.isna(label):
@@ -321,7 +338,9 @@ def network_figure(
         )
     deg = pd.Series(list(src) + list(dst)).value_counts()
     # names drawn where they fit: TFs before targets, then by degree (the rest on hover)
-    labelled = label_genes(pos, genes, {g: deg.get(g, 0) + (1e6 if g in tfs else 0) for g in genes})
+    # (in the pixel frame of the page's graph column: about 540 px wide on a 1280 px window, 620 px high)
+    labelled = label_genes(pos, genes, {g: deg.get(g, 0) + (1e6 if g in tfs else 0) for g in genes},
+                           width_px=500.0, height_px=540.0)
     for role, members, symbol, color in (
         ("TF", [g for g in genes if g in tfs], "diamond", TF_COLOR),
         ("target", [g for g in genes if g not in tfs], "circle", TARGET_COLOR),
