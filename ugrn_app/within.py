@@ -11,7 +11,7 @@ import streamlit as st
 
 from ugrn_core import api
 
-from . import state
+from . import figures, state
 
 BUNDLED_WITHIN = api.ASSETS_DIR / "benchmark_infosem"
 CELL_ORDER = ("hESC", "hHEP", "mDC", "mESC", "mHSC-GM", "mHSC-L")
@@ -113,7 +113,7 @@ def render() -> None:
     choices = choices_table(result.meta.get("choices", {}))
     if len(choices):
         with st.expander(f"Hyper-parameter choices ({choices['dataset'].nunique()} datasets)"):
-            st.dataframe(choices, hide_index=True, width="stretch")
+            st.dataframe(figures.table_view(choices, digits=4), hide_index=True, width="stretch")
     for gt, title in (("Specific", "cell-type-specific ChIP-seq"), ("Non-Specific", "non-specific ChIP-seq")):
         ours = ours_table(result, metric, gt, test_set)
         if ours.empty:
@@ -121,10 +121,10 @@ def render() -> None:
         st.markdown(f"**{title}**")
         left, right = st.columns(2)
         left.markdown("Ours")
-        left.dataframe(ours, width="stretch")
+        left.dataframe(figures.table_view(ours), width="stretch")
         if metric in ("AUPRC", "Hit@1%") and test_set == "unseen":
             right.markdown("Reported in the InfoSEM paper (not our run; hESC/hHEP/mDC/mESC, their preprocessing)")
-            right.dataframe(paper_table(metric, gt), width="stretch")
+            right.dataframe(figures.table_view(paper_table(metric, gt)), width="stretch")
 
 
 # ------------------------------------------------------------------------------------------- Network page helpers
