@@ -199,3 +199,22 @@ def test_cli_predict_from_an_expression_file_runs_expression_methods(fm, small, 
     assert cli.main(["predict", "--genes", str(tmp_path / "genes.txt"), "--species", "mouse", "--method", "Origin-Pert",
                      "--out", str(tmp_path / "x.tsv")]) == 2
     assert not (tmp_path / "x.tsv").exists()
+
+
+def test_pair_probe_cost_names_what_the_first_pair_computes(fm, small):
+    """The Gene pair page's one-off notice: before the first pair of a gene set, the probes its methods need are
+    listed with a positive estimate; after one pair is scored they are cached and the cost is zero."""
+    from ugrn_core import api
+
+    base, tr = small["smaller"], small["translator"]
+    # a gene set no other test probed: the 10 first genes of the 12-gene subset
+    genes = list(base.genes)[:10]
+    e = base.edges[base.edges["tf"].isin(genes) & base.edges["target"].isin(genes)]
+    ds = dataset_from_genes(genes, tfs=[t for t in base.tfs if t in genes], species="mouse", name="ten", edges=e)
+    want = [m for m in tr.methods if methods.get(m).probe]
+    todo, est = api.pair_probe_cost(fm, ds, tr, want, background="none")
+    assert todo == api.probes_for_methods(want) and set(todo) <= {"VVP", "GDT"} and todo
+    assert 0 < est < 600
+    pair = candidate_pairs(ds).head(1)[["tf", "target"]]
+    api.predict_pairs(fm, ds, tr, pair, methods=want, background="none")
+    assert api.pair_probe_cost(fm, ds, tr, want, background="none") == ([], 0.0)
