@@ -256,7 +256,10 @@ sweep = table if np_col is not None else np_sweep_from_saved(meta)
 summary_cols = [c for c in ("AUROC", "AUPRC", "AUPRC_ratio", "EPR", "Hit@1%") if c in base.columns]
 summary = base.groupby("method", sort=False)[summary_cols].mean().reindex(methods_order)
 st.markdown("**Per method** (mean over the test datasets)")
-st.dataframe(figures.table_view(summary), width="stretch")
+absent = [m for m in summary.index if summary.loc[m].isna().all()]  # e.g. Pert without the training expression
+st.dataframe(figures.table_view(summary.drop(index=absent)), width="stretch")
+if absent:
+    st.caption(f"No value on any test dataset (n/a), so not listed: {', '.join(absent)}.")
 
 # methods as rows, datasets as columns: a table of every method fits the page's width (wide tables were cut off)
 t1, t2 = st.columns([4, 3])

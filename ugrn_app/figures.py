@@ -132,16 +132,24 @@ NA = "n/a"  # how every table of the app shows a missing value
 
 def table_view(df: pd.DataFrame, digits: int = 3, formats: dict | None = None):
     """``df`` ready for ``st.dataframe``: every missing value (NaN, None) shown as "n/a" (Streamlit would show
-    "None"), floats with ``digits`` decimals; ``formats`` maps a column to its own format string or callable.
-    Returns a pandas Styler."""
+    "None"; a column holding one becomes text), floats with ``digits`` decimals; ``formats`` maps a column to its own
+    format string or callable. Returns a pandas Styler."""
     def default(x):
         if x is None or (isinstance(x, float) and np.isnan(x)):
             return NA
         return f"{x:.{digits}f}" if isinstance(x, (float, np.floating)) else str(x)
 
     custom = formats or {}
+    # Streamlit draws a null cell as "None" whatever the Styler says, so columns with a missing value become text
+    df = df.copy()
+    for c in df.columns:
+        if df[c].isna().any():
+            f = custom.get(c, default)
+            df[c] = [NA if (v is None or (isinstance(v, float) and np.isnan(v))) else
+                     (f.format(v) if isinstance(f, str) else f(v)) for v in df[c]]
     # one call with a formatter for every column (a second .format call would reset the others)
-    return df.style.format({c: custom.get(c, default) for c in df.columns}, na_rep=NA)
+    return df.style.format({c: custom.get(c, default) if df[c].dtype != object else str for c in df.columns},
+                           na_rep=NA)
 
 
 def edge_status(label) -> str:
@@ -340,7 +348,7 @@ def network_figure(
     # names drawn where they fit: TFs before targets, then by degree (the rest on hover)
     # (in the pixel frame of the page's graph column: about 540 px wide on a 1280 px window, 620 px high)
     labelled = label_genes(pos, genes, {g: deg.get(g, 0) + (1e6 if g in tfs else 0) for g in genes},
-                           width_px=500.0, height_px=540.0)
+                           width_px=440.0, height_px=500.0, font_px=11.0)
     for role, members, symbol, color in (
         ("TF", [g for g in genes if g in tfs], "diamond", TF_COLOR),
         ("target", [g for g in genes if g not in tfs], "circle", TARGET_COLOR),
