@@ -552,7 +552,10 @@ def test_train_translator_and_select_it(small_files, translator_dir):
     at.switch_page("app_pages/4_Train.py").run()
     assert_clean(at)
     label = state.dataset_label(at.session_state["dataset_key"])
-    assert at.selectbox(key="train_ds").value == label
+    # defaults to a labelled dataset other than the predicted one; training on the predicted one is warned about
+    assert at.selectbox(key="train_ds").value != label
+    assert not any("also the dataset" in w.value for w in at.warning)
+    at.selectbox(key="train_ds").set_value(label)
     at.multiselect(key="train_methods").set_value(["VVP", "GDT", "Ens"])
     at.number_input(key="train_epochs").set_value(5)
     at.text_input(key="train_name").set_value("my_small")
@@ -562,6 +565,7 @@ def test_train_translator_and_select_it(small_files, translator_dir):
     assert (translator_dir / "my_small" / "meta.json").is_file()
     assert at.session_state["translator_path"] == str(translator_dir / "my_small")
     assert any("now the selected translator" in s.value for s in at.success)
+    assert any("also the dataset the Gene pair and Network pages predict on" in w.value for w in at.warning)
     # the new translator drives the other pages
     at.switch_page("app_pages/2_Network.py").run()
     assert_clean(at)
