@@ -257,7 +257,8 @@ summary_cols = [c for c in ("AUROC", "AUPRC", "AUPRC_ratio", "EPR", "Hit@1%") if
 summary = base.groupby("method", sort=False)[summary_cols].mean().reindex(methods_order)
 st.markdown("**Per method** (mean over the test datasets)")
 absent = [m for m in summary.index if summary.loc[m].isna().all()]  # e.g. Pert without the training expression
-st.dataframe(figures.table_view(summary.drop(index=absent)), width="stretch")
+st.dataframe(figures.table_view(summary.drop(index=absent)), width="stretch",  # narrow columns: all five fit
+             column_config={c: st.column_config.Column(width="small") for c in summary_cols})
 if absent:
     st.caption(f"No value on any test dataset (n/a), so not listed: {', '.join(absent)}.")
 
