@@ -361,7 +361,7 @@ if rows_file is not None:
     if fig is not None:
         st.plotly_chart(fig, key="bench_controls_fig")
     main, notes = bench_tables.main_table(rows, preset, "AUPRC", negatives=neg, np_ratio=r0, view=view)
-    st.dataframe(figures.table_view(main.T), width="stretch")  # methods × rows: fits the width
+    st.dataframe(figures.table_view(main), width="stretch")
     for n in notes:
         st.caption(n)
     st.markdown("**Real − twin AUPRC** (what the pretrained weights add over the untrained twin)")
