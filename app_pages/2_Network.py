@@ -107,13 +107,20 @@ with g_col:
         config={"scrollZoom": True, "displaylogo": False},
     )
     st.caption(
-        "Orange diamonds: TFs · blue circles: targets (size: degree) · edge width: score · colour: "
+        "Orange diamonds: TFs · blue circles: targets (size: degree; names where they fit, the rest on hover) · "
+        "edge width: score · colour: "
         + ("green true positive, red false positive." if has_truth else "no ground truth for this dataset.")
         + " Drag to pan, scroll to zoom, hover an edge's middle for its score."
     )
 with d_col:
     st.markdown("**Node degree**")
-    st.dataframe(figures.node_table(shown, ctx.ds.tfs), hide_index=True, height=560, width="stretch")
+    st.dataframe(
+        figures.node_table(shown, ctx.ds.tfs),
+        hide_index=True,
+        height=560,
+        width="stretch",
+        column_config={k: st.column_config.Column(width="small") for k in ("degree", "out", "in", "role")},
+    )
 
 st.subheader("Ranked edges")
 st.dataframe(

@@ -469,13 +469,13 @@ def test_benchmark_page_loads_saved_results(saved_benchmark):
     options = at.selectbox(key="bench_pick").options
     assert options[1].endswith("table2") and options[2].endswith("np5")  # then the bundled tables, then results/
     assert not at.error, [e.value for e in at.error]
-    ours = frame(at, ["Emb", "VVP", "GDT", "Ens"], 0)
-    assert list(ours.columns) == ["Emb", "VVP", "GDT", "Ens"] and "Avg" in list(ours.index)
+    ours = frame(at, ["STRING/mHSC-L/500", "Non-Specific/mDC/500", "Avg"])  # methods × datasets: fits the width
+    assert list(ours.index) == ["Emb", "VVP", "GDT", "Ens"]
     per_method = frame(at, ["AUROC", "AUPRC"])
     assert list(per_method.index) == ["Emb", "VVP", "GDT", "Ens"]
     assert any(figures.PAPER_LABEL in m.value for m in at.markdown)
-    paper = frame(at, ["Origin-Pert", "Origin-Attn", "Pert", "Emb", "VVP", "GDT", "Ens"])
-    assert "STRING/mHSC-L" in list(paper.index)  # the paper rows for our test datasets
+    paper = next(d.value for d in at.dataframe if "STRING/mHSC-L" in list(d.value.columns))  # our test datasets
+    assert list(paper.index)[:7] == ["Origin-Pert", "Origin-Attn", "Pert", "Emb", "VVP", "GDT", "Ens"]
     heat = plotly_figure(at, "bench_heatmap")
     assert list(heat.data[0].x) == ["Emb", "VVP", "GDT", "Ens"]
     compare = plotly_figure(at, "bench_compare")
@@ -564,7 +564,10 @@ def test_train_translator_and_select_it(small_files, translator_dir):
     at.switch_page("app_pages/4_Train.py").run()
     assert_clean(at)
     label = state.dataset_label(at.session_state["dataset_key"])
-    assert at.selectbox(key="train_ds").value == label
+    # defaults to a labelled dataset other than the predicted one; training on the predicted one is warned about
+    assert at.selectbox(key="train_ds").value != label
+    assert not any("also the dataset" in w.value for w in at.warning)
+    at.selectbox(key="train_ds").set_value(label)
     at.multiselect(key="train_methods").set_value(["VVP", "GDT", "Ens"])
     at.number_input(key="train_epochs").set_value(5)
     at.text_input(key="train_name").set_value("my_small")
@@ -574,6 +577,7 @@ def test_train_translator_and_select_it(small_files, translator_dir):
     assert (translator_dir / "my_small" / "meta.json").is_file()
     assert at.session_state["translator_path"] == str(translator_dir / "my_small")
     assert any("now the selected translator" in s.value for s in at.success)
+    assert any("also the dataset the Gene pair and Network pages predict on" in w.value for w in at.warning)
     # the new translator drives the other pages
     at.switch_page("app_pages/2_Network.py").run()
     assert_clean(at)

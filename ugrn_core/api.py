@@ -232,6 +232,24 @@ def predict_pairs(fm: ScFM, ds: GRNDataset, translator: Translator, pairs: pd.Da
     return score_pairs(probes(fm, ds, translator.params, bg), pairs, methods, translator, progress)
 
 
+def pair_probe_cost(fm: ScFM, ds: GRNDataset, translator: Translator, methods=None, background="auto"):
+    """What scoring any pair of ``ds`` with ``methods`` (as ``predict_pairs`` does) still has to compute.
+
+    The translator's context-z feature normalisation needs statistics over every candidate pair, so the first pair
+    scored probes the whole gene set (every TF × gene pair); the arrays are then cached on disk for every pair of the
+    set and for the Network view.
+
+    Returns: (probe names not yet cached, e.g. ["VVP", "GDT"]; estimated wall seconds on ``fm``'s device, 0.0 when
+    everything is cached), the estimate from ``estimate_probe_seconds``.
+    """
+    if methods is None:
+        methods = available_methods(ds, translator)
+    bg = context_background(fm, ds, translator, methods, background)
+    p = probes(fm, ds, translator.params, bg)
+    todo = [name for name in probes_for_methods(methods) if not p.is_cached(name)]
+    return todo, (estimate_probe_seconds(fm, [ds], todo, translator.params, bg) if todo else 0.0)
+
+
 def load_benchmark(path) -> BenchmarkResult:
     """A saved benchmark result folder (results.csv, meta.json, scores.npz)."""
     return BenchmarkResult.load(path)

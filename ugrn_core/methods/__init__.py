@@ -11,30 +11,49 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 
 from ..errors import ParameterError
 from .base import Family, MethodSpec, ScoringContext, sigmoid  # noqa: F401
 
 _REGISTRY: dict[str, MethodSpec] = {}
+# Discovery runs once per process, possibly from several threads at once (concurrent Streamlit sessions): it builds
+# the registry in a local dict under this lock and publishes it with one assignment, so no thread ever sees a
+# half-filled registry or fills it twice.
+_LOCK = threading.RLock()
+_BUILDING = False
 
 
 def _discover() -> None:
+    global _REGISTRY, _BUILDING
     if _REGISTRY:
         return
-    found = []
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name == "base":
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        spec = getattr(module, "SPEC", None)
-        if spec is None:
-            raise ImportError(f"method module {module.__name__} defines no SPEC")
-        found.append(spec)
-    for spec in sorted(found, key=lambda s: (s.order, s.name)):
-        key = spec.name.lower()
-        if key in _REGISTRY:
-            raise ImportError(f"two method modules declare the name {spec.name!r}")
-        _REGISTRY[key] = spec
+    with _LOCK:
+        if _REGISTRY:  # another thread built it while this one waited
+            return
+        if _BUILDING:
+            raise ImportError("a method module looked up the registry while it was being built (at import time); "
+                              "look methods up inside functions instead")
+        _BUILDING = True
+        try:
+            found = []
+            for info in pkgutil.iter_modules(__path__):
+                if info.name.startswith("_") or info.name == "base":
+                    continue
+                module = importlib.import_module(f"{__name__}.{info.name}")
+                spec = getattr(module, "SPEC", None)
+                if spec is None:
+                    raise ImportError(f"method module {module.__name__} defines no SPEC")
+                found.append(spec)
+            registry: dict[str, MethodSpec] = {}
+            for spec in sorted(found, key=lambda s: (s.order, s.name)):
+                key = spec.name.lower()
+                if key in registry:
+                    raise ImportError(f"two method modules declare the name {spec.name!r}")
+                registry[key] = spec
+            _REGISTRY = registry  # publish once, complete
+        finally:
+            _BUILDING = False
 
 
 def all_specs() -> list[MethodSpec]:
