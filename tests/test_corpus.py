@@ -96,7 +96,7 @@ def test_sampler_balances_sources_and_cell_types():
     assert abs(pbmc.set_index("cell_type").loc["T_CD4", "share_sampled"] - pbmc.set_index("cell_type").loc["NK", "share_sampled"]) < 1e-12
 
 
-def test_broad_vocabulary_holds_every_tf_list_gene(tmp_path):
+def test_broad_vocabulary_holds_every_tf_list_gene(tmp_path, capsys):
     """A 1-step pretraining on one small source: the vocabulary still holds the BEELINE TF lists and the ten classic
     TFs; gene_counts.tsv flags the ones never measured, and barely_seen names them."""
     from ugrn_core.pretrain import PretrainConfig, pretrain
@@ -118,6 +118,12 @@ def test_broad_vocabulary_holds_every_tf_list_gene(tmp_path):
     assert set(counts.index) == set(vocab) - {"<pad>", "<cls>", "<eoc>"}
     assert summary["tokens_never_expressed"] == int((counts["cells_nonzero"] == 0).sum()) > 1000
     assert counts.loc["ACTB", "cells_nonzero"] > 30 and counts.loc["ACTB", "sources"] == 1
+    # `ugrn predict --genes` names them on stderr
+    from ugrn_core.cli import _note_barely_seen
+    from ugrn_core.datasets import dataset_from_genes
+
+    _note_barely_seen(fm, dataset_from_genes(["GATA1", "ACTB", "POU5F1"]), None, min_cells=5)
+    assert "1 gene barely seen in pretraining (cells with a non-zero value < 5): GATA1 (0)" in capsys.readouterr().err
 
 
 def test_ensembl_to_symbols_messages():

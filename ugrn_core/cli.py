@@ -311,7 +311,7 @@ def _note_barely_seen(fm, ds, data_dir, min_cells: int = 10) -> None:
         return
     seen = barely_seen(fm, ds.genes, min_cells, ds.species, data_dir)
     if len(seen):
-        print(f"{len(seen)} genes barely seen in pretraining (cells with a non-zero value < {min_cells}; their scores "
+        print(f"{len(seen)} gene{'s' if len(seen) > 1 else ''} barely seen in pretraining (cells with a non-zero value < {min_cells}; their scores "
               f"rest on little data): {first_items([f'{g} ({n})' for g, n in zip(seen.gene, seen.cells_nonzero)], 20)}",
               file=sys.stderr, flush=True)
 

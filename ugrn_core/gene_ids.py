@@ -88,7 +88,8 @@ class EnsemblMapping:
             mouse = sum(u.upper().startswith("ENSMUSG") for u in self.unmapped)
             s += f"; unmapped: {first_items(self.unmapped, 5)}"
             if mouse:
-                s += (f" ({mouse} mouse IDs: the data directory has no mouse Ensembl → symbol table; "
+                ids = "ID" if mouse == 1 else "IDs"
+                s += (f" ({mouse} mouse {ids}: the data directory has no mouse Ensembl → symbol table; "
                       "give mouse genes as symbols)")
         return s
 

@@ -419,6 +419,7 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
     if broad:
         counts = broad_corpus.gene_counts(corpora, extra_tokens)
         summary["tokens_never_expressed"] = int((counts["cells_nonzero"] == 0).sum())
+        summary["corpus_sources"] = [c.record for c in corpora]  # what was read and how it was normalised
         extras["gene_counts.tsv"] = counts.to_csv(sep="\t", index=False)
         extras["training_summary.json"] = json.dumps(summary, indent=2)
     out_dir = save_checkpoint(model, vocab, args, out_dir, extra_files=extras)
