@@ -19,7 +19,7 @@ which every one of these per-cell monotone maps keeps: the normalisation fixes w
 Gene names: Ensembl IDs (CellBench, HSMM) → symbols through ``gene_ids`` (GENCODE v44), else the file's symbol
 column; tokens as in ``pretrain`` (mouse genes through their human ortholog, else the upper-cased symbol).
 
-Sampler (:func:`balanced_weights`): a source is drawn with probability ∝ √(training cells) × min(1, genes / seq_len)
+Sampler (:func:`balanced_weights`): a source is drawn with probability ∝ √(training cells) × min(1, genes/seq_len)
 (tempered, so the 2,170-cell PBMC set does not swamp a 40-cell one, and a 12-gene TF-only matrix is not drawn like a
 transcriptome); within a source every cell type (``obs`` column named in ``SOURCES``) is drawn equally often.
 """
@@ -67,8 +67,8 @@ class Source:
 
     ``key``: name used by ``exclude``; ``path``: relative to the data directory (None for BEELINE, read through
     ``datasets``); ``values``: documented value type (a key of :data:`NORMALISATIONS`); ``cell_type``: obs column of
-    cell types or states (None: one group); ``symbols``: var column with symbols (None: ``var_names``); ``genes_by_cells``:
-    a CSV with genes as rows; ``overlaps``: BEELINE test cell type whose cells (or study) this file shares, so
+    cell types or states (None: one group); ``symbols``: var column with symbols (None: ``var_names``);
+    ``genes_by_cells``: a CSV with genes as rows; ``overlaps``: BEELINE test cell type whose cells (or study) this file shares, so
     ``exclude`` of that cell type removes it too; ``group``: sources of one study (for the table).
     """
 
@@ -335,7 +335,8 @@ def load_broad_corpus(data_dir=None, n_bins: int = 51, exclude=(), progress: boo
         out.append(SourceCorpus(src.key, src.species, [tokens[i] for i in keep], bins,
                                 cell_types=adata.obs["cell_type"].to_numpy(object), nonzero=nonzero, record=record))
         if progress:
-            print(f"  {src.key}: {record['cells']} cells × {record['tokens']} tokens ({record['seconds']} s)", flush=True)
+            print(f"  {src.key}: {record['cells']} cells × {record['tokens']} tokens ({record['seconds']} s)",
+                  flush=True)
     return out
 
 

@@ -48,7 +48,8 @@ def load_ensembl_map(data_dir=None) -> dict[str, str]:
 def _load_ensembl_map(data_dir: Path) -> dict[str, str]:
     path = data_dir / GENCODE_FILE
     if not path.is_file():
-        raise InputFileNotFound(f"Ensembl ID table '{path}' not found (needed to map Ensembl IDs to symbols). {DATA_HELP}")
+        raise InputFileNotFound(f"Ensembl ID table '{path}' not found (needed to map Ensembl IDs to symbols). "
+                                f"{DATA_HELP}")
     out: dict[str, str] = {}
     info = data_dir / GENE_INFO_FILE
     if info.is_file():
