@@ -21,10 +21,12 @@ from ._io import check_writable_output  # noqa: F401  (re-exported for the app)
 from .background import Background
 from .benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark  # noqa: F401  (re-exported)
 from .config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, default_device, resolve_device
+from .corpus import barely_seen  # noqa: F401  (re-exported: genes a checkpoint saw expressed in few cells)
 from .datasets import GRNDataset, dataset_from_genes, list_datasets, load_beeline  # noqa: F401
 from .errors import DataError
 from .export import edge_table, edges_bytes, edges_to_graph, read_network, write_edges  # noqa: F401
 from .features import DatasetProbes, ProbeParams
+from .gene_ids import ensembl_to_symbols  # noqa: F401  (re-exported: Ensembl IDs → symbols)
 from .methods import MethodSpec  # noqa: F401
 from .metrics import curves, evaluate  # noqa: F401
 from .pairs import sample_pairs

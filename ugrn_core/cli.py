@@ -177,12 +177,13 @@ def cmd_pretrain(args) -> int:
     command = " ".join(shlex.quote(str(a)) for a in [
         "ugrn", "pretrain", "--out", args.out, "--steps", args.steps, "--seq-len", args.seq_len, "--batch-size",
         args.batch_size, "--seed", args.seed, *[x for f in (args.h5ad or []) for x in ("--h5ad", f)],
-        *(["--species", args.species] if args.h5ad else []), *(["--exclude-cells", ",".join(exclude)] if exclude else []),
+        *(["--species", args.species] if args.h5ad else []), *(["--corpus", args.corpus] if args.corpus != "beeline" else []),
+        *(["--exclude-cells", ",".join(exclude)] if exclude else []),
         *[x for k in ("embsize", "nlayers", "nheads", "d_hid") if getattr(args, k) != getattr(PretrainConfig, k)
           for x in (f"--{k.replace('_', '-')}", getattr(args, k))],
         *(["--init-checkpoint", args.init_checkpoint] if args.init_checkpoint else [])])
     summary = pretrain(args.out, data_dir=args.data_dir, cfg=cfg, device=resolve_device(args.device), corpora=corpora,
-                       exclude=exclude, command=command, init_checkpoint=args.init_checkpoint)
+                       exclude=exclude, command=command, init_checkpoint=args.init_checkpoint, corpus=args.corpus)
     print(f"wrote {args.out}: vocabulary {summary['vocab_size']} tokens, final training loss {summary['final_train_loss']}, "
           f"{summary['seconds']} s")
     for s in summary["sources"]:
@@ -304,6 +305,7 @@ def cmd_predict(args) -> int:
         source = args.genes or args.expression
         ds = api.dataset_from_files(genes=args.genes, expression=args.expression, edges=args.edges, tfs=args.tfs,
                                     species=args.species, name=f"genes:{Path(source).name}", data_dir=args.data_dir)
+        _note_barely_seen(fm, ds, args.data_dir)
     method = api.methods.get(args.method).name
     background = api.context_background(fm, ds, translator, [method], args.background, args.data_dir)
     if background is not None:
@@ -318,6 +320,21 @@ def cmd_predict(args) -> int:
     api.write_edges(edges, args.out, fmt)
     print(f"wrote {len(edges)} ranked TF→target edges to {args.out} ({fmt})")
     return 0
+
+
+def _note_barely_seen(fm, ds, data_dir, min_cells: int = 10) -> None:
+    """Name on stderr the genes of ``ds`` the checkpoint saw expressed in fewer than ``min_cells`` pretraining cells
+    (checkpoints with ``gene_counts.tsv``, from ``ugrn pretrain --corpus broad``; silent for others)."""
+    from .corpus import GENE_COUNTS_FILE, barely_seen
+    from .readers import first_items
+
+    if fm.path is None or not (Path(fm.path) / GENE_COUNTS_FILE).is_file():
+        return
+    seen = barely_seen(fm, ds.genes, min_cells, ds.species, data_dir)
+    if len(seen):
+        print(f"{len(seen)} gene{'s' if len(seen) > 1 else ''} barely seen in pretraining (cells with a non-zero value < {min_cells}; their scores "
+              f"rest on little data): {first_items([f'{g} ({n})' for g, n in zip(seen.gene, seen.cells_nonzero)], 20)}",
+              file=sys.stderr, flush=True)
 
 
 def cmd_doctor(args) -> int:
@@ -395,9 +412,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "simulated cells (benchmarks/simulated_grn.py writes them)")
     p.add_argument("--species", choices=("human", "mouse"), default="human",
                    help="species of the --h5ad genes when the file's uns['species'] does not say")
+    p.add_argument("--corpus", choices=("beeline", "broad"), default="beeline",
+                   help="beeline: the original corpus (BEELINE expression, pbmc68k_reduced, HSMM); broad: every real "
+                        "cell in the data directory, normalised per source and sampled balanced by cell type "
+                        "(docs/corpus.md)")
     p.add_argument("--exclude-cells", default=None, metavar="NAMES",
                    help="comma-separated sources of the real corpus to leave out (hHEP,mDC,mESC,mHSC-GM,mHSC-L,"
-                        "pbmc68k_reduced,HSMM), e.g. a model that never saw the test cell types")
+                        "pbmc68k_reduced,HSMM; with --corpus broad also hESC and the source names of docs/corpus.md, "
+                        "a BEELINE cell type dropping the files that share its cells), e.g. a model that never saw "
+                        "the test cell types")
     p.add_argument("--embsize", type=_number(int, 1), default=64, help="model width (d_model)")
     p.add_argument("--nlayers", type=_number(int, 1), default=2, help="transformer layers")
     p.add_argument("--nheads", type=_number(int, 1), default=4, help="attention heads (must divide --embsize)")
