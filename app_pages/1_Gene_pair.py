@@ -111,9 +111,22 @@ with pred_box:
         help=state.method_help(zs_available) + "\n\nComputes extra probes the first time.",
     ):
         want += zs_available
+    todo, est = api.pair_probe_cost(ctx.fm, ctx.ds, ctx.translator, want)
+    note = ""
+    if todo:  # first pair of this gene set: the whole set is probed once (feature normalisation needs every pair)
+        note = (f" — one-off {' + '.join(todo)} probes of all {state.dataset_label(ctx.ds_key)} pairs, "
+                f"{api.format_seconds(est)}; cached for every pair of the set")
+        first_run = st.info(
+            f"**First pair of this gene set:** the probabilities need the {' + '.join(todo)} probes of every TF × gene "
+            f"pair of {state.dataset_label(ctx.ds_key)} (the translator normalises each feature against all candidate "
+            f"pairs). This runs once, {api.format_seconds(est)} on this device ({ctx.fm.device.type}), and is cached "
+            "on disk: every other pair of the set, and the Network page, then take seconds."
+        )
     probs = state.pair_probabilities(
-        ctx.ckpt_id, ctx.ds_key, ctx.tr_key, source, target, tuple(want), ctx.fm, ctx.ds, ctx.translator
+        ctx.ckpt_id, ctx.ds_key, ctx.tr_key, source, target, tuple(want), ctx.fm, ctx.ds, ctx.translator, note
     )
+    if todo:
+        first_run.empty()
     methods = [m for m in probs.columns if m not in ("tf", "target", "label")]
     edge_set = set(zip(ctx.ds.edges["tf"], ctx.ds.edges["target"])) if ctx.ds.has_ground_truth else set()
 
@@ -148,6 +161,11 @@ with pred_box:
     }
     config.update({m: st.column_config.NumberColumn(f"{m} (zero-shot score)", format="%.3e") for m in zero_shot})
     st.dataframe(pred, hide_index=True, width="stretch", column_config=config, key="pair_predictions")
+    if "Emb" in trained:
+        st.caption(
+            "Emb is symmetric: its feature is the sum of the two genes' embeddings, so both directions get the same "
+            "probability."
+        )
     if zero_shot:
         st.caption(
             f"{', '.join(zero_shot)}: zero-shot scores of the original scGPT probes (raw values, higher = more "

@@ -107,13 +107,20 @@ with g_col:
         config={"scrollZoom": True, "displaylogo": False},
     )
     st.caption(
-        "Orange diamonds: TFs · blue circles: targets (size: degree) · edge width: score · colour: "
+        "Orange diamonds: TFs · blue circles: targets (size: degree; names where they fit, the rest on hover) · "
+        "edge width: score · colour: "
         + ("green true positive, red false positive." if has_truth else "no ground truth for this dataset.")
         + " Drag to pan, scroll to zoom, hover an edge's middle for its score."
     )
 with d_col:
     st.markdown("**Node degree**")
-    st.dataframe(figures.node_table(shown, ctx.ds.tfs), hide_index=True, height=560, width="stretch")
+    st.dataframe(
+        figures.node_table(shown, ctx.ds.tfs),
+        hide_index=True,
+        height=560,
+        width="stretch",
+        column_config={k: st.column_config.Column(width="small") for k in ("degree", "out", "in", "role")},
+    )
 
 st.subheader("Ranked edges")
 st.dataframe(
@@ -124,14 +131,13 @@ st.dataframe(
     column_config={"score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.4f")},
 )
 stem = f"ugrn_{state.dataset_label(ctx.ds_key).replace('/', '_').replace(' ', '_')}_{method}_{len(table)}edges"
-downloads = [
-    ("⬇️ Edge list (CSV)", api.edges_bytes(shown, "csv"), "csv", "text/csv", None),
-    ("⬇️ Edge list (TSV)", api.edges_bytes(shown, "tsv"), "tsv", "text/tab-separated-values", None),
-    ("⬇️ Network (GraphML)", api.edges_bytes(shown, "graphml"), "graphml", "application/xml",
-     "Opens in Cytoscape, Gephi or networkx."),
-]
-for col, (label, payload, ext, mime, tip) in zip(st.columns(len(downloads)), downloads):
-    col.download_button(label, payload, f"{stem}.{ext}", mime, key=f"dl_{ext}", disabled=table.empty, help=tip)
+st.caption("Downloads hold exactly the edges shown, in the columns and files other tools read: "
+           + ", ".join(label for label, *_ in api.export.FORMAT_INFO.values()) + ".")
+for row in (api.export.FORMATS[:4], api.export.FORMATS[4:]):
+    for col, fmt in zip(st.columns(len(row)), row):
+        label, ending, mime, tip = api.export.FORMAT_INFO[fmt]
+        col.download_button(f"⬇️ {label}", api.edges_bytes(shown, fmt), f"{stem}{ending}", mime, key=f"dl_{fmt}",
+                            disabled=table.empty, help=tip)
 
 if has_truth:
     fn = figures.false_negatives(edges, shown)

@@ -237,7 +237,7 @@ if result is None:
     st.subheader(figures.PAPER_LABEL + " — AUPRC")
     ppiv = paper_pivot()
     if ppiv is not None:
-        st.dataframe(ppiv.style.format("{:.3f}", na_rep="—"), width="stretch")
+        st.dataframe(figures.table_view(ppiv), width="stretch")
         st.caption(PAPER_NOTE)
     within.render()
     st.stop()
@@ -263,20 +263,25 @@ summary = pd.DataFrame({c: api.with_averages(base.pivot_table(index="dataset", c
                                                                 sort=False)).loc["Avg"] for c in summary_cols})
 summary = summary.reindex(methods_order)
 st.markdown("**Per method** (the benchmark's average: over the test datasets every method scores)")
-st.dataframe(summary.style.format("{:.3f}", na_rep="n/a"), width="stretch")
+absent = [m for m in summary.index if summary.loc[m].isna().all()]  # e.g. Pert without the training expression
+st.dataframe(figures.table_view(summary.drop(index=absent)), width="stretch",  # narrow columns: all five fit
+             column_config={c: st.column_config.Column(width="small") for c in summary_cols})
+if absent:
+    st.caption(f"No value on any test dataset (n/a), so not listed: {', '.join(absent)}.")
 
-t1, t2 = st.columns([3, 2])
+# methods as rows, datasets as columns: a table of every method fits the page's width (wide tables were cut off)
+t1, t2 = st.columns([4, 3])
 with t1:
-    st.markdown(f"**Ours — {metric}** (datasets × methods; Avg = mean over the datasets every method scores)")
+    st.markdown(f"**Ours — {metric}** (methods × datasets; Avg = mean over the datasets every method scores)")
     piv = base.pivot_table(index="dataset", columns="method", values=metric, aggfunc="mean", sort=False)
     piv = api.with_averages(piv[[m for m in methods_order if m in piv.columns]])
-    st.dataframe(piv.style.format("{:.3f}", na_rep="n/a"), width="stretch", key="bench_table")
+    st.dataframe(figures.table_view(piv.T), width="stretch", key="bench_table")
 with t2:
     st.markdown(f"**{figures.PAPER_LABEL} — AUPRC**")
     ppiv = paper_pivot(table["dataset"].unique())
     paper = api.paper_table() if ppiv is not None else None
     if ppiv is not None:
-        st.dataframe(ppiv.style.format("{:.3f}", na_rep="—"), width="stretch")
+        st.dataframe(figures.table_view(ppiv.T), width="stretch")
         st.caption(PAPER_NOTE)
 
 st.plotly_chart(figures.metric_heatmap(base, metric, methods_order), key="bench_heatmap")
@@ -286,7 +291,7 @@ if paper is not None and "AUPRC" in table.columns:
         st.markdown("**Ours beside paper-reported (AUPRC)**")
         st.plotly_chart(figures.comparison_figure(comp), key="bench_compare")
         with st.expander("Comparison table"):
-            st.dataframe(comp, hide_index=True, width="stretch")
+            st.dataframe(figures.table_view(comp), hide_index=True, width="stretch")
 
 # ------------------------------------------------------------------------------------------------ curves
 scores = getattr(result, "scores", {}) or {}
@@ -325,7 +330,7 @@ if sweep is not None:
         )
 
 with st.expander("Full result table"):
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(figures.table_view(table), hide_index=True, width="stretch")
 
 # ------------------------------------------------------------------------------------ controls (preset results)
 rows_file = None
@@ -359,14 +364,15 @@ if rows_file is not None:
     if fig is not None:
         st.plotly_chart(fig, key="bench_controls_fig")
     main, notes = api.main_table(rows, preset, "AUPRC", negatives=neg, np_ratio=r0, view=view)
-    st.dataframe(main, width="stretch")
+    st.dataframe(figures.table_view(main), width="stretch")
     for n in notes:
         st.caption(n)
     st.markdown("**Real − twin AUPRC** (what the pretrained weights add over the untrained twin)")
-    st.dataframe(api.twin_margin(rows, preset, "AUPRC", negatives=neg, np_ratio=r0, view=view),
-                 width="stretch")
+    st.dataframe(figures.table_view(api.twin_margin(rows, preset, "AUPRC", negatives=neg, np_ratio=r0,
+                                                    view=view)), width="stretch")
     st.markdown("**Paired Wilcoxon tests across datasets** (seed-mean AUPRC)")
-    st.dataframe(api.paired_tests(rows, preset, "AUPRC", negatives=neg, np_ratio=r0, view=view),
-                 hide_index=True)
+    tests_table = api.paired_tests(rows, preset, "AUPRC", negatives=neg, np_ratio=r0, view=view)
+    st.dataframe(figures.table_view(tests_table, formats={"p": api.fmt_p}), hide_index=True,
+                 width="stretch")
 
 within.render()

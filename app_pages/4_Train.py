@@ -32,11 +32,11 @@ if not labelled:
     )
     st.stop()
 trainable = [s.name for s in api.methods.all_specs() if s.uses_translator]
-default_ds = (
-    state.dataset_label(ss["dataset_key"])
-    if state.dataset_label(ss["dataset_key"]) in labelled
-    else ("STRING/mHSC-L/500" if "STRING/mHSC-L/500" in labelled else next(iter(labelled)))
-)
+# Default: a labelled dataset other than the one the pages predict on (training on the network that is then predicted
+# only echoes it back and measures nothing); the paper's training set first.
+predicted = state.dataset_label(ss["dataset_key"])
+others = [k for k in labelled if k != predicted]
+default_ds = next((k for k in ("STRING/hESC/500", "STRING/mHSC-GM/500") if k in others), others[0] if others else predicted)
 
 with st.form("train_form"):
     c1, c2 = st.columns(2)
@@ -45,6 +45,8 @@ with st.form("train_form"):
         list(labelled),
         index=list(labelled).index(default_ds),
         key="train_ds",
+        help=f"Pick a dataset other than the one the pages predict on ({predicted}): a translator trained on the "
+        "network it is then asked to predict repeats that network, which measures nothing.",
     )
     methods = c2.multiselect(
         "Methods",
@@ -62,6 +64,13 @@ with st.form("train_form"):
         "Save as (folder name under results/translators/)", value="", key="train_name", placeholder=default_name
     )
     submitted = st.form_submit_button("▶ Train", type="primary")
+
+if ds_label == predicted:
+    st.warning(
+        f"**{ds_label} is also the dataset the Gene pair and Network pages predict on.** A translator trained on it "
+        "has seen the very edges it is then asked to find, so its predictions there measure nothing. Train on "
+        "another labelled dataset (the paper trains on STRING/hESC/500), or change the predicted dataset on Home."
+    )
 
 if submitted:
     ds_key = labelled[ds_label]

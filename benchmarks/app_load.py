@@ -5,15 +5,17 @@ and drives N headless Chromium sessions (separate browser contexts = separate St
 with Playwright's async API. Prints:
 
 1. N sessions opening Home at once: time to first render per session, server RSS before and after.
+   The text of every error box counted is printed under its session.
 2. One session opens the Network page, whose first visit computes the default gene set's VVP + GDT probes
    (a long probe, about a minute on 2 cores), while the other N-1 sessions open Home, Benchmark and Train:
    their time to first render, whether they finished before the long probe did (i.e. were not blocked), and the
    server's peak RSS.
 
-Bounded: every wait has a timeout and the server is stopped at the end, so the script ends by itself.
+Bounded: every wait has a timeout and the server is stopped at the end, so the script ends by itself; the temporary
+probe cache and server log are removed at the end (the log's tail is printed when it holds a traceback).
 Needs /usr/bin/chromium and the ``playwright`` package (like tests/test_browser.py). Run under the CPU lock:
 
-    flock /tmp/ugrn-cpu.lock env OMP_NUM_THREADS=2 python benchmarks/app_load.py --sessions 8
+    flock /tmp/ugrn-cpu.lock env OMP_NUM_THREADS=2 python benchmarks/app_load.py --sessions 8 [--home-only]
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -93,6 +96,7 @@ async def rendered(page, title: str, t0: float, timeout_s: float) -> dict:
     no progress bar, state notRunning, stable 0.5 s); ``errors`` = exception or error boxes."""
     first = None
     stable = None
+    s = None
     while time.perf_counter() - t0 < timeout_s:
         s = await page.evaluate(
             """(title) => {
@@ -100,7 +104,8 @@ async def rendered(page, title: str, t0: float, timeout_s: float) -> dict:
                 return {state: app ? app.getAttribute('data-test-script-state') : null,
                         busy: !!document.querySelector('[data-testid="stSpinner"], [data-testid="stProgress"]'),
                         title: [...document.querySelectorAll('h1')].some(e => e.innerText.includes(title)),
-                        errors: document.querySelectorAll('[data-testid="stException"], [data-testid="stAlertContentError"]').length};
+                        errors: [...document.querySelectorAll('[data-testid="stException"], [data-testid="stAlertContentError"]')]
+                                .map(e => e.innerText.trim())};
             }""", title)
         now = time.perf_counter() - t0
         if first is None and s["title"]:
@@ -112,7 +117,7 @@ async def rendered(page, title: str, t0: float, timeout_s: float) -> dict:
         else:
             stable = None
         await asyncio.sleep(0.1)
-    return {"first": first, "done": None, "errors": None}
+    return {"first": first, "done": None, "errors": s["errors"] if s else None}
 
 
 async def visit(browser, url: str, path: str, timeout_s: float, delay: float = 0.0) -> dict:
@@ -129,6 +134,18 @@ async def visit(browser, url: str, path: str, timeout_s: float, delay: float = 0
 
 def fmt(x) -> str:
     return "timeout" if x is None else f"{x:6.2f}"
+
+
+def fmt_errors(errors) -> str:
+    """The count of error boxes and, indented below, the text of each (first 300 characters)."""
+    if errors is None:
+        return "unknown (page did not finish)"
+    return f"{len(errors)}" + "".join(f"\n      ! {' '.join(e.split())[:300]}" for e in errors)
+
+
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2 if xs else None
 
 
 async def main_async(args) -> None:
@@ -152,7 +169,14 @@ async def main_async(args) -> None:
             print(f"\n1. {args.sessions} sessions open Home at once ({time.perf_counter() - t:.1f} s wall); "
                   f"server RSS now {rss_mib(server.pid):.0f} MiB, peak {sampler.peak:.0f} MiB")
             for k, r in enumerate(res):
-                print(f"   session {k}: first render {fmt(r['first'])} s, complete {fmt(r['done'])} s, error boxes {r['errors']}")
+                print(f"   session {k}: first render {fmt(r['first'])} s, complete {fmt(r['done'])} s, "
+                      f"error boxes {fmt_errors(r['errors'])}")
+            n_err = sum(1 for r in res if r["errors"])
+            print(f"   → median first render {fmt(median([r['first'] for r in res]))} s, median complete "
+                  f"{fmt(median([r['done'] for r in res]))} s; sessions with an error box: {n_err}/{len(res)}")
+            if args.home_only:
+                await browser.close()
+                return
 
             # 2. one long probe (Network, cold cache) while the others use the app
             others = ["/", "/Benchmark", "/Train"]
@@ -171,7 +195,7 @@ async def main_async(args) -> None:
                 before = r["done"] is not None and long["done"] is not None and r["ended"] < long["ended"]
                 blocked += not before
                 print(f"   session {k} {r['path']:11s} first render {fmt(r['first'])} s, complete {fmt(r['done'])} s, "
-                      f"finished while the probe ran: {'yes' if before else 'NO'}, error boxes {r['errors']}")
+                      f"finished while the probe ran: {'yes' if before else 'NO'}, error boxes {fmt_errors(r['errors'])}")
             print(f"   → {args.sessions - 1 - blocked}/{args.sessions - 1} sessions were served while the long probe ran")
             await browser.close()
     finally:
@@ -181,7 +205,11 @@ async def main_async(args) -> None:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
-    print(f"\nserver peak RSS over the run: {sampler.peak:.0f} MiB; log: {tmp / 'streamlit.log'}")
+        log = (tmp / "streamlit.log").read_text(errors="replace") if (tmp / "streamlit.log").exists() else ""
+        shutil.rmtree(tmp, ignore_errors=True)  # the temporary probe cache and log
+    print(f"\nserver peak RSS over the run: {sampler.peak:.0f} MiB; temporary cache {tmp} removed")
+    if "Traceback" in log or "Error" in log:
+        print("--- end of the server log ---\n" + log[-3000:])
 
 
 def main() -> None:
@@ -189,6 +217,7 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=8)
     ap.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
     ap.add_argument("--timeout", type=float, default=180.0, help="seconds a page may take")
+    ap.add_argument("--home-only", action="store_true", help="only part 1 (N sessions open Home at once)")
     ap.add_argument("--long-timeout", type=float, default=600.0, help="seconds the long-probe page may take")
     args = ap.parse_args()
     if not CHROMIUM.exists():

@@ -35,6 +35,7 @@ CHECKPOINT = os.environ.get("UGRN_TEST_CHECKPOINT", "")
 TRANSLATOR = os.environ.get("UGRN_TEST_TRANSLATOR", "")
 UPLOAD_MODE = "Upload your own genes"
 SMALL_NAME = "mHSC-L_subset"
+SHOWN = ["source", "target", "weight", "score", "label", "status"]  # the Network page's ranked-edge table
 
 
 def _assets_ready() -> str | None:
@@ -322,9 +323,9 @@ def test_gene_pair_top_predicted_shortcut(small_files):
     pair = (at.selectbox(key="pair_source").value, at.selectbox(key="pair_target").value)
     at.switch_page("app_pages/2_Network.py").run()
     assert_clean(at)
-    table = frame(at, ["TF", "target", "score", "label", "status"])
-    top = table[table["TF"] != table["target"]].iloc[0]
-    assert pair == (top["TF"], top["target"])
+    table = frame(at, SHOWN)
+    top = table[table["source"] != table["target"]].iloc[0]
+    assert pair == (top["source"], top["target"])
 
 
 # ----------------------------------------------------------------------------------------------- Network
@@ -351,17 +352,26 @@ def test_network_download_holds_exactly_the_rows_shown(small_files, media, monke
     assert_clean(at)
 
     def check(n_expected=None):
-        shown = frame(at, ["TF", "target", "score", "label", "status"])
+        shown = frame(at, SHOWN)
         if n_expected is not None:
             assert len(shown) == n_expected
+        pairs = list(zip(shown["source"], shown["target"]))
         for fmt, sep in (("csv", ","), ("tsv", "\t")):
             got = pd.read_csv(io.BytesIO(download(at, media, f"dl_{fmt}")), sep=sep)
-            assert list(got.columns) == ["TF", "target", "score", "label"]
-            assert list(zip(got["TF"], got["target"])) == list(zip(shown["TF"], shown["target"]))
+            assert list(got.columns) == ["source", "target", "weight", "score", "rank", "label"]
+            assert list(zip(got["source"], got["target"])) == pairs and list(got["rank"]) == list(shown.index)
             np.testing.assert_allclose(got["score"], shown["score"], rtol=1e-5)
             assert list(got["label"]) == list(shown["label"].astype(int))
+        # every other format holds the same edges in its own columns (each format's client: tests/test_export.py)
+        for fmt, cols in (("decoupler", ["source", "target"]), ("pyscenic", ["TF", "target"]),
+                          ("beeline", ["Gene1", "Gene2"])):
+            got = pd.read_csv(io.BytesIO(download(at, media, f"dl_{fmt}")), sep="\t")
+            assert list(zip(got[cols[0]], got[cols[1]])) == pairs, fmt
+        tfdict = json.loads(download(at, media, "dl_celloracle"))
+        assert sorted((tf, tg) for tg, tfs in tfdict.items() for tf in tfs) == sorted(pairs)
         g = nx.read_graphml(io.BytesIO(download(at, media, "dl_graphml")))
-        assert g.number_of_edges() == len(shown)
+        cy = nx.cytoscape_graph(json.loads(download(at, media, "dl_cytoscape")))
+        assert set(g.edges) == set(cy.edges) == set(pairs)
         return shown
 
     shown = check(60)
@@ -373,9 +383,9 @@ def test_network_download_holds_exactly_the_rows_shown(small_files, media, monke
     assert any("False negatives" in s.value for s in at.subheader)
 
     # TF filter + threshold: the table and downloads follow
-    tf = shown.iloc[0]["TF"]
+    tf = shown.iloc[0]["source"]
     at.multiselect(key="net_tfs").set_value([tf]).run()
-    assert set(check()["TF"]) == {tf}
+    assert set(check()["source"]) == {tf}
     at.radio(key="net_cut").set_value("Score ≥ threshold").run()
     thr = at.slider(key="net_threshold")
     thr.set_value(float(np.round(shown["score"].median(), 3))).run()
@@ -384,7 +394,7 @@ def test_network_download_holds_exactly_the_rows_shown(small_files, media, monke
     assert (got["score"] >= at.slider(key="net_threshold").value - 1e-9).all()
     at.text_input(key="net_search").set_value("zzzz_no_gene").run()
     assert_clean(at)
-    assert len(frame(at, ["TF", "target", "score", "label", "status"])) == 0
+    assert len(frame(at, SHOWN)) == 0
     assert calls == [1], "a rerun must not recompute the network"
     # the 80-gene list is scored among the translator's training genes; switched off, the page warns instead
     if not TRANSLATOR:
@@ -459,13 +469,13 @@ def test_benchmark_page_loads_saved_results(saved_benchmark):
     options = at.selectbox(key="bench_pick").options
     assert options[1].endswith("table2") and options[2].endswith("np5")  # then the bundled tables, then results/
     assert not at.error, [e.value for e in at.error]
-    ours = frame(at, ["Emb", "VVP", "GDT", "Ens"], 0)
-    assert list(ours.columns) == ["Emb", "VVP", "GDT", "Ens"] and "Avg" in list(ours.index)
+    ours = frame(at, ["STRING/mHSC-L/500", "Non-Specific/mDC/500", "Avg"])  # methods × datasets: fits the width
+    assert list(ours.index) == ["Emb", "VVP", "GDT", "Ens"]
     per_method = frame(at, ["AUROC", "AUPRC"])
     assert list(per_method.index) == ["Emb", "VVP", "GDT", "Ens"]
     assert any(figures.PAPER_LABEL in m.value for m in at.markdown)
-    paper = frame(at, ["Origin-Pert", "Origin-Attn", "Pert", "Emb", "VVP", "GDT", "Ens"])
-    assert "STRING/mHSC-L" in list(paper.index)  # the paper rows for our test datasets
+    paper = next(d.value for d in at.dataframe if "STRING/mHSC-L" in list(d.value.columns))  # our test datasets
+    assert list(paper.index)[:7] == ["Origin-Pert", "Origin-Attn", "Pert", "Emb", "VVP", "GDT", "Ens"]
     heat = plotly_figure(at, "bench_heatmap")
     assert list(heat.data[0].x) == ["Emb", "VVP", "GDT", "Ens"]
     compare = plotly_figure(at, "bench_compare")
@@ -554,7 +564,10 @@ def test_train_translator_and_select_it(small_files, translator_dir):
     at.switch_page("app_pages/4_Train.py").run()
     assert_clean(at)
     label = state.dataset_label(at.session_state["dataset_key"])
-    assert at.selectbox(key="train_ds").value == label
+    # defaults to a labelled dataset other than the predicted one; training on the predicted one is warned about
+    assert at.selectbox(key="train_ds").value != label
+    assert not any("also the dataset" in w.value for w in at.warning)
+    at.selectbox(key="train_ds").set_value(label)
     at.multiselect(key="train_methods").set_value(["VVP", "GDT", "Ens"])
     at.number_input(key="train_epochs").set_value(5)
     at.text_input(key="train_name").set_value("my_small")
@@ -564,6 +577,7 @@ def test_train_translator_and_select_it(small_files, translator_dir):
     assert (translator_dir / "my_small" / "meta.json").is_file()
     assert at.session_state["translator_path"] == str(translator_dir / "my_small")
     assert any("now the selected translator" in s.value for s in at.success)
+    assert any("also the dataset the Gene pair and Network pages predict on" in w.value for w in at.warning)
     # the new translator drives the other pages
     at.switch_page("app_pages/2_Network.py").run()
     assert_clean(at)

@@ -343,7 +343,7 @@ def test_cli_bad_input_exit_2_one_message_no_output(capsys, tmp_path, tiny_check
         (pred + ["--genes", str(g_unknown), "--method", "Emb"], r"none of the 2 genes"),
         (pred + ["--genes", str(g_ok), "--method", "Foo"], r"method 'Foo'"),
         (pred + ["--genes", str(g_ok), "--device", "cuda:7"], r"device 'cuda:7'"),
-        (pred + ["--genes", str(g_ok), "--out", str(tmp_path / "edges.xlsx")], r"edges\.xlsx.*expected a \.tsv, \.csv or \.graphml"),
+        (pred + ["--genes", str(g_ok), "--out", str(tmp_path / "edges.xlsx")], r"edges\.xlsx.*expected a \.tsv, \.csv, \.graphml"),
         (["predict", "--checkpoint", str(bad_ckpt), "--genes", str(g_ok), "--out", str(out)], r"best_model\.pt.*cannot be read"),
         (["predict", "--checkpoint", str(tmp_path / "nockpt"), "--genes", str(g_ok), "--out", str(out)], r"nockpt' not found"),
         (["predict", "--dataset", "STRING/mHSC-L/500", "--checkpoint", str(tiny_checkpoint), "--out", str(out)],
@@ -415,8 +415,8 @@ def test_cli_predict_expression_with_a_text_cell(capsys, tmp_path, tiny_checkpoi
 
 
 def test_cli_subprocess_bad_input_and_formats(tmp_path, tiny_checkpoint, tiny_translator):
-    """Real processes: a binary gene list exits 2 with one line on stderr and no output; good input writes .csv and
-    .graphml that read back."""
+    """Real processes: a binary gene list or an unknown --format exits 2 with one line on stderr and no output; good
+    input writes .csv, .graphml and (--format beeline) BEELINE's rankedEdges.csv that read back."""
     env = dict(os.environ, UGRN_CACHE_DIR=str(tmp_path / "cache"), OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
     base = [sys.executable, "-m", "ugrn_core.cli", "predict", "--checkpoint", str(tiny_checkpoint), "--translator",
             str(tiny_translator), "--species", "mouse"]
@@ -426,18 +426,27 @@ def test_cli_subprocess_bad_input_and_formats(tmp_path, tiny_checkpoint, tiny_tr
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("ugrn predict: error:") and "bin.txt" in r.stderr
     assert not (tmp_path / "e.csv").exists()
+    r = subprocess.run(base + ["--genes", str(tmp_path / "bin.txt"), "--format", "xlsx", "--out", str(tmp_path / "e.x")],
+                       cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "format 'xlsx': expected one of tsv, csv, decoupler" in r.stderr, r.stderr
 
     ds = api.load_beeline("STRING/mHSC-L/500")
     (tmp_path / "g.txt").write_text("\n".join(ds.tfs[:5] + ds.genes[:30]))
-    for suffix in ("csv", "graphml"):
-        out = tmp_path / f"e.{suffix}"
-        r = subprocess.run(base + ["--genes", str(tmp_path / "g.txt"), "--method", "Emb", "--top", "20", "--out", str(out)],
-                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    for name, fmt in (("e.csv", None), ("e.graphml", None), ("rankedEdges.csv", "BEELINE")):
+        out = tmp_path / name
+        r = subprocess.run(base + ["--genes", str(tmp_path / "g.txt"), "--method", "Emb", "--top", "20", "--out", str(out)]
+                           + (["--format", fmt] if fmt else []), cwd=REPO, env=env, capture_output=True, text=True,
+                           timeout=300)
         assert r.returncode == 0, r.stderr
-        if suffix == "csv":
+        if fmt:  # BEELINE's rankedEdges.csv: tab-separated despite its name, as BLEval reads it
+            t = pd.read_csv(out, sep="\t")
+            assert list(t.columns) == ["Gene1", "Gene2", "EdgeWeight"] and len(t) == 20
+            assert t["EdgeWeight"].is_monotonic_decreasing and set(t["Gene1"]) <= set(ds.tfs[:5])
+        elif name.endswith(".csv"):
             t = pd.read_csv(out)
-            assert list(t.columns) == ["TF", "target", "score", "label"] and len(t) == 20
-            assert t["score"].is_monotonic_decreasing and set(t["TF"]) <= set(ds.tfs[:5])
+            assert list(t.columns) == ["source", "target", "weight", "score", "rank"] and len(t) == 20
+            assert t["score"].is_monotonic_decreasing and set(t["source"]) <= set(ds.tfs[:5])
+            assert list(t["rank"]) == list(range(1, 21)) and (t["weight"] == t["score"]).all()
         else:
             import networkx as nx
 

@@ -204,6 +204,10 @@ def test_every_page_renders_without_errors(server):
                     if n_err:
                         texts = page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
                         problems.append(f"{round_name} {name}: error box: {texts}")
+                    if page.locator('[data-testid="stAppDeployButton"]').count():  # .streamlit/config.toml toolbarMode
+                        problems.append(f"{round_name} {name}: Streamlit's Deploy button is shown")
+                    if "None" in body.split():  # a missing value must read "n/a" (figures.table_view)
+                        problems.append(f"{round_name} {name}: a table shows 'None' for a missing value")
                     if round_name == "warm":
                         page.screenshot(path=str(OUT / f"{name}.png"))
         finally:

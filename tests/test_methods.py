@@ -7,6 +7,8 @@ bundled model, so probes take seconds.
 from __future__ import annotations
 
 import pkgutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,40 @@ def test_registry_discovers_one_spec_per_module():
     assert {"Origin-Pert", "Origin-Attn", "Pert", "Emb", "VVP", "GDT", "Ens"} <= set(methods.names())
     orders = [s.order for s in methods.all_specs()]
     assert orders == sorted(orders)  # display order
+
+
+_THREADED_DISCOVERY = """
+import sys, threading
+from ugrn_core import methods
+n = 8
+barrier, out = threading.Barrier(n), [None] * n
+def worker(k):
+    barrier.wait()
+    try:
+        out[k] = [s.name for s in methods.all_specs()]
+    except Exception as e:  # what a Streamlit session would show in its error box
+        out[k] = f"{type(e).__name__}: {e}"
+threads = [threading.Thread(target=worker, args=(k,)) for k in range(n)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+bad = [o for o in out if not isinstance(o, list) or o != out[0]]
+print(len(out[0]) if isinstance(out[0], list) else 0, bad)
+sys.exit(1 if bad else 0)
+"""
+
+
+def test_registry_discovery_is_thread_safe_in_a_fresh_process():
+    """8 threads call all_specs() at once in a fresh interpreter (as concurrent first Streamlit sessions do): every one
+    gets the same, complete registry. Repeated 5 times, each in a new process, as discovery runs once per process."""
+    n_modules = len([m for m in pkgutil.iter_modules([str(METHODS_DIR)]) if not m.name.startswith("_") and m.name != "base"])
+    root = str(METHODS_DIR.parents[1])
+    for run in range(5):
+        r = subprocess.run([sys.executable, "-c", _THREADED_DISCOVERY], capture_output=True, text=True, timeout=120,
+                           cwd=root, env={**__import__("os").environ, "PYTHONPATH": root})
+        assert r.returncode == 0, f"run {run}: threads saw a failed or partial registry: {r.stdout[-2000:]}{r.stderr[-2000:]}"
+        assert r.stdout.split()[0] == str(n_modules), r.stdout
 
 
 def test_lookup_is_case_insensitive_and_unknown_names_are_listed():
@@ -163,3 +199,22 @@ def test_cli_predict_from_an_expression_file_runs_expression_methods(fm, small, 
     assert cli.main(["predict", "--genes", str(tmp_path / "genes.txt"), "--species", "mouse", "--method", "Origin-Pert",
                      "--out", str(tmp_path / "x.tsv")]) == 2
     assert not (tmp_path / "x.tsv").exists()
+
+
+def test_pair_probe_cost_names_what_the_first_pair_computes(fm, small):
+    """The Gene pair page's one-off notice: before the first pair of a gene set, the probes its methods need are
+    listed with a positive estimate; after one pair is scored they are cached and the cost is zero."""
+    from ugrn_core import api
+
+    base, tr = small["smaller"], small["translator"]
+    # a gene set no other test probed: the 10 first genes of the 12-gene subset
+    genes = list(base.genes)[:10]
+    e = base.edges[base.edges["tf"].isin(genes) & base.edges["target"].isin(genes)]
+    ds = dataset_from_genes(genes, tfs=[t for t in base.tfs if t in genes], species="mouse", name="ten", edges=e)
+    want = [m for m in ("VVP", "GDT", "Ens") if m in tr.methods]  # the default method and its members
+    todo, est = api.pair_probe_cost(fm, ds, tr, want, background="none")
+    assert todo == ["VVP", "GDT"]
+    assert 0 < est < 600
+    pair = candidate_pairs(ds).head(1)[["tf", "target"]]
+    api.predict_pairs(fm, ds, tr, pair, methods=want, background="none")
+    assert api.pair_probe_cost(fm, ds, tr, want, background="none") == ([], 0.0)

@@ -1,4 +1,5 @@
-"""RegDiffusion peer: recovers planted regulation on simulated expression; a clear error without the package."""
+"""Expression peers: RegDiffusion recovers planted regulation on simulated expression; GRNBoost2 through arboreto's own
+code equals arboreto's grnboost2 on real expression; a clear error without either package; the peers' disk cache."""
 
 import sys
 
@@ -61,7 +62,7 @@ def test_peer_matrix_is_cached_on_disk_and_read_by_pair(monkeypatch):
 
     Xd = np.asarray(ds.expression.X, dtype=np.float64)
     order = np.argsort(genes)  # the matrix is computed on the genes sorted by symbol
-    key = cache_key("GRNBoost2", grnboost2.SGBM_KWARGS, grnboost2.EARLY_STOP_WINDOW, 0, sorted(genes[:4]),
+    key = cache_key("GRNBoost2", *grnboost2.arboreto_settings(), 0, sorted(genes[:4]),
                     sorted(genes), *expression_fingerprint(Xd[:, order]))
     path = cache_dir() / "peers" / f"GRNBoost2-{key}.npy"
     assert path.is_file() and path.with_suffix(".json").is_file()
@@ -76,3 +77,74 @@ def test_peer_matrix_is_cached_on_disk_and_read_by_pair(monkeypatch):
     ds2 = dataset_from_genes([genes[k] for k in perm], tfs=genes[3::-1], name="planted, other order",
                              expression=shuffled)
     np.testing.assert_array_equal(spec.run(ScoringContext(ds2), pairs), first)
+
+
+_ARBORETO_GRNBOOST2 = """
+import os
+os.environ["DASK_DATAFRAME__QUERY_PLANNING"] = "False"  # arboreto 0.1.6 + dask 2024.12: notes/libraries.md
+import sys
+
+import numpy as np
+import pandas as pd
+
+
+def main():
+    from arboreto.algo import grnboost2
+    from distributed import Client
+
+    d = np.load(sys.argv[1])
+    genes, tfs = [str(g) for g in d["genes"]], [str(t) for t in d["tfs"]]
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as client:
+        net = grnboost2(expression_data=pd.DataFrame(d["X"], columns=genes), tf_names=tfs, seed=0,
+                        client_or_address=client)
+    net.to_csv(sys.argv[2], index=False)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_grnboost2_equals_arboretos_own_grnboost2_on_real_expression(tmp_path):
+    """``grnboost2_matrix`` (arboreto's per-target ``infer_partial_network`` over a process pool, no dask) gives the
+    importances of ``arboreto.algo.grnboost2`` itself (dask, a ``distributed.Client``) with the same seed, on a real
+    subset: BEELINE STRING/mHSC-L/500, its first 150 cells, 6 TFs and 14 other genes. arboreto runs in a subprocess:
+    its dask needs ``DASK_DATAFRAME__QUERY_PLANNING=False`` before dask.dataframe is first imported."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("arboreto")
+    pytest.importorskip("distributed")
+    from ugrn_core.datasets import load_beeline
+    from ugrn_core.methods._peer_matrix import sorted_expression
+    from ugrn_core.methods.grnboost2 import grnboost2_matrix
+
+    ds = load_beeline("STRING/mHSC-L/500")
+    X, col = sorted_expression(ds)
+    X = X[:150]
+    tfs = sorted(t for t in ds.tfs if t in col)[:6]
+    others = [g for g in col if g not in set(ds.tfs) and np.ptp(X[:, col[g]]) > 0][:14]
+    genes = sorted(tfs + others)
+    X = np.ascontiguousarray(X[:, [col[g] for g in genes]])
+    M = grnboost2_matrix(X, genes, tfs, seed=0, n_workers=2)
+    assert M.shape == (6, 20) and (M > 0).sum() > 60
+    assert all(M[i, genes.index(t)] == 0 for i, t in enumerate(tfs))  # no self-edges
+
+    np.savez(tmp_path / "in.npz", X=X, genes=np.array(genes), tfs=np.array(tfs))
+    (tmp_path / "run.py").write_text(_ARBORETO_GRNBOOST2)
+    r = subprocess.run([sys.executable, str(tmp_path / "run.py"), str(tmp_path / "in.npz"), str(tmp_path / "net.csv")],
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    net = pd.read_csv(tmp_path / "net.csv")
+    ref = np.zeros_like(M)
+    ref[[tfs.index(t) for t in net["TF"]], [genes.index(g) for g in net["target"]]] = net["importance"]
+    assert len(net) == int((M > 0).sum())  # the same links (arboreto lists importance > 0 only)
+    np.testing.assert_allclose(M, ref, rtol=1e-12, atol=0)
+
+
+def test_grnboost2_missing_arboreto_names_the_install(monkeypatch):
+    from ugrn_core.methods.grnboost2 import grnboost2_matrix
+
+    monkeypatch.setitem(sys.modules, "arboreto", None)  # import arboreto now raises ImportError
+    with pytest.raises(ParameterError, match=r"pip install arboreto==0\.1\.6 .*'\.\[peers\]'"):
+        grnboost2_matrix(np.ones((10, 3)), ["A", "B", "C"], ["A"])

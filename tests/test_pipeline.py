@@ -176,7 +176,7 @@ def test_predict_edges_from_gene_list_and_cli(result, fm, tmp_path):
                    str(translator_dir), "--method", "vvp", "--top", "100", "--out", str(out)])  # names in any case
     assert rc == 0
     written = pd.read_csv(out, sep="\t")
-    assert list(written.columns) == ["TF", "target", "score", "label"] and len(written) == 100
+    assert list(written.columns) == ["source", "target", "weight", "score", "rank"] and len(written) == 100  # no reference
     assert written["score"].is_monotonic_decreasing
     rc = cli.main(["predict", "--genes", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "x.tsv")])
     assert rc == 2 and not (tmp_path / "x.tsv").exists()

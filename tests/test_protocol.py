@@ -144,6 +144,19 @@ def test_averages_only_over_common_datasets():
     assert t.loc["d1", "M"] == "0.600 ± 0.000"
 
 
+def test_abs_pearson_in_blocks_is_bit_identical_to_one_block():
+    rng = np.random.default_rng(3)
+    X = rng.gamma(0.5, 1.0, size=(97, 40))
+    X[:, 7] = 2.0  # zero variance: scores 0
+    i, j = rng.integers(0, 40, 5000), rng.integers(0, 40, 5000)
+    whole = abs_pearson(X, i, j, block_bytes=2 * 8 * 97 * 5000)  # one block
+    for block in (1, 2 * 8 * 97, 2 * 8 * 97 * 333):  # 1 pair, 1 pair, 333 pairs per block
+        assert np.array_equal(abs_pearson(X, i, j, block_bytes=block), whole)
+    Z = (X - X.mean(0)) / np.where(X.std(0) > 0, X.std(0) * np.sqrt(97), 1.0)
+    assert np.allclose(whole, np.abs((Z[:, i] * Z[:, j]).sum(0)), rtol=0, atol=1e-12)
+    assert (whole[(i == 7) | (j == 7)] == 0).all()
+
+
 def test_abs_pearson_recovers_planted_correlation():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 6))

@@ -126,6 +126,31 @@ def filter_edges(
     return df.reset_index(drop=True)
 
 
+NA = "n/a"  # how every table of the app shows a missing value
+
+
+def table_view(df: pd.DataFrame, digits: int = 3, formats: dict | None = None):
+    """``df`` ready for ``st.dataframe``: every missing value (NaN, None) shown as "n/a" (Streamlit would show
+    "None"; a column holding one becomes text), floats with ``digits`` decimals; ``formats`` maps a column to its own
+    format string or callable. Returns a pandas Styler."""
+    def default(x):
+        if x is None or (isinstance(x, float) and np.isnan(x)):
+            return NA
+        return f"{x:.{digits}f}" if isinstance(x, (float, np.floating)) else str(x)
+
+    custom = formats or {}
+    # Streamlit draws a null cell as "None" whatever the Styler says, so columns with a missing value become text
+    df = df.copy()
+    for c in df.columns:
+        if df[c].isna().any():
+            f = custom.get(c, default)
+            df[c] = [NA if (v is None or (isinstance(v, float) and np.isnan(v))) else
+                     (f.format(v) if isinstance(f, str) else f(v)) for v in df[c]]
+    # one call with a formatter for every column (a second .format call would reset the others)
+    return df.style.format({c: custom.get(c, default) if df[c].dtype != object else str for c in df.columns},
+                           na_rep=NA)
+
+
 def edge_status(label) -> str:
     """Ground-truth status of one predicted edge: 1 → true positive, 0 → false positive, NaN → no ground truth."""
     if label is None or pd.isna(label):
@@ -134,16 +159,17 @@ def edge_status(label) -> str:
 
 
 def edge_table(shown: pd.DataFrame) -> pd.DataFrame:
-    """The ranked edge table the Network page shows: ``ugrn_core.export.edge_table`` (TF, target, score, label) + status,
-    indexed by rank from 1. Its downloads come from ``export.edges_bytes`` on the same edges."""
-    out = api.edge_table(shown)
-    out["status"] = [edge_status(v) for v in out["label"]]
-    out.index = pd.RangeIndex(1, len(out) + 1, name="rank")
+    """The ranked edge table the Network page shows: ``ugrn_core.export.edge_table`` (source, target, weight, score,
+    label when a reference exists) + status, indexed by its rank (1 = best). Its downloads come from
+    ``export.edges_bytes`` on the same edges."""
+    out = api.edge_table(shown).set_index("rank")
+    out["status"] = [edge_status(v) for v in out["label"]] if "label" in out else STATUS_NA
     return out
 
 
 def false_negatives(edges: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
-    """Known edges of the full prediction that the view does not show (``api.missed_edges``)."""
+    """Known edges of the full prediction that the view does not show, with their rank and score
+    (``api.missed_edges``)."""
     return api.missed_edges(edges, shown)
 
 
@@ -156,6 +182,39 @@ def graph_layout(edges: pd.DataFrame, nodes: Sequence[str] | None = None, seed: 
                  iterations: int = 60) -> pd.DataFrame:
     """Force-directed 2-D positions DataFrame[gene, x, y] (``api.graph_layout``)."""
     return api.graph_layout(edges, nodes, seed=seed, iterations=iterations)
+
+
+def label_genes(
+    pos: dict[str, tuple[float, float]],
+    genes: Sequence[str],
+    priority: dict[str, float],
+    width_px: float = 900.0,
+    height_px: float = 590.0,
+    font_px: float = 9.0,
+    max_labels: int = 150,
+) -> set[str]:
+    """Genes whose name can be written above their marker without overlapping another label: greedy, highest
+    ``priority`` first (ties by name), each label a box of about 0.6·font_px per character × 1.3·font_px placed
+    above the node, in the pixel frame of a ``width_px`` × ``height_px`` plot of the layout's bounding box.
+    At most ``max_labels``; the rest are named on hover."""
+    if not genes:
+        return set()
+    xy = np.array([pos[g] for g in genes], dtype=float)
+    lo, span = xy.min(axis=0), np.maximum(np.ptp(xy, axis=0), 1e-9)
+    scale = min(width_px / span[0], height_px / span[1])  # scaleanchor: one scale for both axes
+    placed: list[tuple[float, float, float, float]] = []
+    out: set[str] = set()
+    for g in sorted(genes, key=lambda g: (-priority.get(g, 0.0), g)):
+        if len(out) >= max_labels:
+            break
+        x, y = (np.asarray(pos[g], float) - lo) * scale
+        w, h = 0.6 * font_px * len(g) + 2, 1.3 * font_px
+        box = (x - w / 2, y + 5, x + w / 2, y + 5 + h)  # above the marker (y grows upwards)
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+            continue
+        placed.append(box)
+        out.add(g)
+    return out
 
 
 def _width_bins(scores: np.ndarray, n_bins: int = 4) -> tuple[np.ndarray, list[float]]:
@@ -177,7 +236,8 @@ def network_figure(
     highlight: str | None = None,
 ) -> go.Figure:
     """Interactive network: edges coloured by ground-truth status, width by score (4 bins), TFs as orange diamonds,
-    targets as blue circles (size by degree); hover an edge's midpoint or a node for details.
+    targets as blue circles (size by degree); gene names where they fit without overlap (``label_genes``: TFs first,
+    then by degree); hover an edge's midpoint or a node for details.
 
     Draws the ``max_edges`` best edges of ``shown``; genes missing from ``layout`` go on an outer ring.
     """
@@ -237,6 +297,10 @@ def network_figure(
             )
         )
     deg = pd.Series(list(src) + list(dst)).value_counts()
+    # names drawn where they fit: TFs before targets, then by degree (the rest on hover)
+    # (in the pixel frame of the page's graph column: about 540 px wide on a 1280 px window, 620 px high)
+    labelled = label_genes(pos, genes, {g: deg.get(g, 0) + (1e6 if g in tfs else 0) for g in genes},
+                           width_px=440.0, height_px=500.0, font_px=11.0)
     for role, members, symbol, color in (
         ("TF", [g for g in genes if g in tfs], "diamond", TF_COLOR),
         ("target", [g for g in genes if g not in tfs], "circle", TARGET_COLOR),
@@ -249,8 +313,8 @@ def network_figure(
             go.Scatter(
                 x=[pos[g][0] for g in members],
                 y=[pos[g][1] for g in members],
-                mode="markers+text" if role == "TF" and len(members) <= 80 else "markers",
-                text=members,
+                mode="markers+text",
+                text=[g if g in labelled else "" for g in members],
                 textposition="top center",
                 textfont=dict(size=9),
                 hovertext=[f"{g} ({role})<br>degree {int(deg.get(g, 0))}" for g in members],

@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +132,34 @@ def _get_translator(path: str, mtime: float):
 def get_translator(path: str):
     """``api.load_translator`` once per folder and modification time ("" = bundled)."""
     return _get_translator(path, _mtime(path))
+
+
+def _warm_up() -> None:
+    """Load the default checkpoint, translator and dataset into the very ``st.cache_resource`` entries the pages read
+    (``_get_model``, ``_get_translator``, ``get_beeline``), so sessions find them loaded instead of each waiting on
+    the first. A failure here is left to the page that needs the object, which shows it in its error box."""
+    try:
+        _get_model(os.environ.get("UGRN_APP_CHECKPOINT", ""))
+        get_translator(os.environ.get("UGRN_APP_TRANSLATOR", ""))
+        if DEFAULT_DATASET in list_datasets_cached():
+            get_beeline(DEFAULT_DATASET)
+    except Exception:  # noqa: BLE001 - reported by the page that loads it
+        pass
+
+
+def start_warm_up() -> threading.Thread:
+    """Start ``_warm_up`` once per server process, in a background thread (called when this module is first
+    imported, i.e. when the server runs its first session's script). Returns the thread (already started)."""
+    global _WARM_UP
+    with _WARM_UP_LOCK:
+        if _WARM_UP is None:
+            _WARM_UP = threading.Thread(target=_warm_up, name="ugrn-warm-up", daemon=True)
+            _WARM_UP.start()
+        return _WARM_UP
+
+
+_WARM_UP: threading.Thread | None = None
+_WARM_UP_LOCK = threading.Lock()
 
 
 def saved_translators() -> dict[str, str]:
@@ -274,10 +303,11 @@ def pair_curves(ckpt_id: str, ds_key: str, source: str, target: str, params_json
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def pair_probabilities(
-    ckpt_id: str, ds_key: str, tr_key: str, source: str, target: str, methods: tuple, _fm, _ds, _tr
+    ckpt_id: str, ds_key: str, tr_key: str, source: str, target: str, methods: tuple, _fm, _ds, _tr, _note: str = ""
 ) -> pd.DataFrame:
-    """``api.predict_pairs`` of ``methods`` for both directions of one pair: rows source→target, target→source."""
-    bar, cb = progress_callback(f"Scoring the pair ({', '.join(methods)})")
+    """``api.predict_pairs`` of ``methods`` for both directions of one pair: rows source→target, target→source.
+    ``_note`` (not part of the cache key) is added to the progress bar's text, e.g. the one-off probe estimate."""
+    bar, cb = progress_callback(f"Scoring the pair ({', '.join(methods)}){_note}")
     pairs = pd.DataFrame({"tf": [source, target], "target": [target, source]})
     out = api.predict_pairs(_fm, _ds, _tr, pairs, methods=list(methods), progress=cb)
     bar.empty()
@@ -414,8 +444,8 @@ def expression_edges(ctx, method: str):
         return store[key]
     st.info(
         f"**{method}** is fitted on this dataset's own expression (every TF × gene pair), not by the translator. "
-        f"Quick settings ({api.QUICK_SEM['epochs']} epochs, hidden {api.QUICK_SEM['hidden']}; about 1–3 min per fit on 2 CPU "
-        "cores, cached on disk). InfoSEM uses scGPT's gene embeddings as its prior; InfoSEM-BC also uses the "
+        f"Quick settings ({api.QUICK_SEM['epochs']} epochs, hidden {api.QUICK_SEM['hidden']}; about 1–3 min per fit "
+        "on 2 CPU cores, cached on disk). InfoSEM uses scGPT's gene embeddings as its prior; InfoSEM-BC also uses the "
         "dataset's known edges as its known-edge prior, so its network echoes them."
     )
     if not st.button(f"▶ Fit {method}", type="primary", key=f"fit_{method}"):
@@ -423,8 +453,19 @@ def expression_edges(ctx, method: str):
     bar, cb = progress_callback(f"Fitting {method} on {dataset_label(ctx.ds_key)}")
     opts = api.sem_options(quick=True, fm=ctx.fm)
     edges = safe_call(f"fitting {method}", api.expression_network, ctx.ds, method, options=opts, fm=ctx.fm,
-                            progress=cb)
+                      progress=cb)
     bar.empty()
     if edges is not None:
         store[key] = edges
     return edges
+
+
+def _in_server() -> bool:
+    from streamlit import runtime
+
+    return runtime.exists()
+
+
+# in a running server (not a bare import or a unit test); UGRN_APP_WARM_UP=0 switches it off
+if os.environ.get("UGRN_APP_WARM_UP", "1") != "0" and _in_server():
+    start_warm_up()

@@ -11,7 +11,7 @@ import streamlit as st
 
 from ugrn_core import api
 
-from . import REPO_ROOT, RESULTS_DIR
+from . import REPO_ROOT, RESULTS_DIR, figures
 
 BUNDLED_WITHIN = api.ASSETS_DIR / "benchmark_infosem"
 CELL_ORDER = ("hESC", "hHEP", "mDC", "mESC", "mHSC-GM", "mHSC-L")
@@ -56,6 +56,31 @@ def paper_table(metric: str, ground_truth: str) -> pd.DataFrame:
     return p[[c for c in CELL_ORDER if c in p.columns]]
 
 
+def choices_table(choices: dict) -> pd.DataFrame:
+    """The hyper-parameter choices of a within-dataset run (``meta["choices"]``, keys like
+    ``"Specific/mDC/500|seed3|scgpt|sigma_w"`` or ``"…|prior_coverage|scgpt"`` → number) as one row per dataset and
+    one column per setting (e.g. "scgpt sigma_w", "prior_coverage scgpt"); each cell holds the distinct values, with
+    their number of seeds when there are several ("n/a" where a dataset lacks the setting)."""
+    rows = []
+    for key, value in (choices or {}).items():
+        parts = str(key).split("|")
+        dataset, rest = parts[0], [p for p in parts[1:] if not p.startswith("seed")]
+        rows.append({"dataset": dataset, "setting": " ".join(rest) or "value", "value": value})
+    if not rows:
+        return pd.DataFrame(columns=["dataset"])
+
+    def summary(values: pd.Series) -> str:
+        counts = values.value_counts(sort=False)
+        if len(counts) == 1:
+            return f"{counts.index[0]:g}" + (f" (all {counts.iloc[0]} seeds)" if counts.iloc[0] > 1 else "")
+        return ", ".join(f"{v:g} ({n} seeds)" for v, n in sorted(counts.items()))
+
+    df = pd.DataFrame(rows)
+    out = df.groupby(["dataset", "setting"], sort=True)["value"].agg(summary).unstack("setting").fillna("n/a")
+    out.columns.name = None
+    return out.reset_index()
+
+
 def render() -> None:
     """Draw the section (call at the end of the Benchmark page)."""
     st.divider()
@@ -84,7 +109,11 @@ def render() -> None:
     test_set = c3.radio("Test set", test_sets, key="within_test_set")
     label = result.meta.get("label") or ""
     st.caption(f"Our run: {label}; candidate pairs: {result.meta.get('candidates', 'known')} genes; seeds "
-               f"{result.meta.get('seeds')}; hyper-parameter choices {result.meta.get('choices', {})}")
+               f"{result.meta.get('seeds')}.")
+    choices = choices_table(result.meta.get("choices", {}))
+    if len(choices):
+        with st.expander(f"Hyper-parameter choices ({choices['dataset'].nunique()} datasets)"):
+            st.dataframe(figures.table_view(choices, digits=4), hide_index=True, width="stretch")
     for gt, title in (("Specific", "cell-type-specific ChIP-seq"), ("Non-Specific", "non-specific ChIP-seq")):
         ours = ours_table(result, metric, gt, test_set)
         if ours.empty:
@@ -92,7 +121,7 @@ def render() -> None:
         st.markdown(f"**{title}**")
         left, right = st.columns(2)
         left.markdown("Ours")
-        left.dataframe(ours, width="stretch")
+        left.dataframe(figures.table_view(ours), width="stretch")
         if metric in ("AUPRC", "Hit@1%") and test_set == "unseen":
             right.markdown("Reported in the InfoSEM paper (not our run; hESC/hHEP/mDC/mESC, their preprocessing)")
-            right.dataframe(paper_table(metric, gt), width="stretch")
+            right.dataframe(figures.table_view(paper_table(metric, gt)), width="stretch")

@@ -21,15 +21,16 @@ from ._io import check_writable_output
 from .bench.benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark, with_averages
 from .bench.metrics import curves, evaluate
 from .bench.report import auprc_figure
-from .bench.tables import main_table, paired_tests, twin_margin
+from .bench.tables import fmt_p, main_table, paired_tests, twin_margin
 from .config import (ASSETS_DIR, BUNDLED, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, check_allowed_path,
                      default_checkpoint_dir, default_device, default_translator_dir, resolve_checkpoint_dir,
                      resolve_device, resolve_translator_dir)
 from .data.datasets import GRNDataset, dataset_from_genes, list_datasets, load_beeline
+from .data.gene_ids import ensembl_to_symbols
 from .data.pairs import sample_pairs
 from .data.readers import read_edge_list, read_expression, read_gene_list
 from .errors import DataError, UGRNInputError
-from .export import edge_table, edges_bytes, edges_to_graph, write_edges
+from .export import edge_table, edges_bytes, edges_to_graph, read_network, write_edges
 from .methods import MethodSpec
 from .predict import (DEFAULT_METHOD, Network, context_background, graph_layout, missed_edges, network, node_degrees,
                       predict_edges, score_pairs)
@@ -38,22 +39,24 @@ from .probes.background import Background
 from .probes.features import DatasetProbes
 from .probes.params import ProbeParams
 from .scfm.checkpoint import load_checkpoint
+from .scfm.corpus import barely_seen
 from .scfm.model import ScFM
 from .scfm.vocab import VocabMapping, map_to_vocab
 from .translator.artifact import DEFAULT_METHODS as DEFAULT_TRAIN_METHODS
 from .translator.artifact import Translator, projectors_needed
 
-__all__ = ["ASSETS_DIR", "auprc_figure", "available_methods", "Background", "BenchmarkResult", "BUNDLED",
-           "BUNDLED_TABLES", "cached_probes", "check_allowed_path", "check_writable_output", "context_background",
-           "context_warning", "curves", "dataset_from_files", "dataset_from_genes", "DatasetProbes",
-           "DEFAULT_BENCHMARK", "DEFAULT_CHECKPOINT", "default_checkpoint_dir", "DEFAULT_METHOD", "default_methods",
-           "DEFAULT_TRAIN_METHODS", "DEFAULT_TRANSLATOR", "default_translator_dir", "device_name", "edge_table",
-           "edges_bytes", "edges_to_graph", "estimate_probe_seconds", "evaluate", "export", "expression_network",
-           "format_seconds", "graph_layout", "GRNDataset", "list_datasets", "load_beeline", "load_benchmark",
-           "load_model", "load_translator", "load_unseen_genes", "main_table", "methods", "MethodSpec", "missed_edges",
-           "Network", "network", "node_degrees", "pair_curves", "paired_tests", "paper_infosem_table", "paper_table",
-           "PAPER_TABLES_DIR", "predict_edges", "predict_pairs", "ProbeParams", "probes", "probes_for_methods",
-           "projectors_needed", "QUICK_SEM", "read_edge_list", "read_expression", "read_gene_list",
+__all__ = ["ASSETS_DIR", "auprc_figure", "available_methods", "Background", "barely_seen", "BenchmarkResult",
+           "BUNDLED", "BUNDLED_TABLES", "cached_probes", "check_allowed_path", "check_writable_output",
+           "context_background", "context_warning", "curves", "dataset_from_files", "dataset_from_genes",
+           "DatasetProbes", "DEFAULT_BENCHMARK", "DEFAULT_CHECKPOINT", "default_checkpoint_dir", "DEFAULT_METHOD",
+           "default_methods", "DEFAULT_TRAIN_METHODS", "DEFAULT_TRANSLATOR", "default_translator_dir", "device_name",
+           "edge_table", "edges_bytes", "edges_to_graph", "ensembl_to_symbols", "estimate_probe_seconds", "evaluate",
+           "export", "expression_network", "fmt_p", "format_seconds", "graph_layout", "GRNDataset", "list_datasets",
+           "load_beeline", "load_benchmark", "load_model", "load_translator", "load_unseen_genes", "main_table",
+           "methods", "MethodSpec", "missed_edges", "network", "Network", "node_degrees", "pair_curves",
+           "pair_probe_cost", "paired_tests", "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR",
+           "predict_edges", "predict_pairs", "ProbeParams", "probes", "probes_for_methods", "projectors_needed",
+           "QUICK_SEM", "read_edge_list", "read_expression", "read_gene_list", "read_network",
            "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir", "run_benchmark", "run_unseen_genes",
            "ScFM", "score_pairs", "sem_options", "train_translator", "Translator", "twin_margin", "UGRNInputError",
            "vocab_mapping", "VocabMapping", "with_averages", "write_edges"]
@@ -260,6 +263,24 @@ def predict_pairs(fm: ScFM, ds: GRNDataset, translator: Translator, pairs: pd.Da
         methods = available_methods(ds, translator)
     bg = context_background(fm, ds, translator, methods, background)
     return score_pairs(probes(fm, ds, translator.params, bg), pairs, methods, translator, progress)
+
+
+def pair_probe_cost(fm: ScFM, ds: GRNDataset, translator: Translator, methods=None, background="auto"):
+    """What scoring any pair of ``ds`` with ``methods`` (as ``predict_pairs`` does) still has to compute.
+
+    The translator's context-z feature normalisation needs statistics over every candidate pair, so the first pair
+    scored probes the whole gene set (every TF × gene pair); the arrays are then cached on disk for every pair of the
+    set and for the Network view.
+
+    Returns: (probe names not yet cached, e.g. ["VVP", "GDT"]; estimated wall seconds on ``fm``'s device, 0.0 when
+    everything is cached), the estimate from ``estimate_probe_seconds``.
+    """
+    if methods is None:
+        methods = available_methods(ds, translator)
+    bg = context_background(fm, ds, translator, methods, background)
+    p = probes(fm, ds, translator.params, bg)
+    todo = [name for name in probes_for_methods(methods) if not p.is_cached(name)]
+    return todo, (estimate_probe_seconds(fm, [ds], todo, translator.params, bg) if todo else 0.0)
 
 
 def load_benchmark(path) -> BenchmarkResult:

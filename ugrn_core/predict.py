@@ -98,21 +98,21 @@ class Network:
         """The same network keeping its ``n`` best-scored edges (all when ``n`` is 0)."""
         return replace(self, edges=self.edges.head(n) if n else self.edges)
 
-    def to_graph(self):
-        """``networkx.DiGraph`` TF → target (``export.edges_to_graph``)."""
-        return export.edges_to_graph(self.edges)
+    def to_graph(self, **kw):
+        """``networkx.DiGraph`` source → target (``export.edges_to_graph``; ``weight``, ``sign`` as there)."""
+        return export.edges_to_graph(self.edges, **kw)
 
-    def table(self) -> pd.DataFrame:
-        """The exported table [TF, target, score, label] (``export.edge_table``)."""
-        return export.edge_table(self.edges)
+    def table(self, **kw) -> pd.DataFrame:
+        """The network table in the field's columns (``export.edge_table``)."""
+        return export.edge_table(self.edges, **kw)
 
-    def to_bytes(self, fmt: str) -> bytes:
-        """File contents in ``fmt`` "tsv", "csv" or "graphml" (``export.edges_bytes``)."""
-        return export.edges_bytes(self.edges, fmt)
+    def to_bytes(self, fmt: str, **kw) -> bytes:
+        """File contents in ``fmt`` (``export.FORMATS``; ``export.edges_bytes``)."""
+        return export.edges_bytes(self.edges, fmt, **kw)
 
-    def write(self, path):
-        """Write atomically in the format of ``path``'s suffix (``export.write_edges``); returns the Path."""
-        return export.write_edges(self.edges, path)
+    def write(self, path, fmt: str | None = None, **kw):
+        """Write atomically in ``fmt`` (default: from ``path``'s suffix; ``export.write_edges``); returns the Path."""
+        return export.write_edges(self.edges, path, fmt, **kw)
 
 
 def network(fm: ScFM, ds: GRNDataset, translator: Translator | None = None, method: str | None = None, *,
@@ -212,18 +212,20 @@ def predict_edges(fm: ScFM, ds: GRNDataset, translator: Translator | None, metho
 # ------------------------------------------------------------------------------ reading a ranked edge table
 def missed_edges(edges: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
     """Known edges (label 1) of the full ranking ``edges`` that ``shown`` (a filtered view of it) leaves out:
-    DataFrame [TF, target, score, rank] (rank 1 = best score in ``edges``)."""
+    DataFrame [source, target, score, rank] (rank 1 = best score in ``edges``)."""
     ranked = edges.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
     ranked["rank"] = np.arange(1, len(ranked) + 1)
     pos = ranked[pd.to_numeric(ranked["label"], errors="coerce") == 1]
     shown_pairs = set(zip(shown["tf"], shown["target"]))
     keep = [(a, b) not in shown_pairs for a, b in zip(pos["tf"], pos["target"])]
-    fn = pos.loc[keep, ["tf", "target", "score", "rank"]].rename(columns={"tf": "TF"})
+    fn = pos.loc[keep, ["tf", "target", "score", "rank"]].rename(columns={"tf": "source"})
     return fn.reset_index(drop=True)
 
 
 def node_degrees(shown: pd.DataFrame, tfs: Iterable[str]) -> pd.DataFrame:
-    """Degree of every gene in the shown edges: gene, role (TF / target), out (targets regulated), in, degree."""
+    """Degree of every gene in the shown edges, sorted by degree (descending) then gene: columns gene, degree (the
+    sort key, kept next to the name so a narrow table still shows it), out (targets regulated), in, role (TF /
+    target)."""
     tfs = set(tfs)
     out_deg = shown["tf"].value_counts()
     in_deg = shown["target"].value_counts()
@@ -233,6 +235,7 @@ def node_degrees(shown: pd.DataFrame, tfs: Iterable[str]) -> pd.DataFrame:
     df["out"] = df["gene"].map(out_deg).fillna(0).astype(int)
     df["in"] = df["gene"].map(in_deg).fillna(0).astype(int)
     df["degree"] = df["out"] + df["in"]
+    df = df[["gene", "degree", "out", "in", "role"]]
     return df.sort_values(["degree", "gene"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 

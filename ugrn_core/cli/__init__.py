@@ -57,9 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "simulated cells (benchmarks/simulated_grn.py writes them)")
     p.add_argument("--species", choices=("human", "mouse"), default="human",
                    help="species of the --h5ad genes when the file's uns['species'] does not say")
+    p.add_argument("--corpus", choices=("beeline", "broad"), default="beeline",
+                   help="beeline: the original corpus (BEELINE expression, pbmc68k_reduced, HSMM); broad: every real "
+                        "cell in the data directory, normalised per source and sampled balanced by cell type "
+                        "(docs/corpus.md)")
     p.add_argument("--exclude-cells", default=None, metavar="NAMES",
                    help="comma-separated sources of the real corpus to leave out (hHEP,mDC,mESC,mHSC-GM,mHSC-L,"
-                        "pbmc68k_reduced,HSMM), e.g. a model that never saw the test cell types")
+                        "pbmc68k_reduced,HSMM; with --corpus broad also hESC and the source names of docs/corpus.md, "
+                        "a BEELINE cell type dropping the files that share its cells), e.g. a model that never saw "
+                        "the test cell types")
     p.add_argument("--embsize", type=_number(int, 1), default=64, help="model width (d_model)")
     p.add_argument("--nlayers", type=_number(int, 1), default=2, help="transformer layers")
     p.add_argument("--nheads", type=_number(int, 1), default=4, help="attention heads (must divide --embsize)")
@@ -148,7 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "lists), 'translator' (always), a BEELINE dataset name (e.g. STRING/mESC/500) or a gene-list "
                         "file")
     p.add_argument("--top", type=_number(int, 0), default=0, help="keep only the top N edges (0 = all)")
-    p.add_argument("--out", required=True, help="output .tsv, .csv or .graphml")
+    p.add_argument("--out", required=True, help="output file; its suffix picks the format unless --format is given: "
+                                                ".tsv, .csv, .graphml, .cyjs/.json (Cytoscape)")
+    p.add_argument("--format", default=None,
+                   help="network file format: tsv/csv (source, target, weight, score, rank, label), decoupler "
+                        "(source, target, weight), pyscenic (TF, target, importance), beeline (rankedEdges.csv: "
+                        "Gene1, Gene2, EdgeWeight), celloracle (JSON {target: [TFs]}), graphml, cytoscape (JSON)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("make-checkpoint", help="write a randomly initialised checkpoint in an official scGPT shape "

@@ -128,12 +128,13 @@ def cmd_pretrain(args) -> int:
     command = " ".join(shlex.quote(str(a)) for a in [
         "ugrn", "pretrain", "--out", args.out, "--steps", args.steps, "--seq-len", args.seq_len, "--batch-size",
         args.batch_size, "--seed", args.seed, *[x for f in (args.h5ad or []) for x in ("--h5ad", f)],
-        *(["--species", args.species] if args.h5ad else []), *(["--exclude-cells", ",".join(exclude)] if exclude else []),
+        *(["--species", args.species] if args.h5ad else []), *(["--corpus", args.corpus] if args.corpus != "beeline" else []),
+        *(["--exclude-cells", ",".join(exclude)] if exclude else []),
         *[x for k in ("embsize", "nlayers", "nheads", "d_hid") if getattr(args, k) != getattr(PretrainConfig, k)
           for x in (f"--{k.replace('_', '-')}", getattr(args, k))],
         *(["--init-checkpoint", args.init_checkpoint] if args.init_checkpoint else [])])
     summary = pretrain(args.out, data_dir=args.data_dir, cfg=cfg, device=resolve_device(args.device), corpora=corpora,
-                       exclude=exclude, command=command, init_checkpoint=args.init_checkpoint)
+                       exclude=exclude, command=command, init_checkpoint=args.init_checkpoint, corpus=args.corpus)
     print(f"wrote {args.out}: vocabulary {summary['vocab_size']} tokens, final training loss {summary['final_train_loss']}, "
           f"{summary['seconds']} s")
     for s in summary["sources"]:
@@ -246,7 +247,7 @@ def cmd_predict(args) -> int:
     from .. import api
     from ..export import edge_format
 
-    edge_format(args.out)  # a bad output name or a path that cannot be written fails before any work
+    fmt = edge_format(args.out, args.format)  # a bad output name, format or unwritable path fails before any work
     _check_cache()
     fm = api.load_model(args.checkpoint, args.device, args.precision)
     translator = api.load_translator(args.translator)
@@ -256,6 +257,7 @@ def cmd_predict(args) -> int:
         source = args.genes or args.expression
         ds = api.dataset_from_files(genes=args.genes, expression=args.expression, edges=args.edges, tfs=args.tfs,
                                     species=args.species, name=f"genes:{Path(source).name}", data_dir=args.data_dir)
+        _note_barely_seen(fm, ds, args.data_dir)
     method = api.methods.get(args.method).name
 
     def announce(p):  # the context is resolved once (background included), before any probe is computed
@@ -267,10 +269,25 @@ def cmd_predict(args) -> int:
 
     net = api.network(fm, ds, translator, method, progress=TqdmProgress(), background=args.background,
                       data_dir=args.data_dir, on_context=announce).top(args.top)
-    net.write(args.out)
-    edges = net.edges
-    print(f"wrote {len(edges)} ranked TF→target edges to {args.out}")
+    net.write(args.out, fmt)
+    print(f"wrote {len(net.edges)} ranked TF→target edges to {args.out} ({fmt})")
     return 0
+
+
+def _note_barely_seen(fm, ds, data_dir, min_cells: int = 10) -> None:
+    """Name on stderr the genes of ``ds`` the checkpoint saw expressed in fewer than ``min_cells`` pretraining cells
+    (checkpoints with ``gene_counts.tsv``, from ``ugrn pretrain --corpus broad``; silent for others)."""
+    from ..data.readers import first_items
+    from ..scfm.corpus import GENE_COUNTS_FILE, barely_seen
+
+    if fm.path is None or not (Path(fm.path) / GENE_COUNTS_FILE).is_file():
+        return
+    seen = barely_seen(fm, ds.genes, min_cells, ds.species, data_dir)
+    if len(seen):
+        print(f"{len(seen)} gene{'s' if len(seen) > 1 else ''} barely seen in pretraining (cells with a non-zero value "
+              f"< {min_cells}; their scores rest on little data): "
+              f"{first_items([f'{g} ({n})' for g, n in zip(seen.gene, seen.cells_nonzero)], 20)}",
+              file=sys.stderr, flush=True)
 
 
 def cmd_doctor(args) -> int:

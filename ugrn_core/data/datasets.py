@@ -291,13 +291,31 @@ def _warn_symbol_style(symbols, species: str, name: str) -> None:
                       "'human'; pass species 'mouse' so they map through their human orthologs.", stacklevel=3)
 
 
+def _map_ensembl_ids(genes, tfs, expression, data_dir):
+    """Ensembl IDs in the gene list, the TF list and the expression's var_names → symbols
+    (``gene_ids.ensembl_to_symbols``; warns "mapped N of M Ensembl IDs to symbols" for the gene list). Expression
+    columns whose ID maps to a symbol already present are dropped (first kept)."""
+    from .gene_ids import ensembl_to_symbols, is_ensembl_id
+
+    genes = ensembl_to_symbols(genes, data_dir).symbols
+    if tfs is not None:
+        tfs = ensembl_to_symbols(tfs, data_dir, warn=False).symbols
+    if expression is not None and any(is_ensembl_id(v) for v in expression.var_names):
+        names = pd.Index(ensembl_to_symbols(list(expression.var_names), data_dir, warn=False).symbols)
+        keep = ~names.str.upper().duplicated()
+        expression = expression[:, keep].copy()
+        expression.var_names = names[keep]
+    return genes, tfs, expression
+
+
 def dataset_from_genes(genes: Sequence[str], tfs: Sequence[str] | None = None, species: str = "human",
                        edges: pd.DataFrame | None = None, expression: anndata.AnnData | None = None,
                        name: str = "custom", data_dir=None) -> GRNDataset:
     """Build a :class:`GRNDataset` from a user gene list (and optional TFs, known edges, expression).
 
     Args:
-        genes: gene symbols; stripped, upper-cased and de-duplicated keeping first-seen order.
+        genes: gene symbols or Ensembl IDs (human IDs become symbols, ``gene_ids.ensembl_to_symbols``, with a warning
+            "mapped N of M Ensembl IDs to symbols"); stripped, upper-cased and de-duplicated keeping first-seen order.
         tfs: TF symbols (⊆ genes). Default: the genes in BEELINE's ``<species>-tfs.csv`` TF list.
         species: ``"human"`` or ``"mouse"``.
         edges: known positive edges, a DataFrame with columns ``["tf", "target"]`` (e.g. from :func:`readers.read_edge_list`);
@@ -313,6 +331,7 @@ def dataset_from_genes(genes: Sequence[str], tfs: Sequence[str] | None = None, s
     """
     if species not in ("human", "mouse"):
         raise ParameterError(f"species must be 'human' or 'mouse', got {species!r}.")
+    genes, tfs, expression = _map_ensembl_ids(genes, tfs, expression, data_dir)
     _warn_symbol_style(genes, species, name)
     genes = upper_unique(genes)
     if not genes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 
 from ..errors import ParameterError
 from .base import Family, MethodSpec, ScoringContext, sigmoid
@@ -21,25 +22,43 @@ __all__ = ["Family", "MethodSpec", "ScoringContext", "all_specs", "canonical", "
            "probes_of", "register", "sigmoid", "unregister"]
 
 _REGISTRY: dict[str, MethodSpec] = {}
+# Discovery runs once per process, possibly from several threads at once (concurrent Streamlit sessions): it builds
+# the registry in a local dict under this lock and publishes it with one assignment, so no thread ever sees a
+# half-filled registry or fills it twice.
+_LOCK = threading.RLock()
+_BUILDING = False
 
 
 def _discover() -> None:
+    global _REGISTRY, _BUILDING
     if _REGISTRY:
         return
-    found = []
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name == "base":
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        spec = getattr(module, "SPEC", None)
-        if spec is None:
-            raise ImportError(f"method module {module.__name__} defines no SPEC")
-        found.append(spec)
-    for spec in sorted(found, key=lambda s: (s.order, s.name)):
-        key = spec.name.lower()
-        if key in _REGISTRY:
-            raise ImportError(f"two method modules declare the name {spec.name!r}")
-        _REGISTRY[key] = spec
+    with _LOCK:
+        if _REGISTRY:  # another thread built it while this one waited
+            return
+        if _BUILDING:
+            raise ImportError("a method module looked up the registry while it was being built (at import time); "
+                              "look methods up inside functions instead")
+        _BUILDING = True
+        try:
+            found = []
+            for info in pkgutil.iter_modules(__path__):
+                if info.name.startswith("_") or info.name == "base":
+                    continue
+                module = importlib.import_module(f"{__name__}.{info.name}")
+                spec = getattr(module, "SPEC", None)
+                if spec is None:
+                    raise ImportError(f"method module {module.__name__} defines no SPEC")
+                found.append(spec)
+            registry: dict[str, MethodSpec] = {}
+            for spec in sorted(found, key=lambda s: (s.order, s.name)):
+                key = spec.name.lower()
+                if key in registry:
+                    raise ImportError(f"two method modules declare the name {spec.name!r}")
+                registry[key] = spec
+            _REGISTRY = registry  # publish once, complete
+        finally:
+            _BUILDING = False
 
 
 def all_specs() -> list[MethodSpec]:
@@ -111,24 +130,27 @@ def register(spec: MethodSpec) -> MethodSpec:
     """Add a method defined outside this package (a plugin, a notebook, a test) to the registry; returns it.
 
     Everything that asks the registry (``ugrn predict --method``, ``ugrn train``, the benchmark presets with
-    ``paper_table=True``, the app's method pickers) sees it from then on. Raises: ParameterError when another method
-    already has its name (any case).
+    ``paper_table=True``, the app's method pickers) sees it from then on. The new registry is published with one
+    assignment under the discovery lock, as discovery does. Raises: ParameterError when another method already has
+    its name (any case).
     """
+    global _REGISTRY
     _discover()
-    key = spec.name.lower()
-    if key in _REGISTRY and _REGISTRY[key] is not spec:
-        raise ParameterError(f"a method named {spec.name!r} is already registered; expected a new name")
-    _REGISTRY[key] = spec
-    ordered = sorted(_REGISTRY.values(), key=lambda s: (s.order, s.name))
-    _REGISTRY.clear()
-    _REGISTRY.update((s.name.lower(), s) for s in ordered)
+    with _LOCK:
+        key = spec.name.lower()
+        if key in _REGISTRY and _REGISTRY[key] is not spec:
+            raise ParameterError(f"a method named {spec.name!r} is already registered; expected a new name")
+        specs = [s for k, s in _REGISTRY.items() if k != key] + [spec]
+        _REGISTRY = {s.name.lower(): s for s in sorted(specs, key=lambda s: (s.order, s.name))}
     return spec
 
 
 def unregister(name: str) -> None:
     """Remove a method added with ``register`` (tests); unknown names are ignored."""
+    global _REGISTRY
     _discover()
-    _REGISTRY.pop(str(name).strip().lower(), None)
+    with _LOCK:
+        _REGISTRY = {k: s for k, s in _REGISTRY.items() if k != str(name).strip().lower()}
 
 
 def _one(flag: str) -> str:

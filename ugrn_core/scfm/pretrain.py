@@ -28,7 +28,6 @@ from pathlib import Path
 
 import anndata as ad
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
@@ -73,14 +72,24 @@ def _dedup(tokens: list[str], X: np.ndarray) -> tuple[list[str], np.ndarray]:
 SOURCES = BEELINE_EXPRESSION_CELLS + ("pbmc68k_reduced", "HSMM")  # names accepted by ``exclude``
 
 
-def load_corpus(data_dir=None, n_bins: int = 51, exclude=()) -> list[Corpus]:
+def load_corpus(data_dir=None, n_bins: int = 51, exclude=(), corpus: str = "beeline") -> list[Corpus]:
     """Load and bin every expression source used for pretraining (see module docstring), except those in
     ``exclude`` (names of :data:`SOURCES`: BEELINE cell types, ``pbmc68k_reduced``, ``HSMM``).
+
+    ``corpus="broad"``: every real cell in the data directory instead (``corpus.load_broad_corpus``: BEELINE,
+    legacy TF matrices, HSMM, PBMC and the newer sets, normalised per source; ``exclude`` then takes its source names,
+    and a BEELINE cell type also drops the files that share its cells).
 
     Raises:
         FileNotFoundError: the data directory or one of the expression files is missing.
         ParameterError: an unknown name in ``exclude`` (lists the known ones), or every source excluded.
     """
+    if corpus == "broad":
+        from .corpus import load_broad_corpus
+
+        return load_broad_corpus(data_dir, n_bins, exclude)
+    if corpus != "beeline":
+        raise ParameterError(f"corpus {corpus!r}; expected 'beeline' (the original corpus) or 'broad'")
     exclude = {str(x).strip() for x in exclude if str(x).strip()}
     unknown = sorted(exclude - set(SOURCES))
     if unknown:
@@ -93,18 +102,9 @@ def load_corpus(data_dir=None, n_bins: int = 51, exclude=()) -> list[Corpus]:
     for cell in BEELINE_EXPRESSION_CELLS:
         if cell in exclude:
             continue
-        frames = []
-        for name in ugrn_datasets.list_datasets(data_dir):
-            if name.split("/")[1] != cell:
-                continue
-            ds = ugrn_datasets.load_beeline(name, data_dir)
-            if ds.has_expression:
-                frames.append(ds.expression.to_df())
-        if not frames:
-            raise FileNotFoundError(f"no BEELINE expression found for {cell} under {data_dir / 'beeline'}")
-        cells = frames[0].index
-        merged = pd.concat([f.loc[cells] for f in frames], axis=1)
-        merged = merged.loc[:, ~merged.columns.duplicated()]
+        from .corpus import beeline_expression
+
+        merged = beeline_expression(cell, data_dir)
         species = ugrn_datasets.SPECIES[cell]
         tokens, X = _dedup(_to_tokens(list(merged.columns), species, orthologs), merged.to_numpy(np.float32))
         corpora.append(Corpus(f"BEELINE {cell}", species, tokens, bin_values(X, n_bins)))
@@ -276,12 +276,16 @@ def heldout_reconstruction(fm, corpora: list[Corpus], cfg: PretrainConfig, mask_
 
 def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: str | None = None, progress: bool = True,
              corpora: list[Corpus] | None = None, exclude=(), command: str | None = None,
-             init_checkpoint=None) -> dict:
+             init_checkpoint=None, corpus: str = "beeline") -> dict:
     """Pretrain the compact scGPT and write it to ``out_dir`` in the official layout plus ``MODEL_CARD.md``.
 
     Args:
         corpora: train on these (``corpora_from_anndata``) instead of the default real corpus (``load_corpus``).
         exclude: sources of the default corpus to leave out (``load_corpus``); only without ``corpora``.
+        corpus: ``"beeline"`` (the original corpus) or ``"broad"`` (``corpus.load_broad_corpus``; only without
+            ``corpora``): the vocabulary then also holds every BEELINE TF-list gene, batches come from the
+            cell-type-balanced sampler (``corpus.balanced_weights``) and ``gene_counts.tsv`` (cells with a non-zero
+            value per token, ``corpus.barely_seen``) is written beside the checkpoint.
         command: the command that rebuilds this model, for the model card (default: the ``ugrn pretrain`` line).
         init_checkpoint: folder of a checkpoint to continue from (its weights replace the random initialisation;
             optimiser, warm-up and cosine schedule start afresh over ``cfg.steps``): the "more training steps" lever
@@ -299,12 +303,21 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
     t0 = time.time()
     if corpora is not None and exclude:
         raise ParameterError("pretrain: 'exclude' applies to the default corpus; leave it out when giving corpora")
+    if corpora is not None and corpus != "beeline":
+        raise ParameterError(f"pretrain: corpus {corpus!r} names a corpus of the data directory; leave it out when "
+                             "giving corpora")
     if cfg.embsize % cfg.nheads:
         raise ParameterError(f"pretrain: {cfg.nheads} attention heads do not divide width {cfg.embsize}; "
                              "expected embsize to be a multiple of nheads")
     custom = corpora is not None
-    corpora = list(corpora) if custom else load_corpus(data_dir, cfg.n_bins, exclude)
-    tokens = sorted({t for c in corpora for t in c.tokens})
+    broad = corpus == "broad" and not custom
+    corpora = list(corpora) if custom else load_corpus(data_dir, cfg.n_bins, exclude, corpus)
+    extra_tokens = []
+    if broad:  # every BEELINE TF-list gene keeps a token, measured or not (flagged in gene_counts.tsv)
+        from . import corpus as broad_corpus
+
+        extra_tokens = broad_corpus.tf_list_tokens(data_dir)
+    tokens = sorted({t for c in corpora for t in c.tokens} | set(extra_tokens))
     vocab = {t: i for i, t in enumerate(tokens)}
     for tok in SPECIAL_TOKENS:
         vocab[tok] = len(vocab)
@@ -341,6 +354,9 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
         rng = np.random.default_rng((cfg.seed, init_steps))
     weights = np.asarray([len(tr) for tr, _ in splits], dtype=float)
     weights /= weights.sum()
+    cell_p = [None] * len(corpora)
+    if broad:  # cell-type-balanced sampler
+        weights, cell_p = broad_corpus.balanced_weights(corpora, [tr for tr, _ in splits], cfg.seq_len)
 
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -349,7 +365,8 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
     )
     losses: list[float] = []
     # resume an interrupted run of the same configuration and corpus from its last saved state
-    fingerprint = json.dumps([{k: v for k, v in asdict(cfg).items() if k != "save_every"}, tokens, str(dev), init_id])
+    fingerprint = json.dumps([{k: v for k, v in asdict(cfg).items() if k != "save_every"}, tokens, str(dev), init_id]
+                             + (["broad", sorted(exclude)] if broad else []))
     state_file, start = state_path(out_dir), 0
     if state_file.is_file():
         saved = torch.load(state_file, map_location="cpu", weights_only=True)
@@ -373,7 +390,7 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
     bar = tqdm(range(start, cfg.steps), desc="pretraining", disable=not progress, initial=start, total=cfg.steps)
     for step in bar:
         k = rng.choice(len(corpora), p=weights)
-        cells = rng.choice(splits[k][0], cfg.batch_size)
+        cells = rng.choice(splits[k][0], cfg.batch_size, p=cell_p[k])
         loss = _masked_mse(model, *_sample_batch(corpora[k], cells, vocab, cfg, rng), dev)
         opt.zero_grad()
         loss.backward()
@@ -393,12 +410,20 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
         "final_train_loss": round(float(np.mean(losses[-200:])), 4), "first_train_loss": round(float(np.mean(losses[:50])), 4),
         "sources": held, "seconds": round(time.time() - t0, 1), "resumed_from_step": start, "device": str(dev), "torch": torch.__version__,
         "loss_curve": [round(float(np.mean(losses[i : i + 100])), 4) for i in range(0, len(losses), 100)],
-        "corpus": "custom" if custom else "default", "excluded": sorted(exclude), "init_checkpoint_id": init_id,
+        "corpus": "custom" if custom else ("broad" if broad else "default"), "excluded": sorted(exclude),
+        "init_checkpoint_id": init_id,
         "total_steps": args["pretrain_steps"],
         "command": command or (f"ugrn pretrain --out {Path(out_dir)} --steps {cfg.steps} --seed {cfg.seed}"
+                               + (" --corpus broad" if broad else "")
                                + (f" --exclude-cells {','.join(sorted(exclude))}" if exclude else "")),
     }
     extras = {"training_summary.json": json.dumps(summary, indent=2), "MODEL_CARD.md": model_card(summary)}
+    if broad:
+        counts = broad_corpus.gene_counts(corpora, extra_tokens)
+        summary["tokens_never_expressed"] = int((counts["cells_nonzero"] == 0).sum())
+        summary["corpus_sources"] = [c.record for c in corpora]  # what was read and how it was normalised
+        extras["gene_counts.tsv"] = counts.to_csv(sep="\t", index=False)
+        extras["training_summary.json"] = json.dumps(summary, indent=2)
     out_dir = save_checkpoint(model, vocab, args, out_dir, extra_files=extras)
     load_checkpoint(out_dir, device="cpu")  # the written folder must load through the public loader
     state_file.unlink(missing_ok=True)
@@ -452,6 +477,14 @@ def _never_seen(summary: dict) -> str:
     if summary.get("corpus") == "custom":
         return ("**Corpus:** only the sources listed above (given expression, e.g. simulated cells); no real BEELINE "
                 "cells, so its vocabulary holds only these sources' genes.")
+    if summary.get("corpus") == "broad":
+        left = summary.get("excluded", [])
+        return ("**Corpus:** every real cell in the data directory (`ugrn_core.scfm.corpus`: BEELINE, legacy TF-only "
+                "matrices, HSMM, PBMC sets and the newer full-transcriptome sets, normalised per source, sampled "
+                "balanced by source and cell type)"
+                + (f"; left out: {', '.join(left)} (with the files sharing their cells or study)" if left else "")
+                + ". BEELINE mHSC-E and the hESC transcriptome have no expression here. Tokens of TF-list genes "
+                  "never measured are untrained; `gene_counts.tsv` gives each token's expressing cells.")
     cells = [x for x in summary.get("excluded", []) if x in BEELINE_EXPRESSION_CELLS]
     other = [x for x in summary.get("excluded", []) if x not in BEELINE_EXPRESSION_CELLS]
     text = ("**Never seen:** BEELINE hESC and mHSC-E have no expression in the data directory"
