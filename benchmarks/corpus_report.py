@@ -100,7 +100,7 @@ def write_report(out: Path, timings: list[dict]) -> None:
     expressed_or_tf = int(((counts["cells_nonzero"] > 0) | counts.index.isin(tf_tokens)).sum()) + len(SPECIAL_TOKENS)
 
     def coverage(species: str) -> str:
-        from ugrn_core.scfm.pretrain import _to_tokens
+        from ugrn_core.scfm.corpus import _to_tokens
         from ugrn_core.vocab import load_orthologs
 
         tfs = pd.read_csv(C.resolve_data_dir() / C.TF_LIST_FILES[species])["TF"].astype(str).str.strip()

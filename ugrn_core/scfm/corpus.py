@@ -38,9 +38,25 @@ import scipy.sparse as sp
 
 from ..config import resolve_data_dir
 from ..errors import DataError, ParameterError
-from .pretrain import BEELINE_EXPRESSION_CELLS, Corpus, _to_tokens
 from .model import SPECIAL_TOKENS
-from .vocab import load_orthologs
+from .vocab import candidate_tokens, load_orthologs
+
+BEELINE_EXPRESSION_CELLS = ("hHEP", "mDC", "mESC", "mHSC-GM", "mHSC-L")
+
+
+@dataclass
+class Corpus:
+    """One expression source for pretraining: ``X`` binned float32 (cells, genes), ``tokens`` human symbols (genes,)."""
+
+    name: str
+    species: str
+    tokens: list[str]
+    X: np.ndarray
+
+
+def _to_tokens(genes: list[str], species: str, orthologs: dict[str, str]) -> list[str]:
+    """Token symbol of each gene: the first of ``vocab.candidate_tokens`` (the rule ``map_to_vocab`` matches with)."""
+    return [candidate_tokens(g.upper(), species, orthologs)[0] for g in genes]
 
 TF_LIST_FILES = {"human": Path("beeline") / "BEELINE-Networks" / "human-tfs.csv",
                  "mouse": Path("beeline") / "BEELINE-Networks" / "mouse-tfs.csv"}

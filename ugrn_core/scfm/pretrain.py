@@ -38,26 +38,11 @@ from ..config import resolve_data_dir
 from ..errors import ParameterError
 from .binning import bin_values
 from .checkpoint import build_model, load_checkpoint, save_checkpoint
+from .corpus import BEELINE_EXPRESSION_CELLS, Corpus, _to_tokens
 from .model import ARCH_KEYS, SPECIAL_TOKENS
-from .vocab import candidate_tokens, load_orthologs
+from .vocab import load_orthologs
 
-BEELINE_EXPRESSION_CELLS = ("hHEP", "mDC", "mESC", "mHSC-GM", "mHSC-L")
 MASK_VALUE = -1.0
-
-
-@dataclass
-class Corpus:
-    """One expression source for pretraining: ``X`` binned float32 (cells, genes), ``tokens`` human symbols (genes,)."""
-
-    name: str
-    species: str
-    tokens: list[str]
-    X: np.ndarray
-
-
-def _to_tokens(genes: list[str], species: str, orthologs: dict[str, str]) -> list[str]:
-    """Token symbol of each gene: the first of ``vocab.candidate_tokens`` (the rule ``map_to_vocab`` matches with)."""
-    return [candidate_tokens(g.upper(), species, orthologs)[0] for g in genes]
 
 
 def _dedup(tokens: list[str], X: np.ndarray) -> tuple[list[str], np.ndarray]:
