@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from . import methods as registry
+from . import threads
 from ._io import atomic_folder
 from .errors import CheckpointError, CheckpointNotFound, DataError, ParameterError
 from .features import DatasetProbes, ProbeParams
@@ -136,7 +137,7 @@ class TrainedProjector:
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != self.model.in_dim:
             raise ValueError(f"features have shape {X.shape}; this projector expects (P, {self.model.in_dim})")
-        with torch.no_grad():
+        with torch.no_grad(), threads.single_thread():  # same logits whatever the thread count (``threads``)
             return self.model(torch.as_tensor((X - self.mean) / self.std)).double().numpy()
 
 
@@ -262,7 +263,9 @@ def fit_projectors(problems, seed: int = 0, options: TrainOptions | None = None,
     for k, p in enumerate(prepared):
         groups.setdefault(len(p.X), []).append(k)
     for idx in groups.values():
-        for k, tp in zip(idx, _fit_group([prepared[k] for k in idx], seed, options, progress, desc)):
+        with threads.single_thread():  # the same weights whatever the thread count (``threads``)
+            group = _fit_group([prepared[k] for k in idx], seed, options, progress, desc)
+        for k, tp in zip(idx, group):
             out[k] = tp
     return out
 
