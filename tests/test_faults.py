@@ -113,9 +113,9 @@ def test_damaged_cache_entry_counts_as_missing_in_the_estimate(tiny_checkpoint, 
         npy.write_bytes(damaged)
         fresh = DatasetProbes(fm, ds, SMALL)
         assert not fresh.is_cached("VVP") and fresh.probe_rows("VVP") == rows and fresh.estimate_seconds(["VVP"]) > 0
-        with pytest.warns(CacheWarning, match="unusable"):
-            assert probe_cli() == 0
+        assert probe_cli() == 0  # the CLI prints warnings as one line each ("warning: …"), not through warnings.warn's
         out = capsys.readouterr()
+        assert any(line.startswith("warning: ") and "unusable" in line for line in out.err.splitlines()), out.err
         assert "probes to compute (VVP): about" in out.err and "(cached)" not in out.out, damaged[:8]
         assert npy.read_bytes() == raw  # recomputed, byte-identical
 
