@@ -42,7 +42,7 @@ def test_extra_tokens_fill_the_context_deterministically_and_nest():
         Background("empty", ())
 
 
-def test_restricted_probes_equal_the_full_computation_on_the_same_context(fm):
+def test_restricted_probes_equal_the_full_computation_on_the_same_context(fm, fp32_close):
     ds = load_beeline(DATASET)
     genes = _genes(ds, fm)
     tfs = [t for t in ds.tfs if t in set(genes)][:4]
@@ -58,18 +58,25 @@ def test_restricted_probes_equal_the_full_computation_on_the_same_context(fm):
     assert inside.tokens == full.tokens and inside.restricted and len(inside.scored) == len(user)
     assert inside.probe_rows("VVP") == (2 * len(user) + 1, 0) and inside.probe_rows("GDT") == (0, 2 * len(user))
     idx = inside.scored
+    # the two compute the scored genes' rows in other batches: float32 round-off of the largest operand (a VVP response
+    # is a difference of reconstructions M(x) ≈ 40; GDT its largest gradient); context-z features divide it by the
+    # slice's standard deviation
+    raw_scale = {"VVP": np.abs(fm.reconstruct(full.token_ids, np.full(len(full.tokens), SMALL.v0))).max(),
+                 "GDT": np.abs(full.probe("GDT")).max()}
+    z_scale = {probe: raw_scale[probe] / min(sd) for probe, _, sd in reference}
     for probe in ("VVP", "GDT"):
         P = inside.probe(probe)
         assert P.shape == (2, len(user), len(user))
-        np.testing.assert_allclose(P, full.probe(probe)[:, idx][:, :, idx], rtol=1e-4, atol=1e-6)
+        fp32_close(P, full.probe(probe)[:, idx][:, :, idx], scale=raw_scale[probe], rtol=1e-4)
     pairs = candidate_pairs(user_ds)
     for method in ("VVP", "GDT", "Emb"):
-        np.testing.assert_allclose(inside.pair_features(method, pairs), full.pair_features(method, pairs),
-                                   rtol=1e-4, atol=1e-6)
+        F = full.pair_features(method, pairs)
+        fp32_close(inside.pair_features(method, pairs), F, scale=z_scale.get(method), rtol=1e-4)
+        assert F.std() > 1000 * (1e-6 + 1e-5 * z_scale.get(method, np.abs(F).max())), method  # far above the tolerance
     for method in ("|VVP|", "|GDT|"):  # zero-shot readings index the restricted (K, S, S) arrays correctly
         spec = methods.get(method)
-        np.testing.assert_allclose(spec.run(ScoringContext(user_ds, probes=inside), pairs),
-                                   spec.run(ScoringContext(full_ds, probes=full), pairs), rtol=1e-4, atol=1e-6)
+        fp32_close(spec.run(ScoringContext(user_ds, probes=inside), pairs),
+                   spec.run(ScoringContext(full_ds, probes=full), pairs), scale=z_scale[method.strip("|")], rtol=1e-4)
     with pytest.raises(DataError, match="background"):  # background genes have no expression: no Pert
         inside.probe("Pert")
 

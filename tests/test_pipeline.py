@@ -57,11 +57,11 @@ def test_pair_features_shapes_and_directions(probes):
     assert np.abs(gdt).max() > 0 and np.isfinite(gdt).all()
 
 
-def test_gdt_probe_is_the_transposed_jacobian(probes):
+def test_gdt_probe_is_the_transposed_jacobian(probes, fp32_close):
     G = probes.probe("GDT")
     ids = probes.token_ids
     J = probes.fm.jacobian(ids, PARAMS.base_values[1], targets=np.array([3, 17]))  # rows = targets
-    np.testing.assert_allclose(G[1][:, [3, 17]].T, J, rtol=1e-5, atol=1e-7)
+    fp32_close(G[1][:, [3, 17]].T, J)  # other batches of Jacobian rows: round-off of the largest entry
 
 
 def test_within_dataset_translator_beats_chance(probes):
@@ -182,7 +182,7 @@ def test_predict_edges_from_gene_list_and_cli(result, fm, tmp_path):
     assert rc == 2 and not (tmp_path / "x.tsv").exists()
 
 
-def test_small_context_features_scale_up_and_predictions_warn(result, fm):
+def test_small_context_features_scale_up_and_predictions_warn(result, fm, fp32_close):
     full_ds = load_beeline(TRAIN)
     full = DatasetProbes(fm, full_ds, PARAMS)
     tfs = [g for g in full_ds.tfs if g in set(full.genes)][:4]
@@ -206,8 +206,12 @@ def test_small_context_features_scale_up_and_predictions_warn(result, fm):
     assert not [w for w in caught if "extrapolated" in str(w.message)]
     in_bg = DatasetProbes(fm, ds, PARAMS, background=background.from_translator(result.translator))
     assert in_bg.tokens == full.tokens and len(in_bg.scored) == 12
-    np.testing.assert_allclose(in_bg.pair_features("VVP", pairs), full.pair_features("VVP", pairs), rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(in_bg.pair_features("GDT", pairs), full.pair_features("GDT", pairs), rtol=1e-4, atol=1e-6)
+    # raw features, rows batched differently: VVP responses are differences of reconstructions (≈ 40, their round-off
+    # sets the tolerance), GDT the Jacobian's entries
+    vvp_scale = np.abs(fm.reconstruct(full.token_ids, np.full(len(full.tokens), PARAMS.v0))).max()
+    fp32_close(in_bg.pair_features("VVP", pairs), full.pair_features("VVP", pairs), scale=vvp_scale, rtol=1e-4)
+    fp32_close(in_bg.pair_features("GDT", pairs), full.pair_features("GDT", pairs), scale=np.abs(full.probe("GDT")).max(),
+               rtol=1e-4)
     assert len(edges) == len(pairs) and api.context_warning(fm, ds, result.translator) is None
 
 

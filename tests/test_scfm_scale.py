@@ -140,7 +140,7 @@ gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
 @pytest.mark.gpu
 @gpu
-def test_gpu_bf16_features_close_to_fp32(tmp_path):
+def test_gpu_bf16_features_close_to_fp32(tmp_path, fp32_close):
     """scGPT_human-shaped random model on the GPU: bf16 autocast Jacobian and VVP rows within 2% of fp32, fp32 on the
     GPU within 1e-3 of the CPU, and the memory-sized batch runs at N = 1204 without running out of memory."""
     path = scfm.random_checkpoint(tmp_path / "human", like="scGPT_human", n_genes=3000)
@@ -154,8 +154,9 @@ def test_gpu_bf16_features_close_to_fp32(tmp_path):
     r16 = fm16.vvp(ids, 25.0, [0.0, 50.0], sources=targets)
     assert np.linalg.norm(r16 - r32) / np.linalg.norm(r32) < 0.02
     cpu = scfm.load_checkpoint(path, "cpu")
-    np.testing.assert_allclose(cpu.jacobian(ids[:200], 20.0, targets=np.arange(4)),
-                               fm32.jacobian(ids[:200], 20.0, targets=np.arange(4)), rtol=1e-3, atol=1e-6)
+    # another device's kernels reorder the float32 sums: round-off scales with the largest Jacobian entry
+    fp32_close(cpu.jacobian(ids[:200], 20.0, targets=np.arange(4)),
+               fm32.jacobian(ids[:200], 20.0, targets=np.arange(4)), rtol=1e-3)
     assert fm16.probe_batch_size("backward", 1204) >= 8
     full = fm16.jacobian(ids, 20.0, targets=np.arange(fm16.probe_batch_size("backward", 1204)))
     assert np.isfinite(full).all()

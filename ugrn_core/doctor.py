@@ -207,7 +207,7 @@ def check_dependencies() -> list[Check]:
 
 
 def check_scgpt() -> Check:
-    from .scfm import model as scfm
+    from .scfm import scgpt as scfm
 
     v = _dist_version("scgpt")
     try:

@@ -62,6 +62,19 @@ class ProbeCache:
         """True when an array file exists for the key (not verified; :meth:`load` verifies)."""
         return self.path(method, key).is_file()
 
+    def usable(self, method: str, key: str) -> bool:
+        """True when the entry exists and passes :meth:`load`'s integrity check (size and sha256 against its sidecar,
+        a readable ``.npy`` header), without loading the array: a truncated, corrupt or unreadable entry counts as
+        missing, as :meth:`load` will treat it (cost estimates, "(cached)" labels)."""
+        p = self.path(method, key)
+        if not p.is_file() or self._problem(p) is not None:
+            return False
+        try:
+            np.load(p, mmap_mode="r", allow_pickle=False)  # parses the header only
+        except (OSError, ValueError, EOFError):
+            return False
+        return True
+
     @contextlib.contextmanager
     def lock(self, method: str, key: str):
         """Exclusive inter-process lock of one key (``fcntl.flock`` on a lock file beside the entry)."""

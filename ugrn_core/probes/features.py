@@ -41,6 +41,11 @@ from ..scfm.vocab import VocabMapping, map_to_vocab
 
 ProgressFn = Callable[[int, int, str], None]
 
+#: Part of every probe's cache key. 2 (2026-12): CPU probe batches run on one torch intra-op thread (``threads``), so
+#: a probe is byte-identical whatever ``OMP_NUM_THREADS`` is; entries keyed before may hold a multi-threaded run's
+#: values (up to 2.4e-5 off), so they are not reused.
+PROBE_VERSION = 2
+
 
 @dataclass
 class DatasetProbes:
@@ -157,7 +162,7 @@ class DatasetProbes:
 
     def _key(self, probe: str) -> str:
         spec = methods.probe_owner(probe)
-        parts = [probe, self.tokens]
+        parts = [probe, self.tokens, {"probe_version": PROBE_VERSION}]
         if self.fm.precision != "fp32":  # mixed-precision probes are cached apart; fp32 keys stay as they were
             parts.append({"precision": self.fm.precision})
         if spec.cache_params is not None:
@@ -169,10 +174,11 @@ class DatasetProbes:
         return cache_key(*parts)
 
     def is_cached(self, probe: str) -> bool:
-        """True when probe array ``probe`` is in memory or on disk (False when it needs expression the dataset lacks)."""
+        """True when probe array ``probe`` is in memory or on disk and passes the cache's integrity check (a damaged
+        entry counts as missing: it will be recomputed); False when it needs expression the dataset lacks."""
         if methods.probe_owner(probe).needs_expression and (self.restricted or not self.dataset.has_expression):
             return False
-        return probe in self._mem or self.cache.has(probe, self._key(probe))
+        return probe in self._mem or self.cache.usable(probe, self._key(probe))
 
     def probe_rows(self, probe: str) -> tuple[int, int]:
         """Model rows computing ``probe`` takes: (forward rows, Jacobian rows); (0, 0) when it is cached or needs

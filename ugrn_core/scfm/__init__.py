@@ -1,7 +1,8 @@
 """The single-cell foundation model side: scGPT checkpoints, virtual-cell queries, their planning, binning, the
 gene vocabulary and pretraining.
 
-- ``model``: the scGPT import shim and ``ScFM``, the frozen model answering virtual-cell queries;
+- ``scgpt``: the scGPT import shim; ``model``: ``ScFM``, the frozen model answering virtual-cell queries;
+- ``threads``: CPU batches side by side, one torch thread each (results independent of the thread count);
 - ``checkpoint``: load / save checkpoint folders (official layout), fresh and random models;
 - ``planning``: rows per call and precision on a GPU; ``binning``: scGPT's per-cell value bins;
 - ``vocab``: dataset genes → checkpoint tokens (orthologs); ``pretrain``: pretrain a compact scGPT.
@@ -12,7 +13,8 @@ The names below are the package's public face (``from ugrn_core.scfm import load
 from .binning import bin_values
 from .checkpoint import (CHECKPOINT_SHAPES, build_model, census_vocab_path, default_precision, load_checkpoint,
                          random_checkpoint, save_checkpoint)
-from .model import ARCH_KEYS, CPU_BATCH, PRECISIONS, SPECIAL_TOKENS, ScFM, import_transformer_model
+from .model import ARCH_KEYS, CPU_BATCH, PRECISIONS, SPECIAL_TOKENS, ScFM
+from .scgpt import import_transformer_model
 from .planning import activation_bytes_per_row, gpu_batch_size
 
 __all__ = ["ARCH_KEYS", "CHECKPOINT_SHAPES", "CPU_BATCH", "PRECISIONS", "SPECIAL_TOKENS", "ScFM",

@@ -15,7 +15,8 @@ import torch
 from .._io import atomic_folder
 from ..config import default_device
 from ..errors import CheckpointError, CheckpointNotFound
-from .model import SPECIAL_TOKENS, ScFM, _model_kwargs, _normalise_state_dict, _read_json, import_transformer_model
+from .model import SPECIAL_TOKENS, ScFM
+from .scgpt import _model_kwargs, _normalise_state_dict, _read_json, import_transformer_model
 
 
 # --------------------------------------------------------------------------------------------- load / save

@@ -16,122 +16,27 @@ per-cell bins 0..50 used in pretraining (0 = not expressed); the ``<cls>`` posit
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
-import json
-import os
-import sys
 import time
-import types
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
-from ..errors import CheckpointError
+from . import threads
 from .planning import _halve_batch, _tf32, activation_bytes_per_row, gpu_batch_size
 
 SPECIAL_TOKENS = ("<pad>", "<cls>", "<eoc>")
 # model arguments that fix the weights' shapes and meaning: checkpoints equal in these (and in vocabulary) can load
 # each other's weights and share one random-init twin
 ARCH_KEYS = ("embsize", "nheads", "d_hid", "nlayers", "n_bins", "input_emb_style", "max_seq_len")
-_PRIVATE_PKG = "_ugrn_scgpt_model"
-
-# args.json key → TransformerModel keyword (official scGPT naming on the left).
-_ARG_MAP = {
-    "embsize": "d_model",
-    "nheads": "nhead",
-    "d_hid": "d_hid",
-    "nlayers": "nlayers",
-    "n_layers_cls": "nlayers_cls",
-    "dropout": "dropout",
-    "pad_token": "pad_token",
-    "pad_value": "pad_value",
-    "n_bins": "n_input_bins",
-    "input_emb_style": "input_emb_style",
-    "MVC": "do_mvc",
-    "explicit_zero_prob": "explicit_zero_prob",
-}
 ProgressFn = Callable[[int, int, str], None]
 
 # precision → autocast dtype (None: float32 arithmetic; "tf32" lets CUDA matrix products use TensorFloat-32)
 PRECISIONS = {"fp32": None, "tf32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 CPU_BATCH = 4  # rows per model call on CPU (measured best on 2 cores, see ScFM.probe_batch_size)
-
-
-def import_transformer_model() -> type:
-    """Return scgpt's ``TransformerModel`` class without executing ``scgpt/__init__.py``.
-
-    ``import scgpt`` fails with modern torch (its tokenizer imports the dead torchtext). The model code in
-    ``scgpt/model/model.py`` (with siblings ``dsbn.py``, ``grad_reverse.py``) needs only torch, numpy and tqdm,
-    so we register a private package whose ``__path__`` is the installed ``scgpt/model/`` folder and import
-    ``model.py`` as its submodule. The "flash_attn is not installed" warning is expected and silenced.
-
-    Raises:
-        ImportError: scgpt is not installed (install it with ``pip install --no-deps scgpt==0.2.4``).
-    """
-    name = f"{_PRIVATE_PKG}.model"
-    if name in sys.modules:
-        return sys.modules[name].TransformerModel
-    spec = importlib.util.find_spec("scgpt")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("scgpt is not installed: run `pip install --no-deps scgpt==0.2.4`")
-    model_dir = Path(list(spec.submodule_search_locations)[0]) / "model"
-    pkg = types.ModuleType(_PRIVATE_PKG)
-    pkg.__path__ = [str(model_dir)]
-    sys.modules[_PRIVATE_PKG] = pkg
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="flash_attn is not installed")
-        module = importlib.import_module(name)
-    return module.TransformerModel
-
-
-def _model_kwargs(args: Mapping) -> dict:
-    """Translate official ``args.json`` entries into ``TransformerModel`` keyword arguments."""
-    if args.get("pre_norm", False):
-        raise CheckpointError(
-            "args.json has pre_norm=true: pre-norm scGPT checkpoints are not reproduced by torch's encoder layers "
-            "without flash-attn; only post-norm checkpoints (all released scGPT models) are supported"
-        )
-    kw = {dst: args[src] for src, dst in _ARG_MAP.items() if src in args}
-    missing = [k for k in ("embsize", "nheads", "d_hid", "nlayers") if k not in args]
-    if missing:
-        raise CheckpointError(f"args.json lacks required model arguments {missing}; expected the official scGPT "
-                              "keys embsize, nheads, d_hid, nlayers")
-    kw.setdefault("pad_token", "<pad>")
-    kw.setdefault("pad_value", -2)
-    kw.setdefault("input_emb_style", "continuous")
-    if kw["input_emb_style"] != "continuous":
-        raise CheckpointError(
-            f"args.json input_emb_style={kw['input_emb_style']!r}: virtual-value probing needs the 'continuous' "
-            "value encoder (float inputs with gradients)"
-        )
-    kw["use_fast_transformer"] = False
-    return kw
-
-
-def _read_json(path: Path):
-    """Parsed JSON of a checkpoint file. Raises CheckpointError naming the file and the parse error."""
-    try:
-        return json.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise CheckpointError(f"{path}: not valid UTF-8 JSON ({type(e).__name__}: {e})") from None
-
-
-def _normalise_state_dict(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Unwrap ``model_state_dict``, strip ``module.`` prefixes and rename flash-attn ``Wqkv`` to torch names."""
-    if "model_state_dict" in state and isinstance(state["model_state_dict"], Mapping):
-        state = state["model_state_dict"]
-    out = {}
-    for key, value in state.items():
-        key = key.removeprefix("module.")
-        key = key.replace("self_attn.Wqkv.weight", "self_attn.in_proj_weight")
-        key = key.replace("self_attn.Wqkv.bias", "self_attn.in_proj_bias")
-        out[key] = value
-    return out
 
 
 @dataclass
@@ -225,6 +130,14 @@ class ScFM:
             return _tf32()
         return torch.autocast(self.device.type, dtype=PRECISIONS[self.precision])
 
+    def _threads(self):
+        """Context for one probe call: on CPU torch intra-op threads = 1 (``threads.single_thread``: results
+        independent of the thread count), yielding the pool size for ``threads.map_batches``; elsewhere a no-op
+        yielding 1 (CUDA behaviour unchanged)."""
+        if self.device.type == "cpu":
+            return threads.single_thread()
+        return contextlib.nullcontext(1)
+
     def seconds_per_row(self, kind: str, n_genes: int) -> float:
         """Measured wall seconds per probe row on this device: ``forward`` (one virtual cell, VVP/Pert) or
         ``backward`` (one Jacobian row, GDT), for a context of ``n_genes`` genes.
@@ -311,12 +224,16 @@ class ScFM:
         vals = np.atleast_2d(vals)
         if vals.shape[1] != len(token_ids):
             raise ValueError(f"values has {vals.shape[1]} genes but token_ids has {len(token_ids)}")
-        out = []
         batch_size = batch_size or self.probe_batch_size("forward", len(token_ids))
-        for start in range(0, len(vals), batch_size):
-            v = torch.as_tensor(vals[start : start + batch_size], device=self.device)
-            out.append(self._forward(self._src(token_ids, len(v)), v).float().cpu().numpy())
-        res = np.concatenate(out)
+        with self._threads() as workers:
+            src = self._src(token_ids, min(batch_size, len(vals)))  # built here: its warning comes from this thread
+
+            def rows(start: int) -> np.ndarray:
+                v = torch.as_tensor(vals[start : start + batch_size], device=self.device)
+                with torch.no_grad():
+                    return self._forward(src[: len(v)], v).float().cpu().numpy()
+
+            res = np.concatenate(threads.map_batches(rows, range(0, len(vals), batch_size), workers))
         return res[0] if single else res
 
     @torch.no_grad()
@@ -347,28 +264,49 @@ class ScFM:
         base_t = torch.as_tensor(np.asarray(base, dtype=np.float32), device=self.device)
         n = base_t.numel()
         sources = np.asarray(sources, dtype=np.int64)
-        ref = self._forward(self._src(token_ids, 1), base_t[None])[0]
         rows = [(t, s) for t in range(len(new_values)) for s in range(len(sources))]
         batch_size = batch_size or self.probe_batch_size("forward", n)
         out = torch.empty((len(new_values), len(sources), n), dtype=torch.float32)
-        start = 0
-        while start < len(rows):
-            chunk = rows[start : start + batch_size]
-            ti = torch.as_tensor([r[0] for r in chunk])
-            si = torch.as_tensor([r[1] for r in chunk])
-            vals = base_t.expand(len(chunk), n).clone()
-            vals[torch.arange(len(chunk)), torch.as_tensor(sources[si.numpy()], device=self.device)] = torch.as_tensor(
-                np.asarray(new_values, dtype=np.float32)[ti.numpy()], device=self.device
-            )
-            try:
-                resp = self._forward(self._src(token_ids, len(chunk)), vals) - ref
-            except torch.OutOfMemoryError:
-                batch_size = _halve_batch(batch_size)
-                continue
-            out[ti, si] = resp.float().cpu()
-            start += len(chunk)
-            if progress:
-                progress(start, len(rows), "perturbation rows")
+        new_t = torch.as_tensor(np.asarray(new_values, dtype=np.float32), device=self.device)
+
+        with self._threads() as workers:
+            ref = self._forward(self._src(token_ids, 1), base_t[None])[0]
+
+            def response(chunk):  # one model call: (len(chunk), N) responses, float32 on the CPU
+                ti = torch.as_tensor([r[0] for r in chunk])
+                si = torch.as_tensor([r[1] for r in chunk])
+                vals = base_t.expand(len(chunk), n).clone()
+                vals[torch.arange(len(chunk)), torch.as_tensor(sources[si.numpy()], device=self.device)] = \
+                    new_t[ti.to(self.device)]
+                with torch.no_grad():
+                    return ti, si, (self._forward(src[: len(chunk)], vals) - ref).float().cpu()
+
+            if self.device.type == "cpu":  # batches side by side, each on one thread (``threads``)
+                chunks = [rows[k : k + batch_size] for k in range(0, len(rows), batch_size)]
+                src = self._src(token_ids, min(batch_size, max(len(rows), 1)))
+                ends = np.cumsum([len(c) for c in chunks])
+
+                def done(k):
+                    if progress:
+                        progress(int(ends[k]), len(rows), "perturbation rows")
+
+                for ti, si, resp in threads.map_batches(response, chunks, workers, done):
+                    out[ti, si] = resp
+                return out.numpy()
+
+            start = 0
+            while start < len(rows):  # accelerator: one batch at a time, halved when out of memory
+                chunk = rows[start : start + batch_size]
+                src = self._src(token_ids, len(chunk))
+                try:
+                    ti, si, resp = response(chunk)
+                except torch.OutOfMemoryError:
+                    batch_size = _halve_batch(batch_size)
+                    continue
+                out[ti, si] = resp
+                start += len(chunk)
+                if progress:
+                    progress(start, len(rows), "perturbation rows")
         return out.numpy()
 
     def vvp(
@@ -419,22 +357,42 @@ class ScFM:
         x0 = torch.as_tensor(np.broadcast_to(np.asarray(base_value, dtype=np.float64), (n,)).copy(), dtype=dtype, device=self.device)
         out = torch.empty((len(targets), n), dtype=torch.float32)
         batch_size = batch_size or self.probe_batch_size("backward", n)
-        start = 0
-        while start < len(targets):
+
+        def grad_rows(start: int) -> torch.Tensor:  # one backward pass: Jacobian rows start.. of at most batch_size
             tgt = torch.as_tensor(targets[start : start + batch_size], device=self.device)
             x = x0.expand(len(tgt), n).clone().requires_grad_(True)
-            try:
-                with torch.enable_grad(), (_tf32() if self.precision == "tf32" else contextlib.nullcontext()):
-                    rec = self._forward(self._src(token_ids, len(tgt)), x)
-                    rec.gather(1, tgt[:, None]).sum().backward()
-            except torch.OutOfMemoryError:
-                del x
-                batch_size = _halve_batch(batch_size)
-                continue
-            out[start : start + len(tgt)] = x.grad.float().cpu()  # float32 result even for a float64 model
-            start += len(tgt)
-            if progress:
-                progress(start, len(targets), "Jacobian rows")
+            with torch.enable_grad(), (_tf32() if self.precision == "tf32" else contextlib.nullcontext()):
+                rec = self._forward(src[: len(tgt)], x)
+                rec.gather(1, tgt[:, None]).sum().backward()
+            return x.grad.float().cpu()  # float32 result even for a float64 model
+
+        with self._threads() as workers:
+            if self.device.type == "cpu":  # batches side by side, each on one thread (``threads``)
+                starts = range(0, len(targets), batch_size)
+                src = self._src(token_ids, min(batch_size, max(len(targets), 1)))
+
+                def done(k):
+                    if progress:
+                        progress(min(starts[k] + batch_size, len(targets)), len(targets), "Jacobian rows")
+
+                for start, rows in zip(starts, threads.map_batches(grad_rows, starts, workers, done)):
+                    out[start : start + len(rows)] = rows
+                return out.numpy()
+
+            start = 0
+            while start < len(targets):  # accelerator: one batch at a time, halved when out of memory
+                src = self._src(token_ids, min(batch_size, len(targets) - start))
+                try:
+                    rows = grad_rows(start)
+                except torch.OutOfMemoryError:
+                    rows = None  # halved below, once the failed batch's tensors are released with the exception
+                if rows is None:
+                    batch_size = _halve_batch(batch_size)
+                    continue
+                out[start : start + len(rows)] = rows
+                start += len(rows)
+                if progress:
+                    progress(start, len(targets), "Jacobian rows")
         return out.numpy()
 
     @torch.no_grad()
@@ -446,6 +404,10 @@ class ScFM:
 
         Returns: float32 (N, N) with ``A[q, k]`` = summed weight with which gene q (query) attends to gene k (key).
         """
+        with self._threads():  # one row: no pool, but one intra-op thread on CPU (``threads``)
+            return self._attention(token_ids, values)
+
+    def _attention(self, token_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
         inputs: list[torch.Tensor] = []
         hooks = [
             layer.register_forward_pre_hook(lambda mod, args, kwargs: inputs.append(args[0]), with_kwargs=True)

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..scfm import threads
+
 
 class Projector(nn.Module):
     """MLP ``D → 128 → 64 → 1`` with ReLU (and optional dropout after each ReLU while training); ``forward`` returns
@@ -48,7 +50,7 @@ class TrainedProjector:
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != self.model.in_dim:
             raise ValueError(f"features have shape {X.shape}; this projector expects (P, {self.model.in_dim})")
-        with torch.no_grad():
+        with torch.no_grad(), threads.single_thread():  # same logits whatever the thread count (``threads``)
             return self.model(torch.as_tensor((X - self.mean) / self.std)).double().numpy()
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..scfm import threads
 from .options import DEFAULT_OPTIONS, TrainOptions
 from .projector import Projector, TrainedProjector, _StackedProjectors
 
@@ -103,7 +104,9 @@ def fit_projectors(problems, seed: int = 0, options: TrainOptions | None = None,
     for k, p in enumerate(prepared):
         groups.setdefault(len(p.X), []).append(k)
     for idx in groups.values():
-        for k, tp in zip(idx, _fit_group([prepared[k] for k in idx], seed, options, progress, desc)):
+        with threads.single_thread():  # the same weights whatever the thread count (``threads``)
+            group = _fit_group([prepared[k] for k in idx], seed, options, progress, desc)
+        for k, tp in zip(idx, group):
             out[k] = tp
     return out
 
