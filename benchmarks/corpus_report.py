@@ -101,7 +101,7 @@ def write_report(out: Path, timings: list[dict]) -> None:
 
     def coverage(species: str) -> str:
         from ugrn_core.scfm.corpus import _to_tokens
-        from ugrn_core.vocab import load_orthologs
+        from ugrn_core.scfm.vocab import load_orthologs
 
         tfs = pd.read_csv(C.resolve_data_dir() / C.TF_LIST_FILES[species])["TF"].astype(str).str.strip()
         toks = _to_tokens(list(tfs), species, load_orthologs())

@@ -19,7 +19,7 @@ DATASET = "STRING/hESC/500"
 
 def _genes() -> tuple[list[str], list[str]]:
     """40 genes of DATASET (its first 8 TFs, then other genes in file order) and those TFs."""
-    from ugrn_core.datasets import load_beeline
+    from ugrn_core.data.datasets import load_beeline
 
     ds = load_beeline(DATASET)
     tfs = ds.tfs[:8]

@@ -115,7 +115,7 @@ def test_grnboost2_equals_arboretos_own_grnboost2_on_real_expression(tmp_path):
 
     pytest.importorskip("arboreto")
     pytest.importorskip("distributed")
-    from ugrn_core.datasets import load_beeline
+    from ugrn_core.data.datasets import load_beeline
     from ugrn_core.methods._peer_matrix import sorted_expression
     from ugrn_core.methods.grnboost2 import grnboost2_matrix
 

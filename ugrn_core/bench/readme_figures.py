@@ -10,7 +10,7 @@ bundled rows so that a rerun cannot leave stale numbers (issue 24).
   2026-12-06 (computed by ``summary_frame`` from its bundled rows, git commit 9cf6749; the bracketed figures);
 - ``assets/paper/table1_auprc.csv``: the paper's per-dataset Table 1 AUPRC, both backbone columns.
 
-Averages follow ``ugrn_core.tables`` (the bundled ``results.md``): a table row's value per seed is its test
+Averages follow ``ugrn_core.bench.tables`` (the bundled ``results.md``): a table row's value per seed is its test
 dataset's AUPRC (Table 1) or the mean over the row's test datasets where every method of the row is defined (grouped
 Tables 2–6, ``tables.per_seed``); the mean over seeds gives the row's value, and a table's average is the mean over
 the rows where every method shown is defined (Table 1: the 16 test datasets with expression). Margins "± s.d." are
