@@ -142,7 +142,8 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
        ``sc.pp.normalize_total`` (target = median total over cells, totals over all genes) then ``sc.pp.log1p``:
        x' = log(1 + x · median_total / total_cell). Stated in ``params["normalised"]``.
     3. **Genes**: ``genes`` as given (any case), or the ``n_top_genes`` most highly variable genes
-       (``sc.pp.highly_variable_genes(flavor="seurat")`` on a normalised copy; ranked by normalised dispersion, among
+       (on a normalised copy: ``sc.pp.filter_genes(min_cells=...)`` with the guard's threshold over all cells, then
+       ``sc.pp.highly_variable_genes(flavor="seurat")``, ranked by normalised dispersion, among
        the genes in the checkpoint's vocabulary when the method uses the model) capped at the checkpoint's context
        size (``max_seq_len - 1`` genes). TFs: ``tfs``, else the genes in BEELINE's TF list of ``species`` (guessed from
        the symbols' case when not given: ``Gata1`` mouse, ``GATA1`` human).
@@ -265,18 +266,23 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
         import scanpy as sc
 
         tmp = all_genes_normalised(M, scan, normalise)
-        tmp.var_names = upper
-        tmp.var_names_make_unique()
+        tmp.var_names = [str(i) for i in range(tmp.n_vars)]  # column numbers: symbols may repeat after upper-casing
+        thr_all = _threshold(min_cells, adata.n_obs)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            sc.pp.filter_genes(tmp, min_cells=thr_all)  # the guard, over all cells, before ranking (as scanpy's tutorial)
+            if tmp.n_vars < 2:
+                raise DataError(f"{tmp.n_vars} genes of the AnnData's {where} are expressed in ≥ {thr_all} cells "
+                                "(min_cells); expected at least two; lower min_cells or give genes=.")
             sc.pp.highly_variable_genes(tmp, flavor="seurat")
-        disp = pd.Series(tmp.var["dispersions_norm"].to_numpy(np.float64), index=upper)
+        disp = pd.Series(tmp.var["dispersions_norm"].to_numpy(np.float64), index=upper[tmp.var_names.astype(int)])
         disp = disp[~disp.index.duplicated()].dropna()
         if model:
             disp = disp[disp.index.isin(map_to_vocab(list(disp.index), fm.vocab, species, warn=False).genes)]
         n_take = int(min(n_top_genes, cap if cap is not None else n_top_genes, len(disp)))
         gene_list = disp.sort_values(ascending=False, kind="mergesort").index[:n_take].tolist()
-        genes_from = (f"highly_variable_genes(flavor='seurat'): top {n_take} by normalised dispersion"
+        genes_from = (f"sc.pp.filter_genes(min_cells={thr_all}) then sc.pp.highly_variable_genes(flavor='seurat'): "
+                      f"top {n_take} by normalised dispersion"
                       + (" among the checkpoint's vocabulary" if model else "")
                       + (f" (n_top_genes {n_top_genes}, context cap {cap})" if model else f" (n_top_genes {n_top_genes})"))
         del tmp
