@@ -38,7 +38,8 @@ def read_cells(path, backed: bool = False) -> anndata.AnnData:
 
     Args:
         path: ``.h5ad`` file; ``.loom`` file (loompy layout: genes are rows, read transposed by anndata; gene symbols
-            from ``row_attrs['Gene']``, cell ids from ``col_attrs['CellID']``); a 10x ``.h5`` (Cell Ranger v2/v3,
+            from ``row_attrs['Gene']`` (else ``var_names``, as ``AnnData.write_loom`` writes), cell ids from
+            ``col_attrs['CellID']`` (else ``obs_names``)); a 10x ``.h5`` (Cell Ranger v2/v3,
             gene symbols as var_names); or a 10x folder holding ``matrix.mtx[.gz]``, ``barcodes.tsv[.gz]`` and
             ``features.tsv[.gz]`` (v3) or ``genes.tsv`` (v2) (gene symbols as var_names, made unique).
         backed: ``.h5ad`` only: open it read-only backed (``X`` stays on disk and is read in row chunks).
@@ -79,7 +80,14 @@ def read_cells(path, backed: bool = False) -> anndata.AnnData:
         if kind == "h5ad":
             return anndata.read_h5ad(p, backed="r" if backed else None)
         if kind == "loom":
-            return anndata.read_loom(p, sparse=True, obs_names="CellID", var_names="Gene")
+            import h5py
+            from anndata.io import read_loom
+
+            with h5py.File(p, "r") as f:  # loompy's names (CellID, Gene) or anndata.write_loom's (obs_names, ...)
+                cols, rows = set(f.get("col_attrs", {}).keys()), set(f.get("row_attrs", {}).keys())
+            obs = next((c for c in ("CellID", "obs_names", "cell_names") if c in cols), "obs_names")
+            var = next((c for c in ("Gene", "var_names", "gene_names", "Accession") if c in rows), "var_names")
+            return read_loom(p, sparse=True, obs_names=obs, var_names=var)
         import scanpy as sc
 
         if kind == "10x h5":
