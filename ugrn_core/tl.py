@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import warnings
 
 import anndata
@@ -186,8 +187,9 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
         self-loops), best first. An expression-free method has only the "all cells" table.
         ``summary``: DataFrame, one row per group (all cells first): ``group``, ``network`` (its table's key),
         ``n_cells``, ``n_genes`` (kept), ``n_tfs``, ``n_dropped`` (genes below ``min_cells``), ``min_cells`` (the
-        threshold applied), ``n_edges``, ``method``, ``expression_dependent`` ("yes"/"no"), ``note`` (why a group has
-        no network, e.g. fewer cells than ``min_cells``).
+        threshold applied), ``n_edges``, ``method``, ``expression_dependent`` ("yes"/"no"), ``seconds`` (wall time
+        of scoring its network; 0 for groups sharing the all-cells network), ``note`` (why a group has no network,
+        e.g. fewer cells than ``min_cells``).
         ``dropped_genes``: {network key: str array} genes dropped by the guard.
         ``params``: what made them (method, groupby, matrix, normalised, gene selection, species, min_cells,
         shared_network, checkpoint, translator, background, n_genes, n_tfs, genes, tfs).
@@ -308,7 +310,7 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
         dropped[key] = np.array([g for g, k in zip(gene_list, keep) if not k], dtype=object)
         row = dict(group=group, network=key, n_cells=len(cells), n_genes=len(kept), n_tfs=0,
                    n_dropped=int((~keep).sum()), min_cells=thr, n_edges=0, method=spec.name,
-                   expression_dependent="yes" if expr_dep else "no", note="")
+                   expression_dependent="yes" if expr_dep else "no", seconds=0.0, note="")
         rows[group] = row
         if len(kept) < 2:
             row["note"] = (f"{len(kept)} genes expressed in ≥ {thr} of its {len(cells)} cells; no network "
@@ -323,6 +325,7 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
             edges=sub_ref, name=f"{key_added}:{key}", data_dir=data_dir,
             expression=anndata.AnnData(X=Xg[:, keep], var=pd.DataFrame(index=pd.Index(kept))) if expr_dep else None)
         row["n_tfs"] = len(ds.tfs)
+        t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # vocabulary coverage warnings: counted in n_genes
             if model:
@@ -331,12 +334,12 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
             else:
                 edges = _score_without_model(spec, ds, progress)
         networks[key] = standard_edges(edges, with_label=ref is not None)
-        row["n_edges"] = len(networks[key])
+        row["n_edges"], row["seconds"] = len(networks[key]), round(time.perf_counter() - t0, 3)
     say(len(to_score), len(to_score), "groups: done")
     if not expr_dep:  # one shared network: every group points to it
         shared = rows[ALL_CELLS]
         for group, cells in groups[1:]:
-            rows[group] = dict(shared, group=group, n_cells=len(cells), network=shared["network"],
+            rows[group] = dict(shared, group=group, n_cells=len(cells), network=shared["network"], seconds=0.0,
                                note=f"{spec.name} reads no expression: the shared '{ALL_CELLS}' network")
     summary = pd.DataFrame([rows[g] for g, _ in groups])
 
