@@ -73,14 +73,16 @@ def test_pearson_per_cell_type_written_into_adata_and_h5ad(pbmc68k, tmp_path):
     row = summary.set_index("group").loc["CD14+ Monocyte"]
     assert len(mono) == row["n_tfs"] * (row["n_genes"] - 1) == row["n_edges"]
     assert mono["rank"].tolist() == list(range(1, len(mono) + 1)) and mono["score"].is_monotonic_decreasing
-    assert (mono["weight"] == mono["score"]).all()
+    assert np.allclose(mono["weight"].abs(), mono["score"]) and (mono["weight"] < 0).any()  # signed: Pearson r
+    assert "Pearson r" in res["params"]["weight"]
     cells = (pbmc68k.obs["bulk_labels"] == "CD14+ Monocyte").to_numpy()
     raw = pbmc68k.raw.to_adata()
     for _, e in mono.iloc[[0, 100, len(mono) - 1]].iterrows():
         x = raw[cells, e["source"]].X.toarray().ravel()
         y = raw[cells, e["target"]].X.toarray().ravel()
-        r = abs(np.corrcoef(x, y)[0, 1]) if x.std() > 0 and y.std() > 0 else 0.0
-        assert e["score"] == pytest.approx(r, rel=1e-5, abs=1e-6)
+        r = np.corrcoef(x, y)[0, 1] if x.std() > 0 and y.std() > 0 else 0.0
+        assert e["score"] == pytest.approx(abs(r), rel=1e-5, abs=1e-6)
+        assert e["weight"] == pytest.approx(r, rel=1e-5, abs=1e-6)
     # the all-cells network differs from the monocytes' (their cells only)
     assert not tl.get_network(pbmc68k, tl.ALL_CELLS).head(20).equals(mono.head(20))
 
@@ -271,6 +273,7 @@ def test_expression_free_method_gives_one_shared_network_computed_once(pbmc68k, 
     assert len(s) == 11 and (s["network"] == tl.ALL_CELLS).all() and (s["expression_dependent"] == "no").all()
     assert s["note"].iloc[1:].str.contains("reads no expression").all()
     assert len(res["checkpoint"]) == 16 and res["params"]["translator"]
+    assert (res["networks"][tl.ALL_CELLS]["weight"] == res["networks"][tl.ALL_CELLS]["score"]).all()  # Ens: no sign
     assert tl.get_network(anndata.AnnData(uns={"ugrn": res}), "CD19+ B") is res["networks"][tl.ALL_CELLS]
 
     # an expression-dependent model method probes each group's own mean cell

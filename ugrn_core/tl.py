@@ -24,8 +24,10 @@ import numpy as np
 import pandas as pd
 
 from . import methods as registry
+from . import signs
 from .anndata_io import all_genes_normalised, dense, median_total, scan_matrix, select_matrix, selected_columns
 from .errors import DataError, ParameterError
+from .export import edge_table
 from .readers import first_items, upper_unique
 
 ALL_CELLS = "all cells"  # the group name of the network over every cell
@@ -63,18 +65,6 @@ def guess_species(symbols) -> str:
     raw = [str(s) for s in symbols if any(ch.isalpha() for ch in str(s))]
     mouse = sum(1 for s in raw if s[0].isupper() and any(ch.islower() for ch in s[1:]) and "orf" not in s)
     return "mouse" if raw and mouse > 0.5 * len(raw) else "human"
-
-
-def standard_edges(edges: pd.DataFrame, with_label: bool) -> pd.DataFrame:
-    """``api.predict_edges``'s ranked [tf, target, score, label] as the field's columns: ``source``, ``target``,
-    ``weight`` (= ``score``: no sign is attached here), ``score`` (float64, higher = more likely), ``rank`` (int64,
-    1 = best, in the given order) and ``label`` (1/0, only ``with_label``)."""
-    out = pd.DataFrame({"source": edges["tf"].astype(str).to_numpy(), "target": edges["target"].astype(str).to_numpy(),
-                        "weight": edges["score"].to_numpy(np.float64), "score": edges["score"].to_numpy(np.float64),
-                        "rank": np.arange(1, len(edges) + 1, dtype=np.int64)})
-    if with_label:
-        out["label"] = edges["label"].to_numpy(np.int64)
-    return out
 
 
 def _score_without_model(spec, ds, progress) -> pd.DataFrame:
@@ -181,9 +171,10 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
 
     Writes ``adata.uns[key_added]`` (all of it writes to and reads back from .h5ad), a dict:
         ``networks``: {network key: DataFrame}: one edge table per group (``network_key(group)``; "all cells" for all
-        cells): columns ``source``, ``target`` (str, upper-case symbols), ``weight`` (float64; equal to ``score``: no
-        sign is attached), ``score`` (float64, the method's score, higher = more likely a TF→target edge), ``rank``
-        (int64, 1 = best), ``label`` (int64 1/0, only with ``reference``); rows = every TF × kept gene pair (no
+        cells), ``export.edge_table``'s columns: ``source``, ``target`` (str, upper-case symbols), ``weight`` (float64,
+        signed where the method gives a sign: |Pearson| → sign of Pearson r on the group's cells, VVP/|VVP| → sign of
+        the VVP slope, GDT/|GDT| → sign of the GDT mean (``signs``); else equal to ``score``), ``score`` (float64, the method's score, higher = more likely a TF→target edge), ``rank``
+        (int64, 1 = best), ``label`` (Int64 1/0, only with ``reference``); rows = every TF × kept gene pair (no
         self-loops), best first. An expression-free method has only the "all cells" table.
         ``summary``: DataFrame, one row per group (all cells first): ``group``, ``network`` (its table's key),
         ``n_cells``, ``n_genes`` (kept), ``n_tfs``, ``n_dropped`` (genes below ``min_cells``), ``min_cells`` (the
@@ -298,7 +289,7 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
     # 4.–5. one network per group (expression-dependent methods) or one shared network
     groups = _groups(adata, groupby)
     to_score = groups if expr_dep else groups[:1]
-    networks, dropped, rows, keys = {}, {}, {}, {}
+    networks, dropped, rows, keys, signed = {}, {}, {}, {}, False
     for i, (group, cells) in enumerate(to_score):
         say(i, len(to_score), f"groups: {group}")
         key = keys[group] = network_key(group, taken=set(keys.values()))
@@ -328,12 +319,22 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # vocabulary coverage warnings: counted in n_genes
+            sign = None
             if model:
+                probes = None
+                if signs.METHOD_SIGN_PROBE.get(spec.name):  # the same probes give the scores and the signs
+                    bg = api.context_background(fm, ds, tr, [spec.name], background, data_dir)
+                    probes = api.probes(fm, ds, tr.params if tr is not None else None, bg)
                 edges = api.predict_edges(fm, ds, tr, method=spec.name, progress=progress, background=background,
-                                          data_dir=data_dir)
+                                          data_dir=data_dir, probes=probes)
+                if probes is not None:
+                    sign = signs.method_signs(probes, edges, spec.name)
             else:
                 edges = _score_without_model(spec, ds, progress)
-        networks[key] = standard_edges(edges, with_label=ref is not None)
+                if spec.name == "|Pearson|":  # its sign is the sign of r on the same cells
+                    sign = np.sign(signs.dataset_pearson_r(ds, edges))
+        networks[key] = edge_table(edges if ref is not None else edges.drop(columns="label"), sign=sign)
+        signed = signed or sign is not None
         row["n_edges"], row["seconds"] = len(networks[key]), round(time.perf_counter() - t0, 3)
     say(len(to_score), len(to_score), "groups: done")
     if not expr_dep:  # one shared network: every group points to it
@@ -360,7 +361,9 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
             "genes_from": genes_from, "n_genes": len(gene_list), "genes": np.array(gene_list, dtype=object),
             "species": species, "min_cells": min_cells, "min_cells_rule": "genes with value > 0 in fewer cells of the "
                                                                           "group are dropped from its network",
-            "weight": "= score (no sign attached)",
+            "weight": (("sign(r) × score: Pearson r on the group's cells" if spec.name == "|Pearson|" else
+                         f"sign × score: the {signs.METHOD_SIGN_PROBE.get(spec.name)} probe's slope (ugrn_core.signs)")
+                        if signed else "= score (the method gives no sign)"),
             "checkpoint": fm.checkpoint_id if fm is not None else "",
             "checkpoint_path": str(fm.path) if fm is not None and getattr(fm, "path", None) else "",
             "translator": tr.trained_on if tr is not None else "",
