@@ -13,11 +13,13 @@ import functools
 from collections import OrderedDict
 from pathlib import Path
 
+import anndata
 import numpy as np
 import pandas as pd
 
 from . import methods  # (the method registry: methods.get, names, all_specs, Family)
 from ._io import check_writable_output  # noqa: F401  (re-exported for the app)
+from .anndata_io import read_cells, select_matrix  # noqa: F401  (read_cells re-exported)
 from .background import Background
 from .benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark  # noqa: F401  (re-exported)
 from .config import ASSETS_DIR, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, default_device, resolve_device
@@ -75,7 +77,8 @@ def _read(what: str, reader, source, *args):
 
 
 def dataset_from_files(genes=None, gene_symbols=(), expression=None, expression_name: str | None = None, edges=None,
-                       tfs=None, species: str = "human", name: str = "upload", data_dir=None) -> GRNDataset:
+                       tfs=None, species: str = "human", name: str = "upload", data_dir=None, use_raw: bool = False,
+                       layer: str | None = None) -> GRNDataset:
     """A dataset assembled from user files (paths or uploaded file objects): what ``ugrn predict`` and the app's Home
     page take.
 
@@ -83,8 +86,10 @@ def dataset_from_files(genes=None, gene_symbols=(), expression=None, expression_
         genes: gene list file (``readers.read_gene_list``).
         gene_symbols: further gene symbols (e.g. pasted), appended to the file's.
         expression: expression matrix file (``readers.read_expression``: genes × cells CSV/TSV or cells × genes
-            .h5ad, optionally .gz); ``expression_name`` gives its file name when it is an unnamed file object.
-            Without a gene list, its genes form the gene set.
+            .h5ad, optionally .gz), or an AnnData (cells × genes) itself; ``expression_name`` gives its file name when
+            it is an unnamed file object. Without a gene list, its genes form the gene set.
+        use_raw, layer: for an .h5ad or AnnData: take ``.raw.X`` or ``layers[layer]`` instead of ``X``
+            (``anndata_io.select_matrix``); a scaled ``X`` (negative values) fails naming these.
         edges: known TF→target edges file (``readers.read_edge_list``), used as ground truth.
         tfs: TF list file (default: the species' BEELINE TF list ∩ genes).
         species: "human" or "mouse"; name: the dataset's name.
@@ -94,9 +99,16 @@ def dataset_from_files(genes=None, gene_symbols=(), expression=None, expression_
     gene_list = list(_read("gene list", read_gene_list, genes)) if genes is not None else []
     gene_list += [str(g) for g in gene_symbols]
     adata = None
-    if expression is not None:
+    if isinstance(expression, anndata.AnnData):
+        if use_raw or layer is not None:
+            M, var_names, _ = select_matrix(expression, use_raw, layer)
+            expression = anndata.AnnData(X=M, obs=expression.obs, var=pd.DataFrame(index=var_names))
+        adata = expression
+        if not gene_list:
+            gene_list = list(adata.var_names)
+    elif expression is not None:
         adata = _read("expression matrix", read_expression, expression,
-                      expression_name or getattr(expression, "name", None) or str(expression))
+                      expression_name or getattr(expression, "name", None) or str(expression), use_raw, layer)
         if not gene_list:
             gene_list = list(adata.var_names)
     if not gene_list:
