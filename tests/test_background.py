@@ -164,7 +164,7 @@ def test_short_list_in_background_stops_saturating_and_ranks_like_the_full_conte
                                  "--out", str(out)]) == 0
                 got = pd.read_csv(out, sep="\t")
                 by_pair = dict(zip(zip(pairs["tf"], pairs["target"]), expected))
-                np.testing.assert_allclose(got["score"], [by_pair[p] for p in zip(got["TF"], got["target"])],
+                np.testing.assert_allclose(got["score"], [by_pair[p] for p in zip(got["source"], got["target"])],
                                            rtol=1e-4)
     saturated = {k: float((np.concatenate(v) > 0.99).mean()) for k, v in ens.items()}
     assert saturated["background"] <= 0.1, saturated

@@ -31,7 +31,7 @@ def edges() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def real():
     """(network edges [tf, target, score, label, r], expression float64 (cells, genes), gene → column)."""
-    from ugrn_core import datasets
+    from ugrn_core.data import datasets
     from ugrn_core.methods.pearson import expression_matrix
 
     ds = datasets.load_beeline("STRING/mHSC-L/500")

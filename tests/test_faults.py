@@ -157,7 +157,8 @@ WORKER = r"""
 import json, sys, time, warnings
 from pathlib import Path
 warnings.simplefilter("ignore")
-from ugrn_core import datasets as data, scfm
+from ugrn_core import scfm
+from ugrn_core.data import datasets as data
 from ugrn_core.probes.features import DatasetProbes
 from ugrn_core.probes.params import ProbeParams
 ckpt, ready, go = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])

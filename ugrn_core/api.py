@@ -13,11 +13,13 @@ from __future__ import annotations
 import functools
 from collections import OrderedDict
 
+import anndata
 import numpy as np
 import pandas as pd
 
 from . import export, methods
 from ._io import check_writable_output
+from .data.anndata_io import read_cells, select_matrix
 from .bench.benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark, with_averages
 from .bench.metrics import curves, evaluate
 from .bench.report import auprc_figure
@@ -53,10 +55,10 @@ __all__ = ["ASSETS_DIR", "auprc_figure", "available_methods", "Background", "bar
            "edge_table", "edges_bytes", "edges_to_graph", "ensembl_to_symbols", "estimate_probe_seconds", "evaluate",
            "export", "expression_network", "fmt_p", "format_seconds", "graph_layout", "GRNDataset", "list_datasets",
            "load_beeline", "load_benchmark", "load_model", "load_translator", "load_unseen_genes", "main_table",
-           "methods", "MethodSpec", "missed_edges", "network", "Network", "node_degrees", "pair_curves",
+           "methods", "MethodSpec", "missed_edges", "Network", "network", "node_degrees", "pair_curves",
            "pair_probe_cost", "paired_tests", "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR",
            "predict_edges", "predict_pairs", "ProbeParams", "probes", "probes_for_methods", "projectors_needed",
-           "QUICK_SEM", "read_edge_list", "read_expression", "read_gene_list", "read_network",
+           "QUICK_SEM", "read_cells", "read_edge_list", "read_expression", "read_gene_list", "read_network",
            "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir", "run_benchmark", "run_unseen_genes",
            "ScFM", "score_pairs", "sem_options", "train_translator", "Translator", "twin_margin", "UGRNInputError",
            "vocab_mapping", "VocabMapping", "with_averages", "write_edges"]
@@ -102,7 +104,8 @@ def _read(what: str, reader, source, *args):
 
 
 def dataset_from_files(genes=None, gene_symbols=(), expression=None, expression_name: str | None = None, edges=None,
-                       tfs=None, species: str = "human", name: str = "upload", data_dir=None) -> GRNDataset:
+                       tfs=None, species: str = "human", name: str = "upload", data_dir=None, use_raw: bool = False,
+                       layer: str | None = None) -> GRNDataset:
     """A dataset assembled from user files (paths or uploaded file objects): what ``ugrn predict`` and the app's Home
     page take.
 
@@ -110,8 +113,10 @@ def dataset_from_files(genes=None, gene_symbols=(), expression=None, expression_
         genes: gene list file (``readers.read_gene_list``).
         gene_symbols: further gene symbols (e.g. pasted), appended to the file's.
         expression: expression matrix file (``readers.read_expression``: genes × cells CSV/TSV or cells × genes
-            .h5ad, optionally .gz); ``expression_name`` gives its file name when it is an unnamed file object.
-            Without a gene list, its genes form the gene set.
+            .h5ad, optionally .gz), or an AnnData (cells × genes) itself; ``expression_name`` gives its file name when
+            it is an unnamed file object. Without a gene list, its genes form the gene set.
+        use_raw, layer: for an .h5ad or AnnData: take ``.raw.X`` or ``layers[layer]`` instead of ``X``
+            (``anndata_io.select_matrix``); a scaled ``X`` (negative values) fails naming these.
         edges: known TF→target edges file (``readers.read_edge_list``), used as ground truth.
         tfs: TF list file (default: the species' BEELINE TF list ∩ genes).
         species: "human" or "mouse"; name: the dataset's name.
@@ -121,9 +126,16 @@ def dataset_from_files(genes=None, gene_symbols=(), expression=None, expression_
     gene_list = list(_read("gene list", read_gene_list, genes)) if genes is not None else []
     gene_list += [str(g) for g in gene_symbols]
     adata = None
-    if expression is not None:
+    if isinstance(expression, anndata.AnnData):
+        if use_raw or layer is not None:
+            M, var_names, _ = select_matrix(expression, use_raw, layer)
+            expression = anndata.AnnData(X=M, obs=expression.obs, var=pd.DataFrame(index=var_names))
+        adata = expression
+        if not gene_list:
+            gene_list = list(adata.var_names)
+    elif expression is not None:
         adata = _read("expression matrix", read_expression, expression,
-                      expression_name or getattr(expression, "name", None) or str(expression))
+                      expression_name or getattr(expression, "name", None) or str(expression), use_raw, layer)
         if not gene_list:
             gene_list = list(adata.var_names)
     if not gene_list:

@@ -162,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "Gene1, Gene2, EdgeWeight), celloracle (JSON {target: [TFs]}), graphml, cytoscape (JSON)")
     p.set_defaults(func=cmd_predict)
 
+    from . import grn as cli_grn
+
+    cli_grn.add_grn_parser(sub, _common, _method_help)
+
     p = sub.add_parser("make-checkpoint", help="write a randomly initialised checkpoint in an official scGPT shape "
                                                "(stand-in for real weights in tests and timing)")
     p.add_argument("--like", choices=["scGPT_human", "compact"], default="scGPT_human")

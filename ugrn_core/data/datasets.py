@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..config import DATA_HELP, resolve_data_dir
 from ..errors import DataError, InputFileNotFound, ParameterError
+from .anndata_io import dense, scan_matrix, selected_columns
 from .readers import EDGE_COLUMNS, _decode_text, _parse_table, first_items, read_expression, upper_unique
 
 SPECIES = {"hESC": "human", "hHEP": "human", "mDC": "mouse", "mESC": "mouse",
@@ -321,13 +322,16 @@ def dataset_from_genes(genes: Sequence[str], tfs: Sequence[str] | None = None, s
         edges: known positive edges, a DataFrame with columns ``["tf", "target"]`` (e.g. from :func:`readers.read_edge_list`);
             both ends must be in ``genes``. Edges whose TF is not in ``tfs`` are kept but warned about:
             :func:`pairs.candidate_pairs` ignores them.
-        expression: cells × genes AnnData whose var_names (case-insensitive) include every gene; it is subset and
-            reordered to ``genes`` and X cast to float32.
+        expression: cells × genes AnnData whose var_names (case-insensitive) include every gene; its ``X`` (numpy,
+            scipy sparse or backed) is read at the genes' columns only, in ``genes`` order, as dense float32. To use
+            ``.raw`` or a layer, pass ``adata.raw.to_adata()`` or an AnnData with that layer as ``X`` (or use
+            ``ugrn_core.tl.grn(..., use_raw=True / layer=...)``).
         data_dir: data directory holding the TF lists (only read when ``tfs`` is None).
 
     Raises:
         ValueError: empty gene list, unknown species, TFs / edge genes / expression genes not in ``genes``
-            (the message names the first 10 offending genes).
+            (the message names the first 10 offending genes); DataError for a missing, infinite or negative value in
+            the expression at those genes (``anndata_io.scan_matrix``: a scaled X, naming ``.raw`` / ``layer=``).
     """
     if species not in ("human", "mouse"):
         raise ParameterError(f"species must be 'human' or 'mouse', got {species!r}.")
@@ -378,9 +382,12 @@ def dataset_from_genes(genes: Sequence[str], tfs: Sequence[str] | None = None, s
         if missing:
             raise DataError(f"Dataset {name!r}: {len(missing)} genes have no expression column: {first_items(missing)}; "
                             f"expected the expression to hold every gene of the gene list.")
-        expression = expression[:, upper.get_indexer(genes)].copy()
-        expression.var_names = genes
-        expression.X = expression.X.astype(np.float32)
+        # only the gene list's columns are read (a sparse or backed X is never made dense as a whole), then checked
+        # by the one value check every reader uses (a scaled X fails, naming .raw / layers as the fix)
+        X = selected_columns(expression.X, upper.get_indexer(genes))
+        scan_matrix(X, f"Dataset {name!r}: expression X", genes, expression.obs_names,
+                    has_raw=getattr(expression, "raw", None) is not None, layers=list(expression.layers.keys()))
+        expression = anndata.AnnData(X=dense(X), obs=expression.obs.copy(), var=pd.DataFrame(index=pd.Index(genes)))
     return GRNDataset(name=name, genes=genes, tfs=tfs, edges=edges, species=species, expression=expression)
 
 

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..errors import DataError, InputFileNotFound
+from ..errors import DataError, InputFileNotFound, ParameterError
+from .anndata_io import scaled_values_hint, scan_matrix, select_matrix
 
 EDGE_COLUMNS = ["tf", "target"]
 
@@ -181,8 +182,7 @@ def _check_values(X: np.ndarray, label: str, gene_of, cell_of, shown=None) -> No
     for mask, problem, expect in ((np.isnan(X), "missing value", "a number in every cell"),
                                   (np.isinf(X), "infinite value", "finite numbers"),
                                   (X < 0, "negative value", "non-negative counts or normalised expression "
-                                                            "(log-counts, TPM); negative values such as z-scores "
-                                                            "cannot be binned")):
+                                                            "(log-counts, TPM): " + scaled_values_hint(None))):
         if mask.any():
             c, g = np.argwhere(mask)[0]
             value = shown(c, g) if shown else X[c, g]
@@ -190,10 +190,12 @@ def _check_values(X: np.ndarray, label: str, gene_of, cell_of, shown=None) -> No
                             f"{cell_of(c)!r}; expected {expect}.")
 
 
-def read_expression(path_or_buffer, filename: str) -> anndata.AnnData:
+def read_expression(path_or_buffer, filename: str, use_raw: bool = False, layer: str | None = None) -> anndata.AnnData:
     """Read an expression matrix into a cells × genes AnnData with upper-case var_names and float32 X.
 
-    Formats (chosen from ``filename``): ``.h5ad`` (anndata, cells × genes); ``.csv``, ``.tsv``, ``.txt``, optionally
+    Formats (chosen from ``filename``): ``.h5ad`` (anndata, cells × genes; its ``X``, or ``.raw.X`` with ``use_raw``,
+    or ``layers[layer]``; a sparse matrix stays sparse, checked by ``anndata_io.scan_matrix``, the one value check
+    of every reader); ``.csv``, ``.tsv``, ``.txt``, optionally
     ``.gz``. Tables are read BEELINE-style as genes × cells (first column = gene symbols, header = cell names). If the
     first column is numeric instead, the table is taken as cells × genes with the header as gene symbols (a first
     column with an empty header, as written by ``DataFrame.to_csv``, is then used as cell names).
@@ -201,8 +203,10 @@ def read_expression(path_or_buffer, filename: str) -> anndata.AnnData:
     Raises:
         InputFileNotFound: the path does not exist.
         DataError: unreadable, binary or non-UTF-8 file (names it); empty file or no data rows; a non-numeric,
-            missing (empty / NaN), infinite or negative value (names the gene, the cell and the value); duplicate
+            missing (empty / NaN), infinite or negative value (names the gene, the cell and the value; for a negative
+            value in an .h5ad, the fix: ``use_raw=True`` / ``--use-raw`` or ``layer=`` / ``--layer``); duplicate
             gene names (names them); an unsupported extension.
+        ParameterError: ``use_raw``/``layer`` for a table file, both at once, no ``.raw``, or an unknown layer.
     """
     fname = str(filename).lower()
     label = str(filename)
@@ -210,17 +214,21 @@ def read_expression(path_or_buffer, filename: str) -> anndata.AnnData:
     if fname.endswith(".h5ad"):
         try:
             adata = anndata.read_h5ad(io.BytesIO(raw))
-            X = adata.X.toarray() if sp.issparse(adata.X) else np.asarray(adata.X)
-            X = X.astype(np.float64)
         except Exception as e:  # h5py / anndata raise many types for a corrupt or foreign file
             raise DataError(f"Expression file '{label}' cannot be read as .h5ad (AnnData): {type(e).__name__}: "
                             f"{str(e).splitlines()[0][:200] if str(e) else ''}; expected a file written by "
                             "anndata / scanpy (cells × genes).") from None
-        if adata.n_obs == 0 or adata.n_vars == 0 or X.ndim != 2:
+        M, var_names, where = select_matrix(adata, use_raw, layer)
+        if M is None or len(M.shape) != 2 or 0 in M.shape:
             raise DataError(f"Expression file '{label}' is empty ({adata.n_obs} cells × {adata.n_vars} genes).")
-        _check_values(X, label, lambda g: adata.var_names[g], lambda c: adata.obs_names[c])
-        adata.X = X.astype(np.float32)
+        scan_matrix(M, f"Expression file '{label}'" + (f" ({where})" if where != "X" else ""), var_names,
+                    adata.obs_names, has_raw=adata.raw is not None, layers=list(adata.layers.keys()))
+        M = M.astype(np.float32) if sp.issparse(M) else np.asarray(M, dtype=np.float32)
+        adata = anndata.AnnData(X=M, obs=adata.obs.copy(), var=pd.DataFrame(index=pd.Index(var_names, dtype=str)))
     elif fname.endswith((".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")):
+        if use_raw or layer is not None:
+            raise ParameterError(f"Expression file '{label}': use_raw / layer apply to .h5ad files only; a table file "
+                                 "holds one matrix.")
         if fname.endswith(".gz") or raw.startswith(_GZIP_MAGIC):
             try:
                 raw = gzip.decompress(raw)
