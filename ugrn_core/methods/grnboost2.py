@@ -19,6 +19,9 @@ an error naming the install command.
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import types
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -49,6 +52,23 @@ def arboreto_settings() -> tuple[dict, int]:
 
 
 _WORKER: dict = {}
+
+
+@contextlib.contextmanager
+def _bare_main():
+    """Start spawned workers without re-running the caller's ``__main__``.
+
+    A spawned worker normally re-imports the parent's main script (``multiprocessing.spawn``); inside a Streamlit page
+    or a test runner that script is a page or a temporary file, which must not run (or no longer exists) in a worker.
+    The workers need only this module's functions, importable by name, so the parent's ``__main__`` is replaced by an
+    empty module while the pool starts its processes, and restored afterwards.
+    """
+    saved = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = saved
 
 
 def _init_worker(X_tf: np.ndarray, tf_names: list[str], seed: int) -> None:
@@ -97,8 +117,8 @@ def grnboost2_matrix(X: np.ndarray, genes: list[str], tfs: list[str], seed: int 
     if n_workers > 1:
         import multiprocessing as mp
 
-        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                                 initargs=(X_tf, tf_names, seed)) as pool:
+        with _bare_main(), ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"),
+                                               initializer=_init_worker, initargs=(X_tf, tf_names, seed)) as pool:
             for k, (j, imp) in enumerate(pool.map(_one_target, jobs, chunksize=8)):
                 by_name[:, j] = imp
                 if progress and k % 50 == 0:
