@@ -143,7 +143,7 @@ def read_network(path_or_buffer) -> pd.DataFrame:
     Raises: InputFileNotFound / DataError (ValueErrors) naming the file: missing, unreadable, no source/TF, target or
         score column, a score that is not a number, a pair listed twice.
     """
-    from .readers import _read_table
+    from .data.readers import _read_table
 
     table, label = _read_table(path_or_buffer, "Network")
     cols = set(table.columns)
