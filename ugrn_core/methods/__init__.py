@@ -19,7 +19,7 @@ from .base import Family, MethodSpec, ScoringContext, sigmoid
 
 __all__ = ["Family", "MethodSpec", "ScoringContext", "all_specs", "canonical", "comparisons", "control_method",
            "default_expression", "default_rank", "get", "markdown_table", "names", "probe_names", "probe_owner",
-           "probes_of", "register", "sigmoid", "unregister"]
+           "probes_of", "register", "role", "sigmoid", "unregister", "with_role"]
 
 _REGISTRY: dict[str, MethodSpec] = {}
 # Discovery runs once per process, possibly from several threads at once (concurrent Streamlit sessions): it builds
@@ -183,3 +183,16 @@ def control_method(kind: str) -> MethodSpec:
         if s.control_kind == kind:
             return s
     raise ParameterError(f"no method computes the control {kind!r}")
+
+
+def with_role(role_name: str) -> list[str]:
+    """Names of the methods declaring ``role_name`` in their spec's ``roles``, in display order (possibly none)."""
+    return [s.name for s in all_specs() if role_name in s.roles]
+
+
+def role(role_name: str) -> str:
+    """The one method declaring ``role_name`` in its ``roles``. Raises ParameterError when none or several do."""
+    found = with_role(role_name)
+    if len(found) != 1:
+        raise ParameterError(f"exactly one method must declare the role {role_name!r}; found {found}")
+    return found[0]

@@ -134,6 +134,12 @@ class MethodSpec:
             variant) names, e.g. ("Ens", "Emb") or ("Ens", "Ens (twin)").
         control_kind: the benchmark control (``bench.suite.CONTROL_KINDS``) this method computes, e.g.
             "degree-prior".
+        roles: further roles the reports ask for by name (``methods.with_role``, ``methods.role``); the README's
+            generated results (``bench.readme_figures``) read: "summary column" (a column of the README's result
+            tables), "table1 column" (a column of its Table 1 table only), "embedding translator" (the translator
+            on the two genes' embeddings, the model baseline), "zero-shot knockout" (the zero-shot in-silico
+            knockout), "zero-shot attention" (the zero-shot attention score), "deep expression peer" (the deep
+            learning expression method the findings compare with).
     """
 
     name: str
@@ -160,6 +166,7 @@ class MethodSpec:
     default_peer: bool = False
     comparisons: tuple[tuple[str, str], ...] = ()
     control_kind: str | None = None
+    roles: tuple[str, ...] = ()
 
     @property
     def trainable(self) -> bool:

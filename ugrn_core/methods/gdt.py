@@ -44,6 +44,7 @@ SPEC = MethodSpec(
     compute_probe=_compute,
     features=_features,
     order=60,
+    roles=("summary column",),
     paper_table=True,
     twin=True,
     shuffled_control=True,
