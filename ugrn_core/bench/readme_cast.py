@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import methods as registry
-from .controls import SHUFFLED_SUFFIX, TWIN_SUFFIX
+from ..methods import SHUFFLED_SUFFIX, TWIN_SUFFIX
 
 
 def twin(method: str) -> str:

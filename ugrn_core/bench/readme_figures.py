@@ -31,7 +31,7 @@ import pandas as pd
 
 from .. import methods as registry
 from ..config import ASSETS_DIR
-from .controls import SHUFFLED_SUFFIX, TWIN_SUFFIX
+from ..methods import SHUFFLED_SUFFIX, TWIN_SUFFIX
 from .readme_cast import MODEL_SCORES, SHOWN, TABLE1_COLS, TRANSLATORS, UNSEEN, C, shuffled, twin
 from .stats import paired_wilcoxon
 from .readme_text import bullet, esc, f3, fp, listing, para, relation, sgn

@@ -195,3 +195,24 @@ def score_infosem_bc(ctx, pairs: pd.DataFrame, name: str, prior_fit: str) -> np.
 def with_overrides(opts: SEMOptions, **changes) -> SEMOptions:
     """A copy of ``opts`` with fields replaced."""
     return replace(opts, **changes)
+
+
+#: SEM settings of quick fits (``sem_options(quick=True)``; the app's Network page): the published presets take
+#: ~5–10 min per fit on 2 CPU cores, these 1–3 min; one σ_w and one σ_l instead of the grids.
+QUICK_SEM = {"epochs": 40, "hidden": 32, "sigma_w": (10.0,), "sigma_l": (0.1 ** 0.5,)}
+
+
+def sem_options(epochs: int | None = None, hidden: int | None = None, prior: str = "scgpt", sigma_w=None, sigma_l=None,
+                n_runs: int | None = None, fm=None, quick: bool = False):
+    """``sem.scoring.SEMOptions`` from plain values (None keeps the published preset / default grid). ``quick``:
+    ``QUICK_SEM``'s settings for values left None (the app's on-demand fits)."""
+    if quick:
+        epochs, hidden = epochs or QUICK_SEM["epochs"], hidden or QUICK_SEM["hidden"]
+        sigma_w, sigma_l = sigma_w or QUICK_SEM["sigma_w"], sigma_l or QUICK_SEM["sigma_l"]
+    over = {k: v for k, v in (("epochs", epochs), ("hidden", hidden), ("n_runs", n_runs)) if v}
+    kw = {}
+    if sigma_w:
+        kw["sigma_w_grid"] = tuple(float(x) for x in sigma_w)
+    if sigma_l:
+        kw["sigma_l_grid"] = tuple(float(x) for x in sigma_l)
+    return SEMOptions(config_overrides=over, prior=prior, fm=fm, **kw)
