@@ -44,7 +44,8 @@ from .scfm.model import ScFM
 from .scfm.vocab import VocabMapping, map_to_vocab
 from .translator.artifact import DEFAULT_METHODS as DEFAULT_TRAIN_METHODS
 from .translator.artifact import Translator, load_translator, projectors_needed
-from .sem.scoring import QUICK_SEM, sem_options
+from .sem.scoring import quick_settings as sem_quick_settings
+from .sem.scoring import sem_options
 
 __all__ = ["ASSETS_DIR", "auprc_figure", "available_methods", "Background", "barely_seen", "BenchmarkResult",
            "BUNDLED", "BUNDLED_TABLES", "cached_probes", "check_allowed_path", "check_writable_output",
@@ -55,12 +56,12 @@ __all__ = ["ASSETS_DIR", "auprc_figure", "available_methods", "Background", "bar
            "export", "expression_network", "fmt_p", "format_seconds", "graph_layout", "GRNDataset", "list_datasets",
            "load_beeline", "load_benchmark", "load_model", "load_translator", "load_unseen_genes", "main_table",
            "methods", "MethodSpec", "missed_edges", "Network", "network", "node_degrees", "pair_curves",
-           "pair_probe_cost", "paired_tests", "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR",
-           "np_sweep", "predict_edges", "predict_pairs", "ProbeParams", "probes", "probes_for_methods", "projectors_needed",
-           "QUICK_SEM", "read_cells", "read_edge_list", "read_expression", "read_gene_list", "read_network",
+           "pair_probe_cost", "paired_tests", "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR", "np_sweep",
+           "predict_edges", "predict_pairs", "ProbeParams", "probes", "probes_for_methods", "projectors_needed",
+           "read_cells", "read_edge_list", "read_expression", "read_gene_list", "read_network",
            "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir", "run_benchmark", "run_unseen_genes",
-           "ScFM", "score_pairs", "sem_options", "train_translator", "Translator", "twin_margin", "UGRNInputError",
-           "vocab_mapping", "VocabMapping", "with_averages", "write_edges"]
+           "ScFM", "score_pairs", "sem_options", "sem_quick_settings", "train_translator", "Translator", "twin_margin",
+           "UGRNInputError", "vocab_mapping", "VocabMapping", "with_averages", "write_edges"]
 
 DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT_DIR
 DEFAULT_TRANSLATOR = DEFAULT_TRANSLATOR_DIR

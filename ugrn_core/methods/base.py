@@ -161,6 +161,8 @@ class MethodSpec:
         default_peer: an expression peer the benchmark runs by default.
         comparisons: paired tests the benchmark report makes, as (this method or its variant, other method or
             variant) names, e.g. ("Ens", "Emb") or ("Ens", "Ens (twin)").
+        quick_options: settings of a quick fit, as (name, value) pairs (the app's on-demand fits of expression methods:
+            ``sem.scoring.quick_settings``); the SEM methods share DeepSEM's.
         control_kind: the benchmark control (``bench.suite.CONTROL_KINDS``) this method computes, e.g.
             "degree-prior".
         roles: further roles the reports ask for by name (``methods.with_role``, ``methods.role``); the README's
@@ -196,6 +198,7 @@ class MethodSpec:
     default_peer: bool = False
     comparisons: tuple[tuple[str, str], ...] = ()
     control_kind: str | None = None
+    quick_options: tuple[tuple[str, object], ...] = ()
     roles: tuple[str, ...] = ()
 
     @property

@@ -197,18 +197,24 @@ def with_overrides(opts: SEMOptions, **changes) -> SEMOptions:
     return replace(opts, **changes)
 
 
-#: SEM settings of quick fits (``sem_options(quick=True)``; the app's Network page): the published presets take
-#: ~5–10 min per fit on 2 CPU cores, these 1–3 min; one σ_w and one σ_l instead of the grids.
-QUICK_SEM = {"epochs": 40, "hidden": 32, "sigma_w": (10.0,), "sigma_l": (0.1 ** 0.5,)}
+def quick_settings(method: str | None = None) -> dict:
+    """The quick-fit settings (epochs, hidden, sigma_w, sigma_l) that expression method ``method`` declares in its
+    file (``MethodSpec.quick_options``; the SEM methods share DeepSEM's), else those of the default expression method
+    (``methods.default_expression``). Raises ParameterError for an unknown method."""
+    from .. import methods as registry
+
+    declared = registry.get(method).quick_options if method else ()
+    return dict(declared or registry.get(registry.default_expression()).quick_options)
 
 
 def sem_options(epochs: int | None = None, hidden: int | None = None, prior: str = "scgpt", sigma_w=None, sigma_l=None,
-                n_runs: int | None = None, fm=None, quick: bool = False):
+                n_runs: int | None = None, fm=None, quick: bool = False, method: str | None = None):
     """``sem.scoring.SEMOptions`` from plain values (None keeps the published preset / default grid). ``quick``:
-    ``QUICK_SEM``'s settings for values left None (the app's on-demand fits)."""
+    the quick-fit settings of ``method`` (``quick_settings``) for values left None (the app's on-demand fits)."""
     if quick:
-        epochs, hidden = epochs or QUICK_SEM["epochs"], hidden or QUICK_SEM["hidden"]
-        sigma_w, sigma_l = sigma_w or QUICK_SEM["sigma_w"], sigma_l or QUICK_SEM["sigma_l"]
+        q = quick_settings(method)
+        epochs, hidden = epochs or q["epochs"], hidden or q["hidden"]
+        sigma_w, sigma_l = sigma_w or q["sigma_w"], sigma_l or q["sigma_l"]
     over = {k: v for k, v in (("epochs", epochs), ("hidden", hidden), ("n_runs", n_runs)) if v}
     kw = {}
     if sigma_w:
