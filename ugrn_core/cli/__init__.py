@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--datasets", default="STRING/*/500", help="names, globs or 'all' (comma-separated)")
     p.add_argument("--probes", default=",".join(_probes_of(TRAIN_METHODS)),
                    help="comma-separated probe arrays (any case) of: " + ", ".join(_probe_names()))
+    cli_suite.add_scheduler_option(p, "probes run as tasks, one per gene set and probe,")
     p.set_defaults(func=cmd_probe)
 
     p = sub.add_parser("train", help="train translators on a labelled dataset and save them")

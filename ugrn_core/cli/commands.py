@@ -157,6 +157,8 @@ def cmd_probe(args) -> int:
     fm = api.load_model(args.checkpoint, args.device, args.precision)
     params = _params(args)
     names = api.resolve_datasets(args.datasets, args.data_dir)
+    if args.scheduler:
+        return _probe_on_cluster(args, fm, params, names)
     _announce(fm, [api.load_beeline(n, args.data_dir) for n in names], _probe_list(args.probes), params)
     seen, progress = set(), TqdmProgress()
     for name in names:
@@ -171,6 +173,18 @@ def cmd_probe(args) -> int:
             cached = p.is_cached(probe)
             p.probe(probe, progress)
             print(f"{name}: {probe} over {len(p.tokens)} genes {'(cached)' if cached else f'{time.perf_counter() - t:.1f} s'}")
+    return 0
+
+
+def _probe_on_cluster(args, fm, params, names) -> int:
+    """``ugrn probe --scheduler``: the missing probes as tasks of a Dask cluster, one line per probe as serially."""
+    from .suite import open_engine
+
+    with open_engine(args, TqdmProgress()) as engine:
+        records = engine.run_probes(fm, names, _probe_list(args.probes), params, args.data_dir)
+    for r in records:
+        where = "(cached)" if not r["computed"] else f"{r['seconds']:.1f} s on {r['worker']}"
+        print(f"{r['name']} over {r['n_genes']} genes {where}")
     return 0
 
 
@@ -215,6 +229,9 @@ def cmd_benchmark(args) -> int:
     from . import suite as cli_suite
 
     if args.protocol != "cross-dataset":
+        if args.scheduler:
+            raise ParameterError("--scheduler runs the cross-dataset benchmark and its presets; the within-dataset "
+                                 "protocols (--protocol unseen-genes / seen-genes) run serially: leave it out")
         return cmd_benchmark_within(args)
     _check_cache()
     if args.preset:
@@ -228,8 +245,14 @@ def cmd_benchmark(args) -> int:
         raise ParameterError(f"--negatives {args.negatives!r}: a plain benchmark takes one mode (presets take several)")
     methods = api.methods.canonical(args.methods) if args.methods else None
     names = api.resolve_datasets(",".join([args.train, args.test]), args.data_dir)
-    _announce(fm, [api.load_beeline(n, args.data_dir) for n in names],
-              api.probes_for_methods(methods or api.default_methods()), _params(args))
+    probes = api.probes_for_methods(methods or api.default_methods())
+    if args.scheduler:  # the probes as tasks of the cluster; the benchmark below then reads them from the cache
+        from .suite import open_engine
+
+        with open_engine(args, TqdmProgress()) as engine:
+            engine.run_probes(fm, names, probes, _params(args), args.data_dir)
+    else:
+        _announce(fm, [api.load_beeline(n, args.data_dir) for n in names], probes, _params(args))
     result = api.run_benchmark(fm, args.train, args.test, methods=methods, params=_params(args),
                                np_ratio=args.np_ratio, pair_mode=args.pairs, tf_mode=args.tf_mode, seed=args.seed,
                                epochs=args.epochs, data_dir=args.data_dir, progress=TqdmProgress(),
