@@ -49,6 +49,7 @@ def test_scheduler_text_is_parsed():
     assert parse_scheduler("local:2") == ("local", 2)
     assert parse_scheduler("tcp://10.0.0.1:8786") == ("address", "tcp://10.0.0.1:8786")
     assert parse_scheduler("/shared/scheduler.json") == ("file", "/shared/scheduler.json")
+    assert parse_scheduler("localhost:8786") == ("address", "localhost:8786")
     for bad in ("local:0", "local:two", ""):
         with pytest.raises(ParameterError, match="--scheduler"):
             parse_scheduler(bad)
@@ -90,14 +91,21 @@ def _kill_a_busy_worker(client, deadline_s: float = 240.0) -> tuple[int, list[st
     raise AssertionError("no cell task was ever running on a worker")
 
 
-def test_ci_preset_on_two_workers_equals_serial_and_survives_a_killed_worker(fm, data_dir, tmp_path, monkeypatch,
-                                                                            client):
-    twin = controls.load_twin(fm, tmp_path / "twin")
-    monkeypatch.setenv("UGRN_CACHE_DIR", str(tmp_path / "cache-serial"))
-    t0 = time.perf_counter()
-    rows, _ = run_preset("ci", fm, tmp_path / "serial", twin_fm=twin, data_dir=data_dir, command="test")
-    serial_s = time.perf_counter() - t0
+@pytest.fixture(scope="module")
+def serial_ci(fm, data_dir, tmp_path_factory):
+    """The ci preset run serially (fresh probe cache): (rows, results folder, twin, seconds)."""
+    root = tmp_path_factory.mktemp("serial-ci")
+    twin = controls.load_twin(fm, root / "twin")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("UGRN_CACHE_DIR", str(root / "cache"))
+        t0 = time.perf_counter()
+        rows, folder = run_preset("ci", fm, root / "out", twin_fm=twin, data_dir=data_dir, command="test")
+    return rows, folder, twin, time.perf_counter() - t0
 
+
+def test_ci_preset_on_two_workers_equals_serial_and_survives_a_killed_worker(fm, data_dir, tmp_path, monkeypatch,
+                                                                            client, serial_ci):
+    rows, serial_folder, twin, serial_s = serial_ci
     monkeypatch.setenv("UGRN_CACHE_DIR", str(tmp_path / "cache-cluster"))
     engine = Engine(client)
     out: dict = {}
@@ -121,14 +129,15 @@ def test_ci_preset_on_two_workers_equals_serial_and_survives_a_killed_worker(fm,
     assert all(ran[k]["pid"] != victim for k in keys), (victim, {k: ran[k]["pid"] for k in keys})
     assert sum(r["kind"] == "cell" for r in engine.records) == 8  # 2 tests × 2 seeds × 2 negative modes
     # the same rows, and byte-identical cell files (names are content keys: checkpoint ids, config, cell)
-    pd.testing.assert_frame_equal(out["rows"], rows)
+    pd.testing.assert_frame_equal(out["rows"], rows, check_exact=True)
     cells = _files(tmp_path / "cluster" / "cells", "*.csv")
-    assert {k: v[0] for k, v in cells.items()} == {k: v[0] for k, v in _files(tmp_path / "serial" / "cells", "*.csv").items()}
+    assert {k: v[0] for k, v in cells.items()} == {k: v[0] for k, v in _files(serial_folder.parent / "cells", "*.csv").items()}
+    assert (tmp_path / "cluster" / "ci" / "rows.csv").read_bytes() == (serial_folder / "rows.csv").read_bytes()
     # a rerun finds every cell on disk: no task is submitted and no file is rewritten
     assert engine.run_suite(_suite_of(fm, twin, data_dir, tmp_path / "cluster"), _ci_jobs(data_dir)) == []
     rows2, _ = run_preset("ci", fm, tmp_path / "cluster", twin_fm=twin, data_dir=data_dir, command="test",
                           engine=engine)
-    pd.testing.assert_frame_equal(rows2, rows)
+    pd.testing.assert_frame_equal(rows2, rows, check_exact=True)
     assert _files(tmp_path / "cluster" / "cells", "*.csv") == cells
     print(f"ci preset: serial {serial_s:.1f} s, 2 workers with one killed {cluster_s:.1f} s")
 
@@ -144,3 +153,18 @@ def _suite_of(fm, twin, data_dir, out):
     from ugrn_core.bench.suite import Suite, suite_config
 
     return Suite(fm, suite_config("ci"), out / "ci", twin_fm=twin, data_dir=data_dir, cells_dir=out / "cells")
+
+
+def test_cli_benchmark_with_a_local_scheduler_writes_the_serial_rows(tmp_path, monkeypatch, capsys, serial_ci):
+    from ugrn_core.cli import main
+
+    rows, serial_folder, twin, _ = serial_ci
+    monkeypatch.setenv("UGRN_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["benchmark", "--preset", "ci", "--out", str(tmp_path / "out"), "--twin-checkpoint", str(twin.path),
+            "--device", "cpu", "--scheduler", "local:2"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "engine: 2 workers × 1 thread (local:2)" in err
+    assert (tmp_path / "out" / "ci" / "rows.csv").read_bytes() == (serial_folder / "rows.csv").read_bytes()
+    assert main(args[:-2] + ["--scheduler", "local:0"]) == 2
+    assert "--scheduler 'local:0': expected local:N" in capsys.readouterr().err

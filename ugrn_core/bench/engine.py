@@ -196,10 +196,10 @@ def cell_task(setup: SuiteSetup, cell: tuple, state, *after) -> dict:
 
 # ------------------------------------------------------------------------------------------- client side
 def parse_scheduler(text: str) -> tuple[str, object]:
-    """``--scheduler`` text → ("local", N workers) for "local:N", ("file", path) for a scheduler file (*.json), else
+    """``--scheduler`` text → ("local", N workers) for "local:N" ("local": one per CPU core), ("file", path) for a scheduler file (*.json), else
     ("address", text) (e.g. tcp://host:8786). Raises ParameterError for "local:" without a positive integer."""
     text = str(text).strip()
-    if text.lower().startswith("local"):
+    if text.lower() == "local" or text.lower().startswith("local:"):
         _, _, n = text.partition(":")
         try:
             workers = int(n) if n else os.cpu_count() or 1
@@ -236,7 +236,7 @@ class Engine:
         except ImportError as e:
             raise ImportError(f"--scheduler needs Dask distributed ({e}); install it with: {INSTALL}") from None
         self.progress, self._cluster, self._own = progress, None, True
-        self.device, self.precision = device, precision
+        self.device, self.precision, self._resources = device, precision, None
         self.records: list[dict] = []
         if isinstance(scheduler, distributed.Client):
             self.client, self._own, self.label = scheduler, False, "the given client"
@@ -263,6 +263,12 @@ class Engine:
             self.close()
             raise ParameterError(f"--scheduler {scheduler!r}: the scheduler has no worker after {WORKER_WAIT_S} s; "
                                  "start some with `dask worker <address> --nthreads 1`") from None
+        threads = {w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()}
+        if max(threads, default=1) > 1:
+            import warnings
+
+            warnings.warn(f"--scheduler {scheduler!r}: workers with {max(threads)} threads run that many tasks at once "
+                          "in one process (and on one GPU); start them with --nthreads 1 (docs/cluster.md)")
 
     def __enter__(self):
         return self
@@ -293,7 +299,7 @@ class Engine:
 
     # ----------------------------------------------------------------------------------------- submitting
     def _submit(self, fn, *args, key: str, priority: int = 0):
-        return self.client.submit(fn, *args, key=key, pure=False, priority=priority, resources=self.resources)
+        return self.client.submit(fn, *args, key=key, pure=False, priority=priority, resources=self._resources)
 
     def _gather(self, futures: dict, what: str) -> list:
         """Wait for ``futures`` (key → future) in completion order; a failed task cancels the rest and re-raises its
@@ -330,6 +336,7 @@ class Engine:
         from ..probes.params import ProbeParams
 
         params = params or ProbeParams()
+        self._resources = self.resources
         setup = worker_setup(fm, data_dir=data_dir, device=self.device, precision=self.precision)
         cached, todo = [], []
         for ds, key, probe, n in _probe_plan(fm, datasets, probes, params, data_dir):
@@ -349,6 +356,7 @@ class Engine:
         from .suite import SuiteConfig  # noqa: F401  (the config travels pickled)
 
         c = suite.config
+        self._resources = self.resources
         setup = suite_setup(suite, self.device, self.precision)
         cells = [cell for cell in suite.cells(jobs) if not suite.cell_complete(cell)]
         if not cells:
@@ -364,8 +372,9 @@ class Engine:
             if name not in deps:
                 todo = [(k, name, setup.params, p, False) for _, k, p, _ in
                         _probe_plan(suite.fm, [name], real_probes, suite.params, setup.worker.data_dir) if k]
-                todo += [(k, name, setup.params, p, True) for _, k, p, _ in
-                         _probe_plan(suite.twin_fm, [name], twin_probes, suite.params, setup.worker.data_dir) if k]
+                if twin_probes:
+                    todo += [(k, name, setup.params, p, True) for _, k, p, _ in
+                             _probe_plan(suite.twin_fm, [name], twin_probes, suite.params, setup.worker.data_dir) if k]
                 new = self._probe_futures(setup.worker, [t for t in todo if t[0] not in probe_futs])
                 probe_futs.update(new)
                 deps[name] = [probe_futs[t[0]] for t in todo]

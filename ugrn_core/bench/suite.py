@@ -331,7 +331,9 @@ class Suite:
 
     @staticmethod
     def _read_cell(path: Path) -> pd.DataFrame:
-        df = pd.read_csv(path)
+        # round_trip: the float64 metrics read back exactly as computed (pandas' default parser is off by an ulp), so
+        # a resumed or distributed run's rows equal a fresh serial run's
+        df = pd.read_csv(path, float_precision="round_trip")
         df["note"] = df["note"].fillna("")
         return df
 
