@@ -18,7 +18,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from ugrn_core.bench import controls  # noqa: E402
-from ugrn_core.bench.benchmark import run_preset  # noqa: E402
+from ugrn_core.bench.runner import run_preset  # noqa: E402
 from ugrn_core.bench.engine import Engine, parse_scheduler  # noqa: E402
 from ugrn_core.data.datasets import load_beeline  # noqa: E402
 from ugrn_core.errors import ParameterError  # noqa: E402

@@ -9,32 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from .._io import check_writable_output
 from ..errors import ParameterError
-from .options import _number, _train_options
-
-
-class TqdmProgress:
-    """``progress(done, total, message)`` callback that drives one tqdm bar per kind of work (message prefix)."""
-
-    def __init__(self, disable: bool = False):
-        self.bars: dict[str, tqdm] = {}
-        self.disable = disable
-
-    def __call__(self, done: int, total: int, message: str) -> None:
-        kind = message.split(":")[0].split(" base value")[0]
-        bar = self.bars.get(kind)
-        if bar is None or bar.total != total or done < bar.n:
-            if bar is not None:
-                bar.close()
-            bar = self.bars[kind] = tqdm(total=total, desc=kind, leave=False, disable=self.disable)
-        bar.set_postfix_str(message[len(kind):].strip(": "), refresh=False)
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-            self.bars.pop(kind, None)
+from .options import TqdmProgress, _number, _train_options
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -54,15 +31,16 @@ def _values(text: str, flag: str) -> list[float]:
 
 
 def _params(args):
+    from .. import methods
     from ..probes.params import ProbeParams
 
     d = {}
-    if getattr(args, "v0", None) is not None:
-        d["v0"] = args.v0
-    if getattr(args, "target_values", None):
-        d["target_values"] = _values(args.target_values, "--target-values")
-    if getattr(args, "base_values", None):
-        d["base_values"] = _values(args.base_values, "--base-values")
+    for option in methods.probe_options():  # each method's probe parameters (its file declares them)
+        value = getattr(args, option.field, None)
+        if option.many and value:
+            d[option.field] = _values(value, option.flag)
+        elif not option.many and value is not None:
+            d[option.field] = value
     if getattr(args, "feature_norm", None):
         d["feature_norm"] = args.feature_norm
     return ProbeParams.from_dict(d)
@@ -70,10 +48,12 @@ def _params(args):
 
 
 def _probe_args(p):
-    p.add_argument("--v0", type=_number(float, 0), default=None, help="VVP virtual base value (bin space 0..50; default 25)")
-    p.add_argument("--target-values", default=None, help="comma-separated VVP target values (default 8 values over 0..50)")
-    p.add_argument("--base-values", default=None, help="comma-separated GDT base values (default 8 values over 5..50)")
+    from .. import methods
     from ..probes.params import FEATURE_NORMS, ProbeParams
+
+    for option in methods.probe_options():  # VVP's --v0 and --target-values, GDT's --base-values, …
+        p.add_argument(option.flag, dest=option.field, default=None, help=option.help,
+                       type=None if option.many else _number(float, 0))
 
     p.add_argument("--feature-norm", choices=FEATURE_NORMS, default=None,
                    help=f"normalise VVP/GDT/Pert probes within each context before the translator (default "
@@ -178,9 +158,10 @@ def cmd_probe(args) -> int:
 
 def _probe_on_cluster(args, fm, params, names) -> int:
     """``ugrn probe --scheduler``: the missing probes as tasks of a Dask cluster, one line per probe as serially."""
-    from .suite import open_engine
+    from ..bench.engine import Engine
 
-    with open_engine(args, TqdmProgress()) as engine:
+    with Engine(args.scheduler, TqdmProgress(), args.device, args.precision) as engine:
+        print(f"engine: {engine.describe()}", file=sys.stderr, flush=True)
         records = engine.run_probes(fm, names, _probe_list(args.probes), params, args.data_dir)
     for r in records:
         where = "(cached)" if not r["computed"] else f"{r['seconds']:.1f} s on {r['worker']}"
@@ -206,7 +187,7 @@ def cmd_benchmark_within(args) -> int:
     """``ugrn benchmark --protocol unseen-genes|seen-genes``: the InfoSEM within-dataset benchmark."""
     from .. import api
 
-    from .suite import seed_list
+    from .options import seed_list
 
     seeds = seed_list(args.seeds) or [args.seed]
     check_writable_output(args.out, "folder", "--out")
@@ -225,8 +206,9 @@ def cmd_benchmark_within(args) -> int:
 
 
 def cmd_benchmark(args) -> int:
+    """``ugrn benchmark`` without ``--preset``: one cross-dataset run, or a within-dataset protocol (presets:
+    ``cli.suite.run_presets``, dispatched by the parser)."""
     from .. import api
-    from . import suite as cli_suite
 
     if args.protocol != "cross-dataset":
         if args.scheduler:
@@ -234,8 +216,6 @@ def cmd_benchmark(args) -> int:
                                  "protocols (--protocol unseen-genes / seen-genes) run serially: leave it out")
         return cmd_benchmark_within(args)
     _check_cache()
-    if args.preset:
-        return cli_suite.run_presets(args, api.load_model, TqdmProgress())
     check_writable_output(args.out, "folder", "--out")
     if args.save_translator:
         check_writable_output(args.save_translator, "folder", "--save-translator")
@@ -247,9 +227,10 @@ def cmd_benchmark(args) -> int:
     names = api.resolve_datasets(",".join([args.train, args.test]), args.data_dir)
     probes = api.probes_for_methods(methods or api.default_methods())
     if args.scheduler:  # the probes as tasks of the cluster; the benchmark below then reads them from the cache
-        from .suite import open_engine
+        from ..bench.engine import Engine
 
-        with open_engine(args, TqdmProgress()) as engine:
+        with Engine(args.scheduler, TqdmProgress(), args.device, args.precision) as engine:
+            print(f"engine: {engine.describe()}", file=sys.stderr, flush=True)
             engine.run_probes(fm, names, probes, _params(args), args.data_dir)
     else:
         _announce(fm, [api.load_beeline(n, args.data_dir) for n in names], probes, _params(args))
@@ -300,7 +281,7 @@ def cmd_predict(args) -> int:
 def _note_barely_seen(fm, ds, data_dir, min_cells: int = 10) -> None:
     """Name on stderr the genes of ``ds`` the checkpoint saw expressed in fewer than ``min_cells`` pretraining cells
     (checkpoints with ``gene_counts.tsv``, from ``ugrn pretrain --corpus broad``; silent for others)."""
-    from ..data.readers import first_items
+    from ..errors import first_items
     from ..scfm.corpus import GENE_COUNTS_FILE, barely_seen
 
     if fm.path is None or not (Path(fm.path) / GENE_COUNTS_FILE).is_file():
