@@ -55,7 +55,7 @@ def test_fast_pair_probabilities_match_the_full_computation(fm, sixty):
     ds, pairs = sixty
     tr = api.load_translator()
     exact_sample = PairProbes(fm, ds, tr.params, sample_lines=60)
-    from ugrn_core.predict import score_pairs
+    from ugrn_core.methods import score_pairs
 
     every = score_pairs(exact_sample, pairs, METHODS, tr)
     todo, est = api.pair_probe_cost(fm, ds, tr, METHODS, background="none", pair=tuple(pairs.iloc[0]))
