@@ -241,6 +241,12 @@ class DatasetProbes:
         P = self.normalised_probe(probe, progress)
         return np.concatenate([P[:, i, j].T, P[:, j, i].T], axis=1).astype(np.float32)
 
+    def pair_values(self, probe: str, sources, targets, progress: ProgressFn | None = None) -> np.ndarray:
+        """Raw values ``P[:, i, j]`` float32 (K, P) of probe array ``probe`` for genes ``sources[p]`` → ``targets[p]``
+        (the zero-shot methods' reading). Raises: KeyError for genes outside the context."""
+        P = self.probe(probe, progress)
+        return P[:, self.probe_index(sources), self.probe_index(targets)]
+
     def normalised_probe(self, probe: str, progress: ProgressFn | None = None) -> np.ndarray:
         """Probe array ``probe`` after ``normalise_probe`` with ``params.feature_norm``, float32 (K, S, S), kept in
         memory in place of the raw array (which stays in the disk cache and is re-read when asked for).
