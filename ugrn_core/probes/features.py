@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .. import methods
+from . import blocks
 from .cache import ProbeCache, cache_key
 from ..data.readers import first_items
 from ..errors import DataError
@@ -66,6 +67,8 @@ class DatasetProbes:
         mapping: dataset genes → vocabulary tokens (``VocabMapping``); unmapped genes are left out of the context.
         tokens: the context, sorted vocabulary tokens (N,): the dataset's plus the background's.
         scored: int64 (S,) ascending context positions of the dataset's genes (all N without a background).
+        rows: "auto" (default): pair features of a probe not yet cached are computed from only the entries the pairs
+            read when that is cheaper (``blocks``: GDT's TF rows and columns); "full": always the whole array.
     """
 
     fm: ScFM
@@ -73,11 +76,14 @@ class DatasetProbes:
     params: ProbeParams = field(default_factory=ProbeParams)
     cache: ProbeCache | None = None
     background: Background | None = None
+    rows: str = "auto"
     mapping: VocabMapping = field(init=False)
     tokens: list[str] = field(init=False)
 
     def __post_init__(self):
         self.params = self.params or ProbeParams()
+        if self.rows not in blocks.MODES:
+            raise ValueError(f"rows must be one of {blocks.MODES}, got {self.rows!r}")
         self.mapping = map_to_vocab(self.dataset.genes, self.fm.vocab, self.dataset.species)
         n = len(self.dataset.genes)
         if not self.mapping.genes:
@@ -196,11 +202,12 @@ class DatasetProbes:
     def estimate_seconds(self, probes) -> float:
         """Estimated wall seconds to compute the not-yet-cached ``probes`` on this device (0.0 when all are cached):
         rows (``probe_rows``) × seconds per row from a short timed calibration (``ScFM.seconds_per_row``)."""
-        fwd = bwd = 0
+        fwd = bwd = cols = 0
         for probe in probes:
-            f, b = self.probe_rows(probe)
-            fwd, bwd = fwd + f, bwd + b
-        return self.fm.estimate_seconds(fwd, bwd, len(self.tokens)) if fwd or bwd else 0.0
+            block = blocks.plan(self, probe)  # only the TF rows and columns (issue 28), when cheaper
+            f, b = (0, block["backward"]) if block else self.probe_rows(probe)
+            fwd, bwd, cols = fwd + f, bwd + b, cols + (block["columns"] if block else 0)
+        return self.fm.estimate_seconds(fwd, bwd, len(self.tokens), cols) if fwd or bwd or cols else 0.0
 
     # --------------------------------------------------------------- probes
     def embeddings(self) -> np.ndarray:
@@ -232,11 +239,15 @@ class DatasetProbes:
 
     # --------------------------------------------------------- pair features
     def both_directions(self, probe: str, pairs: pd.DataFrame, progress: ProgressFn | None = None) -> np.ndarray:
-        """Pair features [P[:, i, j] ‖ P[:, j, i]] (forward ‖ reverse) of probe array ``probe``, float32 (P, 2K).
+        """Pair features [P[:, i, j] ‖ P[:, j, i]] (forward ‖ reverse) of probe array ``probe``, float32 (P, 2K):
+        from the whole array, or from its TF rows and columns only (``blocks``, ``rows="auto"``).
 
         Raises: KeyError for genes outside the context.
         """
         i, j = self.probe_index(pairs["tf"]), self.probe_index(pairs["target"])
+        block = blocks.block(self, probe, pairs, progress)  # only the entries these pairs read, when cheaper
+        if block is not None:
+            return block.features(i, j)
         P = self.normalised_probe(probe, progress)
         return np.concatenate([P[:, i, j].T, P[:, j, i].T], axis=1).astype(np.float32)
 
