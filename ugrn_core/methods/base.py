@@ -117,6 +117,8 @@ class MethodSpec:
             background). A probe of a method that ``needs_expression`` is taken
             at the dataset's mean cell, which then enters its cache key too.
         features: translator methods: ``(probes, pairs, progress) -> float32 (P, D)`` pair features.
+        jacobian_block: its probe array is the Jacobian of the reconstruction at each of ``params.base_values``
+            (``P[k, s, t] = J_k[t, s]``), so TF→gene pairs can read only its TF rows and columns (``probes.blocks``).
         score: all other methods: ``(ctx: ScoringContext, pairs) -> float64 (P,)``, higher = more likely an edge.
         order: position in tables and pickers (lower first); ties by name.
 
@@ -149,6 +151,7 @@ class MethodSpec:
     compute_probe: Callable[["DatasetProbes", ProgressFn | None], np.ndarray] | None = None
     probe_rows: Callable[[int, "ProbeParams"], tuple[int, int]] | None = None
     features: Callable[["DatasetProbes", pd.DataFrame, ProgressFn | None], np.ndarray] | None = None
+    jacobian_block: bool = False
     score: Callable[[ScoringContext, pd.DataFrame], np.ndarray] | None = None
     order: float = 100.0
     paper_table: bool = False

@@ -43,6 +43,7 @@ SPEC = MethodSpec(
     probe_rows=lambda n, params: (0, len(params.base_values) * n),
     compute_probe=_compute,
     features=_features,
+    jacobian_block=True,
     order=60,
     paper_table=True,
     twin=True,

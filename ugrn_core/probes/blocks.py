@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .. import methods
 from .cache import cache_key
 
 #: Target genes whose full Jacobian rows estimate the "context-z" statistics of a GDT block (fixed random sample).
@@ -74,7 +75,8 @@ def plan(probes, probe: str, tfs: np.ndarray | None = None) -> dict | None:
     Returns: dict with ``tfs`` and ``rows`` (int64 ascending probe indices: Jacobian columns for ``tfs``, Jacobian
     rows for ``rows`` = ``tfs`` ∪ the statistics sample), ``backward`` and ``columns`` (model passes in all).
     """
-    if probe != "GDT" or getattr(probes, "rows", "auto") == "full" or probes.params.feature_norm == "context-rank":
+    if probe not in methods.probe_names() or not methods.probe_owner(probe).jacobian_block \
+            or getattr(probes, "rows", "auto") == "full" or probes.params.feature_norm == "context-rank":
         return None
     if probe in probes._mem or probes.is_cached(probe):
         return None
