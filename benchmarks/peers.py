@@ -49,6 +49,29 @@ def _auprc(ds, pairs, scores) -> dict:
             "AUPRC_uniform": evaluate(test["label"], np.asarray([s[p] for p in zip(test["tf"], test["target"])]))["AUPRC"]}
 
 
+def forward_flops(fm, n_genes: int) -> float:
+    """Floating-point operations (2 per multiply-add) of one forward row of ``fm`` over ``n_genes`` genes + <cls>:
+    value encoder (L·d²), per layer Q/K/V/out projections (4·L·d²), attention scores and weighted sum (2·L²·d) and
+    feed-forward (2·L·d·d_hid), expression decoder (2·L·d²); embeddings, norms, softmax and biases left out."""
+    L, d, layers = n_genes + 1, fm.d_model, fm.n_layers
+    d_hid = fm.model.transformer_encoder.layers[0].linear1.out_features
+    return 2.0 * (L * d * d + layers * (4 * L * d * d + 2 * L * L * d + 2 * L * d * d_hid) + 2 * L * d * d)
+
+
+def peak_flops(seconds: float = 1.0) -> float:
+    """Measured float32 FLOP/s of a 1024² matrix product on this process's torch threads (the practical peak)."""
+    import torch
+
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    for _ in range(3):
+        a @ b
+    n, t = 0, time.perf_counter()
+    while time.perf_counter() - t < seconds:
+        a @ b
+        n += 1
+    return 2 * 1024 ** 3 * n / (time.perf_counter() - t)
+
+
 def run_ours(name: str) -> dict:
     import torch
 
@@ -75,12 +98,22 @@ def run_ours(name: str) -> dict:
         t_gdt = time.perf_counter()
         net = api.network(fm, ds, translator, probes=probes)
         t_end = time.perf_counter()
+    flops = forward_flops(fm, len(probes.tokens))
+    k_v, k_g = len(translator.params.target_values), len(translator.params.base_values)
+    n = len(probes.scored)
+    vvp_rows, jac_rows = k_v * n + 1, (block["backward"] + block["columns"]) if block else k_g * n
+    peak = peak_flops()
     edges = net.edges.set_index(["tf", "target"])["score"]
     scores = edges.loc[list(zip(pairs["tf"], pairs["target"]))].to_numpy()
     return {"wall": t_end - t0, "load": t_load - t0, "estimate_calibration": t_est - t_load, "VVP": t_vvp - t_est,
             "GDT": t_gdt - t_vvp, "rest": t_end - t_gdt, "est_VVP": est["VVP"], "est_GDT": est["GDT"],
             "GDT_block": None if block is None else {"tfs": len(block["tfs"]), "rows": len(block["rows"])},
-            "n_genes": len(probes.tokens), "threads": torch.get_num_threads(), **_auprc(ds, pairs, scores)}
+            "n_genes": len(probes.tokens), "threads": torch.get_num_threads(), "peak_GFLOPs": peak / 1e9,
+            "VVP_rows_per_s": vvp_rows / (t_vvp - t_est), "GDT_rows_per_s": jac_rows / (t_gdt - t_vvp),
+            # a Jacobian row (reverse mode) or column (forward mode) counted as 3 forward rows
+            "VVP_peak_fraction": vvp_rows * flops / (t_vvp - t_est) / peak,
+            "GDT_peak_fraction": 3 * jac_rows * flops / (t_gdt - t_vvp) / peak,
+            **_auprc(ds, pairs, scores)}
 
 
 def run_peer(name: str, method: str) -> dict:
@@ -131,7 +164,9 @@ def report(lines: list[dict]) -> str:
                         f"{r['GDT']:.1f} s (est. {r['est_GDT']:.1f}, {r['est_GDT'] / r['GDT'] - 1:+.0%}), probes est. "
                         f"{est:.1f} vs {r['VVP'] + r['GDT']:.1f} s ({est / (r['VVP'] + r['GDT']) - 1:+.0%}); load "
                         f"{r['load']:.1f} s, calibration {r['estimate_calibration']:.1f} s, rest {r['rest']:.1f} s; "
-                        f"GDT block {r['GDT_block']}")
+                        f"GDT block {r['GDT_block']}; rows/s VVP {r.get('VVP_rows_per_s', 0):.0f}, GDT "
+                        f"{r.get('GDT_rows_per_s', 0):.0f}; of the measured peak {r.get('peak_GFLOPs', 0):.0f} GFLOP/s: "
+                        f"VVP {r.get('VVP_peak_fraction', 0):.0%}, GDT {r.get('GDT_peak_fraction', 0):.0%}")
             out.append(f"| {name} | {m} | {r['threads']} | {r['wall']:.1f} | {ratio} | {r['AUPRC_all']:.4f} | "
                        f"{r['AUPRC_uniform']:.4f} | {note} |")
     return "\n".join(out)
