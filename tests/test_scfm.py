@@ -166,7 +166,7 @@ def test_zero_shot_and_pert_scores_match_an_independent_computation(tiny_model, 
     from ugrn_core.data import datasets, pairs as pairs_mod
     from ugrn_core.probes.cache import ProbeCache
     from ugrn_core.probes.features import DatasetProbes
-    from ugrn_core.predict import score_pairs
+    from ugrn_core.methods import score_pairs
 
     model, vocab, args = tiny_model
     fm = scfm.load_checkpoint(scfm.save_checkpoint(model, vocab, args, tmp_path / "ckpt"), device="cpu")

@@ -10,9 +10,6 @@ What a method needs and does comes from the registry, re-exported as ``api.metho
 
 from __future__ import annotations
 
-import functools
-from collections import OrderedDict
-
 import anndata
 import numpy as np
 import pandas as pd
@@ -20,32 +17,35 @@ import pandas as pd
 from . import export, methods
 from ._io import check_writable_output
 from .data.anndata_io import read_cells, select_matrix
-from .bench.benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark, with_averages
+from .bench.benchmark import (BenchmarkResult, default_methods, np_sweep, resolve_datasets, run_benchmark,
+                              with_averages)
 from .bench.metrics import curves, evaluate
 from .bench.report import auprc_figure
 from .bench.tables import fmt_p, main_table, paired_tests, twin_margin
 from .config import (ASSETS_DIR, BUNDLED, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, check_allowed_path,
                      default_checkpoint_dir, default_device, default_translator_dir, resolve_checkpoint_dir,
-                     resolve_device, resolve_translator_dir)
+                     resolve_translator_dir)
 from .data.datasets import GRNDataset, dataset_from_genes, list_datasets, load_beeline
 from .data.gene_ids import ensembl_to_symbols
 from .data.pairs import sample_pairs
 from .data.readers import read_edge_list, read_expression, read_gene_list
 from .errors import DataError, UGRNInputError
 from .export import edge_table, edges_bytes, edges_to_graph, read_network, write_edges
-from .methods import MethodSpec
+from .methods import MethodSpec, score_pairs
 from .predict import (DEFAULT_METHOD, Network, context_background, graph_layout, missed_edges, network, node_degrees,
-                      predict_edges, score_pairs)
+                      predict_edges)
 from .predict import expression_network as expression_net
 from .probes.background import Background
-from .probes.features import DatasetProbes
+from .probes.features import DatasetProbes, dataset_probes
 from .probes.params import ProbeParams
-from .scfm.checkpoint import load_checkpoint
+from .scfm.checkpoint import load_model
 from .scfm.corpus import barely_seen
 from .scfm.model import ScFM
 from .scfm.vocab import VocabMapping, map_to_vocab
 from .translator.artifact import DEFAULT_METHODS as DEFAULT_TRAIN_METHODS
-from .translator.artifact import Translator, projectors_needed
+from .translator.artifact import Translator, load_translator, projectors_needed
+from .sem.scoring import quick_settings as sem_quick_settings
+from .sem.scoring import sem_options
 
 __all__ = ["ASSETS_DIR", "auprc_figure", "available_methods", "Background", "barely_seen", "BenchmarkResult",
            "BUNDLED", "BUNDLED_TABLES", "cached_probes", "check_allowed_path", "check_writable_output",
@@ -56,40 +56,24 @@ __all__ = ["ASSETS_DIR", "auprc_figure", "available_methods", "Background", "bar
            "export", "expression_network", "fmt_p", "format_seconds", "graph_layout", "GRNDataset", "list_datasets",
            "load_beeline", "load_benchmark", "load_model", "load_translator", "load_unseen_genes", "main_table",
            "methods", "MethodSpec", "missed_edges", "Network", "network", "node_degrees", "pair_curves",
-           "pair_probe_cost", "paired_tests", "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR",
+           "pair_probe_cost", "paired_tests", "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR", "np_sweep",
            "predict_edges", "predict_pairs", "ProbeParams", "probes", "probes_for_methods", "projectors_needed",
-           "QUICK_SEM", "read_cells", "read_edge_list", "read_expression", "read_gene_list", "read_network",
+           "read_cells", "read_edge_list", "read_expression", "read_gene_list", "read_network",
            "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir", "run_benchmark", "run_unseen_genes",
-           "ScFM", "score_pairs", "sem_options", "train_translator", "Translator", "twin_margin", "UGRNInputError",
-           "vocab_mapping", "VocabMapping", "with_averages", "write_edges"]
+           "ScFM", "score_pairs", "sem_options", "sem_quick_settings", "train_translator", "Translator", "twin_margin",
+           "UGRNInputError", "vocab_mapping", "VocabMapping", "with_averages", "write_edges"]
 
 DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT_DIR
 DEFAULT_TRANSLATOR = DEFAULT_TRANSLATOR_DIR
 DEFAULT_BENCHMARK = ASSETS_DIR / "benchmark_default"  # bundled result of `make benchmark` (train STRING/hESC/500)
 BUNDLED_TABLES = ASSETS_DIR / "benchmark_tables"  # bundled Tables 2–6 of `make benchmark-all` (<preset>/results.csv)
 PAPER_TABLES_DIR = ASSETS_DIR / "paper"
-#: SEM settings of quick fits (``sem_options(quick=True)``; the app's Network page): the published presets take
-#: ~5–10 min per fit on 2 CPU cores, these 1–3 min; one σ_w and one σ_l instead of the grids.
-QUICK_SEM = {"epochs": 40, "hidden": 32, "sigma_w": (10.0,), "sigma_l": (0.1 ** 0.5,)}
+
 
 
 def device_name() -> str:
     """The torch device new models load on: "cuda" when available, else "cpu" (``UGRN_DEVICE`` overrides)."""
     return default_device()
-
-
-@functools.lru_cache(maxsize=4)
-def _load_model(path: str, device: str, precision: str | None) -> ScFM:
-    return load_checkpoint(path, device, precision)
-
-
-def load_model(checkpoint=None, device=None, precision: str | None = None) -> ScFM:
-    """Load (once per process) a checkpoint folder in the official scGPT layout; default
-    (``config.default_checkpoint_dir``): ``$UGRN_APP_CHECKPOINT`` when set, else the bundled compact model.
-
-    ``precision``: ``fp32``, ``tf32``, ``bf16`` or ``fp16`` (``ScFM.precision``); default ``scfm.default_precision``.
-    """
-    return _load_model(str(resolve_checkpoint_dir(checkpoint)), resolve_device(device), precision)
 
 
 def _read(what: str, reader, source, *args):
@@ -145,26 +129,7 @@ def dataset_from_files(genes=None, gene_symbols=(), expression=None, expression_
                               expression=adata, name=name, data_dir=data_dir)
 
 
-_PROBES: "OrderedDict[tuple, DatasetProbes]" = OrderedDict()
-
-
-def probes(fm: ScFM, ds: GRNDataset, params: ProbeParams | None = None,
-           background: Background | None = None) -> DatasetProbes:
-    """The ``DatasetProbes`` of ``ds`` under ``fm`` and ``params`` (in ``background``'s context when given), kept in
-    memory for the 16 most recent gene sets."""
-    params = params or ProbeParams()
-    expr_id = None if ds.expression is None else (ds.expression.n_obs, id(ds.expression))
-    key = (fm.checkpoint_id, str(fm.device), ds.name, hash(tuple(ds.genes)), hash(tuple(ds.tfs)), expr_id, params,
-           background)
-    if key not in _PROBES:
-        _PROBES[key] = DatasetProbes(fm, ds, params, background=background)
-        while len(_PROBES) > 16:
-            _PROBES.popitem(last=False)
-    _PROBES.move_to_end(key)
-    return _PROBES[key]
-
-
-probes_ = probes  # the name ``probes`` is also a parameter below
+probes = probes_ = dataset_probes  # the name ``probes`` is also a parameter below
 
 
 def vocab_mapping(fm: ScFM, ds: GRNDataset) -> VocabMapping:
@@ -235,12 +200,6 @@ def format_seconds(seconds: float) -> str:
     if seconds < 5400:
         return f"about {seconds / 60:.1f} min"
     return f"about {seconds / 3600:.1f} h"
-
-
-def load_translator(path=None) -> Translator:
-    """A saved translator folder; default (``config.default_translator_dir``): ``$UGRN_APP_TRANSLATOR`` when set,
-    else the bundled one trained on STRING/hESC/500."""
-    return Translator.load(resolve_translator_dir(path))
 
 
 def train_translator(fm: ScFM, dataset, methods=DEFAULT_TRAIN_METHODS, params: ProbeParams | None = None,
@@ -328,24 +287,6 @@ def load_unseen_genes(path):
     from .bench.unseen_genes import UnseenGenesResult
 
     return UnseenGenesResult.load(path)
-
-
-def sem_options(epochs: int | None = None, hidden: int | None = None, prior: str = "scgpt", sigma_w=None, sigma_l=None,
-                n_runs: int | None = None, fm=None, quick: bool = False):
-    """``sem.scoring.SEMOptions`` from plain values (None keeps the published preset / default grid). ``quick``:
-    ``QUICK_SEM``'s settings for values left None (the app's on-demand fits)."""
-    from .sem.scoring import SEMOptions
-
-    if quick:
-        epochs, hidden = epochs or QUICK_SEM["epochs"], hidden or QUICK_SEM["hidden"]
-        sigma_w, sigma_l = sigma_w or QUICK_SEM["sigma_w"], sigma_l or QUICK_SEM["sigma_l"]
-    over = {k: v for k, v in (("epochs", epochs), ("hidden", hidden), ("n_runs", n_runs)) if v}
-    kw = {}
-    if sigma_w:
-        kw["sigma_w_grid"] = tuple(float(x) for x in sigma_w)
-    if sigma_l:
-        kw["sigma_l_grid"] = tuple(float(x) for x in sigma_l)
-    return SEMOptions(config_overrides=over, prior=prior, fm=fm, **kw)
 
 
 def expression_network(ds: GRNDataset, method: str | None = None, options=None, train_pairs=None, fm=None,

@@ -7,9 +7,9 @@ The workflow as a user runs it::
     ugrn.grn(adata, groupby="bulk_labels", method="|Pearson|", use_raw=True)
     adata.uns["ugrn"]["networks"]["CD14+ Monocyte"]      # source, target, weight, score, rank
 
-All scoring goes through the public API (``api.dataset_from_genes``, ``api.predict_edges``, the method registry's
-``MethodSpec.run``); this module chooses the matrix, the genes and the cells of each group, guards per-group statistics
-and stores the result.
+All scoring goes through the functions the public API exposes (``datasets.dataset_from_genes``,
+``predict.predict_edges``, the method registry's ``MethodSpec.run``); this module chooses the matrix, the genes and
+the cells of each group, guards per-group statistics and stores the result.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ import pandas as pd
 from . import methods as registry
 from .probes import signs
 from .data.anndata_io import all_genes_normalised, dense, median_total, scan_matrix, select_matrix, selected_columns
-from .errors import DataError, ParameterError
+from .errors import DataError, ParameterError, first_items
 from .export import edge_table
-from .data.readers import first_items, upper_unique
+from .data.readers import upper_unique
 
 ALL_CELLS = "all cells"  # the group name of the network over every cell
 DEFAULT_KEY = "ugrn"
@@ -70,12 +70,12 @@ def guess_species(symbols) -> str:
 def _score_without_model(spec, ds, progress) -> pd.DataFrame:
     """Ranked [tf, target, score, label] of a method that reads expression only (no model): the registry's
     ``MethodSpec.run`` on every TF × gene pair of ``ds``, sorted as ``predict.predict_edges`` sorts."""
-    from . import api
     from .data.pairs import candidate_pairs
+    from .sem.scoring import sem_options
 
     pairs = candidate_pairs(ds, tf_mode="file")
     ctx = registry.ScoringContext(dataset=ds, train_dataset=ds, train_pairs=pairs, progress=progress,
-                                  cache={"sem_options": api.sem_options()})
+                                  cache={"sem_options": sem_options()})
     out = pairs.assign(score=spec.run(ctx, pairs))
     if not ds.has_ground_truth:
         out["label"] = np.nan
@@ -146,7 +146,7 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
        Origin-Pert probe the group's own mean cell). Methods that do not (Emb, VVP, GDT, Ens: the model's virtual
        cells) give one network, computed once over all cells' gene set and shared by every group:
        ``params["shared_network"]`` is True and every summary row points to the ``"all cells"`` table.
-       Model methods go through ``api.predict_edges`` (the translator's background context for short gene lists:
+       Model methods go through ``predict.predict_edges`` (the translator's background context for short gene lists:
        ``background``); expression-only methods through the registry's ``MethodSpec.run`` on every TF × gene pair.
 
     Args:
@@ -163,7 +163,7 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
         tfs: TF symbols (default: the BEELINE TF list ∩ genes); species: "human" / "mouse" (default: guessed).
         reference: known edges, DataFrame with columns tf, target (e.g. ``readers.read_edge_list``): adds ``label``.
         normalize: True / False forces step 2 on / off; None = on for integer matrices.
-        background: the context of model methods for short gene lists (``api.predict_edges``; default "auto").
+        background: the context of model methods for short gene lists (``predict.predict_edges``; default "auto").
         key_added: ``adata.uns`` key written (default "ugrn").
         copy: return a copy of ``adata`` with the result written into it (``adata`` untouched).
         inplace: False = return the result dict and leave ``adata`` untouched.
@@ -210,8 +210,12 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
         >>> adata.uns["ugrn"]["networks"]["CD14+ Monocyte"].head(3)   # source, target, weight, score, rank
         >>> adata.write_h5ad("pbmc_grn.h5ad")                            # networks travel with the file
     """
-    from . import api
+    from .data.datasets import dataset_from_genes
+    from .predict import context_background, predict_edges
+    from .probes.features import dataset_probes
+    from .scfm.checkpoint import load_model
     from .scfm.vocab import map_to_vocab
+    from .translator.artifact import load_translator
 
     spec = registry.get(method)
     if spec.needs_labels and not spec.uses_translator:
@@ -236,11 +240,11 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
     fm = tr = None
     cap = None
     if model:
-        fm = api.load_model(checkpoint, device)
+        fm = load_model(checkpoint, device)
         cap = fm.max_seq_len - 1
         if spec.uses_translator:
             tr = translator if translator is not None and not isinstance(translator, (str, bytes)) and hasattr(
-                translator, "projectors") else api.load_translator(translator)
+                translator, "projectors") else load_translator(translator)
 
     # 3. genes
     if genes is not None:
@@ -311,7 +315,7 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
             row["note"] = f"no TF among its {len(kept)} kept genes; no network"
             continue
         sub_ref = None if ref is None else ref[ref["tf"].isin(kept) & ref["target"].isin(kept)]
-        ds = api.dataset_from_genes(
+        ds = dataset_from_genes(
             kept, tfs=None if tfs is None else [t for t in upper_unique(tfs) if t in set(kept)], species=species,
             edges=sub_ref, name=f"{key_added}:{key}", data_dir=data_dir,
             expression=anndata.AnnData(X=Xg[:, keep], var=pd.DataFrame(index=pd.Index(kept))) if expr_dep else None)
@@ -323,9 +327,9 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
             if model:
                 probes = None
                 if signs.sign_probe(spec.name):  # the same probes give the scores and the signs
-                    bg = api.context_background(fm, ds, tr, [spec.name], background, data_dir)
-                    probes = api.probes(fm, ds, tr.params if tr is not None else None, bg)
-                edges = api.predict_edges(fm, ds, tr, method=spec.name, progress=progress, background=background,
+                    bg = context_background(fm, ds, tr, [spec.name], background, data_dir)
+                    probes = dataset_probes(fm, ds, tr.params if tr is not None else None, bg)
+                edges = predict_edges(fm, ds, tr, method=spec.name, progress=progress, background=background,
                                           data_dir=data_dir, probes=probes)
                 if probes is not None:
                     sign = signs.method_signs(probes, edges, spec.name)

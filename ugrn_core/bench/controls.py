@@ -22,7 +22,6 @@ import pandas as pd
 from ..errors import CheckpointError
 
 TWIN_SEED = 20260521  # fixed seed of the random-init twin (any fixed value; recorded in the twin's args.json)
-TWIN_SUFFIX, SHUFFLED_SUFFIX = " (twin)", " (shuffled labels)"  # row names: "Ens (twin)", "Emb (shuffled labels)"
 
 
 def make_twin(checkpoint: str | os.PathLike, out: str | os.PathLike, seed: int = TWIN_SEED) -> Path:

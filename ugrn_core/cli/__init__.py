@@ -19,10 +19,21 @@ from tqdm.auto import tqdm
 from ..errors import Interrupted, UGRNInputError
 from . import suite as cli_suite
 from .commands import (cmd_benchmark, cmd_datasets, cmd_doctor, cmd_make_checkpoint, cmd_predict, cmd_pretrain,
-                       cmd_probe, cmd_train, _common, _method_help, _probe_args, _probe_names, _probes_of)
-from .options import _number, _train_option_args
+                       cmd_probe, cmd_train, _check_cache, _common, _method_help, _probe_args, _probe_names, _probes_of)
+from .options import TqdmProgress, _number, _train_option_args
 
 __all__ = ["EXIT_CODES", "build_parser", "format_warning", "main"]
+
+
+def _cmd_benchmark(args) -> int:
+    """``ugrn benchmark``: a preset (``suite.run_presets``) or one run / a within-dataset protocol
+    (``commands.cmd_benchmark``)."""
+    if args.protocol == "cross-dataset" and args.preset:
+        from ..scfm.checkpoint import load_model
+
+        _check_cache()
+        return cli_suite.run_presets(args, load_model, TqdmProgress())
+    return cmd_benchmark(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--sem-hidden", type=int, default=0, help="hidden units (0 = 128)")
     g.add_argument("--sigma-w", default="", help="σ_w grid, comma-separated (default 0.1,1,10,100)")
     g.add_argument("--sigma-l", default="", help="σ_l grid, comma-separated (default 0.1,0.316,1)")
-    p.set_defaults(func=cmd_benchmark)
+    p.set_defaults(func=_cmd_benchmark)
     cli_suite.add_report_parser(sub, _common)
 
     p = sub.add_parser("predict", help="rank TF→target edges for a dataset or a gene list")

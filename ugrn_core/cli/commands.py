@@ -9,32 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from .._io import check_writable_output
 from ..errors import ParameterError
-from .options import _number, _train_options
-
-
-class TqdmProgress:
-    """``progress(done, total, message)`` callback that drives one tqdm bar per kind of work (message prefix)."""
-
-    def __init__(self, disable: bool = False):
-        self.bars: dict[str, tqdm] = {}
-        self.disable = disable
-
-    def __call__(self, done: int, total: int, message: str) -> None:
-        kind = message.split(":")[0].split(" base value")[0]
-        bar = self.bars.get(kind)
-        if bar is None or bar.total != total or done < bar.n:
-            if bar is not None:
-                bar.close()
-            bar = self.bars[kind] = tqdm(total=total, desc=kind, leave=False, disable=self.disable)
-        bar.set_postfix_str(message[len(kind):].strip(": "), refresh=False)
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-            self.bars.pop(kind, None)
+from .options import TqdmProgress, _number, _train_options
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -54,15 +31,16 @@ def _values(text: str, flag: str) -> list[float]:
 
 
 def _params(args):
+    from .. import methods
     from ..probes.params import ProbeParams
 
     d = {}
-    if getattr(args, "v0", None) is not None:
-        d["v0"] = args.v0
-    if getattr(args, "target_values", None):
-        d["target_values"] = _values(args.target_values, "--target-values")
-    if getattr(args, "base_values", None):
-        d["base_values"] = _values(args.base_values, "--base-values")
+    for option in methods.probe_options():  # each method's probe parameters (its file declares them)
+        value = getattr(args, option.field, None)
+        if option.many and value:
+            d[option.field] = _values(value, option.flag)
+        elif not option.many and value is not None:
+            d[option.field] = value
     if getattr(args, "feature_norm", None):
         d["feature_norm"] = args.feature_norm
     return ProbeParams.from_dict(d)
@@ -70,10 +48,12 @@ def _params(args):
 
 
 def _probe_args(p):
-    p.add_argument("--v0", type=_number(float, 0), default=None, help="VVP virtual base value (bin space 0..50; default 25)")
-    p.add_argument("--target-values", default=None, help="comma-separated VVP target values (default 8 values over 0..50)")
-    p.add_argument("--base-values", default=None, help="comma-separated GDT base values (default 8 values over 5..50)")
+    from .. import methods
     from ..probes.params import FEATURE_NORMS, ProbeParams
+
+    for option in methods.probe_options():  # VVP's --v0 and --target-values, GDT's --base-values, …
+        p.add_argument(option.flag, dest=option.field, default=None, help=option.help,
+                       type=None if option.many else _number(float, 0))
 
     p.add_argument("--feature-norm", choices=FEATURE_NORMS, default=None,
                    help=f"normalise VVP/GDT/Pert probes within each context before the translator (default "
@@ -192,7 +172,7 @@ def cmd_benchmark_within(args) -> int:
     """``ugrn benchmark --protocol unseen-genes|seen-genes``: the InfoSEM within-dataset benchmark."""
     from .. import api
 
-    from .suite import seed_list
+    from .options import seed_list
 
     seeds = seed_list(args.seeds) or [args.seed]
     check_writable_output(args.out, "folder", "--out")
@@ -211,14 +191,13 @@ def cmd_benchmark_within(args) -> int:
 
 
 def cmd_benchmark(args) -> int:
+    """``ugrn benchmark`` without ``--preset``: one cross-dataset run, or a within-dataset protocol (presets:
+    ``cli.suite.run_presets``, dispatched by the parser)."""
     from .. import api
-    from . import suite as cli_suite
 
     if args.protocol != "cross-dataset":
         return cmd_benchmark_within(args)
     _check_cache()
-    if args.preset:
-        return cli_suite.run_presets(args, api.load_model, TqdmProgress())
     check_writable_output(args.out, "folder", "--out")
     if args.save_translator:
         check_writable_output(args.save_translator, "folder", "--save-translator")
@@ -277,7 +256,7 @@ def cmd_predict(args) -> int:
 def _note_barely_seen(fm, ds, data_dir, min_cells: int = 10) -> None:
     """Name on stderr the genes of ``ds`` the checkpoint saw expressed in fewer than ``min_cells`` pretraining cells
     (checkpoints with ``gene_counts.tsv``, from ``ugrn pretrain --corpus broad``; silent for others)."""
-    from ..data.readers import first_items
+    from ..errors import first_items
     from ..scfm.corpus import GENE_COUNTS_FILE, barely_seen
 
     if fm.path is None or not (Path(fm.path) / GENE_COUNTS_FILE).is_file():

@@ -54,7 +54,7 @@ def cmd_grn(args) -> int:
 
     from .. import api, tl
     from .._io import atomic_folder, check_writable_output
-    from .commands import TqdmProgress
+    from .options import TqdmProgress
 
     check_writable_output(args.out, "folder", "--out")  # before any work
     adata = api.read_cells(args.h5ad, backed=args.backed)

@@ -1,6 +1,6 @@
 """Command-line glue for the benchmark presets and the report (``ugrn benchmark --preset …``, ``ugrn report``).
 
-Thin: parses options, loads the checkpoint and its twin, calls ``benchmark.run_preset`` / ``report.build_report``.
+Thin: parses options, loads the checkpoint and its twin, calls ``runner.run_preset`` / ``report.build_report``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from ..bench.negatives import NEGATIVE_MODES
 from ..bench.presets import PRESETS, TABLE_PRESETS
 from ..bench.suite import CONTROL_KINDS
-from ..errors import ParameterError
+from .options import seed_list
 
 
 def add_benchmark_options(p) -> None:
@@ -37,18 +37,6 @@ def add_benchmark_options(p) -> None:
                    help="folder of the random-init twin (written there if absent; default under the cache directory)")
 
 
-def seed_list(text) -> list[int]:
-    """Seeds from ``--seeds``: comma-separated integers and ranges, e.g. "0,1,2" or "0-9" (empty → [])."""
-    out: list[int] = []
-    for item in (t.strip() for t in str(text or "").split(",") if t.strip()):
-        lo, _, hi = item.partition("-")
-        try:
-            out += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
-        except ValueError:
-            raise ParameterError(f"--seeds: expected integers or ranges like 0-9, got {item!r}") from None
-    return out
-
-
 def _csv(value, cast=str):
     if value is None:
         return None
@@ -61,7 +49,7 @@ def run_presets(args, load_model, progress) -> int:
     """``ugrn benchmark --preset NAME``: run the preset(s) and print where the results are."""
     from .._io import check_writable_output
     from ..bench import controls as ctl
-    from ..bench.benchmark import run_preset
+    from ..bench.runner import run_preset
 
     names = list(TABLE_PRESETS) if args.preset == "all" else [args.preset]
     if args.cell_order == "reverse":

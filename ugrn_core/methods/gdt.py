@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Family, MethodSpec
+from .base import Family, MethodSpec, ProbeOption, probe_key
+
+#: GDT's parameter (``ProbeParams`` field base_values; default there) and its flag
+OPTIONS = (ProbeOption("base_values", "--base-values", "comma-separated GDT base values (default 8 values over 5..50)",
+                       many=True),)
 
 
 def _compute(probes, progress):
@@ -39,12 +43,14 @@ SPEC = MethodSpec(
     needs_labels=True,
     context_dependent=True,
     probe="GDT",
-    cache_params=lambda params: {"base_values": params.base_values},
+    probe_options=OPTIONS,
+    cache_params=probe_key(OPTIONS),
     probe_rows=lambda n, params: (0, len(params.base_values) * n),
     compute_probe=_compute,
     features=_features,
     jacobian_block=True,
     order=60,
+    roles=("summary column",),
     paper_table=True,
     twin=True,
     shuffled_control=True,

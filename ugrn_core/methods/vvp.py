@@ -8,7 +8,12 @@ with ``background``) only the scored genes are sources (T·S + 1 forward rows in
 
 from __future__ import annotations
 
-from .base import Family, MethodSpec
+from .base import Family, MethodSpec, ProbeOption, probe_key
+
+#: VVP's parameters (``ProbeParams`` fields v0 and target_values; defaults there) and their flags
+OPTIONS = (ProbeOption("v0", "--v0", "VVP virtual base value (bin space 0..50; default 25)"),
+           ProbeOption("target_values", "--target-values",
+                       "comma-separated VVP target values (default 8 values over 0..50)", many=True))
 
 
 def _compute(probes, progress):
@@ -30,11 +35,13 @@ SPEC = MethodSpec(
     needs_labels=True,
     context_dependent=True,
     probe="VVP",
-    cache_params=lambda params: {"v0": params.v0, "target_values": params.target_values},
+    probe_options=OPTIONS,
+    cache_params=probe_key(OPTIONS),
     probe_rows=lambda n, params: (len(params.target_values) * n + 1, 0),
     compute_probe=_compute,
     features=_features,
     order=50,
+    roles=("summary column",),
     paper_table=True,
     twin=True,
     shuffled_control=True,
