@@ -22,7 +22,7 @@ def test_jacobian_columns_equal_the_jacobians_columns(fm, fp32_close):
     ids = fm.token_ids(fm.genes[200:248])
     sources = np.array([0, 3, 17, 47, 3])
     J = fm.jacobian(ids, 20.0)  # (48, 48) [target, source]
-    C = fm.jacobian_columns(ids, 20.0, sources=sources, batch_size=3)  # (5, 48) [source, target]
+    C = fm.jacobian_columns(ids, 20.0, sources=sources)  # (5, 48) [source, target]
     assert C.shape == (5, 48) and C.dtype == np.float32
     fp32_close(C, J[:, sources].T, scale=np.abs(J).max())
     assert np.abs(C).max() > 1000 * (1e-6 + 1e-5 * np.abs(J).max())  # far above the tolerance
@@ -127,3 +127,23 @@ def test_estimates_track_wall_time(fm, kind):
         fm.jacobian_columns(ids, 20.0, sources=np.arange(rows))
     wall = time.perf_counter() - t
     assert est > 0 and 0.33 < est / wall < 3.0, (est, wall)
+
+
+def test_block_is_byte_identical_at_one_and_two_threads(fm):
+    """Column batches (one at a time) and row batches (side by side) on 1 and 2 threads give the same bytes
+    (tests/test_determinism.py's rule for every probe)."""
+    import torch
+
+    from ugrn_core.scfm.jacobian_block import jacobian_block
+
+    ids = fm.token_ids(fm.genes[500:580])
+    before = torch.get_num_threads()
+    out = {}
+    try:
+        for t in (1, 2):
+            torch.set_num_threads(t)
+            out[t] = jacobian_block(fm, ids, 25.0, np.arange(0, 80, 3), np.arange(1, 80, 4))
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(out[1], out[2]):
+        assert a.tobytes() == b.tobytes()

@@ -15,7 +15,8 @@ its cache entry; an unbiased estimate over targets). "context-rank" needs every 
 
 The whole array is used, too, when it is already in memory or in the disk cache (full entries serve any subset; their
 keys are unchanged), when the probe has no block computation (VVP: the reverse direction reads every gene as a
-source, so a network needs the whole array anyway), or when the block would not be cheaper (A close to S/2).
+source, so a network needs the whole array anyway), or when the block would not be cheaper (on 2 threads: A above
+about S/4, as column batches run one at a time; ``plan``).
 Blocks are cached under their own keys (the TFs and sample rows enter them).
 """
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import torch
 
 from .. import methods
 from .cache import cache_key
@@ -32,8 +34,9 @@ from .cache import cache_key
 #: Target genes whose full Jacobian rows estimate the "context-z" statistics of a GDT block (fixed random sample).
 SAMPLE_ROWS = 64
 #: Cost of one Jacobian column (forward mode) relative to one Jacobian row (reverse mode), for choosing block or
-#: whole array before any calibration (measured on 2 CPU cores with the bundled model; ``ScFM.seconds_per_row``).
-COLUMN_COST = 1.0
+#: whole array before any calibration (measured on one CPU core with the bundled model, N = 554: 21 columns/s in
+#: batches of 16 vs 43 rows/s in batches of 4).
+COLUMN_COST = 2.0
 MODES = ("auto", "full")
 
 
@@ -86,9 +89,21 @@ def plan(probes, probe: str, tfs: np.ndarray | None = None) -> dict | None:
     n, k = len(probes.scored), len(probes.params.base_values)
     stats = probes.params.feature_norm == "context-z" and not _reference(probes, probe)
     rows = np.union1d(tfs, sample_rows(n)) if stats else tfs
-    if len(tfs) == 0 or len(rows) + COLUMN_COST * len(tfs) >= n:
-        return None
+    w = torch.get_num_threads() if probes.fm.device.type == "cpu" else 1
+    if len(tfs) == 0 or max(COLUMN_COST * len(tfs), (COLUMN_COST * len(tfs) + len(rows)) / w) >= n / w:
+        return None  # not cheaper than the whole Jacobian (column batches run one at a time: estimate_seconds)
     return {"tfs": tfs, "rows": rows, "stats": stats, "backward": k * len(rows), "columns": k * len(tfs)}
+
+
+def estimate_seconds(probes, plan: dict) -> float:
+    """Wall seconds a block of ``plan`` takes: per base value, column batches one at a time on one thread while row
+    batches fill the others (``scfm.jacobian_block``): max(columns · c, columns · c / w + rows · r), with c and r the
+    calibrated seconds per column and per row (``ScFM.seconds_per_row``; r already divided among the w threads)."""
+    n = len(probes.tokens)
+    w = torch.get_num_threads() if probes.fm.device.type == "cpu" else 1
+    c, r = probes.fm.seconds_per_row("columns", n), probes.fm.seconds_per_row("backward", n)
+    cols, rows = plan["columns"] * c, plan["backward"] * r
+    return float(max(cols, cols / w + rows))
 
 
 def _reference(probes, probe):
@@ -132,11 +147,11 @@ def _compute_gdt(probes, tfs, rows, progress):
         return lambda d, t, m: progress(base + d, len(values) * (a + r), f"GDT base value {k + 1}/{len(values)}") \
             if progress else None
 
-    for k, v in enumerate(values):
-        cols = fm.jacobian_columns(probes.token_ids, v, pos[tfs], progress=step(k * (a + r), k))
-        out[k, :a] = probes.restrict(cols, axis=1)
-        J = fm.jacobian(probes.token_ids, v, targets=pos[rows], progress=step(k * (a + r) + a, k))
-        out[k, a:] = probes.restrict(J, axis=1)
+    from ..scfm.jacobian_block import jacobian_block
+
+    for k, v in enumerate(values):  # column and row batches side by side on the CPU threads
+        C, J = jacobian_block(fm, probes.token_ids, v, pos[tfs], pos[rows], step(k * (a + r), k))
+        out[k, :a], out[k, a:] = probes.restrict(C, axis=1), probes.restrict(J, axis=1)
     return out
 
 

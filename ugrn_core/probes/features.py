@@ -203,12 +203,16 @@ class DatasetProbes:
     def estimate_seconds(self, probes) -> float:
         """Estimated wall seconds to compute the not-yet-cached ``probes`` on this device (0.0 when all are cached):
         rows (``probe_rows``) × seconds per row from a short timed calibration (``ScFM.seconds_per_row``)."""
-        fwd = bwd = cols = 0
+        fwd = bwd = 0
+        total = 0.0
         for probe in probes:
             block = blocks.plan(self, probe)  # only the TF rows and columns (issue 28), when cheaper
-            f, b = (0, block["backward"]) if block else self.probe_rows(probe)
-            fwd, bwd, cols = fwd + f, bwd + b, cols + (block["columns"] if block else 0)
-        return self.fm.estimate_seconds(fwd, bwd, len(self.tokens), cols) if fwd or bwd or cols else 0.0
+            if block:
+                total += blocks.estimate_seconds(self, block)
+                continue
+            f, b = self.probe_rows(probe)
+            fwd, bwd = fwd + f, bwd + b
+        return total + (self.fm.estimate_seconds(fwd, bwd, len(self.tokens)) if fwd or bwd else 0.0)
 
     # --------------------------------------------------------------- probes
     def embeddings(self) -> np.ndarray:

@@ -141,8 +141,8 @@ class ScFM:
     def seconds_per_row(self, kind: str, n_genes: int) -> float:
         """Measured wall seconds per probe row on this device: ``forward`` (one virtual cell, VVP/Pert),
         ``backward`` (one Jacobian row, GDT) or ``columns`` (one Jacobian column, ``jacobian_columns``), for a
-        context of ``n_genes`` genes, as a probe run sees it: on CPU batches run side by side on the configured
-        threads (``threads.map_batches``), so the calibration does too.
+        context of ``n_genes`` genes, as a probe run sees it: on CPU row batches run side by side on the configured
+        threads (``threads.map_batches``), so the calibration does too; column batches run one at a time.
 
         A short calibration: one untimed warm-up, then one timed call of ``probe_batch_size(kind)`` rows per worker
         thread over ``n_genes`` genes drawn from the vocabulary (the cost depends on N, not on which genes). Results
@@ -158,6 +158,8 @@ class ScFM:
         if key not in self._row_seconds:
             ids = self.token_ids(self.genes[:: max(1, len(self.genes) // n_cal)][:n_cal])
             rows = self.probe_batch_size("forward" if kind == "forward" else "backward", n_cal) * workers
+            if kind == "columns":  # one batch: column batches run one at a time (``jacobian_block``)
+                from .jacobian_block import COLUMN_BATCH as rows
             idx = np.arange(rows) % n_cal
             run = {"forward": lambda: self.perturb(ids, np.full(n_cal, 20.0), idx, [30.0]),
                    "backward": lambda: self.jacobian(ids, 20.0, targets=idx),
@@ -374,42 +376,23 @@ class ScFM:
         token_ids: np.ndarray,
         base_value: float | np.ndarray,
         sources: np.ndarray | None = None,
-        batch_size: int | None = None,
         progress: ProgressFn | None = None,
     ) -> np.ndarray:
         """Jacobian columns of the reconstruction at a virtual cell, transposed: ``C[k, j] = ∂M(x)_j / ∂x_{sources[k]}``
-        (``jacobian(...)[:, sources].T``; UGRN Eq. 9), for every target j at once per source.
-
-        Forward-mode autodiff (``torch.func.jvp``): the cell is replicated B times and row b carries the tangent
-        e_{sources[b]}, so one forward pass with tangents yields B columns. Costs about one Jacobian row per column,
-        so K sources take K passes instead of the N backward rows of the full Jacobian. Exact (no finite differences);
-        equal to ``jacobian`` up to float32 round-off (another order of the same sums). Attention runs with torch's
-        math kernel here (the fused CPU/CUDA kernels have no forward-mode derivative).
+        (``jacobian(...)[:, sources].T``; UGRN Eq. 9), every target j at once per source, by forward-mode autodiff
+        (``jacobian_block``: one cell, vmapped one-hot tangents). K sources cost about K Jacobian rows' time instead of
+        the N rows of the full Jacobian. Exact; equal to ``jacobian`` up to float32 round-off.
 
         Args:
             token_ids: int64 (N,) context genes.
             base_value: scalar virtual base value in bin space, or float (N,) cell.
             sources: int (K,) source positions (default: all N).
-            batch_size: columns per pass (default ``probe_batch_size("backward", N)``).
         Returns: float32 (K, N), rows = source genes, columns = target genes.
         """
-        from torch.func import jvp
-        from torch.nn.attention import SDPBackend, sdpa_kernel
+        from .jacobian_block import jacobian_block
 
-        n = len(token_ids)
-        sources = np.arange(n) if sources is None else np.asarray(sources, dtype=np.int64)
-
-        def grad_cols(src, x0, s):  # one forward pass with tangents: columns of sources s
-            x = x0.expand(len(s), n).contiguous()
-            tangent = torch.zeros_like(x)
-            tangent[torch.arange(len(s), device=x.device), s] = 1.0
-            with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), \
-                    (_tf32() if self.precision == "tf32" else contextlib.nullcontext()):
-                _, cols = jvp(lambda v: self._forward(src, v), (x,), (tangent,))
-            return cols.float().cpu()
-
-        return self._jacobian_batches(token_ids, base_value, sources, grad_cols, "backward", batch_size, progress,
-                                      "Jacobian columns")
+        sources = np.arange(len(token_ids)) if sources is None else np.asarray(sources, dtype=np.int64)
+        return jacobian_block(self, token_ids, base_value, sources, [], progress, "Jacobian columns")[0]
 
     def _jacobian_batches(self, token_ids, base_value, index, one_batch, kind, batch_size, progress, label):
         """``one_batch(src, x0, idx)`` over chunks of ``index`` (int64 positions), stacked float32 (len(index), N):
