@@ -151,6 +151,8 @@ class MethodSpec:
             ``compute_probe``'s array. The fast pair path reads pairs from them (``probes.pairs.PairProbes``).
         line_axis: "source" or "target", what a line of ``probe_lines`` holds (see there).
         features: translator methods: ``(probes, pairs, progress) -> float32 (P, D)`` pair features.
+        jacobian_block: its probe array is the Jacobian of the reconstruction at each of ``params.base_values``
+            (``P[k, s, t] = J_k[t, s]``), so TF→gene pairs can read only its TF rows and columns (``probes.blocks``).
         score: all other methods: ``(ctx: ScoringContext, pairs) -> float64 (P,)``, higher = more likely an edge.
         order: position in tables and pickers (lower first); ties by name.
 
@@ -194,6 +196,7 @@ class MethodSpec:
     probe_lines: Callable[["DatasetProbes", np.ndarray, ProgressFn | None], np.ndarray] | None = None
     line_axis: str = "source"
     features: Callable[["DatasetProbes", pd.DataFrame, ProgressFn | None], np.ndarray] | None = None
+    jacobian_block: bool = False
     score: Callable[[ScoringContext, pd.DataFrame], np.ndarray] | None = None
     order: float = 100.0
     paper_table: bool = False

@@ -64,6 +64,7 @@ SPEC = MethodSpec(
     probe_lines=_lines,
     line_axis="target",
     features=_features,
+    jacobian_block=True,
     order=60,
     roles=("summary column",),
     paper_table=True,
