@@ -240,6 +240,9 @@ def main(argv=None) -> None:
         (out / "rows_last_run.csv").unlink(missing_ok=True)
     rows = rows[rows["seed"].isin(args.seeds) & rows["model"].isin(list(folders)) & (rows["training"] == training)]
     rows = rows[rows["table"].isin(tables) & rows["grid_method"].isin(methods)]
+    # the datasets asked for (--trains / --tests), so every method of a line rests on the same test datasets
+    rows = rows[rows["train"].isin(_match(rows["train"].unique(), args.trains))
+                & rows["test"].isin(_match(rows["test"].unique(), args.tests))]
     summary = summarise(rows)
     argv_txt = " ".join(a for a in (argv if argv is not None else sys.argv[1:]) if a != "--table-only")
     meta = {"command": f"UGRN_CACHE_DIR=/work/cache/ugrn OMP_NUM_THREADS=1 python -m benchmarks.corpus_grid {argv_txt}",
