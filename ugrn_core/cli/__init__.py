@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nlayers", type=_number(int, 1), default=2, help="transformer layers")
     p.add_argument("--nheads", type=_number(int, 1), default=4, help="attention heads (must divide --embsize)")
     p.add_argument("--d-hid", type=_number(int, 1), default=128, help="feed-forward width")
+    p.add_argument("--storage", choices=("fp32", "fp16"), default="fp32",
+                   help="dtype of the written weights (fp16 halves best_model.pt; loaded back as fp32)")
     p.add_argument("--init-checkpoint", default=None, metavar="FOLDER",
                    help="continue from this checkpoint's weights (same corpus and architecture; a fresh optimiser and "
                         "schedule over --steps more steps)")

@@ -112,9 +112,11 @@ def cmd_pretrain(args) -> int:
         *(["--exclude-cells", ",".join(exclude)] if exclude else []),
         *[x for k in ("embsize", "nlayers", "nheads", "d_hid") if getattr(args, k) != getattr(PretrainConfig, k)
           for x in (f"--{k.replace('_', '-')}", getattr(args, k))],
+        *(["--storage", args.storage] if args.storage != "fp32" else []),
         *(["--init-checkpoint", args.init_checkpoint] if args.init_checkpoint else [])])
     summary = pretrain(args.out, data_dir=args.data_dir, cfg=cfg, device=resolve_device(args.device), corpora=corpora,
-                       exclude=exclude, command=command, init_checkpoint=args.init_checkpoint, corpus=args.corpus)
+                       exclude=exclude, command=command, init_checkpoint=args.init_checkpoint, corpus=args.corpus,
+                       storage=args.storage)
     print(f"wrote {args.out}: vocabulary {summary['vocab_size']} tokens, final training loss {summary['final_train_loss']}, "
           f"{summary['seconds']} s")
     for s in summary["sources"]:
