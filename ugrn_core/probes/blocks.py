@@ -28,8 +28,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import methods
-from .cache import cache_key
 
 #: Target genes whose full Jacobian rows estimate the "context-z" statistics of a GDT block (fixed random sample).
 SAMPLE_ROWS = 64
@@ -78,7 +76,7 @@ def plan(probes, probe: str, tfs: np.ndarray | None = None) -> dict | None:
     Returns: dict with ``tfs`` and ``rows`` (int64 ascending probe indices: Jacobian columns for ``tfs``, Jacobian
     rows for ``rows`` = ``tfs`` ∪ the statistics sample), ``backward`` and ``columns`` (model passes in all).
     """
-    if probe not in methods.probe_names() or not methods.probe_owner(probe).jacobian_block \
+    if not probes.jacobian_block(probe) \
             or getattr(probes, "rows", "auto") == "full" or probes.params.feature_norm == "context-rank":
         return None
     if probe in probes._mem or probes.is_cached(probe):
@@ -121,8 +119,8 @@ def block(probes, probe: str, pairs: pd.DataFrame, progress=None) -> ProbeBlock 
         return None
     tfs, rows = p["tfs"], p["rows"]
     names = [probes.tokens[i] for i in probes.scored]
-    key = cache_key(probe + "-block", probes._key(probe), {"tfs": [names[i] for i in tfs],
-                                                           "rows": [names[i] for i in rows]})
+    key = probes.derived_key(probe, "-block", {"tfs": [names[i] for i in tfs],
+                                                "rows": [names[i] for i in rows]})
     if key in probes._mem:  # this object computed or read it before
         return probes._mem[key]
     meta = {"probe": probe, "block": True, "n_tfs": len(tfs), "n_rows": len(rows), "n_genes": len(probes.tokens),

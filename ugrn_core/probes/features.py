@@ -180,6 +180,16 @@ class DatasetProbes:
             parts.append({"scored": [self.tokens[i] for i in self.scored]})
         return cache_key(*parts)
 
+    def derived_key(self, probe: str, suffix: str, extra: dict) -> str:
+        """Cache key of an array derived from ``probe`` (e.g. a GDT block, ``suffix`` "-block"): the probe's own key
+        (``_key``) plus ``extra`` (JSON-serialisable), hashed with ``cache_key``."""
+        return cache_key(probe + suffix, self._key(probe), extra)
+
+    def jacobian_block(self, probe: str) -> bool:
+        """True when ``probe`` is a registered probe whose method declares ``jacobian_block`` (GDT: it can be
+        computed for the TF rows and columns only; ``probes.blocks``)."""
+        return probe in methods.probe_names() and bool(methods.probe_owner(probe).jacobian_block)
+
     def is_cached(self, probe: str) -> bool:
         """True when probe array ``probe`` is in memory or on disk and passes the cache's integrity check (a damaged
         entry counts as missing: it will be recomputed); False when it needs expression the dataset lacks."""
