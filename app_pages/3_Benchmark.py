@@ -60,25 +60,9 @@ def probes_cached(ckpt_id: str, name: str, probes: tuple[str, ...], _fm) -> bool
 
 
 def np_sweep_from_saved(meta: dict) -> pd.DataFrame | None:
-    """Tables of saved results sharing ``meta``'s train/test datasets and pair mode but with different N/P ratios,
-    stacked with an ``np_ratio`` column; None when fewer than two ratios exist."""
-    if not meta or meta.get("pair_mode", "balanced") != "balanced":
-        return None
-    key = (meta.get("train"), tuple(sorted(meta.get("tests") or [])))
-    parts = []
-    for folder in saved_results():
-        try:
-            saved = load_result(str(folder), (folder / "results.csv").stat().st_mtime)
-            m = saved.meta
-            if (m.get("train"), tuple(sorted(m.get("tests") or []))) != key or m.get("pair_mode") != "balanced":
-                continue
-            parts.append(saved.table.assign(np_ratio=float(m["np_ratio"])))
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    if not parts:
-        return None
-    sweep = pd.concat(parts).drop_duplicates(["np_ratio", "method", "dataset"], keep="last")
-    return sweep if sweep["np_ratio"].nunique() > 1 else None
+    """The N/P sweep over the saved results (``api.np_sweep``), read through the page's cached loader."""
+    return api.np_sweep(meta, saved_results(),
+                        load=lambda folder: load_result(str(folder), (folder / "results.csv").stat().st_mtime))
 
 
 LOAD, RUN = "Load saved results", "Run a benchmark"

@@ -44,7 +44,7 @@ from ugrn_core.probes.cache import ProbeCache
 from ugrn_core.data.datasets import GRNDataset, dataset_from_genes
 from ugrn_core.probes.features import DatasetProbes
 from ugrn_core.data.pairs import candidate_pairs
-from ugrn_core.predict import score_pairs
+from ugrn_core.methods import score_pairs
 from ugrn_core.translator import TrainedProjector, Translator
 
 DATASETS = "STRING/mESC/500,STRING/mHSC-L/500,STRING/hHEP/500"

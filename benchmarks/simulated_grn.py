@@ -54,7 +54,7 @@ from ugrn_core.probes.features import DatasetProbes
 from ugrn_core.probes.params import ProbeParams
 from ugrn_core.bench.metrics import evaluate
 from ugrn_core.data.pairs import candidate_pairs, sample_pairs
-from ugrn_core.predict import score_pairs
+from ugrn_core.methods import score_pairs
 from ugrn_core.scfm.pretrain import PretrainConfig, corpora_from_anndata, heldout_reconstruction, pretrain
 from ugrn_core.scfm import load_checkpoint
 from ugrn_core.data.simulate import SimulationConfig, simulate_beeline

@@ -18,7 +18,7 @@ from ugrn_core.probes.features import DatasetProbes
 from ugrn_core.probes.params import ProbeParams
 from ugrn_core.methods import ScoringContext
 from ugrn_core.data.pairs import candidate_pairs
-from ugrn_core.predict import score_pairs
+from ugrn_core.methods import score_pairs
 from ugrn_core.scfm.vocab import map_to_vocab
 
 SMALL = ProbeParams(v0=25.0, target_values=(5.0, 45.0), base_values=(10.0, 40.0))

@@ -88,10 +88,11 @@ def test_truncated_or_corrupt_cache_entry_is_detected_and_recomputed(tiny_checkp
 def test_damaged_cache_entry_counts_as_missing_in_the_estimate(tiny_checkpoint, tmp_path, monkeypatch, capsys):
     """A truncated or corrupt entry is recomputed, so the pre-run estimate ("probes to compute … about N s") and the
     "(cached)" label must count it as missing, as they count an absent one."""
-    from ugrn_core import api, cli
+    from ugrn_core import cli
+    from ugrn_core.probes import features
 
     def probe_cli():  # as a new process would: no gene set's probes kept in memory from the previous call
-        api._PROBES.clear()
+        features.clear_memo()
         return cli.main(cmd)
 
     monkeypatch.setenv("UGRN_CACHE_DIR", str(tmp_path))

@@ -19,7 +19,7 @@ from ugrn_core.bench.benchmark import default_methods
 from ugrn_core.data.datasets import dataset_from_genes, load_beeline
 from ugrn_core.probes.features import DatasetProbes
 from ugrn_core.data.pairs import candidate_pairs, sample_pairs
-from ugrn_core.predict import score_pairs
+from ugrn_core.methods import score_pairs
 from ugrn_core.translator import Translator, projectors_needed
 
 METHODS_DIR = Path(methods.__file__).parent

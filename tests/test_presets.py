@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ugrn_core.bench import controls, presets
-from ugrn_core.bench.benchmark import run_preset
+from ugrn_core.bench.runner import run_preset
 from ugrn_core.bench.suite import suite_config
 from ugrn_core.data.datasets import list_datasets, parse_dataset_name
 from ugrn_core.methods.grnboost2 import grnboost2_matrix

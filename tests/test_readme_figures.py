@@ -82,3 +82,25 @@ def test_paper_block_labels_both_columns(blocks):
         means = paper[paper["backbone"] == backbone].groupby("method")["AUPRC"].mean()
         line = next(l for l in blocks["results-paper"].splitlines() if l.startswith(label))
         assert rf.f3(means["Ens"]) in line and rf.f3(means["Emb"]) in line
+
+
+def test_readme_cast_comes_from_the_registry():
+    """The README's columns and the methods its sentences speak about are the registry's roles: a method declaring
+    role "summary column" joins the columns, and no role resolves to a name the registry lacks."""
+    from ugrn_core import methods
+    from ugrn_core.bench.readme_cast import Cast
+    from ugrn_core.methods import Family, MethodSpec
+
+    cast = Cast.from_registry()
+    known = set(methods.names())
+    assert {cast.ens, cast.emb, cast.prior, cast.peer, cast.deep_peer, cast.knockout, cast.attention} <= known
+    assert cast.members == methods.get(cast.ens).members and cast.ens == methods.default_rank()
+    extra = MethodSpec(name="Readme-X", family=Family.ZERO_SHOT_PROBE, description="example", reference="test",
+                       score=lambda ctx, pairs: pairs["tf"].map(len).to_numpy(float), order=15, paper_table=True,
+                       roles=("summary column",))
+    methods.register(extra)
+    try:
+        assert Cast.from_registry().models[:2] == (cast.models[0], "Readme-X")
+    finally:
+        methods.unregister("Readme-X")
+    assert Cast.from_registry() == cast

@@ -442,16 +442,17 @@ def expression_edges(ctx, method: str):
     key = (ctx.ds_key, method)
     if key in store:
         return store[key]
+    quick = api.sem_quick_settings(method)
     st.info(
         f"**{method}** is fitted on this dataset's own expression (every TF × gene pair), not by the translator. "
-        f"Quick settings ({api.QUICK_SEM['epochs']} epochs, hidden {api.QUICK_SEM['hidden']}; about 1–3 min per fit "
+        f"Quick settings ({quick['epochs']} epochs, hidden {quick['hidden']}; about 1–3 min per fit "
         "on 2 CPU cores, cached on disk). InfoSEM uses scGPT's gene embeddings as its prior; InfoSEM-BC also uses the "
         "dataset's known edges as its known-edge prior, so its network echoes them."
     )
     if not st.button(f"▶ Fit {method}", type="primary", key=f"fit_{method}"):
         return None
     bar, cb = progress_callback(f"Fitting {method} on {dataset_label(ctx.ds_key)}")
-    opts = api.sem_options(quick=True, fm=ctx.fm)
+    opts = api.sem_options(quick=True, fm=ctx.fm, method=method)
     edges = safe_call(f"fitting {method}", api.expression_network, ctx.ds, method, options=opts, fm=ctx.fm,
                       progress=cb)
     bar.empty()

@@ -2,7 +2,8 @@
 
 Everything here delegates to the packages that hold the work (``data`` → ``scfm`` → ``probes`` → ``methods`` →
 ``translator`` → ``predict`` → ``bench`` / ``export``), under the same names (the public names: ``__all__``);
-the scanpy-style tools of ``tl`` (``grn``, ``get_network``, ``activity``, ``hubs``, ``compare``);
+the network readers of ``tl`` (``get_network``, ``activity``, ``hubs``; ``tl.grn`` and ``tl.compare`` run methods
+and sit beside this file, not under it: the import-level limit);
 this file adds defaults (``config.default_checkpoint_dir`` / ``default_translator_dir``), in-process caching of loaded
 models, and assembling user uploads.
 What a method needs and does comes from the registry, re-exported as ``api.methods``. ``progress`` arguments are callables
@@ -11,7 +12,6 @@ What a method needs and does comes from the registry, re-exported as ``api.metho
 
 from __future__ import annotations
 
-
 import anndata
 import numpy as np
 import pandas as pd
@@ -19,60 +19,63 @@ import pandas as pd
 from . import export, methods
 from ._io import check_writable_output
 from .data.anndata_io import read_cells, select_matrix
-from .bench.benchmark import BenchmarkResult, default_methods, resolve_datasets, run_benchmark, with_averages
+from .bench.benchmark import (BenchmarkResult, default_methods, np_sweep, resolve_datasets, run_benchmark,
+                              with_averages)
 from .bench.metrics import curves, evaluate
 from .bench.report import auprc_figure
 from .bench.tables import fmt_p, main_table, paired_tests, twin_margin
 from .config import (ASSETS_DIR, BUNDLED, DEFAULT_CHECKPOINT_DIR, DEFAULT_TRANSLATOR_DIR, check_allowed_path,
                      default_checkpoint_dir, default_device, default_translator_dir, resolve_checkpoint_dir,
-                     resolve_device, resolve_translator_dir)
+                     resolve_translator_dir)
 from .data.datasets import GRNDataset, dataset_from_genes, list_datasets, load_beeline
 from .data.gene_ids import ensembl_to_symbols
 from .data.pairs import sample_pairs
 from .data.readers import read_edge_list, read_expression, read_gene_list
 from .errors import DataError, UGRNInputError
 from .export import edge_table, edges_bytes, edges_to_graph, read_network, write_edges
-from .methods import MethodSpec
+from .methods import MethodSpec, score_pairs
 from .predict import (DEFAULT_METHOD, Network, context_background, graph_layout, missed_edges, network, node_degrees,
-                      predict_edges, score_pairs)
+                      predict_edges)
 from .predict import expression_network as expression_net
 from .probes.background import Background
-from .probes.features import _PROBES, DatasetProbes
-from .probes.features import dataset_probes as probes
+from .probes.features import DatasetProbes, dataset_probes
+from .probes.pairs import PairProbes, check_pair_genes, pair_probes
 from .probes.params import ProbeParams
-from .scfm.checkpoint import load_checkpoint, load_model
+from .scfm.checkpoint import load_model
 from .scfm.corpus import barely_seen
 from .scfm.model import ScFM
 from .scfm.vocab import VocabMapping, map_to_vocab
-from .tl import activity, compare, get_network, grn, hubs
+from .tl._downstream import activity, hubs
+from .tl._store import get_network
 from .translator.artifact import DEFAULT_METHODS as DEFAULT_TRAIN_METHODS
-from .translator.artifact import Translator, projectors_needed
+from .translator.artifact import Translator, load_translator, projectors_needed
+from .sem.scoring import quick_settings as sem_quick_settings
+from .sem.scoring import sem_options
 
 __all__ = ["activity", "ASSETS_DIR", "auprc_figure", "available_methods", "Background", "barely_seen",
            "BenchmarkResult", "BUNDLED", "BUNDLED_TABLES", "cached_probes", "check_allowed_path",
-           "check_writable_output", "compare", "context_background", "context_warning", "curves",
+           "check_writable_output", "context_background", "context_warning", "curves",
            "dataset_from_files", "dataset_from_genes", "DatasetProbes", "DEFAULT_BENCHMARK", "DEFAULT_CHECKPOINT",
            "default_checkpoint_dir", "DEFAULT_METHOD", "default_methods", "DEFAULT_TRAIN_METHODS",
            "DEFAULT_TRANSLATOR", "default_translator_dir", "device_name", "edge_table", "edges_bytes",
            "edges_to_graph", "ensembl_to_symbols", "estimate_probe_seconds", "evaluate", "export",
-           "expression_network", "fmt_p", "format_seconds", "get_network", "grn", "graph_layout", "GRNDataset",
+           "expression_network", "fmt_p", "format_seconds", "get_network", "graph_layout", "GRNDataset",
            "hubs", "list_datasets", "load_beeline", "load_benchmark", "load_model", "load_translator",
            "load_unseen_genes", "main_table", "methods", "MethodSpec", "missed_edges", "Network", "network",
-           "node_degrees", "pair_curves", "pair_probe_cost", "paired_tests", "paper_infosem_table", "paper_table",
-           "PAPER_TABLES_DIR", "predict_edges", "predict_pairs", "ProbeParams", "probes", "probes_for_methods",
-           "projectors_needed", "QUICK_SEM", "read_cells", "read_edge_list", "read_expression", "read_gene_list",
-           "read_network", "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir", "run_benchmark",
-           "run_unseen_genes", "ScFM", "score_pairs", "sem_options", "train_translator", "Translator", "twin_margin",
-           "UGRNInputError", "vocab_mapping", "VocabMapping", "with_averages", "write_edges"]
+           "node_degrees", "np_sweep", "pair_curves", "pair_probe_cost", "pair_probes", "paired_tests", "PairProbes",
+           "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR", "predict_edges", "predict_pairs", "ProbeParams",
+           "probes", "probes_for_methods", "projectors_needed", "read_cells", "read_edge_list", "read_expression",
+           "read_gene_list", "read_network", "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir",
+           "run_benchmark", "run_unseen_genes", "ScFM", "score_pairs", "sem_options", "sem_quick_settings",
+           "train_translator", "Translator", "twin_margin", "UGRNInputError", "vocab_mapping", "VocabMapping",
+           "with_averages", "write_edges"]
 
 DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT_DIR
 DEFAULT_TRANSLATOR = DEFAULT_TRANSLATOR_DIR
 DEFAULT_BENCHMARK = ASSETS_DIR / "benchmark_default"  # bundled result of `make benchmark` (train STRING/hESC/500)
 BUNDLED_TABLES = ASSETS_DIR / "benchmark_tables"  # bundled Tables 2–6 of `make benchmark-all` (<preset>/results.csv)
 PAPER_TABLES_DIR = ASSETS_DIR / "paper"
-#: SEM settings of quick fits (``sem_options(quick=True)``; the app's Network page): the published presets take
-#: ~5–10 min per fit on 2 CPU cores, these 1–3 min; one σ_w and one σ_l instead of the grids.
-QUICK_SEM = {"epochs": 40, "hidden": 32, "sigma_w": (10.0,), "sigma_l": (0.1 ** 0.5,)}
+
 
 
 def device_name() -> str:
@@ -133,7 +136,7 @@ def dataset_from_files(genes=None, gene_symbols=(), expression=None, expression_
                               expression=adata, name=name, data_dir=data_dir)
 
 
-probes_ = probes  # the name ``probes`` is also a parameter below
+probes = probes_ = dataset_probes  # the name ``probes`` is also a parameter below
 
 
 def vocab_mapping(fm: ScFM, ds: GRNDataset) -> VocabMapping:
@@ -206,12 +209,6 @@ def format_seconds(seconds: float) -> str:
     return f"about {seconds / 3600:.1f} h"
 
 
-def load_translator(path=None) -> Translator:
-    """A saved translator folder; default (``config.default_translator_dir``): ``$UGRN_APP_TRANSLATOR`` when set,
-    else the bundled one trained on STRING/hESC/500."""
-    return Translator.load(resolve_translator_dir(path))
-
-
 def train_translator(fm: ScFM, dataset, methods=DEFAULT_TRAIN_METHODS, params: ProbeParams | None = None,
                      np_ratio: float = 1.0, seed: int = 0, epochs: int | None = None, tf_mode: str = "file",
                      progress=None, options=None) -> Translator:
@@ -236,32 +233,42 @@ def available_methods(ds: GRNDataset, translator: Translator | None) -> list[str
 
 
 def predict_pairs(fm: ScFM, ds: GRNDataset, translator: Translator, pairs: pd.DataFrame, methods=None, progress=None,
-                  background="auto") -> pd.DataFrame:
+                  background="auto", fast: bool = True) -> pd.DataFrame:
     """Scores of ``methods`` (default ``available_methods``) for ``pairs`` (columns tf, target); see ``score_pairs``.
     ``background`` as in ``predict_edges`` (the default puts a short gene list in the translator's training context
-    unless a method needs expression), so a pair scores as it does in the Network view."""
+    unless a method needs expression), so a pair scores as it does in the Network view.
+
+    ``fast`` (default): the fast pair path (``pair_probes``): only the model rows the pairs' genes need, and
+    "context-z" statistics sampled once per gene set (cached) unless the full probes are cached, whose exact
+    statistics are then used (scores equal to the full path's). ``fast=False``: the full path (every pair of the set
+    probed first).
+    Raises: DataError naming a gene of ``pairs`` that is not in ``ds`` or not in the checkpoint vocabulary; as
+    ``score_pairs`` otherwise."""
     if methods is None:
         methods = available_methods(ds, translator)
     bg = context_background(fm, ds, translator, methods, background)
-    return score_pairs(probes(fm, ds, translator.params, bg), pairs, methods, translator, progress)
+    p = pair_probes(fm, ds, translator.params, bg) if fast else probes(fm, ds, translator.params, bg)
+    check_pair_genes(p, list(pairs["tf"]) + list(pairs["target"]))
+    return score_pairs(p, pairs, methods, translator, progress)
 
 
-def pair_probe_cost(fm: ScFM, ds: GRNDataset, translator: Translator, methods=None, background="auto"):
-    """What scoring any pair of ``ds`` with ``methods`` (as ``predict_pairs`` does) still has to compute.
+def pair_probe_cost(fm: ScFM, ds: GRNDataset, translator: Translator, methods=None, background="auto",
+                    pair=None):
+    """What scoring pairs of ``ds`` with ``methods`` on the fast pair path (``predict_pairs``) still computes.
 
-    The translator's context-z feature normalisation needs statistics over every candidate pair, so the first pair
-    scored probes the whole gene set (every TF × gene pair); the arrays are then cached on disk for every pair of the
-    set and for the Network view.
-
-    Returns: (probe names not yet cached, e.g. ["VVP", "GDT"]; estimated wall seconds on ``fm``'s device, 0.0 when
-    everything is cached), the estimate from ``estimate_probe_seconds``.
+    Returns: (the probes with a one-off computation left for this gene set: their sampled "context-z" statistics,
+    or the full array for a probe read from no lines (e.g. Pert), display order; estimated wall seconds on ``fm``'s
+    device for that plus, when ``pair`` = (gene, gene) is given, the model rows of that pair's lines; 0.0 when
+    nothing is left), the estimate from ``PairProbes.estimate_pair_seconds``.
     """
     if methods is None:
         methods = available_methods(ds, translator)
     bg = context_background(fm, ds, translator, methods, background)
-    p = probes(fm, ds, translator.params, bg)
-    todo = [name for name in probes_for_methods(methods) if not p.is_cached(name)]
-    return todo, (estimate_probe_seconds(fm, [ds], todo, translator.params, bg) if todo else 0.0)
+    p = pair_probes(fm, ds, translator.params, bg)
+    need = probes_for_methods(methods)
+    todo = [name for name in need if p.one_off(name)]
+    genes = [g for g in (pair or ()) if g in set(p.genes)]
+    return todo, p.estimate_pair_seconds(need, genes)
 
 
 def load_benchmark(path) -> BenchmarkResult:
@@ -297,24 +304,6 @@ def load_unseen_genes(path):
     from .bench.unseen_genes import UnseenGenesResult
 
     return UnseenGenesResult.load(path)
-
-
-def sem_options(epochs: int | None = None, hidden: int | None = None, prior: str = "scgpt", sigma_w=None, sigma_l=None,
-                n_runs: int | None = None, fm=None, quick: bool = False):
-    """``sem.scoring.SEMOptions`` from plain values (None keeps the published preset / default grid). ``quick``:
-    ``QUICK_SEM``'s settings for values left None (the app's on-demand fits)."""
-    from .sem.scoring import SEMOptions
-
-    if quick:
-        epochs, hidden = epochs or QUICK_SEM["epochs"], hidden or QUICK_SEM["hidden"]
-        sigma_w, sigma_l = sigma_w or QUICK_SEM["sigma_w"], sigma_l or QUICK_SEM["sigma_l"]
-    over = {k: v for k, v in (("epochs", epochs), ("hidden", hidden), ("n_runs", n_runs)) if v}
-    kw = {}
-    if sigma_w:
-        kw["sigma_w_grid"] = tuple(float(x) for x in sigma_w)
-    if sigma_l:
-        kw["sigma_l_grid"] = tuple(float(x) for x in sigma_l)
-    return SEMOptions(config_overrides=over, prior=prior, fm=fm, **kw)
 
 
 def expression_network(ds: GRNDataset, method: str | None = None, options=None, train_pairs=None, fm=None,

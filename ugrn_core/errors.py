@@ -15,6 +15,12 @@ from __future__ import annotations
 import signal
 
 
+def first_items(items, n: int = 10) -> str:
+    """Comma-join the first ``n`` items, with '…' when there are more (for messages naming what was found)."""
+    items = list(items)
+    return ", ".join(map(str, items[:n])) + (", …" if len(items) > n else "")
+
+
 class UGRNInputError(ValueError):
     """Bad input to ugrn: the message names the file / gene / parameter, what was found and what was expected."""
 

@@ -31,29 +31,6 @@ ProgressFn = Callable[[int, int, str], None]
 DEFAULT_METHOD = registry.default_rank()  # the method ``ugrn predict`` and the app's Network page rank by default
 
 
-def score_pairs(probes: DatasetProbes, pairs: pd.DataFrame, methods, translator: Translator | None = None,
-                progress: ProgressFn | None = None, train_dataset: GRNDataset | None = None,
-                train_pairs: pd.DataFrame | None = None, seed: int = 0) -> pd.DataFrame:
-    """Scores of each method for ``pairs`` (columns tf, target) of ``probes.dataset``: one float64 column per method.
-
-    Builds one ``methods.ScoringContext`` (dataset, probes, translator, training dataset and pairs, seed, progress)
-    and calls each method's ``run``. Translator methods give probabilities in [0, 1]; others their own scores
-    (higher = more likely an edge). Methods that need expression give NaN on a dataset without it.
-    Columns are the canonical method names (``methods`` may be given in any case).
-    Raises: ValueError for an unknown method, a translator method without a translator (or with one trained for
-    another checkpoint: ``Translator.check_model``).
-    """
-    specs = [registry.get(m) for m in methods]
-    if translator is not None and any(s.uses_translator for s in specs):
-        translator.check_model(probes.fm)
-    ctx = registry.ScoringContext(dataset=probes.dataset, probes=probes, translator=translator,
-                                  train_dataset=train_dataset, train_pairs=train_pairs, seed=seed, progress=progress)
-    out = pairs.copy()
-    for spec in specs:
-        out[spec.name] = np.nan if spec.na_reason(probes.dataset) else spec.run(ctx, pairs)
-    return out
-
-
 def context_background(fm: ScFM, ds: GRNDataset, translator: Translator | None, methods,
                        background: str | Background | None = backgrounds.AUTO, data_dir=None) -> Background | None:
     """The background context (``background.Background``) that scoring ``ds`` with ``methods`` uses, or None.

@@ -12,7 +12,7 @@ Test pairs that appear among the training pairs (same vocabulary tokens, same di
 test never share a pair; the number removed is recorded per dataset.
 Test datasets of the training cell type are excluded unless ``include_train_cell`` (the paper's Table 1 tests none of
 them); ``negatives`` picks the kind of sampled negatives (``negatives.NEGATIVE_MODES``). Presets with seeds and
-controls: ``run_preset`` (below).
+controls: ``runner.run_preset``.
 """
 
 from __future__ import annotations
@@ -33,9 +33,8 @@ from ..data.datasets import list_datasets, load_beeline
 from ..errors import ParameterError
 from ..probes.features import DatasetProbes
 from ..probes.params import ProbeParams
-from .metrics import evaluate
+from .scoring import metric_values, score_methods
 from ..data.pairs import candidate_pairs, sample_pairs
-from ..predict import score_pairs
 from ..translator.artifact import Translator
 
 ProgressFn = Callable[[int, int, str], None]
@@ -150,7 +149,7 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=None, params: ProbeParams
     """Train on dataset ``train`` and evaluate ``methods`` (default ``default_methods()``; names in any case) on every
     dataset in ``tests`` (names, globs or "all").
 
-    Every method is scored generically (``predict.score_pairs``): translator methods by the projectors trained here
+    Every method is scored generically (``scoring.score_methods`` → ``methods.score_pairs``): translator methods by the projectors trained here
     on ``train``'s labelled pairs, the others by their ``score(ctx, pairs)`` with the training dataset and pairs in
     the context. The training dataset itself is never a test dataset, nor (unless ``include_train_cell``) any
     dataset of its cell type. See the module docstring for the pair protocol. ``options``: the projectors'
@@ -203,24 +202,15 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=None, params: ProbeParams
                               dtype=bool, count=len(pairs))
         removed[name] = int(overlap.sum())
         pairs = pairs.loc[~overlap].reset_index(drop=True)
-        why = {}
-        for spec in specs:
-            if spec.na_reason(ds):
-                why[spec.name] = "n/a: no expression"
-            elif spec.uses_translator and (translator is None or spec.name not in translator.methods):
-                why[spec.name] = f"n/a: not trainable on {train} (no expression)"
-        runnable = [m for m in methods if m not in why]
-        scored = score_pairs(probes, pairs, runnable, translator, progress, train_dataset=train_ds,
-                             train_pairs=train_pairs, seed=seed)
+        scored = score_methods(probes, pairs, methods, translator, trained_on=train, progress=progress,
+                               train_dataset=train_ds, train_pairs=train_pairs, seed=seed)
         y = pairs["label"].to_numpy().astype(np.int8)
         for m in methods:
             row = {"method": m, "dataset": name, "n_pos": int(y.sum()), "n_neg": int(len(y) - y.sum()), "note": ""}
-            if m in why:
-                row.update({c: np.nan for c in METRIC_COLUMNS}, note=why[m])
-            else:
-                s = scored[m].to_numpy(dtype=np.float64)
-                res = evaluate(y, s)
-                row.update({c: res[c] for c in METRIC_COLUMNS})
+            s = scored[m]
+            values, note = metric_values(y, s, METRIC_COLUMNS, note=s if isinstance(s, str) else "")
+            row.update(values, note=note)
+            if not note:
                 scores[(m, name)] = (y, s)
             rows.append(row)
     if progress:
@@ -235,46 +225,31 @@ def run_benchmark(fm: ScFM, train: str, tests, methods=None, params: ProbeParams
     return BenchmarkResult(pd.DataFrame(rows), scores, meta, translator)
 
 
-def run_preset(name: str, fm, out, twin_fm=None, data_dir=None, sizes=(500,), seeds=None, negatives=None,
-               controls=None, peers=None, methods=None, command: str = "", progress=None, include_train_cell=None,
-               twin_methods=None, order: str = "forward", train_states: dict | None = None,
-               train_options: dict | None = None):
-    """Run preset ``name`` (cells cached under ``out/cells``, shared by every preset written under ``out``, so an
-    interrupted run resumes and a cell two tables share is computed once) and write its folder ``out/<name>``
-    (``report.write_preset``). Returns (rows DataFrame, folder Path).
+def np_sweep(meta: dict, folders, load: Callable = None) -> pd.DataFrame | None:
+    """The N/P sweep of a saved result: the per-dataset tables of the saved results among ``folders`` that share
+    ``meta``'s training and test datasets in balanced pair mode, stacked with an ``np_ratio`` column (the paper's
+    Table 6 protocol); a later folder's row replaces an earlier one's for the same (np_ratio, method, dataset).
+    None when ``meta`` is not balanced or fewer than two N/P ratios are found.
 
-    ``train_states``: a dict shared by the presets of one process (``Suite``), so translators are fitted once.
-    ``twin_fm`` None skips the twin rows. ``order``: "forward" or "reverse" (``Suite.run``: a second process on the
-    same ``out`` with the other order shares the work). ``train_options``: projector training options other than
-    epochs (``SuiteConfig.train_options``; None = ``translator.DEFAULT_OPTIONS``). Other arguments override the
-    preset's ``SuiteConfig`` (``suite_config``).
+    ``load``: folder → ``BenchmarkResult`` (default ``BenchmarkResult.load``; the app passes its cached loader);
+    folders that cannot be read are skipped.
     """
-    import time
-    from pathlib import Path
+    if not meta or meta.get("pair_mode", "balanced") != "balanced":
+        return None
+    load = load or BenchmarkResult.load
+    key = (meta.get("train"), tuple(sorted(meta.get("tests") or [])))
+    parts = []
+    for folder in folders:
+        try:
+            saved = load(folder)
+            m = saved.meta
+            if (m.get("train"), tuple(sorted(m.get("tests") or []))) != key or m.get("pair_mode") != "balanced":
+                continue
+            parts.append(saved.table.assign(np_ratio=float(m["np_ratio"])))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    if not parts:
+        return None
+    sweep = pd.concat(parts).drop_duplicates(["np_ratio", "method", "dataset"], keep="last")
+    return sweep if sweep["np_ratio"].nunique() > 1 else None
 
-    from .presets import PRESETS, jobs
-    from .report import write_preset
-    from .suite import Suite, environment, suite_config
-
-    t0 = time.perf_counter()
-    cfg = suite_config(name, seeds, negatives, controls, peers, methods, twin_methods)
-    if include_train_cell is not None:
-        cfg.include_train_cell = bool(include_train_cell) or PRESETS[name].include_train_cell
-    if train_options is not None:
-        cfg.train_options = dict(train_options)
-    folder = Path(out) / name
-    suite = Suite(fm, cfg, folder, twin_fm=twin_fm, data_dir=data_dir, progress=progress,
-                  cells_dir=Path(out) / "cells", train_states=train_states)
-    js = jobs(name, list_datasets(data_dir), sizes, cfg.include_train_cell)
-    rows = suite.run(js, order=order)
-    meta = {"preset": name, "title": PRESETS[name].title, "command": command,
-            "train": js[0][0] if len({t for t, _, _ in js}) == 1 else f"{len(js)} training datasets",
-            "pair_mode": "balanced", "np_ratio": list(cfg.np_ratios), "seed": list(cfg.seeds),
-            "negatives": list(cfg.negatives), "jobs": [[t, list(s)] for t, s, _ in js],
-            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
-            "params": suite.params.to_dict(), "checkpoint": fm.path.name if fm.path else None,
-            "checkpoint_id": fm.checkpoint_id, "twin_checkpoint_id": twin_fm.checkpoint_id if twin_fm else None,
-            "training_pairs": "all positives + 1:1 uniform negatives of the training dataset, per seed",
-            "wall_s": round(time.perf_counter() - t0, 1), "versions": environment()}
-    write_preset(rows, name, folder, meta)
-    return rows, folder

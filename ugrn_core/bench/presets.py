@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..data.datasets import parse_dataset_name
+from ..data.names import parse_dataset_name
 from ..errors import ParameterError
 
 HUMAN_CELLS = ("hESC", "hHEP")

@@ -31,8 +31,10 @@ import pandas as pd
 
 from .. import methods as registry
 from ..config import ASSETS_DIR
+from ..methods import SHUFFLED_SUFFIX, TWIN_SUFFIX
+from .readme_cast import MODEL_SCORES, SHOWN, TABLE1_COLS, TRANSLATORS, UNSEEN, C, shuffled, twin
 from .stats import paired_wilcoxon
-from .readme_text import bullet, esc, f3, fp, para, relation, sgn
+from .readme_text import bullet, esc, f3, fp, listing, para, relation, sgn
 from .tables import per_seed
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -42,14 +44,7 @@ PREVIOUS_CSV = ASSETS_DIR / "benchmark_previous" / "summary_d64.csv"
 PAPER_CSV = ASSETS_DIR / "paper" / "table1_auprc.csv"
 ROWS_FILES = {"table1": "benchmark_default/rows.csv", **{f"table{t}": f"benchmark_tables/table{t}/rows.csv.gz"
                                                           for t in range(2, 7)}}
-# the README's "all six tables" columns and Table 1's columns
-SHOWN = ("Origin-Pert", "Emb", "VVP", "GDT", "Ens", "Ens (twin)", "Degree prior", "|Pearson|", "GRNBoost2",
-         "RegDiffusion")
-TABLE1_COLS = ("Origin-Pert", "Origin-Attn", "Emb", "VVP", "GDT", "Ens", "Degree prior", "|Pearson|", "GRNBoost2",
-               "RegDiffusion", "Emb (twin)", "VVP (twin)", "GDT (twin)", "Ens (twin)", "Ens (shuffled labels)")
-UNSEEN = ("Ens", "Ens (twin)", "Emb", "|Pearson|", "Degree prior")
-MODEL_SCORES = tuple(registry.names(paper_table=True, twin=True))  # model methods that have a twin
-TRANSLATORS = tuple(registry.names(paper_table=True, shuffled_control=True))  # translators (shuffled-label control)
+
 ROW_TITLES = {"table1": "1: train STRING/hESC ({n} test datasets with expression)",
               "table2": "2: each TFs+500 dataset as source ({n})", "table3": "3: within a network, by cell type ({n})",
               "table4": "4: across species ({n})", "table5": "5: across networks, same cell type ({n})",
@@ -125,13 +120,13 @@ def seed_sd_max(rows: pd.DataFrame, preset: str, methods, negatives: str = "unif
 
 def summary_frame(rows_by_preset: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """[table, view, method, n_rows, AUPRC]: the README averages (uniform negatives) of every table, on all test
-    pairs (methods ``SHOWN`` + Origin-Attn, shuffled labels) and on the unseen-gene view (``UNSEEN``). How
+    pairs (methods ``SHOWN`` + the zero-shot attention score, shuffled labels) and on the unseen-gene view (``UNSEEN``). How
     ``summary_d64.csv`` was made from the previous checkpoint's bundled rows."""
     out = []
     for preset, rows in rows_by_preset.items():
         for view, methods in (("all", SHOWN), ("unseen genes", UNSEEN)):
             sl = table_slice(rows, preset, methods, view=view)
-            extra = ("Origin-Attn",) + tuple(f"{m} (shuffled labels)" for m in TRANSLATORS) if view == "all" else ()
+            extra = (C.attention,) + tuple(shuffled(m) for m in TRANSLATORS) if view == "all" else ()
             wide = table_slice(rows, preset, tuple(methods) + extra, view=view) if extra else sl
             for m in sl.means:
                 out.append({"table": preset, "view": view, "method": m, "n_rows": sl.n, "AUPRC": sl.avg(m)})
@@ -175,7 +170,7 @@ class Figures:
     def pos_rate(self, preset: str) -> float:
         """Mean positive rate of the unseen-gene view's test pairs, averaged like the AUPRC (uniform negatives)."""
         rows = self.rows[preset]
-        r = rows[(rows["view"] == "unseen genes") & (rows["method"] == "Degree prior")]
+        r = rows[(rows["view"] == "unseen genes") & (rows["method"] == C.prior)]
         r = r.assign(method="positive rate", AUPRC=r["n_pos"] / (r["n_pos"] + r["n_neg"]))
         sl = table_slice(pd.concat([rows, r]), preset, UNSEEN + ("positive rate",), view="unseen genes")
         return sl.avg("positive rate")
@@ -184,12 +179,12 @@ class Figures:
         """The Table 1 paragraph and table (both negative modes)."""
         u, t = self.t1["uniform"], self.t1["tf-positive"]
         rows = self.rows["table1"]
-        scores = [c for c in TABLE1_COLS if "twin" not in c and "shuffled" not in c]
-        twins = [c for c in TABLE1_COLS if "twin" in c]
+        scores = [c for c in TABLE1_COLS if not c.endswith((TWIN_SUFFIX, SHUFFLED_SUFFIX))]
+        twins = [c for c in TABLE1_COLS if c.endswith(TWIN_SUFFIX)]
         negs = ("uniform", "tf-positive")
         sd_u, sd_t = (seed_sd_max(rows, "table1", scores, neg) for neg in negs)
         sd_tw = max(seed_sd_max(rows, "table1", twins, neg)[0] for neg in negs)
-        sd_s = max(seed_sd_max(rows, "table1", ["Ens (shuffled labels)"], neg)[0] for neg in negs)
+        sd_s = max(seed_sd_max(rows, "table1", [shuffled(C.ens)], neg)[0] for neg in negs)
         text = para(
             "`make benchmark-all` runs the paper's six tables (`ugrn benchmark --preset all`, then `ugrn report`) with "
             "seeds 0–4 (negative sampling and projector initialisation), both negative modes and every control; "
@@ -213,12 +208,12 @@ class Figures:
         sds = {p: seed_sd_max(self.rows[p], p, SHOWN) for p in ("table2", "table3", "table4", "table5", "table6")}
         top = max(sds, key=lambda p: sds[p][0])
         shown_unseen = [p for p in self.all if self.unseen[p].n == self.all[p].n]
-        dev = max(abs(self.unseen[p].avg("Degree prior") - self.pos_rate(p)) for p in shown_unseen)
+        dev = max(abs(self.unseen[p].avg(C.prior) - self.pos_rate(p)) for p in shown_unseen)
         text = para(
             "All six tables, uniform negatives, average AUPRC over the rows and test datasets where every method is "
             "defined (grouped tables: each row averages the same test datasets for every column; then the mean over "
             "rows); bold: the highest in its row. Then the unseen-gene view (test pairs whose TF and target never "
-            "occur in the training pairs): Ens beside its twin, Emb and |Pearson|, and the chance level. On that "
+            f"occur in the training pairs): {C.ens} beside its twin, {C.emb} and {C.peer}, and the chance level. On that "
             "view both genes of a pair are absent from the training pairs (degree 0), so the degree prior scores the "
             "pairs 0 and its AUPRC is the positive rate (the view matches genes by vocabulary token, the prior by "
             "upper-case symbol; for the few mouse genes where the two differ a pair can score above 0, and the "
@@ -228,8 +223,9 @@ class Figures:
             f"{top[-1]}, {sds[top][1]}, row {sds[top][2]}); per table "
             + ", ".join(f"{p[-1]}: {f3(v[0])} ({v[1]})" for p, v in sds.items())
             + " (each table's `results.md` gives mean ± s.d. per row):")
-        head = ["table (rows)", "Origin-Pert (zero-shot)", *[esc(c) for c in SHOWN[1:]],
-                "unseen genes: Ens / Ens (twin) / Emb / \\|Pearson\\| / chance (degree prior)"]
+        zero_shot = set(registry.names(family=registry.Family.ZERO_SHOT_PROBE))
+        head = ["table (rows)", *[esc(c) + (" (zero-shot)" if c in zero_shot else "") for c in SHOWN],
+                "unseen genes: " + " / ".join(esc(m) for m in UNSEEN[:-1]) + f" / chance ({C.prior.lower()})"]
         text += "| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n"
         for p, sl in self.all.items():
             best = max((m for m in SHOWN if m in sl.means), key=lambda m: round(sl.avg(m), 3))
@@ -243,90 +239,92 @@ class Figures:
             if us.n < sl.n:
                 cells.append(f"too few unseen-gene pairs ({us.n} of {sl.n} rows have any)")
             else:
-                prev = self.previous(p, "Ens", "unseen genes")
-                cells.append(f3(us.avg("Ens")) + (f" ({f3(prev)})" if np.isfinite(prev) else "") + " / "
-                             + " / ".join(f3(us.avg(m)) for m in ("Ens (twin)", "Emb", "|Pearson|", "Degree prior")))
+                prev = self.previous(p, UNSEEN[0], "unseen genes")
+                cells.append(f3(us.avg(UNSEEN[0])) + (f" ({f3(prev)})" if np.isfinite(prev) else "") + " / "
+                             + " / ".join(f3(us.avg(m)) for m in UNSEEN[1:]))
             text += "| " + " | ".join(cells) + " |\n"
         return text
 
     def block_findings(self) -> str:
         """"What they show, plainly": the bullets, every figure computed."""
+        ens, prior, peer, deep, emb, members = C.ens, C.prior, C.peer, C.deep_peer, C.emb, C.members
         t1, t1t = self.t1["uniform"], self.t1["tf-positive"]
         a1 = self.all["table1"]
-        dp, dpt = a1.margin("Ens", "Degree prior"), t1t.margin("Ens", "Degree prior")
-        tw, pe, rd = a1.margin("Ens", "Ens (twin)"), a1.margin("Ens", "|Pearson|"), a1.margin("Ens", "RegDiffusion")
-        vv, gd = t1.margin("VVP", "Emb"), t1.margin("GDT", "Emb")
-        best1 = max((m for m in t1.means if "twin" not in m and "shuffled" not in m), key=t1.avg)
+        dp, dpt = a1.margin(ens, prior), t1t.margin(ens, prior)
+        tw, pe, rd = a1.margin(ens, twin(ens)), a1.margin(ens, peer), a1.margin(ens, deep)
+        vs_emb = [t1.margin(m, emb) for m in members]
+        best1 = max((m for m in t1.means if not m.endswith((TWIN_SUFFIX, SHUFFLED_SUFFIX))), key=t1.avg)
 
         def goal_text(m, goal=0.05):
             return "met" if round(m["mean"], 3) >= goal else f"missed by {f3(goal - m['mean'])}"
 
-        head1 = ("the trained translator is the best score in the table" if best1 == "Ens"
+        head1 = ("the trained translator is the best score in the table" if best1 == ens
                  else f"the best score in the table is {best1}, not the trained translator")
-        vg = "level with" if relation(vv) == relation(gd) == "level with" else "compared with"
+        vg = "level with" if all(relation(m) == "level with" for m in vs_emb) else "compared with"
         b1 = bullet(
-            f"**On the paper's protocol (Table 1) {head1}**: Ens {f3(a1.avg('Ens'))}, {relation(dp)} the degree "
+            f"**On the paper's protocol (Table 1) {head1}**: {ens} {f3(a1.avg(ens))}, {relation(dp)} the degree "
             f"prior ({sgn(dp['mean'])} ± {f3(dp['sd'])} over seeds; {dp['wins']} of {dp['n']} datasets), its "
-            f"random-init twin ({sgn(tw['mean'])}), |Pearson| on the test expression ({sgn(pe['mean'])}, "
-            f"{pe['wins']} of {pe['n']}, p = {fp(pe['p'])}) and RegDiffusion ({sgn(rd['mean'])}); VVP "
-            f"{f3(t1.avg('VVP'))} and GDT {f3(t1.avg('GDT'))} are {vg} Emb {f3(t1.avg('Emb'))} (p ≥ "
-            f"{fp(min(vv['p'], gd['p']))}). The issue-13 goal was +0.05 over the degree prior: {goal_text(dp)} with "
-            f"the paper's uniform negatives, {goal_text(dpt)} with tf-positive negatives ({sgn(dpt['mean'])} ± "
+            f"random-init twin ({sgn(tw['mean'])}), {peer} on the test expression ({sgn(pe['mean'])}, "
+            f"{pe['wins']} of {pe['n']}, p = {fp(pe['p'])}) and {deep} ({sgn(rd['mean'])}); "
+            + listing(f"{m} {f3(t1.avg(m))}" for m in members) + f" are {vg} {emb} {f3(t1.avg(emb))} (p ≥ "
+            f"{fp(min(m['p'] for m in vs_emb))}). The issue-13 goal was +0.05 over the degree prior: {goal_text(dp)} "
+            f"with the paper's uniform negatives, {goal_text(dpt)} with tf-positive negatives ({sgn(dpt['mean'])} ± "
             f"{f3(dpt['sd'])}). Table 1's source (STRING/hESC) is a favourable one, and this checkpoint and its "
             "settings were chosen on Table 1.")
         a2 = self.all["table2"]
-        d2, tw2 = a2.margin("Ens", "Degree prior"), a2.margin("Ens", "Ens (twin)")
-        pe2, rd2 = a2.margin("Ens", "|Pearson|"), a2.margin("Ens", "RegDiffusion")
-        prev_d2 = self.previous("table2", "Ens") - self.previous("table2", "Degree prior")
+        d2, tw2 = a2.margin(ens, prior), a2.margin(ens, twin(ens))
+        pe2, rd2 = a2.margin(ens, peer), a2.margin(ens, deep)
+        prev_d2 = self.previous("table2", ens) - self.previous("table2", prior)
         t35 = ("table3", "table4", "table5")
-        m35 = [self.all[p].margin("Ens", "Degree prior")["mean"] for p in t35]
-        emb_best = all(max((m for m in MODEL_SCORES if m in self.all[p].means), key=self.all[p].avg) == "Emb"
+        m35 = [self.all[p].margin(ens, prior)["mean"] for p in t35]
+        emb_best = all(max((m for m in MODEL_SCORES if m in self.all[p].means), key=self.all[p].avg) == emb
                        for p in t35)
-        below_emb = all(self.all[p].avg(m) < self.all[p].avg("Emb") for p in t35 for m in ("VVP", "GDT"))
+        below_emb = all(self.all[p].avg(m) < self.all[p].avg(emb) for p in t35 for m in members)
         b2 = bullet(
             f"**Across training sources (Table 2, {a2.n} sources) the translator is {relation(d2)} the degree "
-            f"prior**: Ens {f3(a2.avg('Ens'))} vs {f3(a2.avg('Degree prior'))} ({sgn(d2['mean'])}, {d2['wins']} of "
+            f"prior**: {ens} {f3(a2.avg(ens))} vs {f3(a2.avg(prior))} ({sgn(d2['mean'])}, {d2['wins']} of "
             f"{d2['n']}, Wilcoxon p = {fp(d2['p'])}; the previous model was {sgn(prev_d2)}), {sgn(tw2['mean'])} over "
-            f"its twin ({tw2['wins']} of {tw2['n']}, p = {fp(tw2['p'])}); {relation(pe2)} |Pearson| "
-            f"({sgn(pe2['mean'])}, p = {fp(pe2['p'])}) and {relation(rd2)} RegDiffusion ({sgn(rd2['mean'])}, p = "
+            f"its twin ({tw2['wins']} of {tw2['n']}, p = {fp(tw2['p'])}); {relation(pe2)} {peer} "
+            f"({sgn(pe2['mean'])}, p = {fp(pe2['p'])}) and {relation(rd2)} {deep} ({sgn(rd2['mean'])}, p = "
             f"{fp(rd2['p'])}). Tables 3–5 (within a network, across species, across networks) "
             + ("stay below" if all(m < 0 for m in m35) else "compared with")
-            + f" the degree prior (Ens {', '.join(sgn(m) for m in m35)})"
-            + (", where Emb is the strongest model score (" + " / ".join(f3(self.all[p].avg('Emb')) for p in t35)
+            + f" the degree prior ({ens} {', '.join(sgn(m) for m in m35)})"
+            + (f", where {emb} is the strongest model score (" + " / ".join(f3(self.all[p].avg(emb)) for p in t35)
                + ")" if emb_best else "")
-            + (" and VVP/GDT are below Emb" if below_emb else "") + ".")
+            + (f" and {'/'.join(members)} are below {emb}" if below_emb else "") + ".")
         u2 = self.unseen["table2"]
-        ut, ue, up = u2.margin("Ens", "Ens (twin)"), u2.margin("Ens", "Emb"), u2.margin("Ens", "|Pearson|")
-        prev_up = self.previous("table2", "Ens", "unseen genes") - self.previous("table2", "|Pearson|", "unseen genes")
+        ut, ue, up = u2.margin(ens, twin(ens)), u2.margin(ens, emb), u2.margin(ens, peer)
+        prev_up = self.previous("table2", ens, "unseen genes") - self.previous("table2", peer, "unseen genes")
         b3 = bullet(
-            f"**On unseen genes (Table 2) the translator is {relation(ut)} its twin and {relation(ue)} Emb, and "
-            f"{'close to' if relation(up) == 'level with' else relation(up)} |Pearson|**: Ens {f3(u2.avg('Ens'))} vs "
-            f"its twin {f3(u2.avg('Ens (twin)'))} ({sgn(ut['mean'])}, {ut['wins']} of {ut['n']}, p = {fp(ut['p'])}), "
-            f"vs Emb {f3(u2.avg('Emb'))} ({sgn(ue['mean'])}, {ue['wins']} of {ue['n']}, p = {fp(ue['p'])}), vs "
-            f"|Pearson| on the test expression {f3(u2.avg('|Pearson|'))} ({sgn(up['mean'])}, {up['wins']} of "
+            f"**On unseen genes (Table 2) the translator is {relation(ut)} its twin and {relation(ue)} {emb}, and "
+            f"{'close to' if relation(up) == 'level with' else relation(up)} {peer}**: {ens} {f3(u2.avg(ens))} vs "
+            f"its twin {f3(u2.avg(twin(ens)))} ({sgn(ut['mean'])}, {ut['wins']} of {ut['n']}, p = {fp(ut['p'])}), "
+            f"vs {emb} {f3(u2.avg(emb))} ({sgn(ue['mean'])}, {ue['wins']} of {ue['n']}, p = {fp(ue['p'])}), vs "
+            f"{peer} on the test expression {f3(u2.avg(peer))} ({sgn(up['mean'])}, {up['wins']} of "
             f"{up['n']}, p = {fp(up['p'])}; the previous model {sgn(prev_up)}). The degree prior is no competitor "
             "there: both genes are absent from the training pairs, so it scores (nearly) every pair 0 and sits at the "
-            f"chance level (AUPRC {f3(u2.avg('Degree prior'))}; the positive rate is {f3(self.pos_rate('table2'))}).")
-        op2, op2p = a2.avg("Origin-Pert"), self.previous("table2", "Origin-Pert")
-        oa2 = table_slice(self.rows["table2"], "table2", SHOWN + ("Origin-Attn",)).avg("Origin-Attn")
-        oa2p = self.previous("table2", "Origin-Attn")
-        op1 = a1.margin("Origin-Pert", "Degree prior")
+            f"chance level (AUPRC {f3(u2.avg(prior))}; the positive rate is {f3(self.pos_rate('table2'))}).")
+        ko, att = C.knockout, C.attention
+        op2, op2p = a2.avg(ko), self.previous("table2", ko)
+        oa2 = table_slice(self.rows["table2"], "table2", SHOWN + (att,)).avg(att)
+        oa2p = self.previous("table2", att)
+        op1 = a1.margin(ko, prior)
         b4 = bullet(
-            f"**The zero-shot in-silico knockout (Origin-Pert) {'got worse' if op2 < op2p else 'improved'} with the "
+            f"**The zero-shot in-silico knockout ({ko}) {'got worse' if op2 < op2p else 'improved'} with the "
             f"wider model**: Table 2 {f3(op2)}, was {f3(op2p)}; it is now {relation(op1)} the degree prior (Table 1 "
-            f"{sgn(op1['mean'])}, p = {fp(op1['p'])}). The attention score Origin-Attn "
+            f"{sgn(op1['mean'])}, p = {fp(op1['p'])}). The attention score {att} "
             f"{'rose' if oa2 > oa2p else 'fell'} (Table 2 {f3(oa2)}, was {f3(oa2p)}). Rows of Table 2 share test "
             "datasets, so its p-values overstate independence. The model saw these cell types' expression in "
             "pretraining (see \"Levers\" below on a model that did not).")
-        twins = SHOWN + tuple(f"{m} (twin)" for m in TRANSLATORS)
-        beats = all(sl.avg(m) > sl.avg(f"{m} (twin)") for p in self.all
+        twins = SHOWN + tuple(twin(m) for m in TRANSLATORS)
+        beats = all(sl.avg(m) > sl.avg(twin(m)) for p in self.all
                     for sl in [table_slice(self.rows[p], p, twins)] for m in TRANSLATORS)
-        shuffled = tuple(f"{m} (shuffled labels)" for m in TRANSLATORS)
+        shuffles = tuple(shuffled(m) for m in TRANSLATORS)
         sv = [s.avg(m) for p in ("table1", "table2", "table3", "table4", "table5")
-              for s in [table_slice(self.rows[p], p, SHOWN + shuffled)] for m in shuffled if m in s.means]
+              for s in [table_slice(self.rows[p], p, SHOWN + shuffles)] for m in shuffles if m in s.means]
         b5 = bullet(
             "**Pretraining adds something, and the controls behave**: "
-            + ("every translator (Emb, VVP, GDT, Ens) beats its random-init twin in every table" if beats
+            + (f"every translator ({', '.join(TRANSLATORS)}) beats its random-init twin in every table" if beats
                else "not every translator beats its random-init twin in every table")
             + f", and translators trained on shuffled labels sit near chance ({f3(min(sv))}–{f3(max(sv))} in "
             "Tables 1–5).")
@@ -335,9 +333,9 @@ class Figures:
                      "history):").rstrip("\n") + "\n" + b1 + b2 + b3 + b4 + b5)
 
     def block_paper(self) -> str:
-        """The paper's Table 1 averages, both backbone columns, labelled."""
+        """The paper's Table 1 averages, both backbone columns, labelled (the paper-table methods it reports)."""
         p = self.paper
-        cols = ("Origin-Pert", "Origin-Attn", "Pert", "Emb", "VVP", "GDT", "Ens")
+        cols = tuple(m for m in registry.names(paper_table=True) if m in p.columns)
         row = lambda b: " | ".join(f3(p.at[b, m]) for m in cols)  # noqa: E731
         return (para(f"The paper's Table 1 has two columns per method, scGPT (scGPT_human) and scBenchmark; averages "
                      f"over its {int(p.at['scGPT', 'n'])} TFs+500 datasets, from `assets/paper/table1_auprc.csv` "
@@ -348,73 +346,76 @@ class Figures:
                        "(`assets/scgpt_compact/MODEL_CARD.md`)."))
 
     def block_rise(self) -> str:
-        """The Levers paragraph's Ens rise over the d_model-64 model on Tables 2–5."""
-        d = {p: self.all[p].avg("Ens") - self.previous(p, "Ens") for p in ("table2", "table3", "table4", "table5")}
+        """The Levers paragraph's rise of the default-rank method over the d_model-64 model on Tables 2–5."""
+        ens = C.ens
+        d = {p: self.all[p].avg(ens) - self.previous(p, ens) for p in ("table2", "table3", "table4", "table5")}
         d35 = [d[p] for p in ("table3", "table4", "table5")]
-        every = all(self.all[p].avg("Ens") > self.previous(p, "Ens") for p in self.all)
+        every = all(self.all[p].avg(ens) > self.previous(p, ens) for p in self.all)
         return para(
             "**It is the bundled checkpoint since 2026-12-06, and regularised training is the translator default**: "
-            f"on {'every' if every else 'not every'} table Ens rose over the d_model-64 model (Table 2 "
-            f"{f3(self.previous('table2', 'Ens'))} → {f3(self.all['table2'].avg('Ens'))}, {sgn(d['table2'])} over "
+            f"on {'every' if every else 'not every'} table {ens} rose over the d_model-64 model (Table 2 "
+            f"{f3(self.previous('table2', ens))} → {f3(self.all['table2'].avg(ens))}, {sgn(d['table2'])} over "
             f"{self.all['table2'].n} sources; Tables 3–5 {sgn(min(d35))} to {sgn(max(d35))}; the \"All six tables\" "
             "table above), chosen on Table 1 and then confirmed on Tables 2–6.")
 
     def block_card(self) -> str:
         """The model card's "Can / Cannot" bullets that carry bundled figures."""
+        ens, prior, peer, emb, members, ko, att = C.ens, C.prior, C.peer, C.emb, C.members, C.knockout, C.attention
         a1, t1t, a2, u2 = self.all["table1"], self.t1["tf-positive"], self.all["table2"], self.unseen["table2"]
-        dp, tw = a1.margin("Ens", "Degree prior"), a1.margin("Ens", "Ens (twin)")
-        dpt = t1t.margin("Ens", "Degree prior")
-        d2 = a2.margin("Ens", "Degree prior")
-        ut, ue, up = u2.margin("Ens", "Ens (twin)"), u2.margin("Ens", "Emb"), u2.margin("Ens", "|Pearson|")
-        m35 = [self.all[p].margin("Ens", "Degree prior")["mean"] for p in ("table3", "table4", "table5")]
-        e35 = [self.all[p].avg("Emb") for p in ("table3", "table4", "table5")]
-        oa1 = table_slice(self.rows["table1"], "table1", SHOWN + ("Origin-Attn",)).avg("Origin-Attn")
-        oa2 = table_slice(self.rows["table2"], "table2", SHOWN + ("Origin-Attn",)).avg("Origin-Attn")
-        others = ("Degree prior", "Ens (twin)", "|Pearson|", "GRNBoost2", "RegDiffusion")
-        top = "above" if all(a1.avg("Ens") > a1.avg(m) for m in others) else "compared with"
+        dp, tw = a1.margin(ens, prior), a1.margin(ens, twin(ens))
+        dpt = t1t.margin(ens, prior)
+        d2 = a2.margin(ens, prior)
+        ut, ue, up = u2.margin(ens, twin(ens)), u2.margin(ens, emb), u2.margin(ens, peer)
+        m35 = [self.all[p].margin(ens, prior)["mean"] for p in ("table3", "table4", "table5")]
+        e35 = [self.all[p].avg(emb) for p in ("table3", "table4", "table5")]
+        oa1 = table_slice(self.rows["table1"], "table1", SHOWN + (att,)).avg(att)
+        oa2 = table_slice(self.rows["table2"], "table2", SHOWN + (att,)).avg(att)
+        others = (prior, twin(ens)) + C.peers
+        top = "above" if all(a1.avg(ens) > a1.avg(m) for m in others) else "compared with"
         t1 = self.t1["uniform"]
-        vg = ("level with" if relation(t1.margin("VVP", "Emb")) == relation(t1.margin("GDT", "Emb")) == "level with"
+        vg = ("level with" if all(relation(t1.margin(m, emb)) == "level with" for m in members)
               else "compared with")
-        under = lambda m: "below" if a2.avg("Ens") < a2.avg(m) else "above"  # noqa: E731
+        under = lambda m: "below" if a2.avg(ens) < a2.avg(m) else "above"  # noqa: E731
         t35 = ("table3", "table4", "table5")
-        emb_best = all(max((m for m in MODEL_SCORES if m in self.all[p].means), key=self.all[p].avg) == "Emb"
+        emb_best = all(max((m for m in MODEL_SCORES if m in self.all[p].means), key=self.all[p].avg) == emb
                        for p in t35)
-        below_emb = all(self.all[p].avg(m) < self.all[p].avg("Emb") for p in t35 for m in ("VVP", "GDT"))
+        below_emb = all(self.all[p].avg(m) < self.all[p].avg(emb) for p in t35 for m in members)
+        peers = [f"{m}{' on the test expression' if m == peer else ''} ({f3(a1.avg(m))})" for m in C.peers]
         return (
             bullet(f"**Can**: on the paper protocol (Table 1: train STRING/hESC/500, {a1.n} test datasets of other "
-                   f"cell types) give a trained ensemble (Ens {f3(a1.avg('Ens'))}) {top} the degree prior made from "
-                   f"the training labels ({f3(a1.avg('Degree prior'))}; {sgn(dp['mean'])} ± {f3(dp['sd'])} over "
-                   f"seeds, {dp['wins']} of {dp['n']} datasets), its random-init twin ({f3(a1.avg('Ens (twin)'))}; "
-                   f"{sgn(tw['mean'])}), |Pearson| on the test expression ({f3(a1.avg('|Pearson|'))}), GRNBoost2 "
-                   f"({f3(a1.avg('GRNBoost2'))}) and RegDiffusion ({f3(a1.avg('RegDiffusion'))}). VVP "
-                   f"{f3(a1.avg('VVP'))} and GDT {f3(a1.avg('GDT'))} are {vg} Emb {f3(a1.avg('Emb'))}. With "
-                   f"tf-positive negatives Ens is {sgn(dpt['mean'])} ± {f3(dpt['sd'])} over the degree prior.")
+                   f"cell types) give a trained ensemble ({ens} {f3(a1.avg(ens))}) {top} the degree prior made from "
+                   f"the training labels ({f3(a1.avg(prior))}; {sgn(dp['mean'])} ± {f3(dp['sd'])} over "
+                   f"seeds, {dp['wins']} of {dp['n']} datasets), its random-init twin ({f3(a1.avg(twin(ens)))}; "
+                   f"{sgn(tw['mean'])}), " + listing(peers) + ". "
+                   + listing(f"{m} {f3(a1.avg(m))}" for m in members) + f" are {vg} {emb} {f3(a1.avg(emb))}. With "
+                   f"tf-positive negatives {ens} is {sgn(dpt['mean'])} ± {f3(dpt['sd'])} over the degree prior.")
             + bullet("**Can**: on pairs of genes the translator never saw (the unseen-gene view), beat its twin and "
-                     f"Emb (Table 2, {u2.n} training sources: Ens {f3(u2.avg('Ens'))} vs "
-                     f"{f3(u2.avg('Ens (twin)'))} / {f3(u2.avg('Emb'))}, above them for {ut['wins']} and "
-                     f"{ue['wins']} of the {u2.n} sources), and come close to |Pearson| on the test expression "
+                     f"{emb} (Table 2, {u2.n} training sources: {ens} {f3(u2.avg(ens))} vs "
+                     f"{f3(u2.avg(twin(ens)))} / {f3(u2.avg(emb))}, above them for {ut['wins']} and "
+                     f"{ue['wins']} of the {u2.n} sources), and come close to {peer} on the test expression "
                      f"({sgn(up['mean'])}, p = {fp(up['p'])}). The degree prior is the chance level there (both genes "
                      "are absent from the training pairs, so it scores (nearly) every pair 0: AUPRC "
-                     f"{f3(u2.avg('Degree prior'))}, the positive rate {f3(self.pos_rate('table2'))}).")
+                     f"{f3(u2.avg(prior))}, the positive rate {f3(self.pos_rate('table2'))}).")
             + bullet("**Cannot (yet)**: clear the issue's margin (+0.05 over the degree prior on Table 1; "
                      + ("met" if round(dp["mean"], 3) >= 0.05 else f"missed by {f3(0.05 - dp['mean'])}")
-                     + f"), nor beat the degree prior across training sources: Table 2 Ens {f3(a2.avg('Ens'))} vs "
-                     f"{f3(a2.avg('Degree prior'))} ({sgn(d2['mean'])}, {d2['wins']} of {d2['n']}, Wilcoxon p = "
-                     f"{fp(d2['p'])}), {under('|Pearson|')} |Pearson| ({f3(a2.avg('|Pearson|'))}) and "
-                     f"{under('RegDiffusion')} RegDiffusion ({f3(a2.avg('RegDiffusion'))}); Tables 3–5 (within a "
-                     f"network, across species, across networks) Ens is {f3(-max(m35))}–{f3(-min(m35))} below the "
-                     "degree prior, and there Emb "
+                     + f"), nor beat the degree prior across training sources: Table 2 {ens} {f3(a2.avg(ens))} vs "
+                     f"{f3(a2.avg(prior))} ({sgn(d2['mean'])}, {d2['wins']} of {d2['n']}, Wilcoxon p = "
+                     f"{fp(d2['p'])}), "
+                     + listing(f"{under(m)} {m} ({f3(a2.avg(m))})" for m in (peer, C.deep_peer))
+                     + "; Tables 3–5 (within a "
+                     f"network, across species, across networks) {ens} is {f3(-max(m35))}–{f3(-min(m35))} below the "
+                     f"degree prior, and there {emb} "
                      f"({min(e35):.2f}–{max(e35):.2f}) is {'the' if emb_best else 'not always the'} best model score "
-                     f"and VVP/GDT are {'below it' if below_emb else 'not always below it'}. Table 1's "
+                     f"and {'/'.join(members)} are {'below it' if below_emb else 'not always below it'}. Table 1's "
                      "source is a favourable one, and this checkpoint and its settings were chosen on Table 1.")
-            + bullet("**Cannot**: match its predecessor's zero-shot in-silico knockout. Origin-Pert (the TF zeroed "
-                     f"in the test dataset's mean cell) scores {f3(a2.avg('Origin-Pert'))} on Table 2 and "
-                     f"{f3(a1.avg('Origin-Pert'))} on Table 1, "
-                     f"{relation(a1.margin('Origin-Pert', 'Degree prior'))} the degree prior there; the d_model-64 "
-                     f"model reached {f3(self.previous('table2', 'Origin-Pert'))} / "
-                     f"{f3(self.previous('table1', 'Origin-Pert'))}. Origin-Attn (attention weights) scores "
-                     f"{f3(oa2)} / {f3(oa1)} (was {f3(self.previous('table2', 'Origin-Attn'))} / "
-                     f"{f3(self.previous('table1', 'Origin-Attn'))})."))
+            + bullet(f"**Cannot**: match its predecessor's zero-shot in-silico knockout. {ko} (the TF zeroed "
+                     f"in the test dataset's mean cell) scores {f3(a2.avg(ko))} on Table 2 and "
+                     f"{f3(a1.avg(ko))} on Table 1, "
+                     f"{relation(a1.margin(ko, prior))} the degree prior there; the d_model-64 "
+                     f"model reached {f3(self.previous('table2', ko))} / "
+                     f"{f3(self.previous('table1', ko))}. {att} (attention weights) scores "
+                     f"{f3(oa2)} / {f3(oa1)} (was {f3(self.previous('table2', att))} / "
+                     f"{f3(self.previous('table1', att))})."))
 
     def blocks(self) -> dict[str, str]:
         """name → generated Markdown (each ends with a newline)."""

@@ -49,3 +49,9 @@ def relation(m: dict, alpha: float = 0.05) -> str:
     if np.isfinite(m["p"]) and m["p"] < alpha:
         return "above" if m["mean"] > 0 else "below"
     return "level with"
+
+
+def listing(items) -> str:
+    """"a, b and c"."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -32,8 +32,9 @@ from . import controls
 from .. import methods as registry
 from .._io import atomic_write, lock_file
 from ..probes.cache import cache_key
-from ..data.datasets import load_beeline, parse_dataset_name
-from .metrics import evaluate
+from ..data.datasets import load_beeline
+from ..data.names import parse_dataset_name
+from .scoring import metric_values, na_reason, score_methods
 from .negatives import NEGATIVE_MODES, sample_test_pairs
 from .presets import PRESETS
 
@@ -87,22 +88,6 @@ def _fit_translators(jobs, seed: int, options: dict) -> list:
         warnings.simplefilter("ignore")
         return Translator.fit_many([(p, d, list(m)) for p, d, m in jobs], seed=seed, options=opts,
                                    skip_untrainable=True)
-
-
-def _score_model(probes, pairs, methods, translator) -> dict[str, np.ndarray | str]:
-    """method → float64 (P,) scores, or a "n/a: …" reason."""
-    from ..predict import score_pairs
-
-    why = {}
-    for m in methods:
-        spec = _model_spec(m)
-        if spec.na_reason(probes.dataset):
-            why[m] = "n/a: no expression"
-        elif spec.uses_translator and (translator is None or m not in translator.methods):
-            why[m] = "n/a: not trainable on the training dataset (no expression)"
-    run = [m for m in methods if m not in why]
-    scored = score_pairs(probes, pairs, run, translator) if run else {}
-    return {m: why[m] if m in why else scored[m].to_numpy(dtype=np.float64) for m in methods}
 
 
 # ----------------------------------------------------------------------------------------------- configuration
@@ -280,9 +265,9 @@ class Suite:
         return state
 
     def _peer_scores(self, name, peer, pairs) -> np.ndarray:
-        spec = registry.get(peer)
-        ctx = registry.ScoringContext(dataset=self.dataset(name), cache=self._peer_cache.setdefault((name, peer), {}))
-        return spec.score(ctx, pairs)
+        cache = self._peer_cache.setdefault((name, peer), {})
+        return registry.score_pairs(None, pairs, [peer], dataset=self.dataset(name), cache=cache)[
+            registry.get(peer).name].to_numpy()
 
     # ------------------------------------------------------------------------------------------ cells
     def _test_pairs(self, key):
@@ -314,24 +299,22 @@ class Suite:
         rows = []
         for view, mask in views.items():
             y = y_all[mask]
-            ok = 0 < y.sum() < len(y)
             for (name, base, variant, fam), s in scores.items():
                 row = {"train": train, "test": test, "seed": seed, "negatives": negatives, "np_ratio": float(np_ratio),
                        "method": name, "base_method": base, "variant": variant, "family": fam, "view": view,
                        "same_cell_type": same_cell, "n_pos": int(y.sum()), "n_neg": int(len(y) - y.sum()), "note": ""}
-                if isinstance(s, str):
-                    row.update({k: np.nan for k in METRICS}, note=s)
-                elif not ok:
-                    row.update({k: np.nan for k in METRICS}, note="n/a: view has no positive or no negative")
-                else:
-                    res = evaluate(y, s[mask])
-                    row.update({k: res[k] for k in METRICS})
+                values, note = metric_values(y, s if isinstance(s, str) else s[mask], METRICS,
+                                             note=s if isinstance(s, str) else "",
+                                             one_class="n/a: view has no positive or no negative")
+                row.update(values, note=note)
                 rows.append(row)
         return pd.DataFrame(rows)
 
     @staticmethod
     def _read_cell(path: Path) -> pd.DataFrame:
-        df = pd.read_csv(path)
+        # round_trip: the float64 metrics read back exactly as computed (pandas' default parser is off by an ulp), so
+        # a resumed or distributed run's rows equal a fresh serial run's
+        df = pd.read_csv(path, float_precision="round_trip")
         df["note"] = df["note"].fillna("")
         return df
 
@@ -347,21 +330,22 @@ class Suite:
         ds, probes = self.dataset(test), self.probes(test)
 
         scores: dict[tuple[str, str, str, str], np.ndarray | str] = {}  # (name, base, variant, family) → scores
-        for m, s in _score_model(probes, pairs, c.methods, state.translators.get("real")).items():
+        for m, s in score_methods(probes, pairs, c.methods, state.translators.get("real")).items():
             fam = _model_spec(m).family.value
             scores[(m, m, "real", fam)] = s
         if "twin" in c.controls and self.twin_fm is not None:
             twin_methods = [m for m in c.methods if m in c.twin_methods]
-            for m, s in _score_model(self.probes(test, "twin"), pairs, twin_methods, state.translators.get("twin")).items():
-                scores[(m + controls.TWIN_SUFFIX, m, "twin", "control")] = s
+            twin_tr = state.translators.get("twin")
+            for m, s in score_methods(self.probes(test, "twin"), pairs, twin_methods, twin_tr).items():
+                scores[(m + registry.TWIN_SUFFIX, m, "twin", "control")] = s
         if "shuffled" in c.controls and state.translators.get("shuffled") is not None:
             sh = [m for m in c.methods if m in shuffled_methods()]
-            for m, s in _score_model(probes, pairs, sh, state.translators["shuffled"]).items():
-                scores[(m + controls.SHUFFLED_SUFFIX, m, "shuffled labels", "control")] = s
+            for m, s in score_methods(probes, pairs, sh, state.translators["shuffled"]).items():
+                scores[(m + registry.SHUFFLED_SUFFIX, m, "shuffled labels", "control")] = s
         if "degree-prior" in c.controls:
             spec = registry.control_method("degree-prior")
-            ctx = registry.ScoringContext(dataset=ds, train_pairs=state.train_pairs, seed=seed)
-            scores[(spec.name, spec.name, "control", "control")] = spec.score(ctx, pairs)
+            scores[(spec.name, spec.name, "control", "control")] = registry.score_pairs(
+                None, pairs, [spec.name], dataset=ds, train_pairs=state.train_pairs, seed=seed)[spec.name].to_numpy()
         df = self._rows(key, pairs, views, scores)
         atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
         return df
@@ -374,10 +358,7 @@ class Suite:
         pairs, views = self._test_pairs(key)
         test = key[1]
         spec, ds = registry.get(peer), self.dataset(test)
-        if spec.needs_expression and not ds.has_expression:
-            s = "n/a: no expression"
-        else:
-            s = self._peer_scores(test, peer, pairs)
+        s = na_reason(spec, ds) or self._peer_scores(test, peer, pairs)
         df = self._rows(key, pairs, views, {(spec.name, spec.name, "peer", "peer"): s})
         atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
         return df
@@ -394,6 +375,38 @@ class Suite:
         """An open lock file holding an exclusive ``fcntl.flock`` on ``cell`` (a tuple of ``run_cell``'s arguments),
         or None when ``block`` is False and another process holds it. The caller closes it to release."""
         return lock_file(self.cells_dir / f".{self.cell_key(*cell)}.lock", block)
+
+    def cells(self, jobs) -> list[tuple]:
+        """The cells (train, test, seed, negatives, N/P) of ``jobs`` (as in ``run``), in ``run``'s forward order."""
+        c = self.config
+        return [(train, test, seed, neg, r) for train, tests, ratios in jobs for seed in c.seeds for test in tests
+                for neg in c.negatives for r in (ratios or c.np_ratios)]
+
+    def cell_on_disk(self, cell) -> bool:
+        """True when the model and control rows of ``cell`` are in the cells folder (no translator needed)."""
+        return self._cell_path(*cell).is_file()
+
+    def cell_complete(self, cell) -> bool:
+        """True when every part of ``cell`` (model rows and each peer's rows) is in the cells folder."""
+        return self.cell_on_disk(cell) and all(self._cell_path(*cell, peer=p).is_file() for p in self.config.peers)
+
+    def cell_lock(self, cell):
+        """The cell's exclusive lock (``_cell_lock``, blocking): ``with suite.cell_lock(cell): suite.run_cell(*cell)``
+        shares work with other processes running the same cells."""
+        return self._cell_lock(cell, block=True)
+
+    def train_key(self, train: str, seed: int) -> str:
+        """Key of the training state of (``train``, ``seed``): everything that decides its pairs and translators."""
+        return self._train_key(train, seed)
+
+    def train_state(self, train: str, seed: int) -> _TrainState:
+        """The training pairs and fitted translators of (``train``, ``seed``), fitted once (picklable: a cluster's
+        fit task hands it to the cell tasks, ``engine``)."""
+        return self._train_state(train, seed)
+
+    def adopt_train_state(self, train: str, seed: int, state: _TrainState) -> None:
+        """Use ``state`` (from ``train_state``, possibly of another process with the same ``train_key``)."""
+        self._train[self._train_key(train, seed)] = state
 
     def run(self, jobs, order: str = "forward") -> pd.DataFrame:
         """Run ``jobs`` = iterable of (train, tests, np_ratios or None) and return every cell's rows (one DataFrame).
@@ -412,9 +425,7 @@ class Suite:
 
         if order not in ("forward", "reverse"):
             raise ParameterError(f"order must be 'forward' or 'reverse', got {order!r}")
-        c = self.config
-        cells = [(train, test, seed, neg, r) for train, tests, ratios in jobs for seed in c.seeds for test in tests
-                 for neg in c.negatives for r in (ratios or c.np_ratios)]
+        cells = self.cells(jobs)
         rows: dict[int, pd.DataFrame] = {}
         todo = list(range(len(cells)))[:: -1 if order == "reverse" else 1]
         deferred = []

@@ -10,7 +10,7 @@ import pandas as pd
 from .presets import PRESETS, group_label
 from .stats import paired_wilcoxon, seed_summary, table_with_averages
 from .. import methods as registry
-from .controls import TWIN_SUFFIX
+from ..methods import TWIN_SUFFIX
 
 VARIANT_ORDER = {"real": 0, "twin": 1, "shuffled labels": 2, "control": 3, "peer": 4}
 

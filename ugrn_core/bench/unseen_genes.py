@@ -28,7 +28,7 @@ from .._io import atomic_folder, read_meta, read_results_table
 from ..data.datasets import load_beeline
 from ..data.pairs import candidate_pairs
 from ..methods.base import ScoringContext
-from .metrics import evaluate
+from .scoring import metric_values, na_reason
 from .splits import SPLITS
 
 ProgressFn = Callable[[int, int, str], None]
@@ -219,11 +219,7 @@ def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes",
                 done += 1
                 if progress:
                     progress(done - 1, total, f"{spec.name} on {name}, seed {seed}")
-                note = ""
-                if spec.needs_expression and not ds.has_expression:
-                    note = "n/a: no expression"
-                elif (spec.features is not None or spec.members or spec.probe) and probes is None:
-                    note = "n/a: needs the foundation model"
+                note = na_reason(spec, ds, probes=probes is not None)
                 ctx = ScoringContext(dataset=ds, probes=probes, train_dataset=ds, train_pairs=sp.train, seed=seed,
                                      progress=None, cache=cache)
                 for ts_name, ts in test_sets.items():
@@ -233,17 +229,15 @@ def run_unseen_genes(datasets, methods, seeds=(0,), split: str = "unseen-genes",
                         if spec.uses_translator:
                             scores = _translator_scores(spec, ctx, sp.train, ts)
                         else:
-                            scores = np.asarray(spec.score(ctx, ts), dtype=np.float64)
+                            scores = registry.score_pairs(probes, ts, [spec.name], train_dataset=ds, train_pairs=sp.train,
+                                                          seed=seed, dataset=ds, cache=cache)[spec.name].to_numpy()
                     secs = time.perf_counter() - t0
                     y = ts["label"].to_numpy()
                     row = {"method": spec.name, "dataset": name, "seed": seed, "split": split, "test_set": ts_name,
                            "candidates": candidates, "n_pos": int(y.sum()), "n_neg": int(len(y) - y.sum()),
                            "pos_rate": float(y.mean()) if len(y) else np.nan, "seconds": round(secs, 3), "note": note}
-                    if note or len(y) == 0 or y.min() == y.max():
-                        row.update({m: np.nan for m in METRICS}, note=note or "one class only")
-                    else:
-                        res = evaluate(y, scores)
-                        row.update({m: res[m] for m in METRICS})
+                    values, row_note = metric_values(y, scores, METRICS, note=note, one_class="one class only")
+                    row.update(values, note=row_note)
                     rows.append(row)
         shared_choices.update(cache.get("sem_choices", {}))
     if progress:

@@ -60,8 +60,7 @@ def split_pair(text: str, groups) -> tuple[str, str]:
     """``"A,B"`` → (A, B), choosing the comma that leaves two known ``groups`` when names hold commas.
 
     Raises: ParameterError naming the groups there are when no split gives two of them."""
-    from ..data.readers import first_items
-    from ..errors import ParameterError
+    from ..errors import ParameterError, first_items
 
     known = {str(g) for g in groups}
     cuts = [i for i, ch in enumerate(text) if ch == ","]
@@ -81,9 +80,10 @@ def file_stem(network_key: str) -> str:
 def cmd_grn(args) -> int:
     import pandas as pd
 
-    from .. import api, tl
+    from .. import api
+    from ..tl import _grn as tl  # grn, compare (tl._grn: the import-level limit)
     from .._io import atomic_folder, atomic_write, check_writable_output
-    from .commands import TqdmProgress
+    from .options import TqdmProgress
 
     check_writable_output(args.out, "folder", "--out")  # before any work
     h5ad_out = None
@@ -163,8 +163,8 @@ def _plain(v):
 
 def _annotated(adata, result):
     """The AnnData to write: in memory (a backed one is read in), with ``uns["ugrn"]`` = ``result``."""
-    from .. import tl
+    from ..tl import _store
 
     out = adata.to_memory() if adata.isbacked else adata
-    out.uns[tl.DEFAULT_KEY] = result
+    out.uns[_store.DEFAULT_KEY] = result
     return out

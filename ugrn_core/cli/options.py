@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from tqdm.auto import tqdm
+
+from ..errors import ParameterError
+
 
 def _train_option_args(p):
     """Add the projector-training flags (all but ``--epochs``) to parser ``p``; returns their argument group."""
@@ -48,3 +52,36 @@ def _number(kind, lo, lo_open=False):
 
     parse.__name__ = kind.__name__
     return parse
+
+
+class TqdmProgress:
+    """``progress(done, total, message)`` callback that drives one tqdm bar per kind of work (message prefix)."""
+
+    def __init__(self, disable: bool = False):
+        self.bars: dict[str, tqdm] = {}
+        self.disable = disable
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        kind = message.split(":")[0].split(" base value")[0]
+        bar = self.bars.get(kind)
+        if bar is None or bar.total != total or done < bar.n:
+            if bar is not None:
+                bar.close()
+            bar = self.bars[kind] = tqdm(total=total, desc=kind, leave=False, disable=self.disable)
+        bar.set_postfix_str(message[len(kind):].strip(": "), refresh=False)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+            self.bars.pop(kind, None)
+
+
+def seed_list(text) -> list[int]:
+    """Seeds from ``--seeds``: comma-separated integers and ranges, e.g. "0,1,2" or "0-9" (empty → [])."""
+    out: list[int] = []
+    for item in (t.strip() for t in str(text or "").split(",") if t.strip()):
+        lo, _, hi = item.partition("-")
+        try:
+            out += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+        except ValueError:
+            raise ParameterError(f"--seeds: expected integers or ranges like 0-9, got {item!r}") from None
+    return out

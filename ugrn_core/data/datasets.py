@@ -21,15 +21,11 @@ import numpy as np
 import pandas as pd
 
 from ..config import DATA_HELP, resolve_data_dir
-from ..errors import DataError, InputFileNotFound, ParameterError
+from ..errors import DataError, InputFileNotFound, ParameterError, first_items
 from .anndata_io import dense, scan_matrix, selected_columns
-from .readers import EDGE_COLUMNS, _decode_text, _parse_table, first_items, read_expression, upper_unique
+from .names import NETWORKS, SIZES, SPECIES, parse_dataset_name
+from .readers import EDGE_COLUMNS, _decode_text, _parse_table, read_expression, upper_unique
 
-SPECIES = {"hESC": "human", "hHEP": "human", "mDC": "mouse", "mESC": "mouse",
-           "mHSC-E": "mouse", "mHSC-GM": "mouse", "mHSC-L": "mouse"}
-NETWORKS = {"STRING": "STRING Dataset", "Non-Specific": "Non-Specific Dataset",
-            "Specific": "Specific Dataset", "Lofgof": "Lofgof Dataset"}
-SIZES = (500, 1000)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -79,27 +75,6 @@ class GRNDataset:
 # ---------------------------------------------------------------------------------------------------------------------
 # BEELINE benchmark
 # ---------------------------------------------------------------------------------------------------------------------
-def parse_dataset_name(name: str) -> tuple[str, str, int]:
-    """Split ``"<network>/<cell>/<size>"`` (e.g. ``"STRING/hESC/500"``) into ``(network, cell, size)``.
-
-    Raises:
-        ValueError: not three '/'-separated parts, or an unknown network (keys of :data:`NETWORKS`),
-            cell (keys of :data:`SPECIES`) or size (500 or 1000); the message lists the allowed values.
-    """
-    parts = str(name).strip().split("/")
-    if len(parts) != 3:
-        raise ParameterError(f"Dataset name {name!r} must look like '<network>/<cell>/<size>', e.g. 'STRING/hESC/500'.")
-    network, cell, size = parts
-    if network not in NETWORKS:
-        raise ParameterError(f"Unknown network {network!r} in dataset name {name!r}; expected one of {list(NETWORKS)}.")
-    if cell not in SPECIES:
-        raise ParameterError(f"Unknown cell type {cell!r} in dataset name {name!r}; expected one of {list(SPECIES)}.")
-    if size not in {str(s) for s in SIZES}:
-        raise ParameterError(f"Unknown size {size!r} in dataset name {name!r}; expected one of {list(SIZES)} "
-                         "(the TFs+500 / TFs+1000 gene sets).")
-    return network, cell, int(size)
-
-
 def _dataset_dir(data_dir: Path, network: str, cell: str, size: int) -> Path:
     return data_dir / "beeline" / NETWORKS[network] / cell / f"TFs+{size}"
 

@@ -21,8 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import DATA_HELP, resolve_data_dir
-from ..errors import InputFileNotFound
-from .readers import first_items
+from ..errors import InputFileNotFound, first_items
 
 GENCODE_FILE = Path("gene_annotation") / "GENCODEv44_Gene_id2name.csv.gz"
 GENE_INFO_FILE = Path("gene_annotation") / "human_gene_info.tsv.gz"

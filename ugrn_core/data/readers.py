@@ -17,16 +17,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..errors import DataError, InputFileNotFound, ParameterError
+from ..errors import DataError, InputFileNotFound, ParameterError, first_items
 from .anndata_io import scaled_values_hint, scan_matrix, select_matrix
 
 EDGE_COLUMNS = ["tf", "target"]
-
-
-def first_items(items, n: int = 10) -> str:
-    """Comma-join the first ``n`` items, with '…' when there are more."""
-    items = list(items)
-    return ", ".join(map(str, items[:n])) + (", …" if len(items) > n else "")
 
 
 def upper_unique(symbols) -> list[str]:

@@ -14,12 +14,15 @@ import importlib
 import pkgutil
 import threading
 
-from ..errors import ParameterError
-from .base import Family, MethodSpec, ScoringContext, sigmoid
+import numpy as np
+import pandas as pd
 
-__all__ = ["Family", "MethodSpec", "ScoringContext", "all_specs", "canonical", "comparisons", "control_method",
-           "default_expression", "default_rank", "get", "markdown_table", "names", "probe_names", "probe_owner",
-           "probes_of", "register", "sigmoid", "unregister"]
+from ..errors import ParameterError
+from .base import SHUFFLED_SUFFIX, TWIN_SUFFIX, Family, MethodSpec, ProbeOption, ScoringContext, sigmoid
+
+__all__ = ["SHUFFLED_SUFFIX", "TWIN_SUFFIX", "Family", "MethodSpec", "ScoringContext", "all_specs", "canonical", "comparisons", "control_method",
+           "default_expression", "default_rank", "get", "markdown_table", "names", "probe_options", "ProbeOption", "probe_names", "probe_owner",
+           "probes_of", "register", "role", "score_pairs", "sigmoid", "unregister", "with_role"]
 
 _REGISTRY: dict[str, MethodSpec] = {}
 # Discovery runs once per process, possibly from several threads at once (concurrent Streamlit sessions): it builds
@@ -96,6 +99,18 @@ def probe_owner(probe: str) -> MethodSpec:
 def probe_names() -> list[str]:
     """Names of the cached probe arrays, in display order of the methods that compute them."""
     return [s.probe for s in all_specs() if s.probe and s.compute_probe is not None]
+
+
+def probe_options() -> list[ProbeOption]:
+    """The probe parameters every registered method declares (``MethodSpec.probe_options``), in display order, each
+    flag once: what ``ugrn probe|train|benchmark`` offer as flags."""
+    seen, out = set(), []
+    for spec in all_specs():
+        for option in spec.probe_options:
+            if option.flag not in seen:
+                seen.add(option.flag)
+                out.append(option)
+    return out
 
 
 def probes_of(method_names) -> list[str]:
@@ -183,3 +198,45 @@ def control_method(kind: str) -> MethodSpec:
         if s.control_kind == kind:
             return s
     raise ParameterError(f"no method computes the control {kind!r}")
+
+
+def with_role(role_name: str) -> list[str]:
+    """Names of the methods declaring ``role_name`` in their spec's ``roles``, in display order (possibly none)."""
+    return [s.name for s in all_specs() if role_name in s.roles]
+
+
+def role(role_name: str) -> str:
+    """The one method declaring ``role_name`` in its ``roles``. Raises ParameterError when none or several do."""
+    found = with_role(role_name)
+    if len(found) != 1:
+        raise ParameterError(f"exactly one method must declare the role {role_name!r}; found {found}")
+    return found[0]
+
+
+def score_pairs(probes: "DatasetProbes | None", pairs: pd.DataFrame, methods, translator: "Translator | None" = None,
+                progress=None, train_dataset: "GRNDataset | None" = None, train_pairs: pd.DataFrame | None = None,
+                seed: int = 0, *, dataset: "GRNDataset | None" = None, cache: dict | None = None) -> pd.DataFrame:
+    """Scores of each method for ``pairs`` (columns tf, target) of ``probes.dataset`` (or ``dataset`` when no model
+    is involved: ``probes`` None): one float64 column per method. The one runner every method goes through.
+
+    Builds one ``methods.ScoringContext`` (dataset, probes, translator, training dataset and pairs, seed, progress,
+    ``cache``: a memo shared with earlier calls, e.g. an expression method's fitted model) and calls each method's
+    ``run``. Translator methods give probabilities in [0, 1]; others their own scores
+    (higher = more likely an edge). Methods that need expression give NaN on a dataset without it.
+    Columns are the canonical method names (``methods`` may be given in any case).
+    Raises: ValueError for an unknown method, a translator method without a translator (or with one trained for
+    another checkpoint: ``Translator.check_model``).
+    """
+    specs = [get(m) for m in methods]
+    if translator is not None and any(s.uses_translator for s in specs):
+        translator.check_model(probes.fm)
+    ds = probes.dataset if probes is not None else dataset
+    if ds is None:
+        raise ParameterError("score_pairs: give probes or a dataset")
+    ctx = ScoringContext(dataset=ds, probes=probes, translator=translator, train_dataset=train_dataset,
+                         train_pairs=train_pairs, seed=seed, progress=progress,
+                         cache=cache if cache is not None else {})
+    out = pairs.copy()
+    for spec in specs:
+        out[spec.name] = np.nan if spec.na_reason(ds) else spec.run(ctx, pairs)
+    return out

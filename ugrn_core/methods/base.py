@@ -29,6 +29,10 @@ from ..errors import CheckpointError, DataError, ParameterError
 
 ProgressFn = Callable[[int, int, str], None]
 
+# the benchmark's control variants of a method, as row names: "X (twin)" (scored on the random-init twin checkpoint),
+# "X (shuffled labels)" (a translator trained on permuted labels); ``MethodSpec.comparisons`` name them this way
+TWIN_SUFFIX, SHUFFLED_SUFFIX = " (twin)", " (shuffled labels)"
+
 
 class Family(str, Enum):
     """What kind of method it is (how it is trained and what it reads)."""
@@ -95,6 +99,29 @@ class ScoringContext:
 
 
 @dataclass(frozen=True)
+class ProbeOption:
+    """One probe parameter a method declares in its file: the ``probes.params.ProbeParams`` field it reads (recorded
+    in every cache entry, translator and result), its command-line flag and help (``ugrn probe|train|benchmark``
+    build their flags from the registry: ``methods.probe_options``).
+
+    Attributes:
+        field: the ``ProbeParams`` attribute ("v0", "target_values", "base_values").
+        flag: the CLI flag ("--v0").
+        help: the flag's help text.
+        many: a comma-separated list of numbers (a tuple field) rather than one number.
+    """
+
+    field: str
+    flag: str
+    help: str
+    many: bool = False
+
+    def key(self, params: "ProbeParams") -> dict:
+        """{field: value} of ``params`` (what enters a probe's cache key)."""
+        return {self.field: getattr(params, self.field)}
+
+
+@dataclass(frozen=True)
 class MethodSpec:
     """One GRN method, declared once.
 
@@ -109,6 +136,8 @@ class MethodSpec:
         members: for an ensemble, the methods it combines (Ens: VVP, GDT); their projectors are trained for it.
         probe: the cached probe array it reads ("VVP", "GDT", "Pert", "Attn", "Emb"), or None.
         cache_params: probe parameters → dict of what enters the probe cache key besides the context genes.
+        probe_options: the probe parameters it reads, with their CLI flags (``ProbeOption``; VVP: v0 and the target
+            values, GDT: the base values); its ``cache_params`` are usually built from them (``probe_key``).
         probe_rows: for the method that owns a probe: ``(n_scored_genes, params) -> (forward rows, Jacobian rows)``
             of model work computing it takes (for time estimates before a run); the scored genes are all context
             genes unless the probes run in a background context (``features.DatasetProbes.scored``).
@@ -116,7 +145,14 @@ class MethodSpec:
             indexed [k, source, target] over the scored genes (``probes.scored``; all N context genes without a
             background). A probe of a method that ``needs_expression`` is taken
             at the dataset's mean cell, which then enters its cache key too.
+        probe_lines: for the method that owns a probe, optionally: ``(probes, idx, progress) -> float32 (K, m, S)``,
+            the probe's *lines* at scored-gene indices ``idx`` (m,) computed from only the model rows they need:
+            ``P[:, idx[r], :]`` (``line_axis`` "source") or ``P[:, :, idx[r]]`` ("target"); equal to those of
+            ``compute_probe``'s array. The fast pair path reads pairs from them (``probes.pairs.PairProbes``).
+        line_axis: "source" or "target", what a line of ``probe_lines`` holds (see there).
         features: translator methods: ``(probes, pairs, progress) -> float32 (P, D)`` pair features.
+        jacobian_block: its probe array is the Jacobian of the reconstruction at each of ``params.base_values``
+            (``P[k, s, t] = J_k[t, s]``), so TF→gene pairs can read only its TF rows and columns (``probes.blocks``).
         score: all other methods: ``(ctx: ScoringContext, pairs) -> float64 (P,)``, higher = more likely an edge.
         order: position in tables and pickers (lower first); ties by name.
 
@@ -132,8 +168,16 @@ class MethodSpec:
         default_peer: an expression peer the benchmark runs by default.
         comparisons: paired tests the benchmark report makes, as (this method or its variant, other method or
             variant) names, e.g. ("Ens", "Emb") or ("Ens", "Ens (twin)").
+        quick_options: settings of a quick fit, as (name, value) pairs (the app's on-demand fits of expression methods:
+            ``sem.scoring.quick_settings``); the SEM methods share DeepSEM's.
         control_kind: the benchmark control (``bench.suite.CONTROL_KINDS``) this method computes, e.g.
             "degree-prior".
+        roles: further roles the reports ask for by name (``methods.with_role``, ``methods.role``); the README's
+            generated results (``bench.readme_figures``) read: "summary column" (a column of the README's result
+            tables), "table1 column" (a column of its Table 1 table only), "embedding translator" (the translator
+            on the two genes' embeddings, the model baseline), "zero-shot knockout" (the zero-shot in-silico
+            knockout), "zero-shot attention" (the zero-shot attention score), "deep expression peer" (the deep
+            learning expression method the findings compare with).
     """
 
     name: str
@@ -146,9 +190,13 @@ class MethodSpec:
     members: tuple[str, ...] = ()
     probe: str | None = None
     cache_params: Callable[["ProbeParams"], dict] | None = None
+    probe_options: tuple[ProbeOption, ...] = ()
     compute_probe: Callable[["DatasetProbes", ProgressFn | None], np.ndarray] | None = None
     probe_rows: Callable[[int, "ProbeParams"], tuple[int, int]] | None = None
+    probe_lines: Callable[["DatasetProbes", np.ndarray, ProgressFn | None], np.ndarray] | None = None
+    line_axis: str = "source"
     features: Callable[["DatasetProbes", pd.DataFrame, ProgressFn | None], np.ndarray] | None = None
+    jacobian_block: bool = False
     score: Callable[[ScoringContext, pd.DataFrame], np.ndarray] | None = None
     order: float = 100.0
     paper_table: bool = False
@@ -160,6 +208,8 @@ class MethodSpec:
     default_peer: bool = False
     comparisons: tuple[tuple[str, str], ...] = ()
     control_kind: str | None = None
+    quick_options: tuple[tuple[str, object], ...] = ()
+    roles: tuple[str, ...] = ()
 
     @property
     def trainable(self) -> bool:
@@ -197,6 +247,16 @@ class MethodSpec:
         if self.needs_expression and not dataset.has_expression:
             return f"{self.name} needs expression; {dataset.name} has none"
         return None
+
+
+def probe_key(options: tuple[ProbeOption, ...]) -> Callable[["ProbeParams"], dict]:
+    """A ``cache_params`` function from a method's ``probe_options``: {field: value} in the options' order."""
+    def key(params: "ProbeParams") -> dict:
+        out = {}
+        for option in options:
+            out.update(option.key(params))
+        return out
+    return key
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:

@@ -6,6 +6,10 @@ Settings: ``sem.deepsem.SEMConfig.for_ground_truth`` (DeepSEM's Hyperparameter.M
 
 from .base import Family, MethodSpec
 
+#: Settings of quick fits (the app's Network page), shared by the SEM methods (InfoSEM-B/BC fit the same VAE): the
+#: published presets take ~5–10 min per fit on 2 CPU cores, these 1–3 min; one σ_w and one σ_l instead of the grids.
+QUICK_OPTIONS = (("epochs", 40), ("hidden", 32), ("sigma_w", (10.0,)), ("sigma_l", (0.1 ** 0.5,)))
+
 
 def _score(ctx, pairs):
     from ..sem.scoring import score_deepsem
@@ -16,4 +20,5 @@ def _score(ctx, pairs):
 SPEC = MethodSpec(
     name="DeepSEM", family=Family.EXPRESSION_UNSUPERVISED,
     description="β-VAE with a structural-equation layer on the expression (unsupervised); edge score |A|",
-    reference="Shu et al., Nat. Comput. Sci. 2021; InfoSEM Eq. 4–8", needs_expression=True, score=_score, order=75)
+    reference="Shu et al., Nat. Comput. Sci. 2021; InfoSEM Eq. 4–8", needs_expression=True, score=_score, order=75,
+    quick_options=QUICK_OPTIONS)

@@ -48,5 +48,6 @@ SPEC = MethodSpec(
     needs_labels=True,
     score=_score,
     order=900.0,
+    roles=("summary column",),
     control_kind="degree-prior",
 )

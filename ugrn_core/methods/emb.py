@@ -25,6 +25,7 @@ SPEC = MethodSpec(
     needs_labels=True,
     features=_features,
     order=40,
+    roles=("summary column", "embedding translator"),
     paper_table=True,
     twin=True,
     shuffled_control=True,

@@ -26,6 +26,7 @@ SPEC = MethodSpec(
     members=("VVP", "GDT"),
     score=_score,
     order=70,
+    roles=("summary column",),
     paper_table=True,
     twin=True,
     shuffled_control=True,

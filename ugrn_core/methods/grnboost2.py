@@ -159,4 +159,5 @@ SPEC = MethodSpec(
     needs_expression=True,
     score=_score,
     order=810.0,
+    roles=("summary column",),
 )

@@ -4,6 +4,7 @@ Settings: prior "scgpt" and σ_w grid (0.1, 1, 10, 100) by default (``sem.scorin
 """
 
 from .base import Family, MethodSpec
+from .deepsem import QUICK_OPTIONS
 
 
 def _score(ctx, pairs):
@@ -16,4 +17,4 @@ SPEC = MethodSpec(
     name="InfoSEM-B", family=Family.EXPRESSION_UNSUPERVISED,
     description="DeepSEM with a gene-embedding prior on the adjacency (σ_w chosen on training labels when given)",
     reference="Cui et al., ICML 2025, Eq. 9 and 14", needs_expression=True, score=_score, order=76,
-    default_expression=True)
+    default_expression=True, quick_options=QUICK_OPTIONS)

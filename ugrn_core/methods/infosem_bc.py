@@ -5,6 +5,7 @@ as InfoSEM-B chooses it, sharing its fits.
 """
 
 from .base import Family, MethodSpec
+from .deepsem import QUICK_OPTIONS
 from .infosem_b import SPEC as EMBEDDING_PRIOR
 
 
@@ -18,4 +19,4 @@ SPEC = MethodSpec(
     name="InfoSEM-BC", family=Family.EXPRESSION_UNSUPERVISED,
     description="InfoSEM-B plus a known-edge prior on the interaction logits (training pairs only); score |A|",
     reference="Cui et al., ICML 2025, Eq. 10–13 and 15", needs_expression=True, needs_labels=True, score=_score,
-    order=77)
+    order=77, quick_options=QUICK_OPTIONS)

@@ -33,6 +33,7 @@ SPEC = MethodSpec(
     compute_probe=_compute,
     score=_score,
     order=20,
+    roles=("table1 column", "zero-shot attention"),
     paper_table=True,
     twin=True,
 )

@@ -26,6 +26,7 @@ SPEC = MethodSpec(
     probe="Pert",
     score=_score,
     order=10,
+    roles=("summary column", "zero-shot knockout"),
     paper_table=True,
     twin=True,
 )

@@ -65,6 +65,7 @@ SPEC = MethodSpec(
     needs_expression=True,
     score=_score,
     order=800.0,
+    roles=("summary column",),
     default_peer=True,
     comparisons=(("Ens", "|Pearson|"),),
 )

@@ -90,4 +90,5 @@ SPEC = MethodSpec(
     needs_expression=True,
     score=_score,
     order=820.0,
+    roles=("summary column", "deep expression peer"),
 )

@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 
 from .. import methods
+from . import blocks
 from .cache import ProbeCache, cache_key
-from ..data.readers import first_items
+from ..errors import first_items
 from ..errors import DataError
 from ..scfm.binning import bin_values
 from .params import ProbeParams, normalise_probe
@@ -67,6 +68,8 @@ class DatasetProbes:
         mapping: dataset genes → vocabulary tokens (``VocabMapping``); unmapped genes are left out of the context.
         tokens: the context, sorted vocabulary tokens (N,): the dataset's plus the background's.
         scored: int64 (S,) ascending context positions of the dataset's genes (all N without a background).
+        rows: "auto" (default): pair features of a probe not yet cached are computed from only the entries the pairs
+            read when that is cheaper (``blocks``: GDT's TF rows and columns); "full": always the whole array.
     """
 
     fm: ScFM
@@ -74,11 +77,14 @@ class DatasetProbes:
     params: ProbeParams = field(default_factory=ProbeParams)
     cache: ProbeCache | None = None
     background: Background | None = None
+    rows: str = "auto"
     mapping: VocabMapping = field(init=False)
     tokens: list[str] = field(init=False)
 
     def __post_init__(self):
         self.params = self.params or ProbeParams()
+        if self.rows not in blocks.MODES:
+            raise ValueError(f"rows must be one of {blocks.MODES}, got {self.rows!r}")
         self.mapping = map_to_vocab(self.dataset.genes, self.fm.vocab, self.dataset.species)
         n = len(self.dataset.genes)
         if not self.mapping.genes:
@@ -174,6 +180,16 @@ class DatasetProbes:
             parts.append({"scored": [self.tokens[i] for i in self.scored]})
         return cache_key(*parts)
 
+    def derived_key(self, probe: str, suffix: str, extra: dict) -> str:
+        """Cache key of an array derived from ``probe`` (e.g. a GDT block, ``suffix`` "-block"): the probe's own key
+        (``_key``) plus ``extra`` (JSON-serialisable), hashed with ``cache_key``."""
+        return cache_key(probe + suffix, self._key(probe), extra)
+
+    def jacobian_block(self, probe: str) -> bool:
+        """True when ``probe`` is a registered probe whose method declares ``jacobian_block`` (GDT: it can be
+        computed for the TF rows and columns only; ``probes.blocks``)."""
+        return probe in methods.probe_names() and bool(methods.probe_owner(probe).jacobian_block)
+
     def is_cached(self, probe: str) -> bool:
         """True when probe array ``probe`` is in memory or on disk and passes the cache's integrity check (a damaged
         entry counts as missing: it will be recomputed); False when it needs expression the dataset lacks."""
@@ -198,10 +214,15 @@ class DatasetProbes:
         """Estimated wall seconds to compute the not-yet-cached ``probes`` on this device (0.0 when all are cached):
         rows (``probe_rows``) × seconds per row from a short timed calibration (``ScFM.seconds_per_row``)."""
         fwd = bwd = 0
+        total = 0.0
         for probe in probes:
+            block = blocks.plan(self, probe)  # only the TF rows and columns (issue 28), when cheaper
+            if block:
+                total += blocks.estimate_seconds(self, block)
+                continue
             f, b = self.probe_rows(probe)
             fwd, bwd = fwd + f, bwd + b
-        return self.fm.estimate_seconds(fwd, bwd, len(self.tokens)) if fwd or bwd else 0.0
+        return total + (self.fm.estimate_seconds(fwd, bwd, len(self.tokens)) if fwd or bwd else 0.0)
 
     # --------------------------------------------------------------- probes
     def embeddings(self) -> np.ndarray:
@@ -233,13 +254,23 @@ class DatasetProbes:
 
     # --------------------------------------------------------- pair features
     def both_directions(self, probe: str, pairs: pd.DataFrame, progress: ProgressFn | None = None) -> np.ndarray:
-        """Pair features [P[:, i, j] ‖ P[:, j, i]] (forward ‖ reverse) of probe array ``probe``, float32 (P, 2K).
+        """Pair features [P[:, i, j] ‖ P[:, j, i]] (forward ‖ reverse) of probe array ``probe``, float32 (P, 2K):
+        from the whole array, or from its TF rows and columns only (``blocks``, ``rows="auto"``).
 
         Raises: KeyError for genes outside the context.
         """
         i, j = self.probe_index(pairs["tf"]), self.probe_index(pairs["target"])
+        block = blocks.block(self, probe, pairs, progress)  # only the entries these pairs read, when cheaper
+        if block is not None:
+            return block.features(i, j)
         P = self.normalised_probe(probe, progress)
         return np.concatenate([P[:, i, j].T, P[:, j, i].T], axis=1).astype(np.float32)
+
+    def pair_values(self, probe: str, sources, targets, progress: ProgressFn | None = None) -> np.ndarray:
+        """Raw values ``P[:, i, j]`` float32 (K, P) of probe array ``probe`` for genes ``sources[p]`` → ``targets[p]``
+        (the zero-shot methods' reading). Raises: KeyError for genes outside the context."""
+        P = self.probe(probe, progress)
+        return P[:, self.probe_index(sources), self.probe_index(targets)]
 
     def normalised_probe(self, probe: str, progress: ProgressFn | None = None) -> np.ndarray:
         """Probe array ``probe`` after ``normalise_probe`` with ``params.feature_norm``, float32 (K, S, S), kept in
@@ -320,9 +351,9 @@ class DatasetProbes:
 _PROBES: "OrderedDict[tuple, DatasetProbes]" = OrderedDict()
 
 
-def dataset_probes(fm, ds, params: ProbeParams | None = None, background=None) -> DatasetProbes:
+def dataset_probes(fm, ds, params: ProbeParams | None = None, background=None) -> "DatasetProbes":
     """The ``DatasetProbes`` of ``ds`` under ``fm`` and ``params`` (in ``background``'s context when given), kept in
-    memory for the 16 most recent gene sets (``api.probes``)."""
+    memory for the 16 most recent gene sets (``clear_memo`` forgets them)."""
     params = params or ProbeParams()
     expr_id = None if ds.expression is None else (ds.expression.n_obs, id(ds.expression))
     key = (fm.checkpoint_id, str(fm.device), ds.name, hash(tuple(ds.genes)), hash(tuple(ds.tfs)), expr_id, params,
@@ -333,3 +364,8 @@ def dataset_probes(fm, ds, params: ProbeParams | None = None, background=None) -
             _PROBES.popitem(last=False)
     _PROBES.move_to_end(key)
     return _PROBES[key]
+
+
+def clear_memo() -> None:
+    """Forget the ``DatasetProbes`` kept in memory by ``dataset_probes`` (as a new process starts)."""
+    _PROBES.clear()

@@ -18,7 +18,10 @@ FEATURE_NORMS = ("none", "context-size", "context-z", "context-rank")
 
 @dataclass(frozen=True)
 class ProbeParams:
-    """Virtual-cell parameters (bin space, 0..50).
+    """Virtual-cell parameters (bin space, 0..50): the one record of every probe parameter (cache keys, translators,
+    results). Which method reads which field, its CLI flag and help are declared in the method's file
+    (``MethodSpec.probe_options``: VVP's v0 and target values, GDT's base values); the defaults stay here, below the
+    registry, so that every layer can build a default record.
 
     Attributes:
         v0: VVP virtual base value given to every context gene (Eq. 8).

@@ -139,39 +139,46 @@ class ScFM:
         return contextlib.nullcontext(1)
 
     def seconds_per_row(self, kind: str, n_genes: int) -> float:
-        """Measured wall seconds per probe row on this device: ``forward`` (one virtual cell, VVP/Pert) or
-        ``backward`` (one Jacobian row, GDT), for a context of ``n_genes`` genes.
+        """Measured wall seconds per probe row on this device: ``forward`` (one virtual cell, VVP/Pert),
+        ``backward`` (one Jacobian row, GDT) or ``columns`` (one Jacobian column, ``jacobian_columns``), for a
+        context of ``n_genes`` genes, as a probe run sees it: on CPU row batches run side by side on the configured
+        threads (``threads.map_batches``), so the calibration does too; column batches run one at a time.
 
-        A short calibration: one untimed warm-up batch, then one timed batch of ``probe_batch_size(kind)`` rows
-        over ``n_genes`` genes drawn from the vocabulary (the cost depends on N, not on which genes). Results are
-        kept per (kind, N rounded up to a multiple of 32, precision) for the life of this object.
+        A short calibration: one untimed warm-up, then one timed call of ``probe_batch_size(kind)`` rows per worker
+        thread over ``n_genes`` genes drawn from the vocabulary (the cost depends on N, not on which genes). Results
+        are kept per (kind, N, precision, threads) for the life of this object.
 
         Returns: positive float seconds per row.
         """
-        n_cal = max(32, -(-int(n_genes) // 32) * 32)
-        n_cal = min(n_cal, len(self.genes))
-        key = (kind, n_cal, self.precision)
+        if kind not in ("forward", "backward", "columns"):
+            raise ValueError(f"kind must be 'forward', 'backward' or 'columns', got {kind!r}")
+        n_cal = min(max(2, int(n_genes)), len(self.genes))
+        workers = torch.get_num_threads() if self.device.type == "cpu" else 1
+        key = (kind, n_cal, self.precision, workers)
         if key not in self._row_seconds:
             ids = self.token_ids(self.genes[:: max(1, len(self.genes) // n_cal)][:n_cal])
-            batch = self.probe_batch_size(kind, n_cal)
-            run = (lambda: self.perturb(ids, np.full(n_cal, 20.0), np.arange(batch) % n_cal, [30.0])) if kind == "forward" \
-                else (lambda: self.jacobian(ids, 20.0, targets=np.arange(batch) % n_cal))
+            rows = self.probe_batch_size("forward" if kind == "forward" else "backward", n_cal) * workers
+            if kind == "columns":  # one batch: column batches run one at a time (``jacobian_block``)
+                from .jacobian_block import COLUMN_BATCH as rows
+            idx = np.arange(rows) % n_cal
+            run = {"forward": lambda: self.perturb(ids, np.full(n_cal, 20.0), idx, [30.0]),
+                   "backward": lambda: self.jacobian(ids, 20.0, targets=idx),
+                   "columns": lambda: self.jacobian_columns(ids, 20.0, sources=idx)}[kind]
             run()  # warm-up: kernels, allocator, caches
             t = time.perf_counter()
             run()
-            # perturb also runs one reference row; count it
-            rows = batch + (1 if kind == "forward" else 0)
+            rows += 1 if kind == "forward" else 0  # perturb also runs one reference row; count it
             self._row_seconds[key] = max((time.perf_counter() - t) / rows, 1e-9)
         return self._row_seconds[key]
 
-    def estimate_seconds(self, forward_rows: int, backward_rows: int, n_genes: int) -> float:
-        """Wall-time estimate (s) for ``forward_rows`` virtual cells and ``backward_rows`` Jacobian rows over a
-        context of ``n_genes`` genes: calibrated rows × measured seconds per row (``seconds_per_row``)."""
+    def estimate_seconds(self, forward_rows: int, backward_rows: int, n_genes: int, column_rows: int = 0) -> float:
+        """Wall-time estimate (s) for ``forward_rows`` virtual cells, ``backward_rows`` Jacobian rows and
+        ``column_rows`` Jacobian columns over a context of ``n_genes`` genes: rows × measured seconds per row
+        (``seconds_per_row``)."""
         total = 0.0
-        if forward_rows:
-            total += forward_rows * self.seconds_per_row("forward", n_genes)
-        if backward_rows:
-            total += backward_rows * self.seconds_per_row("backward", n_genes)
+        for rows, kind in ((forward_rows, "forward"), (backward_rows, "backward"), (column_rows, "columns")):
+            if rows:
+                total += rows * self.seconds_per_row(kind, n_genes)
         return float(total)
 
     def token_ids(self, tokens: Sequence[str]) -> np.ndarray:
@@ -353,37 +360,74 @@ class ScFM:
         """
         n = len(token_ids)
         targets = np.arange(n) if targets is None else np.asarray(targets, dtype=np.int64)
-        dtype = self.model.encoder.embedding.weight.dtype
-        x0 = torch.as_tensor(np.broadcast_to(np.asarray(base_value, dtype=np.float64), (n,)).copy(), dtype=dtype, device=self.device)
-        out = torch.empty((len(targets), n), dtype=torch.float32)
-        batch_size = batch_size or self.probe_batch_size("backward", n)
 
-        def grad_rows(start: int) -> torch.Tensor:  # one backward pass: Jacobian rows start.. of at most batch_size
-            tgt = torch.as_tensor(targets[start : start + batch_size], device=self.device)
+        def grad_rows(src, x0, tgt):  # one backward pass: Jacobian rows of targets tgt
             x = x0.expand(len(tgt), n).clone().requires_grad_(True)
             with torch.enable_grad(), (_tf32() if self.precision == "tf32" else contextlib.nullcontext()):
-                rec = self._forward(src[: len(tgt)], x)
+                rec = self._forward(src, x)
                 rec.gather(1, tgt[:, None]).sum().backward()
             return x.grad.float().cpu()  # float32 result even for a float64 model
 
+        return self._jacobian_batches(token_ids, base_value, targets, grad_rows, "backward", batch_size, progress,
+                                      "Jacobian rows")
+
+    def jacobian_columns(
+        self,
+        token_ids: np.ndarray,
+        base_value: float | np.ndarray,
+        sources: np.ndarray | None = None,
+        progress: ProgressFn | None = None,
+    ) -> np.ndarray:
+        """Jacobian columns of the reconstruction at a virtual cell, transposed: ``C[k, j] = ∂M(x)_j / ∂x_{sources[k]}``
+        (``jacobian(...)[:, sources].T``; UGRN Eq. 9), every target j at once per source, by forward-mode autodiff
+        (``jacobian_block``: one cell, vmapped one-hot tangents). K sources cost about K Jacobian rows' time instead of
+        the N rows of the full Jacobian. Exact; equal to ``jacobian`` up to float32 round-off.
+
+        Args:
+            token_ids: int64 (N,) context genes.
+            base_value: scalar virtual base value in bin space, or float (N,) cell.
+            sources: int (K,) source positions (default: all N).
+        Returns: float32 (K, N), rows = source genes, columns = target genes.
+        """
+        from .jacobian_block import jacobian_block
+
+        sources = np.arange(len(token_ids)) if sources is None else np.asarray(sources, dtype=np.int64)
+        return jacobian_block(self, token_ids, base_value, sources, [], progress, "Jacobian columns")[0]
+
+    def _jacobian_batches(self, token_ids, base_value, index, one_batch, kind, batch_size, progress, label):
+        """``one_batch(src, x0, idx)`` over chunks of ``index`` (int64 positions), stacked float32 (len(index), N):
+        batches side by side on CPU threads (``threads``), one at a time on an accelerator (halved when out of
+        memory). ``x0`` is the cell (N,) of ``base_value`` in the model's dtype."""
+        n = len(token_ids)
+        dtype = self.model.encoder.embedding.weight.dtype
+        x0 = torch.as_tensor(np.broadcast_to(np.asarray(base_value, dtype=np.float64), (n,)).copy(), dtype=dtype,
+                             device=self.device)
+        out = torch.empty((len(index), n), dtype=torch.float32)
+        batch_size = batch_size or self.probe_batch_size(kind, n)
+
+        def run(start: int, size: int, src) -> torch.Tensor:
+            return one_batch(src[:size], x0, torch.as_tensor(index[start : start + size], device=self.device))
+
         with self._threads() as workers:
             if self.device.type == "cpu":  # batches side by side, each on one thread (``threads``)
-                starts = range(0, len(targets), batch_size)
-                src = self._src(token_ids, min(batch_size, max(len(targets), 1)))
+                starts = range(0, len(index), batch_size)
+                src = self._src(token_ids, min(batch_size, max(len(index), 1)))
 
                 def done(k):
                     if progress:
-                        progress(min(starts[k] + batch_size, len(targets)), len(targets), "Jacobian rows")
+                        progress(min(starts[k] + batch_size, len(index)), len(index), label)
 
-                for start, rows in zip(starts, threads.map_batches(grad_rows, starts, workers, done)):
+                sizes = [min(batch_size, len(index) - s) for s in starts]
+                results = threads.map_batches(lambda a: run(a[0], a[1], src), list(zip(starts, sizes)), workers, done)
+                for start, rows in zip(starts, results):
                     out[start : start + len(rows)] = rows
                 return out.numpy()
 
             start = 0
-            while start < len(targets):  # accelerator: one batch at a time, halved when out of memory
-                src = self._src(token_ids, min(batch_size, len(targets) - start))
+            while start < len(index):  # accelerator: one batch at a time, halved when out of memory
+                size = min(batch_size, len(index) - start)
                 try:
-                    rows = grad_rows(start)
+                    rows = run(start, size, self._src(token_ids, size))
                 except torch.OutOfMemoryError:
                     rows = None  # halved below, once the failed batch's tensors are released with the exception
                 if rows is None:
@@ -392,7 +436,7 @@ class ScFM:
                 out[start : start + len(rows)] = rows
                 start += len(rows)
                 if progress:
-                    progress(start, len(targets), "Jacobian rows")
+                    progress(start, len(index), label)
         return out.numpy()
 
     @torch.no_grad()

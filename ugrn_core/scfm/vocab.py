@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..config import DATA_HELP, resolve_data_dir
 from ..errors import InputFileNotFound, ParameterError
-from ..data.readers import first_items
+from ..errors import first_items
 
 SPECIAL_TOKENS = frozenset({"<pad>", "<cls>", "<eoc>"})
 ORTHOLOG_FILE = Path("gene_annotation") / "ensembl105_human2mouse_genes.csv.gz"

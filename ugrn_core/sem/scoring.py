@@ -195,3 +195,30 @@ def score_infosem_bc(ctx, pairs: pd.DataFrame, name: str, prior_fit: str) -> np.
 def with_overrides(opts: SEMOptions, **changes) -> SEMOptions:
     """A copy of ``opts`` with fields replaced."""
     return replace(opts, **changes)
+
+
+def quick_settings(method: str | None = None) -> dict:
+    """The quick-fit settings (epochs, hidden, sigma_w, sigma_l) that expression method ``method`` declares in its
+    file (``MethodSpec.quick_options``; the SEM methods share DeepSEM's), else those of the default expression method
+    (``methods.default_expression``). Raises ParameterError for an unknown method."""
+    from .. import methods as registry
+
+    declared = registry.get(method).quick_options if method else ()
+    return dict(declared or registry.get(registry.default_expression()).quick_options)
+
+
+def sem_options(epochs: int | None = None, hidden: int | None = None, prior: str = "scgpt", sigma_w=None, sigma_l=None,
+                n_runs: int | None = None, fm=None, quick: bool = False, method: str | None = None):
+    """``sem.scoring.SEMOptions`` from plain values (None keeps the published preset / default grid). ``quick``:
+    the quick-fit settings of ``method`` (``quick_settings``) for values left None (the app's on-demand fits)."""
+    if quick:
+        q = quick_settings(method)
+        epochs, hidden = epochs or q["epochs"], hidden or q["hidden"]
+        sigma_w, sigma_l = sigma_w or q["sigma_w"], sigma_l or q["sigma_l"]
+    over = {k: v for k, v in (("epochs", epochs), ("hidden", hidden), ("n_runs", n_runs)) if v}
+    kw = {}
+    if sigma_w:
+        kw["sigma_w_grid"] = tuple(float(x) for x in sigma_w)
+    if sigma_l:
+        kw["sigma_l_grid"] = tuple(float(x) for x in sigma_l)
+    return SEMOptions(config_overrides=over, prior=prior, fm=fm, **kw)

@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..data.anndata_io import select_matrix
-from ..data.readers import first_items
-from ..errors import DataError, ParameterError
-from ._grn import ALL_CELLS, DEFAULT_KEY, get_network
+from ..errors import DataError, ParameterError, first_items
+from ._store import ALL_CELLS, DEFAULT_KEY, get_network
 
 DEFAULT_TARGETS = 50  # targets kept per TF for the activity (its best-scored ones)
 

@@ -26,6 +26,7 @@ import torch
 
 from .. import methods as registry
 from .._io import atomic_folder
+from ..config import resolve_translator_dir
 from ..errors import CheckpointError, CheckpointNotFound, DataError
 from ..probes.features import DatasetProbes
 from ..probes.params import ProbeParams
@@ -275,3 +276,9 @@ def projectors_needed(methods) -> list[str]:
         if spec.trainable:
             need.add(spec.name)
     return [m for m in registry.names() if m in need]
+
+
+def load_translator(path=None) -> Translator:
+    """A saved translator folder; default (``config.default_translator_dir``): ``$UGRN_APP_TRANSLATOR`` when set,
+    else the bundled one trained on STRING/hESC/500."""
+    return Translator.load(resolve_translator_dir(path))
