@@ -40,8 +40,9 @@ def add_grn_parser(sub, common, method_help) -> None:
     p.add_argument("--background", default="auto", help="context genes for short gene lists (as in ugrn predict)")
     p.add_argument("--backed", action="store_true", help=".h5ad only: read X from disk in row chunks")
     p.add_argument("--out", required=True, metavar="DIR",
-                   help="output folder: <group>.tsv per network (source, target, weight, score, rank[, label]) and "
-                        "summary.tsv (replaced whole if it exists)")
+                   help="output folder: <group>.tsv per network (source, target, weight, score, rank[, label]), "
+                        "summary.tsv, compare_<A>__<B>.tsv/.json with --compare, cells.h5ad with --write-h5ad "
+                        "(replaced whole if it exists)")
     p.add_argument("--write-h5ad", nargs="?", const="", default=None, metavar="PATH",
                    help="also write the AnnData with the networks in .uns['ugrn'] (tl.grn's layout) to PATH; without "
                         "PATH: cells.h5ad in the --out folder")
