@@ -6,9 +6,9 @@
 - ``compare``: two groups' networks side by side (edges gained, lost, sign-flipped) against the difference between
   random halves of one group's cells.
 
-``tl`` imports nothing from ``api``. ``api`` re-exports the readers (``get_network``, ``activity``, ``hubs``); ``grn`` and
-``compare`` score methods, so they sit beside ``api``, not under it (the import-level limit: ``cli`` imports them from
-``tl._grn``).
+``tl`` imports nothing from ``api``. ``api`` re-exports the readers (``get_network``, ``activity``, ``hubs``);
+``grn`` and ``compare`` score methods, so they sit beside ``api``, not under it (the import-level limit: ``cli``
+imports them from ``tl._grn``).
 """
 
 from ._grn import compare, expression_dependent, grn, network_key, uses_model

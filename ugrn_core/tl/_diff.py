@@ -53,7 +53,8 @@ def _diff(a: pd.DataFrame, b: pd.DataFrame, k: int):
     rho = float(spearmanr(a.loc[shared, "q"], b.loc[shared, "q"]).statistic) if len(shared) > 2 else float("nan")
     both = int((in_a & in_b).sum())
     stats = {"spearman": rho, "topk_overlap": both / k, "n_gained": int((status == "gained").sum()),
-             "n_lost": int((status == "lost").sum()), "n_flipped": int(flip.sum()), "n_kept": int((status == "kept").sum()),
+             "n_lost": int((status == "lost").sum()), "n_flipped": int(flip.sum()),
+             "n_kept": int((status == "kept").sum()),
              "flip_rate": float(flip.sum() / both) if both else float("nan")}
     return out, stats
 
