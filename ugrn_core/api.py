@@ -60,7 +60,7 @@ __all__ = ["ASSETS_DIR", "auprc_figure", "available_methods", "Background", "bar
            "predict_edges", "predict_pairs", "ProbeParams", "probes", "probes_for_methods", "projectors_needed",
            "QUICK_SEM", "read_cells", "read_edge_list", "read_expression", "read_gene_list", "read_network",
            "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir", "run_benchmark", "run_unseen_genes",
-           "ScFM", "score_pairs", "sem_options", "train_translator", "Translator", "twin_margin", "UGRNInputError",
+           "ScFM", "score_pairs", "sem_options", "tl", "train_translator", "Translator", "twin_margin", "UGRNInputError",
            "vocab_mapping", "VocabMapping", "with_averages", "write_edges"]
 
 DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT_DIR
@@ -71,6 +71,16 @@ PAPER_TABLES_DIR = ASSETS_DIR / "paper"
 #: SEM settings of quick fits (``sem_options(quick=True)``; the app's Network page): the published presets take
 #: ~5–10 min per fit on 2 CPU cores, these 1–3 min; one σ_w and one σ_l instead of the grids.
 QUICK_SEM = {"epochs": 40, "hidden": 32, "sigma_w": (10.0,), "sigma_l": (0.1 ** 0.5,)}
+
+
+def __getattr__(name: str):
+    """``api.tl``: the scanpy-style tools (``ugrn_core.tl``: ``grn``, ``get_network``, …), imported on first use
+    (``tl`` itself calls this module, so a module-level import would make a cycle)."""
+    if name == "tl":
+        import importlib
+
+        return importlib.import_module(f"{__package__}.tl")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def device_name() -> str:

@@ -1,0 +1,148 @@
+"""The app's AnnData flow with ``streamlit.testing.v1.AppTest`` on real files, no mocks: Home reads an uploaded
+.h5ad (scanpy's pbmc68k_reduced: X scaled, log values in .raw, cell types in obs["bulk_labels"]), refuses the scaled
+X with the core's message naming .raw, takes .raw and a groupby column, says which methods read the cells; the
+Network page then shows one network per cell type (the same tables as ``ugrn_core.tl.grn`` run directly) and the
+Compare page sets two cell types side by side with their downloads.
+
+|Pearson| is the method here: it reads the cells and needs no model probes, so the flow takes seconds.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import anndata
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ugrn_app import cells as cells_ui
+from ugrn_core import api
+from ugrn_core.config import resolve_data_dir
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "app.py"
+DATA = resolve_data_dir()
+PBMC = DATA / "scrna" / "pbmc68k_reduced" / "10x_pbmc68k_reduced_scanpy.h5ad"
+METHOD = "|Pearson|"
+GROUP_A, GROUP_B, TINY = "CD14+ Monocyte", "CD19+ B", "CD4+/CD45RA+/CD25- Naive T"  # 129, 95 and 8 cells
+
+pytestmark = pytest.mark.skipif(not PBMC.is_file(), reason=f"{PBMC} not found (shared data)")
+
+
+@pytest.fixture(autouse=True)
+def translator_dir(tmp_path, monkeypatch):
+    from ugrn_app import state
+
+    monkeypatch.setattr(state, "TRANSLATOR_DIR", tmp_path / "translators")
+
+
+def _no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def upload_pbmc(at: AppTest) -> AppTest:
+    at.run()
+    _no_exception(at)
+    at.radio(key="home_ds_mode").set_value(cells_ui.CELLS_MODE).run()
+    _no_exception(at)
+    at.file_uploader(key="home_cells_file").set_value((PBMC.name, PBMC.read_bytes(), "application/octet-stream"))
+    at.run()
+    _no_exception(at)
+    return at
+
+
+@pytest.fixture(scope="module")
+def direct() -> anndata.AnnData:
+    """pbmc68k_reduced with ``tl.grn`` run directly (what the pages must show)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = anndata.read_h5ad(PBMC)
+    api.tl.grn(a, groupby="bulk_labels", method=METHOD, use_raw=True)
+    return a
+
+
+def test_home_refuses_scaled_x_then_takes_raw_and_groupby():
+    at = upload_pbmc(AppTest.from_file(str(APP), default_timeout=300))
+    # X is scaled: the core's value check refuses it, naming .raw; the previous dataset stays selected
+    errors = _texts(at.error)
+    assert "negative value" in errors and "use_raw=True" in errors, errors
+    assert not at.session_state["dataset_key"].startswith("upload:")
+    assert at.radio(key="home_cells_matrix").options == [cells_ui.MATRIX_X, cells_ui.MATRIX_RAW]
+    assert "bulk_labels" in at.selectbox(key="home_cells_groupby").options
+    assert "n_counts" not in at.selectbox(key="home_cells_groupby").options  # per-cell numbers are not groups
+    at.radio(key="home_cells_matrix").set_value(cells_ui.MATRIX_RAW)
+    at.selectbox(key="home_cells_groupby").set_value("bulk_labels").run()
+    _no_exception(at)
+    assert not at.error, _texts(at.error)
+    assert at.session_state["dataset_key"].startswith("upload:10x_pbmc68k_reduced_scanpy:")
+    ds = at.session_state["uploads"][at.session_state["dataset_key"]]
+    assert ds.has_expression and ds.expression.n_obs == 700 and len(ds.genes) == 765
+    assert float(ds.expression.X.min()) >= 0.0  # the .raw values, not the scaled X
+    # which methods read the cells, from the registry
+    md = _texts(at.markdown)
+    assert md.count("**Methods that read your cells**") == 1
+    reads, not_reads = md.split("**Methods that read your cells**", 1)[1].split("**Methods that do not**", 1)
+    not_reads = not_reads.split("\n", 1)[0]
+    for m in (METHOD, "GRNBoost2", "Origin-Pert"):
+        assert m in reads and m not in not_reads
+    for m in ("Emb", "VVP", "GDT", "Ens"):
+        assert f" {m}," in not_reads or f" {m}." in not_reads
+    assert "Using the cells of" in _texts(at.success)
+
+
+def test_network_page_shows_one_network_per_cell_type(direct):
+    at = upload_pbmc(AppTest.from_file(str(APP), default_timeout=300))
+    at.radio(key="home_cells_matrix").set_value(cells_ui.MATRIX_RAW)
+    at.selectbox(key="home_cells_groupby").set_value("bulk_labels").run()
+    at.switch_page("app_pages/2_Network.py").run()
+    _no_exception(at)
+    at.selectbox(key="net_cells_method").set_value(METHOD).run()
+    _no_exception(at)
+    assert not at.get("plotly_chart")  # nothing runs before the button
+    at.button(key="net_cells_run").click().run()
+    _no_exception(at)
+    groups = at.selectbox(key="net_group").options
+    assert groups[0] == "all cells" and GROUP_A in groups and len(groups) == 11
+    tables = {}
+    for g in ("all cells", GROUP_A):
+        at.selectbox(key="net_group").set_value(g).run()
+        _no_exception(at)
+        assert not at.error, _texts(at.error)
+        key = at.session_state["cells_runs"][next(iter(at.session_state["cells_runs"]))]
+        tables[g] = cells_ui.api.tl.get_network(at.session_state["cells_file"], g, key=key)
+        want = api.tl.get_network(direct, g)
+        pd.testing.assert_frame_equal(tables[g].reset_index(drop=True), want.reset_index(drop=True))
+        shown = [d.value for d in at.dataframe if list(d.value.columns[:3]) == ["source", "target", "weight"]]
+        assert shown and len(shown[0]) == 100  # top 100 by default
+        assert list(shown[0]["source"][:5]) == list(want["source"][:5])
+    # the monocytes' network is not the all-cells one (|Pearson| reads each group's cells)
+    top = {g: set(zip(t["source"][:50], t["target"][:50])) for g, t in tables.items()}
+    assert len(top["all cells"] & top[GROUP_A]) < 45
+
+
+def test_compare_page_side_by_side_and_downloads(direct):
+    at = upload_pbmc(AppTest.from_file(str(APP), default_timeout=300))
+    at.radio(key="home_cells_matrix").set_value(cells_ui.MATRIX_RAW)
+    at.selectbox(key="home_cells_groupby").set_value("bulk_labels").run()
+    at.switch_page("app_pages/5_Compare.py").run()
+    _no_exception(at)
+    at.selectbox(key="cmp_method").set_value(METHOD)
+    at.selectbox(key="cmp_a").set_value(GROUP_A)
+    at.selectbox(key="cmp_b").set_value(GROUP_B).run()
+    _no_exception(at)
+    at.button(key="cmp_run").click().run()
+    _no_exception(at)
+    assert not at.error, _texts(at.error)
+    charts = [el.proto.id for el in at.get("plotly_chart")]
+    assert any("cmp_graph_a" in c for c in charts) and any("cmp_graph_b" in c for c in charts), charts
+    for side in "ab":
+        for fmt in api.export.FORMATS:
+            assert at.download_button(key=f"cmp_dl_{side}_{fmt}") is not None
+    if hasattr(api.tl, "compare"):
+        assert any("cmp_table" in str(getattr(d.proto, "id", "")) or len(d.value) for d in at.dataframe)
