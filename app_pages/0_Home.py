@@ -118,7 +118,8 @@ else:
         "Give the genes as a **gene list** (one symbol per line, or a CSV with a `gene` column), by pasting "
         "them, or as an **expression matrix** (genes × cells CSV/TSV with gene symbols in the first column, "
         "or an `.h5ad` of cells × genes). Optionally add **known edges** (CSV with `TF,target` columns) to "
-        f"see true/false positives, and a **TF list**. Files up to {state.MAX_UPLOAD_MB} MB."
+        f"see true/false positives, and a **TF list**. Files up to {state.MAX_UPLOAD_MB} MB. For an AnnData whose `X` is "
+        f"scaled (values in `.raw` or a layer) or with cell types in `.obs`, choose *{cells_ui.CELLS_MODE}* above."
     )
     c1, c2 = st.columns(2)
     with c1:

@@ -38,6 +38,12 @@ def translator_dir(tmp_path, monkeypatch):
     monkeypatch.setattr(state, "TRANSLATOR_DIR", tmp_path / "translators")
 
 
+def plotly_figure(at: AppTest, key: str):
+    from test_app import plotly_figure as from_app
+
+    return from_app(at, key)
+
+
 def _no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
@@ -63,7 +69,7 @@ def direct() -> anndata.AnnData:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         a = anndata.read_h5ad(PBMC)
-    api.tl.grn(a, groupby="bulk_labels", method=METHOD, use_raw=True)
+    api.grn(a, groupby="bulk_labels", method=METHOD, use_raw=True)
     return a
 
 
@@ -115,8 +121,8 @@ def test_network_page_shows_one_network_per_cell_type(direct):
         _no_exception(at)
         assert not at.error, _texts(at.error)
         key = at.session_state["cells_runs"][next(iter(at.session_state["cells_runs"]))]
-        tables[g] = cells_ui.api.tl.get_network(at.session_state["cells_file"], g, key=key)
-        want = api.tl.get_network(direct, g)
+        tables[g] = api.get_network(at.session_state["cells_file"], g, key=key)
+        want = api.get_network(direct, g)
         pd.testing.assert_frame_equal(tables[g].reset_index(drop=True), want.reset_index(drop=True))
         shown = [d.value for d in at.dataframe if list(d.value.columns[:3]) == ["source", "target", "weight"]]
         assert shown and len(shown[0]) == 100  # top 100 by default
@@ -144,5 +150,57 @@ def test_compare_page_side_by_side_and_downloads(direct):
     for side in "ab":
         for fmt in api.export.FORMATS:
             assert at.download_button(key=f"cmp_dl_{side}_{fmt}") is not None
-    if hasattr(api.tl, "compare"):
-        assert any("cmp_table" in str(getattr(d.proto, "id", "")) or len(d.value) for d in at.dataframe)
+    # the shared layout: both graphs draw a gene at the same place, within the same axis ranges
+    figs = [plotly_figure(at, f"cmp_graph_{side}") for side in "ab"]
+    assert figs[0].layout.xaxis.range == figs[1].layout.xaxis.range
+    pos = [{(t, round(x, 6), round(y, 6)) for tr in f.data if tr.name in ("TFs", "targets")
+            for t, x, y in zip(tr.hovertext, tr.x, tr.y)} for f in figs]
+    where = [{t.split(" ")[0]: (x, y) for t, x, y in p} for p in pos]
+    common = set(where[0]) & set(where[1])
+    assert all(where[0][g] == where[1][g] for g in common)
+    if hasattr(api, "compare"):  # ugrn_core.tl.compare: the differential table under the graphs
+        diff = [d.value for d in at.dataframe if list(d.value.columns[:2]) == ["source", "target"]
+                and "status" in d.value.columns]
+        assert diff and len(diff[0]) > 0
+        assert set(diff[0]["status"].astype(str)) <= {"gained", "lost", "flipped", "kept"}
+    if hasattr(api, "activity"):  # decoupler ulm activities, mean per group: every group a column
+        heat = plotly_figure(at, "cmp_activity")
+        assert list(heat.data[0].x[:2]) == [GROUP_A, GROUP_B] and len(heat.data[0].x) == 10
+    # a group of 8 cells: the min-cells guard leaves it no network, and the page says so
+    at.selectbox(key="cmp_b").set_value(TINY).run()
+    _no_exception(at)
+    assert f"No network for “{TINY}”" in _texts(at.warning)
+
+
+def test_home_says_how_many_ensembl_ids_it_mapped(tmp_path):
+    """Genes given as Ensembl IDs: Home shows the core's "mapped N of M Ensembl IDs to symbols" on every rerun."""
+    from ugrn_core.data.gene_ids import load_ensembl_map
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = anndata.read_h5ad(PBMC)
+    by_symbol = {}
+    for gid, sym in load_ensembl_map().items():
+        by_symbol.setdefault(sym, gid)
+    names = [str(g) for g in a.raw.var_names]
+    ids = [g for g in names if g in by_symbol][:100]
+    assert len(ids) == 100
+    renamed = [by_symbol[g] if g in ids else g for g in names]
+    renamed[names.index(next(g for g in names if g not in ids))] = "ENSG00000999999"  # no such gene
+    cells = anndata.AnnData(X=a.raw.X.copy(), obs=a.obs[["bulk_labels"]].copy(),
+                            var=pd.DataFrame(index=pd.Index(renamed)))
+    path = tmp_path / "pbmc_ensembl.h5ad"
+    cells.write_h5ad(path)
+    at = AppTest.from_file(str(APP), default_timeout=300)
+    at.run()
+    at.radio(key="home_ds_mode").set_value(cells_ui.CELLS_MODE).run()
+    at.file_uploader(key="home_cells_file").set_value((path.name, path.read_bytes(), "application/octet-stream"))
+    at.run()
+    _no_exception(at)
+    assert not at.error, _texts(at.error)
+    msg = "mapped 100 of 101 Ensembl IDs to symbols; unmapped: ENSG00000999999"
+    assert msg in _texts(at.warning)
+    ds = at.session_state["uploads"][at.session_state["dataset_key"]]
+    assert set(ids) <= set(ds.genes) and "ENSG00000999999" in ds.genes
+    at.run()  # shown again on the next rerun (the dataset is not rebuilt)
+    assert msg in _texts(at.warning)

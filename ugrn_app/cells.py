@@ -1,7 +1,7 @@
 """Streamlit glue for an uploaded AnnData (``.h5ad`` / ``.loom``): read it, choose its matrix and ``groupby`` column,
 and run ``ugrn_core.tl`` on it (one network per cell group) for the Network and Compare pages. No science here: the
 reader is ``api.read_cells``, the value check, normalisation, gene choice and per-group networks are
-``api.tl.grn``'s; which methods read the cells comes from the method registry (``api.tl.expression_dependent``).
+``api.grn``'s; which methods read the cells comes from the method registry (``reads_cells``).
 
 Session state:
 
@@ -31,6 +31,7 @@ MATRIX_X = "X"
 MATRIX_RAW = ".raw (values before scaling)"
 LAYER_PREFIX = "layer: "
 NO_GROUPS = "(none: all cells together)"
+ALL_CELLS = "all cells"  # tl.grn's name of the network over every cell (its first summary row)
 MAX_CATEGORIES = 60  # obs columns with more distinct values are not offered as groupby (cell ids, counts, scores)
 
 
@@ -56,11 +57,11 @@ class Cells:
     def groups(self) -> list[str]:
         """The group names ``tl.grn`` makes: "all cells" first, then the categories of ``obs[groupby]`` with cells."""
         if not self.groupby:
-            return [api.tl.ALL_CELLS]
+            return [ALL_CELLS]
         col = self.adata.obs[self.groupby]
         counts = col.value_counts()
         cats = list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) else sorted(counts.index, key=str)
-        return [api.tl.ALL_CELLS] + [str(c) for c in cats if counts.get(c, 0) > 0]
+        return [ALL_CELLS] + [str(c) for c in cats if counts.get(c, 0) > 0]
 
 
 def read_upload(uploaded) -> Any:
@@ -111,9 +112,16 @@ def grn_methods(translator) -> list[str]:
     return [s.name for s in api.methods.all_specs() if s.name in have or not s.needs_labels]
 
 
+def reads_cells(method: str) -> bool:
+    """True when ``method``'s scores read the cells' expression: its spec, or an ensemble member's, says
+    ``needs_expression`` (the registry's answer, as ``tl.grn`` asks it)."""
+    spec = api.methods.get(method)
+    return bool(spec.needs_expression or any(api.methods.get(m).needs_expression for m in spec.members))
+
+
 def split_by_cells(names) -> tuple[list[str], list[str]]:
-    """(methods whose scores read the cells, methods that do not), from the registry (``tl.expression_dependent``)."""
-    reads = [n for n in names if api.tl.expression_dependent(n)]
+    """(methods whose scores read the cells, methods that do not), from the registry (``reads_cells``)."""
+    reads = [n for n in names if reads_cells(n)]
     return reads, [n for n in names if n not in reads]
 
 
@@ -126,7 +134,7 @@ def active() -> Cells | None:
 
 
 def run_grn(cells: Cells, method: str, ctx, button_key: str) -> dict | None:
-    """``api.tl.grn`` of ``cells`` with ``method`` (one network per group), written into the session's AnnData under
+    """``api.grn`` of ``cells`` with ``method`` (one network per group), written into the session's AnnData under
     its own ``uns`` key, run once per (cells, method, translator, checkpoint) when the user presses the button
     (``button_key``). Returns ``adata.uns[key]`` plus ``"key"``; None while not run yet, or after showing the core's
     input error."""
@@ -136,7 +144,7 @@ def run_grn(cells: Cells, method: str, ctx, button_key: str) -> dict | None:
     if run_id not in runs:
         n = len(cells.groups())
         what = (f"one network per group ({n - 1} groups of {cells.groupby}) plus one for all cells"
-                if api.tl.expression_dependent(method) else "one network for all cells, shared by every group")
+                if reads_cells(method) else "one network for all cells, shared by every group")
         prompt = st.empty()
         with prompt.container():
             st.info(f"**{method}** on the cells of “{cells.name}”: {what}. Methods that probe the model compute "
@@ -149,7 +157,7 @@ def run_grn(cells: Cells, method: str, ctx, button_key: str) -> dict | None:
         bar, cb = state.progress_callback(f"{method}: one network per group of “{cells.name}”")
         with state.warnings_shown():
             out = state.safe_call(
-                f"networks of {cells.name}", api.tl.grn, cells.adata, genes=cells.genes or None,
+                f"networks of {cells.name}", api.grn, cells.adata, genes=cells.genes or None,
                 groupby=cells.groupby, method=method, use_raw=cells.use_raw, layer=cells.layer,
                 checkpoint=ss["ckpt_path"] or None, translator=ctx.translator, species=cells.species,
                 key_added=key, progress=cb)
@@ -164,7 +172,7 @@ def run_grn(cells: Cells, method: str, ctx, button_key: str) -> dict | None:
 def page_edges(result: dict, group: str) -> pd.DataFrame:
     """The edge table of ``group`` in the pages' columns (tf, target, weight, score, label; NaN label without a
     reference), from ``tl.get_network`` (the shared network for an expression-free method)."""
-    net = api.tl.get_network(_adata_of(result), group, key=result["key"])
+    net = api.get_network(_adata_of(result), group, key=result["key"])
     out = net.rename(columns={"source": "tf"})
     if "label" not in out:
         out["label"] = float("nan")
@@ -302,7 +310,7 @@ def pick_method(ctx, col, key: str) -> str:
 
 def shared_note(method: str) -> str | None:
     """The sentence saying why every group has the same network, for a method that reads no expression."""
-    if api.tl.expression_dependent(method):
+    if reads_cells(method):
         return None
     reads, _ = split_by_cells(tl_methods())
     return (f"{method} reads no expression (the model's virtual cells only), so every group shares one network, that "

@@ -11,6 +11,7 @@ import streamlit as st
 
 from ugrn_core import api
 
+from . import cells as cells_ui
 from . import figures, state
 
 ONLY, BOTH = "only in this group's top edges", "in both groups' top edges"
@@ -46,13 +47,19 @@ def side_figure(shown: pd.DataFrame, layout: pd.DataFrame, only: set) -> go.Figu
             tr.line.color = color
         elif tr.name == "edges" and tr.text is not None:
             tr.text = [t.replace(figures.STATUS_TP, BOTH).replace(figures.STATUS_FP, ONLY) for t in tr.text]
+    if len(layout):  # the same axis ranges on both sides, so a gene is at the same place on the screen too
+        pad = 0.08
+        x0, x1 = float(layout["x"].min()) - pad, float(layout["x"].max()) + pad
+        y0, y1 = float(layout["y"].min()) - pad, float(layout["y"].max()) + pad
+        fig.update_xaxes(range=[x0, x1], autorange=False)
+        fig.update_yaxes(range=[y0, y1], autorange=False)
     fig.update_layout(height=520)
     return fig
 
 
 def differential(cells, result: dict, group_a: str, group_b: str) -> None:
     """The differential edge table of ``tl.compare`` with its noise estimate and a filter by kind of change."""
-    compare = getattr(api.tl, "compare", None)
+    compare = getattr(api, "compare", None)
     if compare is None:
         st.info("The differential test (ugrn_core.tl.compare) is not in this installation yet.")
         return
@@ -75,7 +82,7 @@ def _compare_cached(key: str, group_a: str, group_b: str, cells):
     store = st.session_state.setdefault("cmp_results", {})
     run = (st.session_state.get("cells_key"), key, group_a, group_b)
     if run not in store:
-        store[run] = api.tl.compare(cells.adata, group_a, group_b, key=key)
+        store[run] = api.compare(cells.adata, group_a, group_b, key=key)
     return store[run]
 
 
@@ -87,7 +94,7 @@ def _fmt(v) -> str:
 
 def hubs(nets: dict, group_a: str, group_b: str) -> None:
     """Hub genes of each group's network (``tl.hubs``: degrees, PageRank, betweenness), side by side."""
-    hub_fn = getattr(api.tl, "hubs", None)
+    hub_fn = getattr(api, "hubs", None)
     if hub_fn is None:
         return
     st.subheader("Hub genes")
@@ -102,18 +109,18 @@ def hubs(nets: dict, group_a: str, group_b: str) -> None:
 def activity_heatmap(cells, result: dict, group_a: str, group_b: str) -> None:
     """TF activity per cell with decoupler's ulm (``tl.activity``) on a chosen group's network, shown as the mean
     activity per group of cells (rows: TFs with the largest spread between groups)."""
-    activity = getattr(api.tl, "activity", None)
+    activity = getattr(api, "activity", None)
     if activity is None:
         st.info("TF activities (ugrn_core.tl.activity) are not in this installation yet.")
         return
-    which = st.radio("Network the activities are computed with", [group_a, group_b, api.tl.ALL_CELLS],
+    which = st.radio("Network the activities are computed with", [group_a, group_b, cells_ui.ALL_CELLS],
                      horizontal=True, key="cmp_act_net")
     store = st.session_state.setdefault("cmp_activity", {})
     run = (st.session_state.get("cells_key"), result["key"], which)
     if run not in store:
         with st.spinner(f"TF activities of every cell (decoupler ulm on the network of {which})…"):
             out = state.safe_call("TF activity", activity, cells.adata, key=result["key"],
-                                  group=None if which == api.tl.ALL_CELLS else which, use_raw=cells.use_raw,
+                                  group=None if which == cells_ui.ALL_CELLS else which, use_raw=cells.use_raw,
                                   layer=cells.layer, copy=True)
         if out is None:
             return

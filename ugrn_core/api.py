@@ -47,20 +47,20 @@ from .scfm.vocab import VocabMapping, map_to_vocab
 from .translator.artifact import DEFAULT_METHODS as DEFAULT_TRAIN_METHODS
 from .translator.artifact import Translator, projectors_needed
 
-__all__ = ["ASSETS_DIR", "auprc_figure", "available_methods", "Background", "barely_seen", "BenchmarkResult",
-           "BUNDLED", "BUNDLED_TABLES", "cached_probes", "check_allowed_path", "check_writable_output",
+__all__ = ["activity", "ASSETS_DIR", "auprc_figure", "available_methods", "Background", "barely_seen", "BenchmarkResult",
+           "BUNDLED", "BUNDLED_TABLES", "cached_probes", "check_allowed_path", "compare", "check_writable_output",
            "context_background", "context_warning", "curves", "dataset_from_files", "dataset_from_genes",
            "DatasetProbes", "DEFAULT_BENCHMARK", "DEFAULT_CHECKPOINT", "default_checkpoint_dir", "DEFAULT_METHOD",
            "default_methods", "DEFAULT_TRAIN_METHODS", "DEFAULT_TRANSLATOR", "default_translator_dir", "device_name",
            "edge_table", "edges_bytes", "edges_to_graph", "ensembl_to_symbols", "estimate_probe_seconds", "evaluate",
-           "export", "expression_network", "fmt_p", "format_seconds", "graph_layout", "GRNDataset", "list_datasets",
+           "export", "expression_network", "fmt_p", "format_seconds", "get_network", "graph_layout", "grn", "GRNDataset", "hubs", "list_datasets",
            "load_beeline", "load_benchmark", "load_model", "load_translator", "load_unseen_genes", "main_table",
            "methods", "MethodSpec", "missed_edges", "Network", "network", "node_degrees", "pair_curves",
            "pair_probe_cost", "paired_tests", "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR",
            "predict_edges", "predict_pairs", "ProbeParams", "probes", "probes_for_methods", "projectors_needed",
            "QUICK_SEM", "read_cells", "read_edge_list", "read_expression", "read_gene_list", "read_network",
            "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir", "run_benchmark", "run_unseen_genes",
-           "ScFM", "score_pairs", "sem_options", "tl", "train_translator", "Translator", "twin_margin", "UGRNInputError",
+           "ScFM", "score_pairs", "sem_options", "train_translator", "Translator", "twin_margin", "UGRNInputError",
            "vocab_mapping", "VocabMapping", "with_averages", "write_edges"]
 
 DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT_DIR
@@ -73,13 +73,18 @@ PAPER_TABLES_DIR = ASSETS_DIR / "paper"
 QUICK_SEM = {"epochs": 40, "hidden": 32, "sigma_w": (10.0,), "sigma_l": (0.1 ** 0.5,)}
 
 
+_TL = ("grn", "get_network", "activity", "hubs", "compare")
+
+
 def __getattr__(name: str):
-    """``api.tl``: the scanpy-style tools (``ugrn_core.tl``: ``grn``, ``get_network``, …), imported on first use
-    (``tl`` itself calls this module, so a module-level import would make a cycle)."""
-    if name == "tl":
+    """The scanpy-style tools of ``ugrn_core.tl`` (``grn``, ``get_network``, ``activity``, ``hubs``, ``compare``),
+    imported on first use (``tl`` itself calls this module, so a module-level import would make a cycle)."""
+    if name in _TL:
         import importlib
 
-        return importlib.import_module(f"{__package__}.tl")
+        tl = importlib.import_module(f"{__package__}.tl")
+        if hasattr(tl, name):
+            return getattr(tl, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
