@@ -2,6 +2,7 @@
 
 Everything here delegates to the packages that hold the work (``data`` → ``scfm`` → ``probes`` → ``methods`` →
 ``translator`` → ``predict`` → ``bench`` / ``export``), under the same names (the public names: ``__all__``);
+the scanpy-style tools of ``tl`` (``grn``, ``get_network``, ``activity``, ``hubs``, ``compare``);
 this file adds defaults (``config.default_checkpoint_dir`` / ``default_translator_dir``), in-process caching of loaded
 models, and assembling user uploads.
 What a method needs and does comes from the registry, re-exported as ``api.methods``. ``progress`` arguments are callables
@@ -10,8 +11,6 @@ What a method needs and does comes from the registry, re-exported as ``api.metho
 
 from __future__ import annotations
 
-import functools
-from collections import OrderedDict
 
 import anndata
 import numpy as np
@@ -38,30 +37,33 @@ from .predict import (DEFAULT_METHOD, Network, context_background, graph_layout,
                       predict_edges, score_pairs)
 from .predict import expression_network as expression_net
 from .probes.background import Background
-from .probes.features import DatasetProbes
+from .probes.features import _PROBES, DatasetProbes
+from .probes.features import dataset_probes as probes
 from .probes.params import ProbeParams
-from .scfm.checkpoint import load_checkpoint
+from .scfm.checkpoint import load_checkpoint, load_model
 from .scfm.corpus import barely_seen
 from .scfm.model import ScFM
 from .scfm.vocab import VocabMapping, map_to_vocab
+from .tl import activity, compare, get_network, grn, hubs
 from .translator.artifact import DEFAULT_METHODS as DEFAULT_TRAIN_METHODS
 from .translator.artifact import Translator, projectors_needed
 
-__all__ = ["activity", "ASSETS_DIR", "auprc_figure", "available_methods", "Background", "barely_seen", "BenchmarkResult",
-           "BUNDLED", "BUNDLED_TABLES", "cached_probes", "check_allowed_path", "compare", "check_writable_output",
-           "context_background", "context_warning", "curves", "dataset_from_files", "dataset_from_genes",
-           "DatasetProbes", "DEFAULT_BENCHMARK", "DEFAULT_CHECKPOINT", "default_checkpoint_dir", "DEFAULT_METHOD",
-           "default_methods", "DEFAULT_TRAIN_METHODS", "DEFAULT_TRANSLATOR", "default_translator_dir", "device_name",
-           "edge_table", "edges_bytes", "edges_to_graph", "ensembl_to_symbols", "estimate_probe_seconds", "evaluate",
-           "export", "expression_network", "fmt_p", "format_seconds", "get_network", "graph_layout", "grn", "GRNDataset", "hubs", "list_datasets",
-           "load_beeline", "load_benchmark", "load_model", "load_translator", "load_unseen_genes", "main_table",
-           "methods", "MethodSpec", "missed_edges", "Network", "network", "node_degrees", "pair_curves",
-           "pair_probe_cost", "paired_tests", "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR",
-           "predict_edges", "predict_pairs", "ProbeParams", "probes", "probes_for_methods", "projectors_needed",
-           "QUICK_SEM", "read_cells", "read_edge_list", "read_expression", "read_gene_list", "read_network",
-           "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir", "run_benchmark", "run_unseen_genes",
-           "ScFM", "score_pairs", "sem_options", "train_translator", "Translator", "twin_margin", "UGRNInputError",
-           "vocab_mapping", "VocabMapping", "with_averages", "write_edges"]
+__all__ = ["activity", "ASSETS_DIR", "auprc_figure", "available_methods", "Background", "barely_seen",
+           "BenchmarkResult", "BUNDLED", "BUNDLED_TABLES", "cached_probes", "check_allowed_path",
+           "check_writable_output", "compare", "context_background", "context_warning", "curves",
+           "dataset_from_files", "dataset_from_genes", "DatasetProbes", "DEFAULT_BENCHMARK", "DEFAULT_CHECKPOINT",
+           "default_checkpoint_dir", "DEFAULT_METHOD", "default_methods", "DEFAULT_TRAIN_METHODS",
+           "DEFAULT_TRANSLATOR", "default_translator_dir", "device_name", "edge_table", "edges_bytes",
+           "edges_to_graph", "ensembl_to_symbols", "estimate_probe_seconds", "evaluate", "export",
+           "expression_network", "fmt_p", "format_seconds", "get_network", "grn", "graph_layout", "GRNDataset",
+           "hubs", "list_datasets", "load_beeline", "load_benchmark", "load_model", "load_translator",
+           "load_unseen_genes", "main_table", "methods", "MethodSpec", "missed_edges", "Network", "network",
+           "node_degrees", "pair_curves", "pair_probe_cost", "paired_tests", "paper_infosem_table", "paper_table",
+           "PAPER_TABLES_DIR", "predict_edges", "predict_pairs", "ProbeParams", "probes", "probes_for_methods",
+           "projectors_needed", "QUICK_SEM", "read_cells", "read_edge_list", "read_expression", "read_gene_list",
+           "read_network", "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir", "run_benchmark",
+           "run_unseen_genes", "ScFM", "score_pairs", "sem_options", "train_translator", "Translator", "twin_margin",
+           "UGRNInputError", "vocab_mapping", "VocabMapping", "with_averages", "write_edges"]
 
 DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT_DIR
 DEFAULT_TRANSLATOR = DEFAULT_TRANSLATOR_DIR
@@ -73,38 +75,9 @@ PAPER_TABLES_DIR = ASSETS_DIR / "paper"
 QUICK_SEM = {"epochs": 40, "hidden": 32, "sigma_w": (10.0,), "sigma_l": (0.1 ** 0.5,)}
 
 
-_TL = ("grn", "get_network", "activity", "hubs", "compare")
-
-
-def __getattr__(name: str):
-    """The scanpy-style tools of ``ugrn_core.tl`` (``grn``, ``get_network``, ``activity``, ``hubs``, ``compare``),
-    imported on first use (``tl`` itself calls this module, so a module-level import would make a cycle)."""
-    if name in _TL:
-        import importlib
-
-        tl = importlib.import_module(f"{__package__}.tl")
-        if hasattr(tl, name):
-            return getattr(tl, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def device_name() -> str:
     """The torch device new models load on: "cuda" when available, else "cpu" (``UGRN_DEVICE`` overrides)."""
     return default_device()
-
-
-@functools.lru_cache(maxsize=4)
-def _load_model(path: str, device: str, precision: str | None) -> ScFM:
-    return load_checkpoint(path, device, precision)
-
-
-def load_model(checkpoint=None, device=None, precision: str | None = None) -> ScFM:
-    """Load (once per process) a checkpoint folder in the official scGPT layout; default
-    (``config.default_checkpoint_dir``): ``$UGRN_APP_CHECKPOINT`` when set, else the bundled compact model.
-
-    ``precision``: ``fp32``, ``tf32``, ``bf16`` or ``fp16`` (``ScFM.precision``); default ``scfm.default_precision``.
-    """
-    return _load_model(str(resolve_checkpoint_dir(checkpoint)), resolve_device(device), precision)
 
 
 def _read(what: str, reader, source, *args):
@@ -158,25 +131,6 @@ def dataset_from_files(genes=None, gene_symbols=(), expression=None, expression_
     return dataset_from_genes(gene_list, tfs=_read("TF list", read_gene_list, tfs) if tfs is not None else None,
                               species=species, edges=_read("edge list", read_edge_list, edges) if edges is not None else None,
                               expression=adata, name=name, data_dir=data_dir)
-
-
-_PROBES: "OrderedDict[tuple, DatasetProbes]" = OrderedDict()
-
-
-def probes(fm: ScFM, ds: GRNDataset, params: ProbeParams | None = None,
-           background: Background | None = None) -> DatasetProbes:
-    """The ``DatasetProbes`` of ``ds`` under ``fm`` and ``params`` (in ``background``'s context when given), kept in
-    memory for the 16 most recent gene sets."""
-    params = params or ProbeParams()
-    expr_id = None if ds.expression is None else (ds.expression.n_obs, id(ds.expression))
-    key = (fm.checkpoint_id, str(fm.device), ds.name, hash(tuple(ds.genes)), hash(tuple(ds.tfs)), expr_id, params,
-           background)
-    if key not in _PROBES:
-        _PROBES[key] = DatasetProbes(fm, ds, params, background=background)
-        while len(_PROBES) > 16:
-            _PROBES.popitem(last=False)
-    _PROBES.move_to_end(key)
-    return _PROBES[key]
 
 
 probes_ = probes  # the name ``probes`` is also a parameter below

@@ -21,6 +21,7 @@ is then applied at training and at prediction because the translator keeps the `
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 
 from dataclasses import dataclass, field
 from typing import Callable
@@ -314,3 +315,21 @@ class DatasetProbes:
                             "base_value": np.concatenate([V, V]),
                             "gradient": np.concatenate([J[:, 0, i], J[:, 1, j]])})
         return {"v0": self.params.v0, "vvp": vvp, "gdt": gdt}
+
+
+_PROBES: "OrderedDict[tuple, DatasetProbes]" = OrderedDict()
+
+
+def dataset_probes(fm, ds, params: ProbeParams | None = None, background=None) -> DatasetProbes:
+    """The ``DatasetProbes`` of ``ds`` under ``fm`` and ``params`` (in ``background``'s context when given), kept in
+    memory for the 16 most recent gene sets (``api.probes``)."""
+    params = params or ProbeParams()
+    expr_id = None if ds.expression is None else (ds.expression.n_obs, id(ds.expression))
+    key = (fm.checkpoint_id, str(fm.device), ds.name, hash(tuple(ds.genes)), hash(tuple(ds.tfs)), expr_id, params,
+           background)
+    if key not in _PROBES:
+        _PROBES[key] = DatasetProbes(fm, ds, params, background=background)
+        while len(_PROBES) > 16:
+            _PROBES.popitem(last=False)
+    _PROBES.move_to_end(key)
+    return _PROBES[key]

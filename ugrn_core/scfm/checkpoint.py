@@ -3,6 +3,7 @@ model, and write random checkpoints in released shapes (stand-ins for real weigh
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -13,7 +14,7 @@ from typing import Iterable, Mapping
 import torch
 
 from .._io import atomic_folder
-from ..config import default_device
+from ..config import default_device, resolve_checkpoint_dir, resolve_device
 from ..errors import CheckpointError, CheckpointNotFound
 from .model import SPECIAL_TOKENS, ScFM
 from .scgpt import _model_kwargs, _normalise_state_dict, _read_json, import_transformer_model
@@ -231,3 +232,18 @@ def random_checkpoint(
         torch.manual_seed(seed)
         model = build_model(full, args)
     return save_checkpoint(model.eval(), full, args, out, flash_attn_names=True)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_model(path: str, device: str, precision: str | None) -> ScFM:
+    return load_checkpoint(path, device, precision)
+
+
+def load_model(checkpoint=None, device=None, precision: str | None = None) -> ScFM:
+    """Load (once per process) a checkpoint folder in the official scGPT layout; default
+    (``config.default_checkpoint_dir``): ``$UGRN_APP_CHECKPOINT`` when set, else the bundled compact model.
+
+    ``precision``: ``fp32``, ``tf32``, ``bf16`` or ``fp16`` (``ScFM.precision``); default ``scfm.default_precision``.
+    (``api.load_model``; here so that ``tl`` shares the loaded models without importing ``api``.)
+    """
+    return _load_model(str(resolve_checkpoint_dir(checkpoint)), resolve_device(device), precision)

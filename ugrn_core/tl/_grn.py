@@ -7,9 +7,9 @@ The workflow as a user runs it::
     ugrn.grn(adata, groupby="bulk_labels", method="|Pearson|", use_raw=True)
     adata.uns["ugrn"]["networks"]["CD14+ Monocyte"]      # source, target, weight, score, rank
 
-All scoring goes through the public API (``api.dataset_from_genes``, ``api.predict_edges``, the method registry's
-``MethodSpec.run``); this module chooses the matrix, the genes and the cells of each group, guards per-group statistics
-and stores the result.
+All scoring goes through the calls behind the public API (``dataset_from_genes``, ``predict.predict_edges``, the
+method registry's ``MethodSpec.run``; ``tl`` imports nothing from ``api``, which re-exports it); this module chooses
+the matrix, the genes and the cells of each group, guards per-group statistics and stores the result.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ import anndata
 import numpy as np
 import pandas as pd
 
-from . import methods as registry
-from .probes import signs
-from .data.anndata_io import all_genes_normalised, dense, median_total, scan_matrix, select_matrix, selected_columns
-from .errors import DataError, ParameterError
-from .export import edge_table
-from .data.readers import first_items, upper_unique
+from .. import methods as registry
+from ..probes import signs
+from ..data.anndata_io import all_genes_normalised, dense, median_total, scan_matrix, select_matrix, selected_columns
+from ..errors import DataError, ParameterError
+from ..export import edge_table
+from ..data.readers import first_items, upper_unique
 
 ALL_CELLS = "all cells"  # the group name of the network over every cell
 DEFAULT_KEY = "ugrn"
@@ -70,12 +70,11 @@ def guess_species(symbols) -> str:
 def _score_without_model(spec, ds, progress) -> pd.DataFrame:
     """Ranked [tf, target, score, label] of a method that reads expression only (no model): the registry's
     ``MethodSpec.run`` on every TF × gene pair of ``ds``, sorted as ``predict.predict_edges`` sorts."""
-    from . import api
-    from .data.pairs import candidate_pairs
+    from ..data.pairs import candidate_pairs
 
     pairs = candidate_pairs(ds, tf_mode="file")
     ctx = registry.ScoringContext(dataset=ds, train_dataset=ds, train_pairs=pairs, progress=progress,
-                                  cache={"sem_options": api.sem_options()})
+                                  cache={})  # SEM methods: SEMOptions() defaults
     out = pairs.assign(score=spec.run(ctx, pairs))
     if not ds.has_ground_truth:
         out["label"] = np.nan
@@ -210,8 +209,13 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
         >>> adata.uns["ugrn"]["networks"]["CD14+ Monocyte"].head(3)   # source, target, weight, score, rank
         >>> adata.write_h5ad("pbmc_grn.h5ad")                            # networks travel with the file
     """
-    from . import api
-    from .scfm.vocab import map_to_vocab
+    from ..data.datasets import dataset_from_genes
+    from ..predict import context_background, predict_edges
+    from ..probes.features import dataset_probes
+    from ..scfm.checkpoint import load_model
+    from ..scfm.vocab import map_to_vocab
+    from ..translator.artifact import Translator
+    from ..config import resolve_translator_dir
 
     spec = registry.get(method)
     if spec.needs_labels and not spec.uses_translator:
@@ -236,11 +240,11 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
     fm = tr = None
     cap = None
     if model:
-        fm = api.load_model(checkpoint, device)
+        fm = load_model(checkpoint, device)
         cap = fm.max_seq_len - 1
         if spec.uses_translator:
             tr = translator if translator is not None and not isinstance(translator, (str, bytes)) and hasattr(
-                translator, "projectors") else api.load_translator(translator)
+                translator, "projectors") else Translator.load(resolve_translator_dir(translator))
 
     # 3. genes
     if genes is not None:
@@ -311,7 +315,7 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
             row["note"] = f"no TF among its {len(kept)} kept genes; no network"
             continue
         sub_ref = None if ref is None else ref[ref["tf"].isin(kept) & ref["target"].isin(kept)]
-        ds = api.dataset_from_genes(
+        ds = dataset_from_genes(
             kept, tfs=None if tfs is None else [t for t in upper_unique(tfs) if t in set(kept)], species=species,
             edges=sub_ref, name=f"{key_added}:{key}", data_dir=data_dir,
             expression=anndata.AnnData(X=Xg[:, keep], var=pd.DataFrame(index=pd.Index(kept))) if expr_dep else None)
@@ -323,9 +327,9 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
             if model:
                 probes = None
                 if signs.sign_probe(spec.name):  # the same probes give the scores and the signs
-                    bg = api.context_background(fm, ds, tr, [spec.name], background, data_dir)
-                    probes = api.probes(fm, ds, tr.params if tr is not None else None, bg)
-                edges = api.predict_edges(fm, ds, tr, method=spec.name, progress=progress, background=background,
+                    bg = context_background(fm, ds, tr, [spec.name], background, data_dir)
+                    probes = dataset_probes(fm, ds, tr.params if tr is not None else None, bg)
+                edges = predict_edges(fm, ds, tr, method=spec.name, progress=progress, background=background,
                                           data_dir=data_dir, probes=probes)
                 if probes is not None:
                     sign = signs.method_signs(probes, edges, spec.name)
@@ -379,8 +383,8 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
 
 def ds_has_tf(genes, tfs, species, data_dir) -> bool:
     """True when ``genes`` hold a TF (``tfs``, or BEELINE's TF list of ``species``)."""
-    from .config import resolve_data_dir
-    from .data.datasets import _species_tfs
+    from ..config import resolve_data_dir
+    from ..data.datasets import _species_tfs
 
     known = set(upper_unique(tfs)) if tfs is not None else _species_tfs(species, resolve_data_dir(data_dir))
     return any(g in known for g in genes)
