@@ -239,7 +239,7 @@ def test_every_page_renders_without_errors(server):
 
 # ----------------------------------------------------------------------------------------------- cells → Compare
 CELLS_FILE = REPO.parent / "shared" / "data" / "scrna" / "pbmc68k_reduced" / "10x_pbmc68k_reduced_scanpy.h5ad"
-CELLS_PAGES = ["home_cells", "network_cells", "compare"]  # screenshots of this flow
+CELLS_PAGES = ["home_cells", "network_cells", "compare", "compare_table", "compare_activity"]  # screenshots of this flow
 
 
 def _pick(page, label: str, option: str) -> None:
@@ -307,11 +307,17 @@ def test_cells_upload_network_and_compare(server):
             _pick(page, "Group B", "CD19+ B")
             settle("Compare two cell types", step="group B")
             page.get_by_role("button", name="▶ Build the |Pearson| networks").click()
-            settle("Compare two cell types", 2, step="build networks")
+            settle("Compare two cell types", 3, step="build networks")  # two graphs and the activity heatmap
             assert not _errors(page), _errors(page)
-            assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2
+            assert page.locator('[data-testid="stPlotlyChart"]').count() == 3
             assert page.locator('[data-testid="stDownloadButton"]').count() == 16
             page.screenshot(path=str(OUT / "compare.png"))
+            page.get_by_text("Differential edges", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
+            time.sleep(0.5)
+            page.screenshot(path=str(OUT / "compare_table.png"))
+            page.get_by_text("TF activity per group", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
+            time.sleep(0.5)
+            page.screenshot(path=str(OUT / "compare_activity.png"))
 
             page.locator('[data-testid="stSidebarNav"]').get_by_text("Network", exact=True).click()
             settle("Predicted network", step="network page")

@@ -66,16 +66,41 @@ def differential(cells, result: dict, group_a: str, group_b: str) -> None:
     with st.spinner(f"Comparing {group_a} with {group_b} (and random halves of one group, for the noise)…"):
         table, stats = _compare_cached(result["key"], group_a, group_b, cells)
     change_col = next((c for c in ("change", "status", "kind", "type") if c in table.columns), None)
-    if stats:
-        st.markdown(" · ".join(f"**{k.replace('_', ' ')}**: {_fmt(v)}" for k, v in stats.items()
-                               if np.ndim(v) == 0))
+    summary_metrics(stats)
     if change_col is not None:
         counts = table[change_col].value_counts()
         kinds = st.multiselect("Kinds of change", list(counts.index), default=list(counts.index), key="cmp_kinds",
                                format_func=lambda k: f"{k} ({counts.get(k, 0):,})")
         table = table[table[change_col].isin(kinds)]
     st.dataframe(figures.table_view(table), hide_index=True, width="stretch", height=360, key="cmp_table")
-    st.caption(f"{len(table):,} edges. " + (stats.get("note", "") if isinstance(stats.get("note"), str) else ""))
+    st.caption(f"{len(table):,} edges, by |Δq| (change of relative rank, 0 = best, 1 = worst); p_null from random "
+               "halves of each group.")
+
+
+# (label, key in tl.compare's summary, its null mean's key, help)
+METRICS = (
+    ("Spearman of ranks", "spearman", "null_spearman_mean", "rank correlation of the edges scored in both groups"),
+    ("Top-edge overlap", "topk_overlap", "null_topk_overlap_mean", "share of the top edges both groups hold"),
+    ("Gained / lost", None, None, "edges among B's top only / A's top only"),
+    ("Sign flipped", "n_flipped", "null_n_flipped_mean", "edges in both top sets with opposite signs"),
+    ("Beyond the null", "n_beyond_null", None, "edges whose rank change exceeds that between random halves"),
+)
+
+
+def summary_metrics(stats: dict) -> None:
+    """``tl.compare``'s summary as a row of metrics, each beside its value between random halves of one group."""
+    if not stats:
+        return
+    for col, (label, key, null, tip) in zip(st.columns(len(METRICS)), METRICS):
+        if key is None:
+            col.metric(label, f"{stats.get('n_gained', 'n/a')} / {stats.get('n_lost', 'n/a')}", help=tip)
+            continue
+        if key not in stats:
+            continue
+        col.metric(label, _fmt(stats[key]), help=tip,
+                   delta=f"halves: {_fmt(stats[null])}" if null and null in stats else None, delta_color="off")
+    st.caption(f"Top {stats.get('top', 'n/a')} edges per group ({stats.get('n_cells_a', '?')} vs "
+               f"{stats.get('n_cells_b', '?')} cells). " + (str(stats.get("note", "")) or ""))
 
 
 def _compare_cached(key: str, group_a: str, group_b: str, cells):
