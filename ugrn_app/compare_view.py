@@ -98,7 +98,8 @@ def summary_metrics(stats: dict) -> None:
         if key not in stats:
             continue
         col.metric(label, _fmt(stats[key]), help=tip,
-                   delta=f"halves: {_fmt(stats[null])}" if null and null in stats else None, delta_color="off")
+                   delta=f"halves: {_fmt(stats[null])}" if null and null in stats else None, delta_color="off",
+                   delta_arrow="off")
     st.caption(f"Top {stats.get('top', 'n/a')} edges per group ({stats.get('n_cells_a', '?')} vs "
                f"{stats.get('n_cells_b', '?')} cells). " + (str(stats.get("note", "")) or ""))
 
