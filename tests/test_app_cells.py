@@ -205,3 +205,34 @@ def test_home_says_how_many_ensembl_ids_it_mapped(tmp_path):
     assert {g.upper() for g in ids} <= set(ds.genes) and "ENSG00000999999" in ds.genes
     at.run()  # shown again on the next rerun (the dataset is not rebuilt)
     assert msg in _texts(at.warning)
+
+
+PBMC4K = DATA / "scrna" / "soupx_pbmc4k_human" / "PBMC_sc_toc.h5ad"
+
+
+@pytest.mark.skipif(not PBMC4K.is_file(), reason=f"{PBMC4K} not found (shared data)")
+def test_raw_counts_with_more_genes_than_the_context():
+    """10x PBMC 4k (2,170 cells × 33,694 genes, raw counts, obs["cell_type"]): more genes than the model's context,
+    so Home says the networks use tl.grn's highly variable genes; the Network page builds one per cell type."""
+    at = AppTest.from_file(str(APP), default_timeout=300)
+    at.run()
+    at.radio(key="home_ds_mode").set_value(cells_ui.CELLS_MODE).run()
+    at.file_uploader(key="home_cells_file").set_value((PBMC4K.name, PBMC4K.read_bytes(), "application/octet-stream"))
+    at.run()
+    _no_exception(at)
+    assert at.radio(key="home_cells_matrix").options == [cells_ui.MATRIX_X]  # no .raw, no layers
+    at.selectbox(key="home_cells_groupby").set_value("cell_type").run()
+    _no_exception(at)
+    assert not at.error, _texts(at.error)
+    assert "33,694 genes are more than the model's context" in _texts(at.info)
+    at.switch_page("app_pages/2_Network.py").run()
+    at.selectbox(key="net_cells_method").set_value(METHOD).run()
+    at.button(key="net_cells_run").click().run()
+    _no_exception(at)
+    assert not at.error, _texts(at.error)
+    groups = at.selectbox(key="net_group").options
+    assert groups[0] == "all cells" and len(groups) == 1 + at.session_state["cells_file"].obs["cell_type"].nunique()
+    key = next(iter(at.session_state["cells_runs"].values()))
+    res = at.session_state["cells_file"].uns[key]
+    assert res["params"]["normalised"].startswith("sc.pp.normalize_total")  # raw counts normalised by the core
+    assert 2 <= res["params"]["n_genes"] <= 500
