@@ -143,6 +143,7 @@ def test_compare_a_group_with_itself_changes_nothing(pbmc_grn):
     assert s["n_beyond_null"] == 0 and (table["p_null"] == 1.0).all()
     # two halves of 129 monocytes disagree: the null is not trivial
     assert len(s["null_spearman"]) == 2 and s["null_spearman_mean"] < 0.99 and s["null_n_lost_mean"] > 0
+    assert s["halves_spearman"] == []  # one group: no between-group halves
 
 
 def test_compare_two_cell_types_against_random_halves(pbmc_grn):
@@ -163,6 +164,7 @@ def test_compare_two_cell_types_against_random_halves(pbmc_grn):
     assert table["delta_q"].abs().is_monotonic_decreasing
     # monocytes and B cells differ more than two halves of one of them
     assert s["spearman"] < s["null_spearman_mean"] and s["topk_overlap"] < s["null_topk_overlap_mean"]
+    assert s["halves_spearman_mean"] < s["null_spearman_mean"] and len(s["halves_spearman"]) == 4
     assert len(s["null_spearman"]) == 4 and s["n_beyond_null"] > 0 and not s["identical_by_construction"]
     again, s2 = tl.compare(pbmc_grn, MONO, B, n_null=2, seed=0)
     pd.testing.assert_frame_equal(table, again)  # seeded
@@ -233,3 +235,27 @@ def test_cli_predict_reads_raw_of_an_h5ad(pbmc68k_path, tmp_path, capsys):
     rc = cli.main(["predict", "--expression", str(pbmc68k_path), "--layer", "counts", "--method", "|Pearson|",
                    "--out", str(out)])
     assert rc != 0 and "layer 'counts' not found" in capsys.readouterr().err
+
+
+def test_pbmc4k_raw_counts_activity_and_compare(data_dir):
+    """The 10x PBMC 4k run (2,170 cells × 33,694 genes, raw UMI counts, sparse): networks per cell type on 300 HVGs,
+    TF activity on a log layer made as scanpy makes it, and B cells against NK cells."""
+    import scanpy as sc
+
+    path = data_dir / PBMC4K
+    if not path.is_file():
+        pytest.skip(f"{path} not in the data directory")
+    adata = _read(path)
+    tl.grn(adata, groupby="cell_type", method="|Pearson|", n_top_genes=300)
+    assert "sc.pp.normalize_total" in adata.uns["ugrn"]["params"]["normalised"]
+    adata.layers["log"] = sc.pp.log1p(sc.pp.normalize_total(adata, inplace=False)["X"])
+    tl.activity(adata, layer="log")
+    score = adata.obsm["score_ulm"]
+    assert score.shape == (adata.n_obs, adata.uns["ugrn_activity"]["n_tfs"]) and score.shape[1] >= 3
+    assert np.isfinite(score.to_numpy()).all()
+    table, s = tl.compare(adata, "B", "NK", n_null=2)
+    assert s["n_cells_a"] == 296 and s["n_cells_b"] == 209 and len(s["null_spearman"]) == 4
+    # at equal cell counts, a B half and an NK half share fewer top edges than two halves of one type
+    assert s["halves_topk_overlap_mean"] < s["null_topk_overlap_mean"] and len(s["halves_topk_overlap"]) == 4
+    assert s["n_gained"] > 0 and s["n_lost"] > 0
+    assert set(table["status"]) <= {"gained", "lost", "flipped", "kept"}

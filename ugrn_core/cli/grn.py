@@ -137,9 +137,12 @@ def cmd_grn(args) -> int:
     for stem, _, info in comparisons:
         line = (f"{info['group_a']} vs {info['group_b']}: " + (info["note"] if info["identical_by_construction"] else
                 f"gained {info['n_gained']}, lost {info['n_lost']}, flipped {info['n_flipped']}, kept {info['n_kept']} "
-                f"of top {info['top']}; beyond the null {info['n_beyond_null']}; Spearman {info['spearman']:.3f} "
-                f"(halves {info.get('null_spearman_mean', float('nan')):.3f}), top-k overlap "
-                f"{info['topk_overlap']:.3f} (halves {info.get('null_topk_overlap_mean', float('nan')):.3f})"))
+                f"of top {info['top']}; beyond the null {info['n_beyond_null']}; Spearman {info['spearman']:.3f}, "
+                f"top-k overlap {info['topk_overlap']:.3f}; halves of a vs b: "
+                f"{info.get('halves_spearman_mean', float('nan')):.3f}, "
+                f"{info.get('halves_topk_overlap_mean', float('nan')):.3f}; halves of one group (null): "
+                f"{info.get('null_spearman_mean', float('nan')):.3f}, "
+                f"{info.get('null_topk_overlap_mean', float('nan')):.3f}"))
         print(f"{line} -> {stem}.tsv", file=sys.stderr)
     if args.write_h5ad is not None:
         print(f"wrote the AnnData with .uns[{tl.DEFAULT_KEY!r}] to {h5ad_out or Path(args.out) / 'cells.h5ad'}",

@@ -79,7 +79,8 @@ def compare(adata: anndata.AnnData, group_a: str, group_b: str, *, key: str = DE
     half with the same genes, TFs, matrix, normalisation and ``min_cells`` guard (``tl.grn(genes=..., tfs=...)``),
     and the same |Δq| is taken over the union of the halves' top sets. ``p_null`` = (1 + #{null |Δq| ≥ |Δq|}) /
     (1 + #null) (empirical, one-sided on |Δq|); ``beyond_null`` = ``p_null < alpha``. Halves have half the cells, so
-    their networks are noisier than a whole group's: the null is conservative (it overstates the noise).
+    their networks are noisier than a whole group's: the null is conservative (it overstates the noise), and the
+    whole groups' Spearman can exceed the halves'; the summary's ``halves_*`` statistics compare at equal cell counts.
 
     Args:
         adata: the AnnData ``tl.grn`` wrote into (same matrix, ``groupby`` column still in ``.obs``).
@@ -102,7 +103,9 @@ def compare(adata: anndata.AnnData, group_a: str, group_b: str, *, key: str = DE
         ``identical_by_construction`` (bool), ``spearman`` (of q over edges scored in both), ``topk_overlap``
         (|top_a ∩ top_b| / top), ``n_gained``, ``n_lost``, ``n_flipped``, ``n_kept``, ``flip_rate`` (flipped / in
         both); the same for the null as ``null_spearman`` … (lists, one value per half pair) and their means
-        ``null_spearman_mean`` …; ``n_beyond_null``; ``n_null``, ``seed``, ``alpha``; ``note`` (text).
+        ``null_spearman_mean`` …; ``halves_spearman``, ``halves_topk_overlap`` (+ ``_mean``): a's half against b's
+        half of the same split (the between-group difference at the null's cell count: compare these with
+        ``null_spearman`` … like for like); ``n_beyond_null``; ``n_null``, ``seed``, ``alpha``; ``note`` (text).
 
     An expression-free method (Ens, VVP, GDT, Emb) gives every group the same network: the table lists its top edges
     as ``kept`` with ``p_null`` 1, ``identical_by_construction`` is True and no null is computed.
@@ -132,20 +135,22 @@ def compare(adata: anndata.AnnData, group_a: str, group_b: str, *, key: str = DE
                                              "network by construction; there is nothing to compare.")
         return _finish(table), summary
 
-    null_abs, null_stats = [], []
+    null_abs, null_stats, matched = [], [], []
     if n_null:
         rng = np.random.default_rng(seed)
         tfs = sorted(set(net_a["source"].astype(str)) | set(net_b["source"].astype(str)))
         genes = [str(g) for g in params["genes"]]
         groups = list(dict.fromkeys([str(group_a), str(group_b)]))
+        cells = {g: _cells(adata, params, g) for g in groups}
+        for g, c in cells.items():
+            if len(c) < 4:
+                raise DataError(f"group {g!r} has {len(c)} cells; the null splits it into two halves: expected ≥ 4")
         total, done = len(groups) * n_null * 2, 0
         say = progress or (lambda d, t, m: None)
-        for g in groups:
-            cells = _cells(adata, params, g)
-            if len(cells) < 4:
-                raise DataError(f"group {g!r} has {len(cells)} cells; the null splits it into two halves: expected ≥ 4")
-            for _ in range(n_null):
-                perm = rng.permutation(cells)
+        for _ in range(n_null):
+            halves = {}
+            for g in groups:
+                perm = rng.permutation(cells[g])
                 half = len(perm) // 2
                 nets = []
                 for part in (np.sort(perm[:half]), np.sort(perm[half:2 * half])):
@@ -155,14 +160,18 @@ def compare(adata: anndata.AnnData, group_a: str, group_b: str, *, key: str = DE
                             min_cells=params["min_cells"], species=params["species"], inplace=False,
                             checkpoint=checkpoint if checkpoint is not None else params["checkpoint_path"] or None,
                             translator=translator, background=params["background"] or "auto")
-                    nets.append(r["networks"].get("all cells"))
+                    net = r["networks"].get("all cells")  # None: the half kept fewer than 2 genes
+                    nets.append(None if net is None else _table(net))
                     done += 1
-                if nets[0] is None or nets[1] is None:
-                    continue  # a half kept fewer than 2 genes: no network
-                ha, hb = _table(nets[0]), _table(nets[1])
-                d, s = _diff(ha, hb, k)
-                null_abs.append(np.abs(d["delta_q"].to_numpy()))
-                null_stats.append(s)
+                halves[g] = nets
+                if nets[0] is not None and nets[1] is not None:
+                    d, st = _diff(nets[0], nets[1], k)
+                    null_abs.append(np.abs(d["delta_q"].to_numpy()))
+                    null_stats.append(st)
+            if len(groups) == 2:  # a's half against b's half: the between-group difference at the null's cell count
+                for x, y in zip(halves[groups[0]], halves[groups[1]]):
+                    if x is not None and y is not None:
+                        matched.append(_diff(x, y, k)[1])
         say(total, total, "null: done")
     if null_abs:
         pool = np.sort(np.concatenate(null_abs))
@@ -175,12 +184,20 @@ def compare(adata: anndata.AnnData, group_a: str, group_b: str, *, key: str = DE
     for name in ("spearman", "topk_overlap", "n_gained", "n_lost", "n_flipped", "n_kept", "flip_rate"):
         vals = [s[name] for s in null_stats]
         summary[f"null_{name}"] = vals
-        summary[f"null_{name}_mean"] = float(np.nanmean(vals)) if vals and not np.all(np.isnan(vals)) else float("nan")
+        summary[f"null_{name}_mean"] = _mean(vals)
+    for name in ("spearman", "topk_overlap"):
+        summary[f"halves_{name}"] = [s[name] for s in matched]
+        summary[f"halves_{name}_mean"] = _mean(summary[f"halves_{name}"])
     summary["n_beyond_null"] = int(table["beyond_null"].sum())
     summary["note"] = (f"null: {len(null_stats)} pairs of random halves of "
                        f"{' and '.join(repr(g) for g in dict.fromkeys([str(group_a), str(group_b)]))}, each re-run "
                        f"with {params['method']}" if null_stats else "no null (n_null=0 or halves without a network)")
     return _finish(table), summary
+
+
+def _mean(vals) -> float:
+    vals = np.asarray(vals, dtype=np.float64)
+    return float(np.nanmean(vals)) if vals.size and not np.isnan(vals).all() else float("nan")
 
 
 def _cells(adata, params, group: str) -> np.ndarray:
