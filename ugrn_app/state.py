@@ -47,6 +47,10 @@ PERSISTENT_WIDGETS = (
     "home_species",
     "home_upload_name",
     "home_paste",
+    "home_cells_matrix",
+    "home_cells_groupby",
+    "home_cells_species",
+    "home_cells_genes",
 )
 
 
@@ -403,6 +407,19 @@ def warnings_shown():
         finally:
             for text in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
                 st.warning(text)
+
+
+@contextlib.contextmanager
+def warnings_kept():
+    """Collect the warnings raised inside the block as one-line messages (distinct, in order) in the list it yields,
+    for a page to show on every rerun (``warnings_shown`` shows them once)."""
+    kept: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield kept
+        finally:
+            kept.extend(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
 
 
 def check_output(path: str | os.PathLike, kind: str, what: str, show: Callable[[str], Any] | None = None) -> bool:
