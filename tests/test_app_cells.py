@@ -18,7 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ugrn_app import cells as cells_ui
-from ugrn_core import api
+from ugrn_core import api, tl
 from ugrn_core.config import resolve_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,7 +69,7 @@ def direct() -> anndata.AnnData:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         a = anndata.read_h5ad(PBMC)
-    api.grn(a, groupby="bulk_labels", method=METHOD, use_raw=True)
+    tl.grn(a, groupby="bulk_labels", method=METHOD, use_raw=True)
     return a
 
 

@@ -1,7 +1,7 @@
 """Streamlit glue for an uploaded AnnData (``.h5ad`` / ``.loom``): read it, choose its matrix and ``groupby`` column,
 and run ``ugrn_core.tl`` on it (one network per cell group) for the Network and Compare pages. No science here: the
 reader is ``api.read_cells``, the value check, normalisation, gene choice and per-group networks are
-``api.grn``'s; which methods read the cells comes from the method registry (``reads_cells``).
+``tl.grn``'s; which methods read the cells comes from the method registry (``reads_cells``).
 
 Session state:
 
@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from ugrn_core import api
+from ugrn_core import api, tl
 
 from . import figures, state
 
@@ -31,7 +31,7 @@ MATRIX_X = "X"
 MATRIX_RAW = ".raw (values before scaling)"
 LAYER_PREFIX = "layer: "
 NO_GROUPS = "(none: all cells together)"
-ALL_CELLS = "all cells"  # tl.grn's name of the network over every cell (its first summary row)
+ALL_CELLS = api.ALL_CELLS  # tl.grn's name of the network over every cell (its first summary row)
 MAX_CATEGORIES = 60  # obs columns with more distinct values are not offered as groupby (cell ids, counts, scores)
 
 
@@ -134,7 +134,7 @@ def active() -> Cells | None:
 
 
 def run_grn(cells: Cells, method: str, ctx, button_key: str) -> dict | None:
-    """``api.grn`` of ``cells`` with ``method`` (one network per group), written into the session's AnnData under
+    """``tl.grn`` of ``cells`` with ``method`` (one network per group), written into the session's AnnData under
     its own ``uns`` key, run once per (cells, method, translator, checkpoint) when the user presses the button
     (``button_key``). Returns ``adata.uns[key]`` plus ``"key"``; None while not run yet, or after showing the core's
     input error."""
@@ -157,7 +157,7 @@ def run_grn(cells: Cells, method: str, ctx, button_key: str) -> dict | None:
         bar, cb = state.progress_callback(f"{method}: one network per group of “{cells.name}”")
         with state.warnings_shown():
             out = state.safe_call(
-                f"networks of {cells.name}", api.grn, cells.adata, genes=cells.genes or None,
+                f"networks of {cells.name}", tl.grn, cells.adata, genes=cells.genes or None,
                 groupby=cells.groupby, method=method, use_raw=cells.use_raw, layer=cells.layer,
                 checkpoint=ss["ckpt_path"] or None, translator=ctx.translator, species=cells.species,
                 key_added=key, progress=cb)

@@ -9,9 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ugrn_core import api
+from ugrn_core import api, tl
 
-from . import cells as cells_ui
 from . import figures, state
 
 ONLY, BOTH = "only in this group's top edges", "in both groups' top edges"
@@ -108,7 +107,7 @@ def _compare_cached(key: str, group_a: str, group_b: str, cells):
     store = st.session_state.setdefault("cmp_results", {})
     run = (st.session_state.get("cells_key"), key, group_a, group_b)
     if run not in store:
-        store[run] = api.compare(cells.adata, group_a, group_b, key=key)
+        store[run] = tl.compare(cells.adata, group_a, group_b, key=key)
     return store[run]
 
 
@@ -139,14 +138,14 @@ def activity_heatmap(cells, result: dict, group_a: str, group_b: str) -> None:
     if activity is None:
         st.info("TF activities (ugrn_core.tl.activity) are not in this installation yet.")
         return
-    which = st.radio("Network the activities are computed with", [group_a, group_b, cells_ui.ALL_CELLS],
+    which = st.radio("Network the activities are computed with", [group_a, group_b, api.ALL_CELLS],
                      horizontal=True, key="cmp_act_net")
     store = st.session_state.setdefault("cmp_activity", {})
     run = (st.session_state.get("cells_key"), result["key"], which)
     if run not in store:
         with st.spinner(f"TF activities of every cell (decoupler ulm on the network of {which})…"):
             out = state.safe_call("TF activity", activity, cells.adata, key=result["key"],
-                                  group=None if which == cells_ui.ALL_CELLS else which, use_raw=cells.use_raw,
+                                  group=None if which == api.ALL_CELLS else which, use_raw=cells.use_raw,
                                   layer=cells.layer, copy=True)
         if out is None:
             return

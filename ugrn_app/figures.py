@@ -14,13 +14,14 @@ import plotly.graph_objects as go
 
 from ugrn_core import api
 
+from . import MAX_GRAPH_EDGES
+
 EXPORT_COLUMNS = api.export.COLUMNS
 STATUS_TP, STATUS_FP, STATUS_NA = "true positive", "false positive", "no ground truth"
 STATUS_COLORS = {STATUS_TP: "#1a9850", STATUS_FP: "#d73027", STATUS_NA: "#4575b4"}
 DIRECTION_COLORS = ("#1f77b4", "#ff7f0e")
 TF_COLOR, TARGET_COLOR = "#e6550d", "#6baed6"
 PAPER_LABEL = "paper-reported (scGPT_human, UGRN paper Table 1)"
-MAX_GRAPH_EDGES = 3000
 
 
 def _pretty_direction(direction: str, source: str, target: str) -> str:

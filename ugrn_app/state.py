@@ -28,7 +28,7 @@ import streamlit as st
 
 from ugrn_core import api
 
-from . import REPO_ROOT, RESULTS_DIR
+from . import MAX_GRAPH_EDGES, REPO_ROOT, RESULTS_DIR
 
 check_allowed_path, UGRNInputError = api.check_allowed_path, api.UGRNInputError
 DEFAULT_DATASET = os.environ.get("UGRN_APP_DATASET", "STRING/mHSC-L/500")
@@ -320,10 +320,8 @@ def pair_probabilities(
 
 @st.cache_data(show_spinner="Laying out the network…", max_entries=32)
 def layout_cached(ckpt_id: str, ds_key: str, tr_key: str, method: str, _edges: pd.DataFrame) -> pd.DataFrame:
-    from .figures import MAX_GRAPH_EDGES, graph_layout
-
     top = _edges.sort_values("score", ascending=False, kind="stable").head(MAX_GRAPH_EDGES)
-    return graph_layout(top)
+    return api.graph_layout(top)
 
 
 def params_json(params) -> str:

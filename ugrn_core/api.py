@@ -46,13 +46,13 @@ from .scfm.corpus import barely_seen
 from .scfm.model import ScFM
 from .scfm.vocab import VocabMapping, map_to_vocab
 from .tl._downstream import activity, hubs
-from .tl._store import get_network
+from .tl._store import ALL_CELLS, get_network
 from .translator.artifact import DEFAULT_METHODS as DEFAULT_TRAIN_METHODS
 from .translator.artifact import Translator, load_translator, projectors_needed
 from .sem.scoring import quick_settings as sem_quick_settings
 from .sem.scoring import sem_options
 
-__all__ = ["activity", "ASSETS_DIR", "auprc_figure", "available_methods", "Background", "barely_seen",
+__all__ = ["activity", "ALL_CELLS", "ASSETS_DIR", "auprc_figure", "available_methods", "Background", "barely_seen",
            "BenchmarkResult", "BUNDLED", "BUNDLED_TABLES", "cached_probes", "check_allowed_path",
            "check_writable_output", "context_background", "context_warning", "curves",
            "dataset_from_files", "dataset_from_genes", "DatasetProbes", "DEFAULT_BENCHMARK", "DEFAULT_CHECKPOINT",
