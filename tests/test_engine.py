@@ -55,7 +55,7 @@ def test_scheduler_text_is_parsed():
             parse_scheduler(bad)
 
 
-def test_probes_on_two_workers_equal_the_serial_ones_and_resume(fm, data_dir, tmp_path, monkeypatch, client):
+def test_probes_on_two_workers_equal_the_serial_ones_and_resume(fm, data_dir, tmp_path, monkeypatch, capsys, client):
     monkeypatch.setenv("UGRN_CACHE_DIR", str(tmp_path / "serial"))
     serial = {}
     for name in DATASETS[:2]:
@@ -75,6 +75,14 @@ def test_probes_on_two_workers_equal_the_serial_ones_and_resume(fm, data_dir, tm
     assert len(files) == 2
     again = engine.run_probes(fm, DATASETS, ["VVP"], PARAMS, data_dir)  # a rerun finds the cache: no task
     assert [r["worker"] for r in again] == ["cache", "cache"] and _files(tmp_path / "cluster", "VVP-*.npy") == files
+    # the command line: `ugrn probe --scheduler local:1` finds both gene sets cached (the serial command's lines)
+    from ugrn_core.cli import main
+
+    capsys.readouterr()
+    assert main(["probe", "--datasets", ",".join(DATASETS), "--probes", "VVP", "--target-values", "40",
+                 "--device", "cpu", "--scheduler", "local:1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["STRING/mHSC-L/500: VVP over 554 genes (cached)", "STRING/mDC/500: VVP over 814 genes (cached)"]
 
 
 def _kill_a_busy_worker(client, deadline_s: float = 240.0) -> tuple[int, list[str]]:
