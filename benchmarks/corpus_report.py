@@ -234,6 +234,11 @@ for m in broad_all_w128 broad_notest_w128 beeline_notest_w128; do
 done
 ```
 
+The whole grid of the issue (corpus old / broad × with / without the test cell types × Emb, VVP, GDT, Ens,
+Origin-Pert, Tables 1 and 2, twins and degree prior, 5 seeds) runs resumably with
+`python -m benchmarks.corpus_grid` (models at width 64 under `/work/models`; first results and wall times in
+`benchmarks/results/corpus_models.md`).
+
 Choose the bundled model on Table 2, report it on Table 1. A width-128 model on this vocabulary is over the
 {BUDGET_MB:.0f} MB budget in fp32 (table above): bundle width 64, or store fp16, or use the "expressed in ≥ 1 cell"
 vocabulary (then untrained TF-list tokens only).

@@ -148,3 +148,27 @@ def test_gene_list_with_ensembl_ids_becomes_symbols():
         ds = dataset_from_genes(["ENSG00000102145", "ENSG00000162367", "ENSG00000105610", "SPI1"])
     assert ds.genes == ["GATA1", "TAL1", "KLF1", "SPI1"]
     assert {"GATA1", "TAL1", "KLF1", "SPI1"} <= set(ds.tfs)
+
+
+def test_corpus_grid_averages_per_training_source_then_over_sources():
+    """benchmarks/corpus_grid.summarise: Table 2 numbers are the mean over training sources of each source's mean
+    over its test datasets (a source with many tests does not outweigh one with few), per seed, then over seeds;
+    the margins are per seed."""
+    from benchmarks.corpus_grid import summarise
+
+    rows = []
+    for seed, shift in ((0, 0.0), (1, 0.02)):
+        # source A: 3 test datasets at 0.6; source B: 1 test dataset at 0.8 → per seed (0.6 + 0.8) / 2 = 0.7, not 0.65
+        for train, tests, auprc in (("A", ["t1", "t2", "t3"], 0.6), ("B", ["t4"], 0.8)):
+            for test in tests:
+                for method, value in (("VVP", auprc + shift), ("VVP (twin)", 0.5), ("Degree prior", 0.55)):
+                    rows.append(dict(model="m", table="table2", grid_method="VVP", train=train, test=test, seed=seed,
+                                     negatives="uniform", method=method, view="all", AUPRC=value))
+    rows.append(dict(rows[0], view="unseen genes", AUPRC=0.0))  # other views and negatives are left out
+    rows.append(dict(rows[0], negatives="tf-positive", AUPRC=0.0))
+    s = summarise(pd.DataFrame(rows)).iloc[0]
+    assert (s["model"], s["table"], s["method"], s["seeds"], s["trains"], s["tests"]) == ("m", "table2", "VVP", 2, 2, 4)
+    assert s["AUPRC"][0] == pytest.approx(0.71, abs=1e-12)  # seeds 0.70 and 0.72
+    assert s["AUPRC"][1] == pytest.approx(np.std([0.70, 0.72], ddof=1), abs=1e-12)
+    assert s["− twin"][0] == pytest.approx(0.21, abs=1e-12)
+    assert s["− degree prior"][0] == pytest.approx(0.16, abs=1e-12)

@@ -212,3 +212,29 @@ def test_pretraining_continues_from_a_checkpoint(tmp_path, capsys):
     ds.expression.write_h5ad(tmp_path / "sim.h5ad")
     assert cli.main(["pretrain", "--h5ad", str(tmp_path / "sim.h5ad"), "--out", str(tmp_path / "d"), "--nheads", "3"]) == 2
     assert "3 attention heads do not divide width 64" in capsys.readouterr().err and not (tmp_path / "d").exists()
+
+
+def test_pretrain_storage_fp16_from_the_cli(tmp_path, capsys):
+    """`ugrn pretrain --storage fp16` writes fp16 weights (half the file), records it, and the folder loads as fp32
+    and continues pretraining (--init-checkpoint)."""
+    import json
+
+    import torch
+
+    from ugrn_core import cli, scfm
+
+    _small(0).expression.write_h5ad(tmp_path / "sim.h5ad")
+    base = ["pretrain", "--h5ad", str(tmp_path / "sim.h5ad"), "--steps", "5", "--seq-len", "16", "--batch-size", "4",
+            "--save-every", "0", "--device", "cpu"]
+    assert cli.main(base + ["--out", str(tmp_path / "h"), "--storage", "fp16"]) == 0
+    assert cli.main(base + ["--out", str(tmp_path / "f")]) == 0
+    raw = torch.load(tmp_path / "h" / "best_model.pt", weights_only=True)
+    assert {v.dtype for v in raw.values() if v.is_floating_point()} == {torch.float16}
+    assert json.loads((tmp_path / "h" / "args.json").read_text())["weights_storage"] == "fp16"
+    assert "--storage fp16" in json.loads((tmp_path / "h" / "training_summary.json").read_text())["command"]
+    ratio = (tmp_path / "h" / "best_model.pt").stat().st_size / (tmp_path / "f" / "best_model.pt").stat().st_size
+    assert ratio < 0.6, ratio
+    fm = scfm.load_checkpoint(tmp_path / "h", device="cpu")
+    assert {p.dtype for p in fm.model.parameters()} == {torch.float32}
+    assert cli.main(base + ["--out", str(tmp_path / "h2"), "--init-checkpoint", str(tmp_path / "h")]) == 0
+    assert json.loads((tmp_path / "h2" / "args.json").read_text())["pretrain_steps"] == 10
