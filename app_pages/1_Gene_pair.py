@@ -120,8 +120,9 @@ with pred_box:
             f"**First pair of this gene set:** the translator standardises each feature against the whole gene set, "
             f"so the {' + '.join(todo)} statistics of {state.dataset_label(ctx.ds_key)} are estimated once from a "
             f"fixed sample of {api.PairProbes.sample_lines} genes' probes ({api.format_seconds(est)} on this device, "
-            f"{ctx.fm.device.type}) and cached on disk; every other pair then takes about a second. Once the Network "
-            "page has probed the whole set, pairs use its exact statistics."
+            f"{ctx.fm.device.type}) and cached on disk; every other pair then takes about a second. Sampled "
+            "statistics keep the ranking of pairs but can move a probability by a few hundredths or more; once the "
+            "whole set's probes are cached, pairs read those."
         )
     probs = state.pair_probabilities(
         ctx.ckpt_id, ctx.ds_key, ctx.tr_key, source, target, tuple(want), ctx.fm, ctx.ds, ctx.translator, note
