@@ -22,14 +22,14 @@ Blocks are cached under their own keys (the TFs and sample rows enter them).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .. import methods
-from .cache import cache_key
 
 #: Target genes whose full Jacobian rows estimate the "context-z" statistics of a GDT block (fixed random sample).
 SAMPLE_ROWS = 64
@@ -73,13 +73,13 @@ def sample_rows(n: int, size: int | None = None) -> np.ndarray:
 
 def plan(probes, probe: str, tfs: np.ndarray | None = None) -> dict | None:
     """Model work of a block of ``probe`` for TF probe indices ``tfs`` (default: the dataset's TFs in the context),
-    or None when the whole array is used instead (see the module doc).
+    or None when the whole array is used instead (see the module doc). ``probe`` must be a Jacobian probe (its
+    owner's ``MethodSpec.jacobian_block``; ``DatasetProbes`` asks the registry before calling).
 
     Returns: dict with ``tfs`` and ``rows`` (int64 ascending probe indices: Jacobian columns for ``tfs``, Jacobian
     rows for ``rows`` = ``tfs`` ∪ the statistics sample), ``backward`` and ``columns`` (model passes in all).
     """
-    if probe not in methods.probe_names() or not methods.probe_owner(probe).jacobian_block \
-            or getattr(probes, "rows", "auto") == "full" or probes.params.feature_norm == "context-rank":
+    if getattr(probes, "rows", "auto") == "full" or probes.params.feature_norm == "context-rank":
         return None
     if probe in probes._mem or probes.is_cached(probe):
         return None
@@ -121,8 +121,8 @@ def block(probes, probe: str, pairs: pd.DataFrame, progress=None) -> ProbeBlock 
         return None
     tfs, rows = p["tfs"], p["rows"]
     names = [probes.tokens[i] for i in probes.scored]
-    key = cache_key(probe + "-block", probes._key(probe), {"tfs": [names[i] for i in tfs],
-                                                           "rows": [names[i] for i in rows]})
+    blob = json.dumps([probe + "-block", probes._key(probe), [names[i] for i in tfs], [names[i] for i in rows]])
+    key = hashlib.sha256(blob.encode()).hexdigest()[:16]  # the whole array's key + the TFs and rows
     if key in probes._mem:  # this object computed or read it before
         return probes._mem[key]
     meta = {"probe": probe, "block": True, "n_tfs": len(tfs), "n_rows": len(rows), "n_genes": len(probes.tokens),

@@ -206,7 +206,7 @@ class DatasetProbes:
         fwd = bwd = 0
         total = 0.0
         for probe in probes:
-            block = blocks.plan(self, probe)  # only the TF rows and columns (issue 28), when cheaper
+            block = self._jacobian_block(probe) and blocks.plan(self, probe)  # TF rows and columns only (issue 28)
             if block:
                 total += blocks.estimate_seconds(self, block)
                 continue
@@ -250,11 +250,16 @@ class DatasetProbes:
         Raises: KeyError for genes outside the context.
         """
         i, j = self.probe_index(pairs["tf"]), self.probe_index(pairs["target"])
-        block = blocks.block(self, probe, pairs, progress)  # only the entries these pairs read, when cheaper
+        block = self._jacobian_block(probe) and blocks.block(self, probe, pairs, progress)  # when cheaper
         if block is not None:
             return block.features(i, j)
         P = self.normalised_probe(probe, progress)
         return np.concatenate([P[:, i, j].T, P[:, j, i].T], axis=1).astype(np.float32)
+
+    @staticmethod
+    def _jacobian_block(probe: str) -> bool:
+        """True when ``probe``'s pair features may come from its TF rows and columns only (``blocks``)."""
+        return probe in methods.probe_names() and methods.probe_owner(probe).jacobian_block
 
     def normalised_probe(self, probe: str, progress: ProgressFn | None = None) -> np.ndarray:
         """Probe array ``probe`` after ``normalise_probe`` with ``params.feature_norm``, float32 (K, S, S), kept in
