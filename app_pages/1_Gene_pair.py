@@ -111,16 +111,17 @@ with pred_box:
         help=state.method_help(zs_available) + "\n\nComputes extra probes the first time.",
     ):
         want += zs_available
-    todo, est = api.pair_probe_cost(ctx.fm, ctx.ds, ctx.translator, want)
-    note = ""
-    if todo:  # first pair of this gene set: the whole set is probed once (feature normalisation needs every pair)
-        note = (f" — one-off {' + '.join(todo)} probes of all {state.dataset_label(ctx.ds_key)} pairs, "
+    todo, est = api.pair_probe_cost(ctx.fm, ctx.ds, ctx.translator, want, pair=(source, target))
+    note = f" — {api.format_seconds(est)}" if est else ""
+    if todo:  # first pair of this gene set: context statistics sampled once (the fast pair path), then cached
+        note = (f" — one-off {' + '.join(todo)} context statistics of {state.dataset_label(ctx.ds_key)}, "
                 f"{api.format_seconds(est)}; cached for every pair of the set")
         first_run = st.info(
-            f"**First pair of this gene set:** the probabilities need the {' + '.join(todo)} probes of every TF × gene "
-            f"pair of {state.dataset_label(ctx.ds_key)} (the translator normalises each feature against all candidate "
-            f"pairs). This runs once, {api.format_seconds(est)} on this device ({ctx.fm.device.type}), and is cached "
-            "on disk: every other pair of the set, and the Network page, then take seconds."
+            f"**First pair of this gene set:** the translator standardises each feature against the whole gene set, "
+            f"so the {' + '.join(todo)} statistics of {state.dataset_label(ctx.ds_key)} are estimated once from a "
+            f"fixed sample of {api.PairProbes.sample_lines} genes' probes ({api.format_seconds(est)} on this device, "
+            f"{ctx.fm.device.type}) and cached on disk; every other pair then takes about a second. Once the Network "
+            "page has probed the whole set, pairs use its exact statistics."
         )
     probs = state.pair_probabilities(
         ctx.ckpt_id, ctx.ds_key, ctx.tr_key, source, target, tuple(want), ctx.fm, ctx.ds, ctx.translator, note

@@ -227,3 +227,63 @@ def test_bin_values_rank_based():
     np.testing.assert_array_equal(b[0], [0, 13, 38, 38, 50])  # ceil(rank_max / 4 * 50) with ties → max rank
     np.testing.assert_array_equal(b[1], 0)
     np.testing.assert_array_equal(scfm.bin_values(np.log1p(x)), b)  # monotone transforms give the same bins
+
+
+def test_fp16_storage_halves_the_file_and_loads_back_as_fp32(fm, tmp_path):
+    """fp16-stored weights (scGPT layout) load as fp32 and reconstruct like the fp32 checkpoint.
+
+    Tolerance: each stored weight is rounded to fp16 (relative error ≤ 2⁻¹¹ ≈ 4.9e-4 for normal values; weights
+    below 6e-5 are subnormal and keep ~1e-8 absolute error); through the 2-layer model the reconstruction M(x) moves
+    by about that relative amount of its largest value (measured on the bundled model: 0.026 of 42.6 bins, 6e-4).
+    Hence |Δ| ≤ 3e-3 · max|M(x)|, about 0.13 of a bin — a wrong or unloaded weight moves outputs by whole bins.
+    """
+    from ugrn_core.bench.controls import make_twin
+
+    src = fm.path
+    half = scfm.convert_checkpoint(src, tmp_path / "fp16")
+    raw = torch.load(half / "best_model.pt", weights_only=True)
+    assert {v.dtype for v in raw.values() if v.is_floating_point()} == {torch.float16}
+    assert any("self_attn.Wqkv.weight" in k for k in raw)  # official (flash-attn) key names kept
+    assert json.loads((half / "args.json").read_text())["weights_storage"] == "fp16"
+    assert json.loads((half / "vocab.json").read_text()) == json.loads((src / "vocab.json").read_text())
+    ratio = (half / "best_model.pt").stat().st_size / (src / "best_model.pt").stat().st_size
+    assert 0.45 < ratio < 0.55, ratio  # 2 of 4 bytes per parameter, plus the same small zip overhead
+
+    fm16 = scfm.load_checkpoint(half, device="cpu")
+    assert {p.dtype for p in fm16.model.parameters()} == {torch.float32}
+    assert fm16.checkpoint_id != fm.checkpoint_id  # its probes are cached apart from the fp32 model's
+    genes = fm.genes[:300]
+    ids = fm.token_ids(genes)
+    rng = np.random.default_rng(0)
+    x = np.where(rng.random((8, 300)) < 0.5, 0, rng.integers(1, 51, (8, 300))).astype(np.float32)
+    ref, got = fm.reconstruct(ids, x), fm16.reconstruct(ids, x)
+    scale = float(np.abs(ref).max())
+    assert scale > 1.0
+    np.testing.assert_allclose(got, ref, rtol=0, atol=3e-3 * scale)
+    emb = fm.embeddings(ids)  # fp16 rounding of the embedding table: ≤ 2⁻¹¹ of its largest entry
+    np.testing.assert_allclose(fm16.embeddings(ids), emb, rtol=0, atol=2 ** -11 * float(np.abs(emb).max()))
+
+    # back to fp32: the fp16 values exactly, the storage key gone; an fp16 source's twin is stored in fp16 too
+    back = scfm.convert_checkpoint(half, tmp_path / "fp32", storage="fp32")
+    assert "weights_storage" not in json.loads((back / "args.json").read_text())
+    for k, v in torch.load(back / "best_model.pt", weights_only=True).items():
+        assert v.dtype == (torch.float32 if v.is_floating_point() else raw[k].dtype) and torch.equal(v, raw[k].to(v.dtype))
+    twin = make_twin(half, tmp_path / "twin")
+    assert torch.load(twin / "best_model.pt", weights_only=True)["encoder.embedding.weight"].dtype == torch.float16
+    scfm.load_checkpoint(twin, device="cpu")
+
+
+def test_fp16_storage_refuses_overflow_and_unknown_storage(tiny_model, tmp_path):
+    from ugrn_core.errors import CheckpointError, ParameterError
+
+    model, vocab, args = tiny_model
+    path = scfm.save_checkpoint(model, vocab, args, tmp_path / "ok", storage="fp16")
+    assert scfm.load_checkpoint(path, device="cpu").vocab == vocab
+    big = copy.deepcopy(model)
+    with torch.no_grad():
+        big.decoder.fc[0].weight[0, 0] = 1e5  # beyond fp16's largest value, 65504
+    with pytest.raises(CheckpointError, match=r"decoder\.fc\.0\.weight.*overflows fp16"):
+        scfm.save_checkpoint(big, vocab, args, tmp_path / "big", storage="fp16")
+    assert not (tmp_path / "big").exists()
+    with pytest.raises(ParameterError, match=r"storage 'bf16'; expected one of \['fp32', 'fp16'\]"):
+        scfm.save_checkpoint(model, vocab, args, tmp_path / "bad", storage="bf16")

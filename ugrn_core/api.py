@@ -37,6 +37,7 @@ from .predict import (DEFAULT_METHOD, Network, context_background, graph_layout,
 from .predict import expression_network as expression_net
 from .probes.background import Background
 from .probes.features import DatasetProbes, dataset_probes
+from .probes.pairs import PairProbes, check_pair_genes, pair_probes
 from .probes.params import ProbeParams
 from .scfm.checkpoint import load_model
 from .scfm.corpus import barely_seen
@@ -56,7 +57,8 @@ __all__ = ["ASSETS_DIR", "auprc_figure", "available_methods", "Background", "bar
            "export", "expression_network", "fmt_p", "format_seconds", "graph_layout", "GRNDataset", "list_datasets",
            "load_beeline", "load_benchmark", "load_model", "load_translator", "load_unseen_genes", "main_table",
            "methods", "MethodSpec", "missed_edges", "Network", "network", "node_degrees", "pair_curves",
-           "pair_probe_cost", "paired_tests", "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR", "np_sweep",
+           "pair_probe_cost", "paired_tests", "pair_probes", "PairProbes", "paper_infosem_table", "paper_table",
+           "PAPER_TABLES_DIR", "np_sweep",
            "predict_edges", "predict_pairs", "ProbeParams", "probes", "probes_for_methods", "projectors_needed",
            "read_cells", "read_edge_list", "read_expression", "read_gene_list", "read_network",
            "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir", "run_benchmark", "run_unseen_genes",
@@ -226,32 +228,42 @@ def available_methods(ds: GRNDataset, translator: Translator | None) -> list[str
 
 
 def predict_pairs(fm: ScFM, ds: GRNDataset, translator: Translator, pairs: pd.DataFrame, methods=None, progress=None,
-                  background="auto") -> pd.DataFrame:
+                  background="auto", fast: bool = True) -> pd.DataFrame:
     """Scores of ``methods`` (default ``available_methods``) for ``pairs`` (columns tf, target); see ``score_pairs``.
     ``background`` as in ``predict_edges`` (the default puts a short gene list in the translator's training context
-    unless a method needs expression), so a pair scores as it does in the Network view."""
+    unless a method needs expression), so a pair scores as it does in the Network view.
+
+    ``fast`` (default): the fast pair path (``pair_probes``): only the model rows the pairs' genes need, and
+    "context-z" statistics sampled once per gene set (cached) unless the full probes are cached, whose exact
+    statistics are then used (scores equal to the full path's). ``fast=False``: the full path (every pair of the set
+    probed first).
+    Raises: DataError naming a gene of ``pairs`` that is not in ``ds`` or not in the checkpoint vocabulary; as
+    ``score_pairs`` otherwise."""
     if methods is None:
         methods = available_methods(ds, translator)
     bg = context_background(fm, ds, translator, methods, background)
-    return score_pairs(probes(fm, ds, translator.params, bg), pairs, methods, translator, progress)
+    p = pair_probes(fm, ds, translator.params, bg) if fast else probes(fm, ds, translator.params, bg)
+    check_pair_genes(p, list(pairs["tf"]) + list(pairs["target"]))
+    return score_pairs(p, pairs, methods, translator, progress)
 
 
-def pair_probe_cost(fm: ScFM, ds: GRNDataset, translator: Translator, methods=None, background="auto"):
-    """What scoring any pair of ``ds`` with ``methods`` (as ``predict_pairs`` does) still has to compute.
+def pair_probe_cost(fm: ScFM, ds: GRNDataset, translator: Translator, methods=None, background="auto",
+                    pair=None):
+    """What scoring pairs of ``ds`` with ``methods`` on the fast pair path (``predict_pairs``) still computes.
 
-    The translator's context-z feature normalisation needs statistics over every candidate pair, so the first pair
-    scored probes the whole gene set (every TF × gene pair); the arrays are then cached on disk for every pair of the
-    set and for the Network view.
-
-    Returns: (probe names not yet cached, e.g. ["VVP", "GDT"]; estimated wall seconds on ``fm``'s device, 0.0 when
-    everything is cached), the estimate from ``estimate_probe_seconds``.
+    Returns: (the probes with a one-off computation left for this gene set: their sampled "context-z" statistics,
+    or the full array for a probe read from no lines (e.g. Pert), display order; estimated wall seconds on ``fm``'s
+    device for that plus, when ``pair`` = (gene, gene) is given, the model rows of that pair's lines; 0.0 when
+    nothing is left), the estimate from ``PairProbes.estimate_pair_seconds``.
     """
     if methods is None:
         methods = available_methods(ds, translator)
     bg = context_background(fm, ds, translator, methods, background)
-    p = probes(fm, ds, translator.params, bg)
-    todo = [name for name in probes_for_methods(methods) if not p.is_cached(name)]
-    return todo, (estimate_probe_seconds(fm, [ds], todo, translator.params, bg) if todo else 0.0)
+    p = pair_probes(fm, ds, translator.params, bg)
+    need = probes_for_methods(methods)
+    todo = [name for name in need if p.one_off(name)]
+    genes = [g for g in (pair or ()) if g in set(p.genes)]
+    return todo, p.estimate_pair_seconds(need, genes)
 
 
 def load_benchmark(path) -> BenchmarkResult:

@@ -34,6 +34,7 @@ def make_twin(checkpoint: str | os.PathLike, out: str | os.PathLike, seed: int =
     architecture, vocabulary, folder name and seed: a longer-trained checkpoint in the same folder keeps its twin.
     Written atomically.
     Its ``checkpoint_id`` (a content hash) differs from the source's, so its probes are cached separately.
+    A source stored in fp16 (``args.json`` ``weights_storage``) gets a twin stored in fp16 too (same weight rounding).
 
     Raises: FileNotFoundError when ``checkpoint`` lacks args.json / vocab.json.
     """
@@ -57,7 +58,8 @@ def make_twin(checkpoint: str | os.PathLike, out: str | os.PathLike, seed: int =
     # architecture and vocabulary in a folder of the same name share one twin (and its cached probes)
     twin_args = dict({k: v for k, v in args.items() if k != "init_checkpoint_id"}, twin_of=str(src.name),
                      twin_seed=int(seed), pretrain_steps=0)
-    return save_checkpoint(model, vocab, twin_args, out)
+    twin_args.pop("weights_storage", None)  # written back by save_checkpoint when the source is stored in fp16
+    return save_checkpoint(model, vocab, twin_args, out, storage=str(args.get("weights_storage", "fp32")))
 
 
 def shuffle_labels(pairs: pd.DataFrame, seed: int) -> pd.DataFrame:

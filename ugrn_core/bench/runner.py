@@ -16,7 +16,7 @@ from .suite import Suite, environment, suite_config
 def run_preset(name: str, fm, out, twin_fm=None, data_dir=None, sizes=(500,), seeds=None, negatives=None,
                controls=None, peers=None, methods=None, command: str = "", progress=None, include_train_cell=None,
                twin_methods=None, order: str = "forward", train_states: dict | None = None,
-               train_options: dict | None = None):
+               train_options: dict | None = None, engine=None):
     """Run preset ``name`` (cells cached under ``out/cells``, shared by every preset written under ``out``, so an
     interrupted run resumes and a cell two tables share is computed once) and write its folder ``out/<name>``
     (``report.write_preset``). Returns (rows DataFrame, folder Path).
@@ -24,8 +24,9 @@ def run_preset(name: str, fm, out, twin_fm=None, data_dir=None, sizes=(500,), se
     ``train_states``: a dict shared by the presets of one process (``Suite``), so translators are fitted once.
     ``twin_fm`` None skips the twin rows. ``order``: "forward" or "reverse" (``Suite.run``: a second process on the
     same ``out`` with the other order shares the work). ``train_options``: projector training options other than
-    epochs (``SuiteConfig.train_options``; None = ``translator.DEFAULT_OPTIONS``). Other arguments override the
-    preset's ``SuiteConfig`` (``suite_config``).
+    epochs (``SuiteConfig.train_options``; None = ``translator.DEFAULT_OPTIONS``). ``engine``: an ``engine.Engine``
+    (a Dask cluster) that first writes the missing cells as tasks (probes, translators, cells); the serial pass then
+    only reads them. Other arguments override the preset's ``SuiteConfig`` (``suite_config``).
     """
     t0 = time.perf_counter()
     cfg = suite_config(name, seeds, negatives, controls, peers, methods, twin_methods)
@@ -37,6 +38,8 @@ def run_preset(name: str, fm, out, twin_fm=None, data_dir=None, sizes=(500,), se
     suite = Suite(fm, cfg, folder, twin_fm=twin_fm, data_dir=data_dir, progress=progress,
                   cells_dir=Path(out) / "cells", train_states=train_states)
     js = jobs(name, list_datasets(data_dir), sizes, cfg.include_train_cell)
+    if engine is not None:
+        engine.run_suite(suite, js)
     rows = suite.run(js, order=order)
     meta = {"preset": name, "title": PRESETS[name].title, "command": command,
             "train": js[0][0] if len({t for t, _, _ in js}) == 1 else f"{len(js)} training datasets",

@@ -312,7 +312,9 @@ class Suite:
 
     @staticmethod
     def _read_cell(path: Path) -> pd.DataFrame:
-        df = pd.read_csv(path)
+        # round_trip: the float64 metrics read back exactly as computed (pandas' default parser is off by an ulp), so
+        # a resumed or distributed run's rows equal a fresh serial run's
+        df = pd.read_csv(path, float_precision="round_trip")
         df["note"] = df["note"].fillna("")
         return df
 
@@ -374,6 +376,38 @@ class Suite:
         or None when ``block`` is False and another process holds it. The caller closes it to release."""
         return lock_file(self.cells_dir / f".{self.cell_key(*cell)}.lock", block)
 
+    def cells(self, jobs) -> list[tuple]:
+        """The cells (train, test, seed, negatives, N/P) of ``jobs`` (as in ``run``), in ``run``'s forward order."""
+        c = self.config
+        return [(train, test, seed, neg, r) for train, tests, ratios in jobs for seed in c.seeds for test in tests
+                for neg in c.negatives for r in (ratios or c.np_ratios)]
+
+    def cell_on_disk(self, cell) -> bool:
+        """True when the model and control rows of ``cell`` are in the cells folder (no translator needed)."""
+        return self._cell_path(*cell).is_file()
+
+    def cell_complete(self, cell) -> bool:
+        """True when every part of ``cell`` (model rows and each peer's rows) is in the cells folder."""
+        return self.cell_on_disk(cell) and all(self._cell_path(*cell, peer=p).is_file() for p in self.config.peers)
+
+    def cell_lock(self, cell):
+        """The cell's exclusive lock (``_cell_lock``, blocking): ``with suite.cell_lock(cell): suite.run_cell(*cell)``
+        shares work with other processes running the same cells."""
+        return self._cell_lock(cell, block=True)
+
+    def train_key(self, train: str, seed: int) -> str:
+        """Key of the training state of (``train``, ``seed``): everything that decides its pairs and translators."""
+        return self._train_key(train, seed)
+
+    def train_state(self, train: str, seed: int) -> _TrainState:
+        """The training pairs and fitted translators of (``train``, ``seed``), fitted once (picklable: a cluster's
+        fit task hands it to the cell tasks, ``engine``)."""
+        return self._train_state(train, seed)
+
+    def adopt_train_state(self, train: str, seed: int, state: _TrainState) -> None:
+        """Use ``state`` (from ``train_state``, possibly of another process with the same ``train_key``)."""
+        self._train[self._train_key(train, seed)] = state
+
     def run(self, jobs, order: str = "forward") -> pd.DataFrame:
         """Run ``jobs`` = iterable of (train, tests, np_ratios or None) and return every cell's rows (one DataFrame).
 
@@ -391,9 +425,7 @@ class Suite:
 
         if order not in ("forward", "reverse"):
             raise ParameterError(f"order must be 'forward' or 'reverse', got {order!r}")
-        c = self.config
-        cells = [(train, test, seed, neg, r) for train, tests, ratios in jobs for seed in c.seeds for test in tests
-                 for neg in c.negatives for r in (ratios or c.np_ratios)]
+        cells = self.cells(jobs)
         rows: dict[int, pd.DataFrame] = {}
         todo = list(range(len(cells)))[:: -1 if order == "reverse" else 1]
         deferred = []

@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nlayers", type=_number(int, 1), default=2, help="transformer layers")
     p.add_argument("--nheads", type=_number(int, 1), default=4, help="attention heads (must divide --embsize)")
     p.add_argument("--d-hid", type=_number(int, 1), default=128, help="feed-forward width")
+    p.add_argument("--storage", choices=("fp32", "fp16"), default="fp32",
+                   help="dtype of the written weights (fp16 halves best_model.pt; loaded back as fp32)")
     p.add_argument("--init-checkpoint", default=None, metavar="FOLDER",
                    help="continue from this checkpoint's weights (same corpus and architecture; a fresh optimiser and "
                         "schedule over --steps more steps)")
@@ -98,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--datasets", default="STRING/*/500", help="names, globs or 'all' (comma-separated)")
     p.add_argument("--probes", default=",".join(_probes_of(TRAIN_METHODS)),
                    help="comma-separated probe arrays (any case) of: " + ", ".join(_probe_names()))
+    cli_suite.add_scheduler_option(p, "probes run as tasks, one per gene set and probe,")
     p.set_defaults(func=cmd_probe)
 
     p = sub.add_parser("train", help="train translators on a labelled dataset and save them")
@@ -157,7 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--translator", default=None,
                    help="translator folder (default: $UGRN_APP_TRANSLATOR, else the bundled one trained on "
                         "STRING/hESC/500)")
-    p.add_argument("--method", default=DEFAULT_METHOD, help=_method_help("method to rank edges by"))
+    p.add_argument("--method", default=DEFAULT_METHOD,
+                   help=_method_help("method to rank edges by (with --pair: one or more, comma-separated)"))
+    p.add_argument("--pair", action="append", default=[], metavar="TF,TARGET",
+                   help="score only this gene pair, both directions (repeatable), on the fast pair path: the model "
+                        "rows the pair needs and context statistics sampled once per gene set (seconds, not the whole "
+                        "set's probes); prints a table, and writes it to --out when given")
     p.add_argument("--background", default="auto",
                    help="context genes for short gene lists (VVP/GDT/Ens): 'auto' (default: a list under half the "
                         "translator's training context is probed among its training genes, 818 for the bundled one; "
@@ -165,8 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "lists), 'translator' (always), a BEELINE dataset name (e.g. STRING/mESC/500) or a gene-list "
                         "file")
     p.add_argument("--top", type=_number(int, 0), default=0, help="keep only the top N edges (0 = all)")
-    p.add_argument("--out", required=True, help="output file; its suffix picks the format unless --format is given: "
-                                                ".tsv, .csv, .graphml, .cyjs/.json (Cytoscape)")
+    p.add_argument("--out", help="output file (required unless --pair); its suffix picks the format unless --format "
+                                 "is given: .tsv, .csv, .graphml, .cyjs/.json (Cytoscape); with --pair .tsv or .csv")
     p.add_argument("--format", default=None,
                    help="network file format: tsv/csv (source, target, weight, score, rank, label), decoupler "
                         "(source, target, weight), pyscenic (TF, target, importance), beeline (rankedEdges.csv: "

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from .._io import check_writable_output
-from ..errors import ParameterError
+from .._io import atomic_write, check_writable_output
+from ..errors import DataError, ParameterError
 from .options import TqdmProgress, _number, _train_options
 
 
@@ -112,9 +112,11 @@ def cmd_pretrain(args) -> int:
         *(["--exclude-cells", ",".join(exclude)] if exclude else []),
         *[x for k in ("embsize", "nlayers", "nheads", "d_hid") if getattr(args, k) != getattr(PretrainConfig, k)
           for x in (f"--{k.replace('_', '-')}", getattr(args, k))],
+        *(["--storage", args.storage] if args.storage != "fp32" else []),
         *(["--init-checkpoint", args.init_checkpoint] if args.init_checkpoint else [])])
     summary = pretrain(args.out, data_dir=args.data_dir, cfg=cfg, device=resolve_device(args.device), corpora=corpora,
-                       exclude=exclude, command=command, init_checkpoint=args.init_checkpoint, corpus=args.corpus)
+                       exclude=exclude, command=command, init_checkpoint=args.init_checkpoint, corpus=args.corpus,
+                       storage=args.storage)
     print(f"wrote {args.out}: vocabulary {summary['vocab_size']} tokens, final training loss {summary['final_train_loss']}, "
           f"{summary['seconds']} s")
     for s in summary["sources"]:
@@ -137,6 +139,8 @@ def cmd_probe(args) -> int:
     fm = api.load_model(args.checkpoint, args.device, args.precision)
     params = _params(args)
     names = api.resolve_datasets(args.datasets, args.data_dir)
+    if args.scheduler:
+        return _probe_on_cluster(args, fm, params, names)
     _announce(fm, [api.load_beeline(n, args.data_dir) for n in names], _probe_list(args.probes), params)
     seen, progress = set(), TqdmProgress()
     for name in names:
@@ -151,6 +155,19 @@ def cmd_probe(args) -> int:
             cached = p.is_cached(probe)
             p.probe(probe, progress)
             print(f"{name}: {probe} over {len(p.tokens)} genes {'(cached)' if cached else f'{time.perf_counter() - t:.1f} s'}")
+    return 0
+
+
+def _probe_on_cluster(args, fm, params, names) -> int:
+    """``ugrn probe --scheduler``: the missing probes as tasks of a Dask cluster, one line per probe as serially."""
+    from ..bench.engine import Engine
+
+    with Engine(args.scheduler, TqdmProgress(), args.device, args.precision) as engine:
+        print(f"engine: {engine.describe()}", file=sys.stderr, flush=True)
+        records = engine.run_probes(fm, names, _probe_list(args.probes), params, args.data_dir)
+    for r in records:
+        where = "(cached)" if not r["computed"] else f"{r['seconds']:.1f} s on {r['worker']}"
+        print(f"{r['name']} over {r['n_genes']} genes {where}")
     return 0
 
 
@@ -196,6 +213,9 @@ def cmd_benchmark(args) -> int:
     from .. import api
 
     if args.protocol != "cross-dataset":
+        if args.scheduler:
+            raise ParameterError("--scheduler runs the cross-dataset benchmark and its presets; the within-dataset "
+                                 "protocols (--protocol unseen-genes / seen-genes) run serially: leave it out")
         return cmd_benchmark_within(args)
     _check_cache()
     check_writable_output(args.out, "folder", "--out")
@@ -207,8 +227,15 @@ def cmd_benchmark(args) -> int:
         raise ParameterError(f"--negatives {args.negatives!r}: a plain benchmark takes one mode (presets take several)")
     methods = api.methods.canonical(args.methods) if args.methods else None
     names = api.resolve_datasets(",".join([args.train, args.test]), args.data_dir)
-    _announce(fm, [api.load_beeline(n, args.data_dir) for n in names],
-              api.probes_for_methods(methods or api.default_methods()), _params(args))
+    probes = api.probes_for_methods(methods or api.default_methods())
+    if args.scheduler:  # the probes as tasks of the cluster; the benchmark below then reads them from the cache
+        from ..bench.engine import Engine
+
+        with Engine(args.scheduler, TqdmProgress(), args.device, args.precision) as engine:
+            print(f"engine: {engine.describe()}", file=sys.stderr, flush=True)
+            engine.run_probes(fm, names, probes, _params(args), args.data_dir)
+    else:
+        _announce(fm, [api.load_beeline(n, args.data_dir) for n in names], probes, _params(args))
     result = api.run_benchmark(fm, args.train, args.test, methods=methods, params=_params(args),
                                np_ratio=args.np_ratio, pair_mode=args.pairs, tf_mode=args.tf_mode, seed=args.seed,
                                epochs=args.epochs, data_dir=args.data_dir, progress=TqdmProgress(),
@@ -226,6 +253,11 @@ def cmd_predict(args) -> int:
     from .. import api
     from ..export import edge_format
 
+    if args.pair:
+        return _predict_pairs(args)
+    if not args.out:
+        raise ParameterError("--out: missing; expected the output file of the ranked network (or --pair TF,TARGET "
+                             "to score single pairs)")
     fmt = edge_format(args.out, args.format)  # a bad output name, format or unwritable path fails before any work
     _check_cache()
     fm = api.load_model(args.checkpoint, args.device, args.precision)
@@ -250,6 +282,67 @@ def cmd_predict(args) -> int:
                       data_dir=args.data_dir, on_context=announce).top(args.top)
     net.write(args.out, fmt)
     print(f"wrote {len(net.edges)} ranked TF→target edges to {args.out} ({fmt})")
+    return 0
+
+
+def _parse_pairs(values) -> list[tuple[str, str]]:
+    out = []
+    for v in values:
+        parts = [x.strip() for x in str(v).split(",")]
+        if len(parts) != 2 or not all(parts):
+            raise ParameterError(f"--pair {v!r}: expected two gene symbols separated by a comma, e.g. --pair Gata1,Klf1")
+        if parts[0] == parts[1]:
+            raise ParameterError(f"--pair {v!r}: a gene paired with itself; expected two different genes")
+        out.append((parts[0], parts[1]))
+    return out
+
+
+def _predict_pairs(args) -> int:
+    """``ugrn predict --pair TF,TARGET``: both directions of each pair, every method asked for (``--method`` a
+    comma-separated list), on the fast pair path (``api.predict_pairs``); a table on stdout and in ``--out``."""
+    import pandas as pd
+
+    from .. import api
+
+    pairs = _parse_pairs(args.pair)
+    names = [api.methods.get(m.strip()).name for m in str(args.method).split(",") if m.strip()]
+    if args.out and Path(args.out).suffix.lower() not in (".tsv", ".csv", ".txt"):
+        raise ParameterError(f"--out {args.out}: with --pair the output is a table; expected a .tsv or .csv file")
+    if args.out:
+        check_writable_output(args.out, "file")
+    _check_cache()
+    fm = api.load_model(args.checkpoint, args.device, args.precision)
+    translator = api.load_translator(args.translator)
+    if args.dataset:
+        ds = api.load_beeline(args.dataset, args.data_dir)
+    else:
+        source = args.genes or args.expression
+        ds = api.dataset_from_files(genes=args.genes, expression=args.expression, edges=args.edges, tfs=args.tfs,
+                                    species=args.species, name=f"genes:{Path(source).name}", data_dir=args.data_dir)
+    upper = {g.upper(): g for g in ds.genes}  # symbols in any case (Gata1 / GATA1), the dataset's spelling kept
+    pairs = [tuple(g if g in set(ds.genes) else upper.get(g.upper(), g) for g in p) for p in pairs]
+    known = set(api.vocab_mapping(fm, ds).genes)
+    bad = [g for g in dict.fromkeys(g for p in pairs for g in p) if g not in known]
+    if bad:  # named before any model work
+        why = [f"{g} ({'not in the checkpoint vocabulary' if g in set(ds.genes) else f'not a gene of {ds.name}'})"
+               for g in bad]
+        raise DataError(f"--pair: {', '.join(why)}; expected genes of {ds.name} that the model knows")
+    table = pd.DataFrame([(a, b) for x, y in pairs for a, b in ((x, y), (y, x))], columns=["tf", "target"])
+    todo, est = api.pair_probe_cost(fm, ds, translator, names, background=args.background)
+    if todo:
+        print(f"first pairs of {ds.name}: {' + '.join(todo)} context statistics sampled once and cached "
+              f"({api.format_seconds(est)} on {fm.device.type})", file=sys.stderr, flush=True)
+    out = api.predict_pairs(fm, ds, translator, table, methods=names, progress=TqdmProgress(),
+                            background=args.background)
+    out.insert(2, "direction", ["forward", "reverse"] * len(pairs))
+    if ds.has_ground_truth:
+        known = set(zip(ds.edges["tf"], ds.edges["target"]))
+        out["label"] = [int((a, b) in known) for a, b in zip(out["tf"], out["target"])]
+    print(out.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if args.out:
+        sep = "," if Path(args.out).suffix.lower() == ".csv" else "\t"
+        atomic_write(args.out, lambda tmp: out.to_csv(tmp, sep=sep, index=False))
+        print(f"wrote {len(out)} scored directions of {len(pairs)} pair{'s' * (len(pairs) > 1)} to {args.out}")
     return 0
 
 

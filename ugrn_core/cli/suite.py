@@ -33,8 +33,31 @@ def add_benchmark_options(p) -> None:
                    help="order the preset's cells are computed in; a second process started with the other order on "
                         "the same --out shares the work (cells are locked while computed; with OMP_NUM_THREADS=1 "
                         "each, two processes on two cores finish in about half the time)")
+    add_scheduler_option(p, "probes (with --preset also translators and cells) run as tasks")
     p.add_argument("--twin-checkpoint", default=None,
                    help="folder of the random-init twin (written there if absent; default under the cache directory)")
+
+
+def add_scheduler_option(p, what: str) -> None:
+    """``--scheduler``: run work as tasks of a Dask distributed cluster (``bench.engine``)."""
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS|local:N",
+                   help=f"{what} on a Dask cluster: local:N (N worker processes here, one thread each), a scheduler "
+                        "address (tcp://host:8786) or a scheduler file (.json); results go through the same caches, "
+                        "so a rerun resumes (docs/cluster.md). Default: serial, in this process")
+
+
+def open_engine(args, progress):
+    """An ``engine.Engine`` for ``--scheduler`` (a context manager; its cluster named on stderr), or a null context
+    (yielding None: the serial path) when it is not given."""
+    import contextlib
+
+    if not getattr(args, "scheduler", None):
+        return contextlib.nullcontext()
+    from ..bench.engine import Engine
+
+    engine = Engine(args.scheduler, progress, device=args.device, precision=args.precision)
+    print(f"engine: {engine.describe()}", file=sys.stderr, flush=True)
+    return engine
 
 
 def _csv(value, cast=str):
@@ -68,14 +91,15 @@ def run_presets(args, load_model, progress) -> int:
     opts = _train_options(args).to_dict()
     train_options = {k: v for k, v in opts.items() if k != "epochs"}
     train_states: dict = {}  # translators fitted once per training source and seed, whichever preset needs them first
-    for name in names:
-        _, folder = run_preset(name, fm, out, twin_fm=twin, data_dir=args.data_dir,
-                               sizes=_csv(args.sizes, int) or (500,), seeds=tuple(seed_list(args.seeds)) or None,
-                               negatives=_csv(args.negatives), controls=ctrl, peers=_csv(args.peers),
-                               command=command, progress=progress, include_train_cell=args.include_train_cell or None,
-                               order=args.cell_order, train_states=train_states,
-                               train_options=train_options)
-        print(f"{name}: wrote {Path(folder) / 'results.md'}")
+    with open_engine(args, progress) as engine:
+        for name in names:
+            _, folder = run_preset(name, fm, out, twin_fm=twin, data_dir=args.data_dir,
+                                   sizes=_csv(args.sizes, int) or (500,), seeds=tuple(seed_list(args.seeds)) or None,
+                                   negatives=_csv(args.negatives), controls=ctrl, peers=_csv(args.peers),
+                                   command=command, progress=progress,
+                                   include_train_cell=args.include_train_cell or None, order=args.cell_order,
+                                   train_states=train_states, train_options=train_options, engine=engine)
+            print(f"{name}: wrote {Path(folder) / 'results.md'}")
     return 0
 
 

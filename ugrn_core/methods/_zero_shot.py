@@ -21,6 +21,5 @@ def abs_probe_scores(ctx: ScoringContext, pairs: pd.DataFrame, probe: str,
     scores are right in a background context too, where the array covers the scored genes only.
     Raises: KeyError naming a pair gene outside the context.
     """
-    P = ctx.probes.probe(probe, ctx.progress)
-    i, j = ctx.probes.probe_index(pairs["tf"]), ctx.probes.probe_index(pairs["target"])
-    return reduce(np.abs(P[:, i, j]), axis=0).astype(np.float64)
+    V = ctx.probes.pair_values(probe, pairs["tf"], pairs["target"], ctx.progress)
+    return reduce(np.abs(V), axis=0).astype(np.float64)

@@ -145,6 +145,11 @@ class MethodSpec:
             indexed [k, source, target] over the scored genes (``probes.scored``; all N context genes without a
             background). A probe of a method that ``needs_expression`` is taken
             at the dataset's mean cell, which then enters its cache key too.
+        probe_lines: for the method that owns a probe, optionally: ``(probes, idx, progress) -> float32 (K, m, S)``,
+            the probe's *lines* at scored-gene indices ``idx`` (m,) computed from only the model rows they need:
+            ``P[:, idx[r], :]`` (``line_axis`` "source") or ``P[:, :, idx[r]]`` ("target"); equal to those of
+            ``compute_probe``'s array. The fast pair path reads pairs from them (``probes.pairs.PairProbes``).
+        line_axis: "source" or "target", what a line of ``probe_lines`` holds (see there).
         features: translator methods: ``(probes, pairs, progress) -> float32 (P, D)`` pair features.
         jacobian_block: its probe array is the Jacobian of the reconstruction at each of ``params.base_values``
             (``P[k, s, t] = J_k[t, s]``), so TF→gene pairs can read only its TF rows and columns (``probes.blocks``).
@@ -188,6 +193,8 @@ class MethodSpec:
     probe_options: tuple[ProbeOption, ...] = ()
     compute_probe: Callable[["DatasetProbes", ProgressFn | None], np.ndarray] | None = None
     probe_rows: Callable[[int, "ProbeParams"], tuple[int, int]] | None = None
+    probe_lines: Callable[["DatasetProbes", np.ndarray, ProgressFn | None], np.ndarray] | None = None
+    line_axis: str = "source"
     features: Callable[["DatasetProbes", pd.DataFrame, ProgressFn | None], np.ndarray] | None = None
     jacobian_block: bool = False
     score: Callable[[ScoringContext, pd.DataFrame], np.ndarray] | None = None

@@ -31,6 +31,20 @@ def _compute(probes, progress):
     return out
 
 
+def _lines(probes, idx, progress):
+    # target lines G[:, :, j] for scored genes idx: one Jacobian row per base value each
+    values = probes.params.base_values
+    out = np.empty((len(values), len(idx), len(probes.scored)), dtype=np.float32)
+    for k, v in enumerate(values):
+        step = None
+        if progress:
+            def step(d, t, m, k=k):
+                progress(k * t + d, len(values) * t, f"GDT base value {k + 1}/{len(values)}")
+        J = probes.fm.jacobian(probes.token_ids, v, targets=probes.scored[idx], progress=step)  # [target, source]
+        out[k] = probes.restrict(J, axis=1)
+    return out
+
+
 def _features(probes, pairs, progress):
     return probes.both_directions(SPEC.probe, pairs, progress)
 
@@ -47,6 +61,8 @@ SPEC = MethodSpec(
     cache_params=probe_key(OPTIONS),
     probe_rows=lambda n, params: (0, len(params.base_values) * n),
     compute_probe=_compute,
+    probe_lines=_lines,
+    line_axis="target",
     features=_features,
     jacobian_block=True,
     order=60,

@@ -23,6 +23,13 @@ def _compute(probes, progress):
     return probes.restrict(R, axis=2)
 
 
+def _lines(probes, idx, progress):
+    # source lines R[:, i, :] for scored genes idx: T forward rows each (+ the all-v0 reference row)
+    p = probes.params
+    R = probes.fm.vvp(probes.token_ids, p.v0, p.target_values, sources=probes.scored[idx], progress=progress)
+    return probes.restrict(R, axis=2)
+
+
 def _features(probes, pairs, progress):
     return probes.both_directions(SPEC.probe, pairs, progress)
 
@@ -39,6 +46,8 @@ SPEC = MethodSpec(
     cache_params=probe_key(OPTIONS),
     probe_rows=lambda n, params: (len(params.target_values) * n + 1, 0),
     compute_probe=_compute,
+    probe_lines=_lines,
+    line_axis="source",
     features=_features,
     order=50,
     roles=("summary column",),

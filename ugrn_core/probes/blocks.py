@@ -22,8 +22,6 @@ Blocks are cached under their own keys (the TFs and sample rows enter them).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,13 +71,13 @@ def sample_rows(n: int, size: int | None = None) -> np.ndarray:
 
 def plan(probes, probe: str, tfs: np.ndarray | None = None) -> dict | None:
     """Model work of a block of ``probe`` for TF probe indices ``tfs`` (default: the dataset's TFs in the context),
-    or None when the whole array is used instead (see the module doc). ``probe`` must be a Jacobian probe (its
-    owner's ``MethodSpec.jacobian_block``; ``DatasetProbes`` asks the registry before calling).
+    or None when the whole array is used instead (see the module doc).
 
     Returns: dict with ``tfs`` and ``rows`` (int64 ascending probe indices: Jacobian columns for ``tfs``, Jacobian
     rows for ``rows`` = ``tfs`` ∪ the statistics sample), ``backward`` and ``columns`` (model passes in all).
     """
-    if getattr(probes, "rows", "auto") == "full" or probes.params.feature_norm == "context-rank":
+    if not probes.jacobian_block(probe) \
+            or getattr(probes, "rows", "auto") == "full" or probes.params.feature_norm == "context-rank":
         return None
     if probe in probes._mem or probes.is_cached(probe):
         return None
@@ -121,8 +119,8 @@ def block(probes, probe: str, pairs: pd.DataFrame, progress=None) -> ProbeBlock 
         return None
     tfs, rows = p["tfs"], p["rows"]
     names = [probes.tokens[i] for i in probes.scored]
-    blob = json.dumps([probe + "-block", probes._key(probe), [names[i] for i in tfs], [names[i] for i in rows]])
-    key = hashlib.sha256(blob.encode()).hexdigest()[:16]  # the whole array's key + the TFs and rows
+    key = probes.derived_key(probe, "-block", {"tfs": [names[i] for i in tfs],
+                                                "rows": [names[i] for i in rows]})
     if key in probes._mem:  # this object computed or read it before
         return probes._mem[key]
     meta = {"probe": probe, "block": True, "n_tfs": len(tfs), "n_rows": len(rows), "n_genes": len(probes.tokens),

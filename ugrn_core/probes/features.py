@@ -180,6 +180,16 @@ class DatasetProbes:
             parts.append({"scored": [self.tokens[i] for i in self.scored]})
         return cache_key(*parts)
 
+    def derived_key(self, probe: str, suffix: str, extra: dict) -> str:
+        """Cache key of an array derived from ``probe`` (e.g. a GDT block, ``suffix`` "-block"): the probe's own key
+        (``_key``) plus ``extra`` (JSON-serialisable), hashed with ``cache_key``."""
+        return cache_key(probe + suffix, self._key(probe), extra)
+
+    def jacobian_block(self, probe: str) -> bool:
+        """True when ``probe`` is a registered probe whose method declares ``jacobian_block`` (GDT: it can be
+        computed for the TF rows and columns only; ``probes.blocks``)."""
+        return probe in methods.probe_names() and bool(methods.probe_owner(probe).jacobian_block)
+
     def is_cached(self, probe: str) -> bool:
         """True when probe array ``probe`` is in memory or on disk and passes the cache's integrity check (a damaged
         entry counts as missing: it will be recomputed); False when it needs expression the dataset lacks."""
@@ -206,7 +216,7 @@ class DatasetProbes:
         fwd = bwd = 0
         total = 0.0
         for probe in probes:
-            block = self._jacobian_block(probe) and blocks.plan(self, probe)  # TF rows and columns only (issue 28)
+            block = blocks.plan(self, probe)  # only the TF rows and columns (issue 28), when cheaper
             if block:
                 total += blocks.estimate_seconds(self, block)
                 continue
@@ -250,16 +260,17 @@ class DatasetProbes:
         Raises: KeyError for genes outside the context.
         """
         i, j = self.probe_index(pairs["tf"]), self.probe_index(pairs["target"])
-        block = self._jacobian_block(probe) and blocks.block(self, probe, pairs, progress)  # when cheaper
+        block = blocks.block(self, probe, pairs, progress)  # only the entries these pairs read, when cheaper
         if block is not None:
             return block.features(i, j)
         P = self.normalised_probe(probe, progress)
         return np.concatenate([P[:, i, j].T, P[:, j, i].T], axis=1).astype(np.float32)
 
-    @staticmethod
-    def _jacobian_block(probe: str) -> bool:
-        """True when ``probe``'s pair features may come from its TF rows and columns only (``blocks``)."""
-        return probe in methods.probe_names() and methods.probe_owner(probe).jacobian_block
+    def pair_values(self, probe: str, sources, targets, progress: ProgressFn | None = None) -> np.ndarray:
+        """Raw values ``P[:, i, j]`` float32 (K, P) of probe array ``probe`` for genes ``sources[p]`` → ``targets[p]``
+        (the zero-shot methods' reading). Raises: KeyError for genes outside the context."""
+        P = self.probe(probe, progress)
+        return P[:, self.probe_index(sources), self.probe_index(targets)]
 
     def normalised_probe(self, probe: str, progress: ProgressFn | None = None) -> np.ndarray:
         """Probe array ``probe`` after ``normalise_probe`` with ``params.feature_norm``, float32 (K, S, S), kept in

@@ -42,8 +42,9 @@ def default_precision(device: str | torch.device) -> str:
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None = None, precision: str | None = None) -> ScFM:
     """Load an scGPT checkpoint folder in the official layout into scgpt's ``TransformerModel``.
 
-    Accepts flash-attn ``Wqkv`` key names (renamed to torch's ``in_proj_*``), ``module.`` prefixes and a
-    ``model_state_dict`` wrapper. Appends ``<pad>``, ``<cls>``, ``<eoc>`` to the vocabulary if missing. Optional
+    Accepts flash-attn ``Wqkv`` key names (renamed to torch's ``in_proj_*``), ``module.`` prefixes, a
+    ``model_state_dict`` wrapper, and weights stored in fp32 or in fp16 / bf16 (``save_checkpoint(storage="fp16")``:
+    cast to fp32 on loading, so compute runs in ``precision`` whatever the storage). Appends ``<pad>``, ``<cls>``, ``<eoc>`` to the vocabulary if missing. Optional
     heads (MVC decoder, explicit zero-probability head) are enabled when their weights are present.
 
     Args:
@@ -89,6 +90,8 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None =
         raise CheckpointError(f"{files['best_model.pt']}: expected a state dict {{parameter name: tensor}}, "
                               f"found {type(raw).__name__}")
     state = _normalise_state_dict(raw)
+    # fp16/bf16-stored weights (``save_checkpoint(storage="fp16")``) come back as fp32 for compute
+    state = {k: v.float() if torch.is_tensor(v) and v.dtype in _HALF_DTYPES else v for k, v in state.items()}
     kw = _model_kwargs(args)
     kw["do_mvc"] = any(k.startswith("mvc_decoder.") for k in state)
     kw["explicit_zero_prob"] = any(k.startswith("decoder.zero_logit.") for k in state)
@@ -121,7 +124,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None =
 
 def save_checkpoint(
     model: torch.nn.Module, vocab: Mapping[str, int], args: Mapping, path: str | os.PathLike, flash_attn_names: bool = True,
-    extra_files: Mapping[str, str] | None = None,
+    extra_files: Mapping[str, str] | None = None, storage: str = "fp32",
 ) -> Path:
     """Write a checkpoint folder in the official scGPT layout (atomically: temp folder, then rename).
 
@@ -131,15 +134,18 @@ def save_checkpoint(
         args: ``args.json`` content (official key names: ``embsize``, ``nheads``, ``d_hid``, ``nlayers``, ...).
         flash_attn_names: store attention weights as ``self_attn.Wqkv.*``, as the released checkpoints do.
         extra_files: file name → text written into the same folder (model card, training summary).
+        storage: ``fp32`` (default) or ``fp16``: the dtype of the floating-point tensors in ``best_model.pt``. fp16
+            halves the file (2 bytes per parameter; relative rounding ≤ 2⁻¹¹ ≈ 4.9e-4 per weight); ``load_checkpoint``
+            casts back to fp32. ``args.json`` then records ``"weights_storage": "fp16"``.
     Returns: the folder path.
+    Raises: ParameterError for another ``storage``; CheckpointError when a weight overflows fp16 (|w| > 65504).
     """
     path = Path(path)
-    state = {}
-    for key, value in model.state_dict().items():
-        if flash_attn_names:
-            key = key.replace("self_attn.in_proj_weight", "self_attn.Wqkv.weight")
-            key = key.replace("self_attn.in_proj_bias", "self_attn.Wqkv.bias")
-        state[key] = value.detach().cpu().clone()
+    state = _storage_state({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, storage)
+    if flash_attn_names:
+        state = {k.replace("self_attn.in_proj_weight", "self_attn.Wqkv.weight")
+                  .replace("self_attn.in_proj_bias", "self_attn.Wqkv.bias"): v for k, v in state.items()}
+    args = dict(args, weights_storage="fp16") if storage == "fp16" else dict(args)
     with atomic_folder(path) as tmp:
         (tmp / "args.json").write_text(json.dumps(dict(args), indent=2))
         (tmp / "vocab.json").write_text(json.dumps(dict(vocab)))
@@ -147,6 +153,61 @@ def save_checkpoint(
         for name, text in (extra_files or {}).items():  # e.g. MODEL_CARD.md, written in the same atomic folder
             (tmp / name).write_text(text)
     return path
+
+
+_HALF_DTYPES = (torch.float16, torch.bfloat16)
+STORAGES = ("fp32", "fp16")  # dtypes ``save_checkpoint`` stores weights in
+
+
+def _storage_state(state: Mapping[str, torch.Tensor], storage: str) -> dict[str, torch.Tensor]:
+    """``state`` with its floating-point tensors in the ``storage`` dtype (fp32 or fp16); others unchanged.
+
+    Raises: ParameterError for an unknown storage; CheckpointError naming the first tensor that overflows fp16.
+    """
+    from ..errors import ParameterError
+
+    if storage not in STORAGES:
+        raise ParameterError(f"checkpoint storage {storage!r}; expected one of {list(STORAGES)}")
+    dtype = torch.float16 if storage == "fp16" else torch.float32
+    out = {}
+    for key, value in state.items():
+        if torch.is_tensor(value) and value.is_floating_point():
+            cast = value.to(dtype)
+            if not torch.isfinite(cast).all() and torch.isfinite(value).all():
+                raise CheckpointError(f"weight {key} (max |w| = {value.abs().max().item():.4g}) overflows {storage} "
+                                      f"(largest value 65504); store this checkpoint in fp32")
+            value = cast
+        out[key] = value
+    return out
+
+
+def convert_checkpoint(src: str | os.PathLike, out: str | os.PathLike, storage: str = "fp16") -> Path:
+    """Copy the checkpoint folder ``src`` to ``out`` with ``best_model.pt`` stored in ``storage`` (fp16 or fp32).
+
+    Every other file (model card, ``gene_counts.tsv``, training summary) is copied unchanged; ``args.json`` gains
+    ``"weights_storage": "fp16"`` (or loses it for fp32). Key names and layout stay as in ``src``. Written atomically.
+
+    Raises: CheckpointNotFound when ``src`` lacks a layout file; ParameterError / CheckpointError as
+        ``save_checkpoint``.
+    """
+    import shutil
+
+    src, out = Path(src).expanduser(), Path(out)
+    for name in ("args.json", "vocab.json", "best_model.pt"):
+        if not (src / name).is_file():
+            raise CheckpointNotFound(f"Checkpoint folder '{src}' lacks {name}; expected the official scGPT layout "
+                                     "(args.json, vocab.json, best_model.pt)")
+    state = _storage_state(torch.load(src / "best_model.pt", map_location="cpu", weights_only=True), storage)
+    args = {k: v for k, v in _read_json(src / "args.json").items() if k != "weights_storage"}
+    if storage == "fp16":
+        args["weights_storage"] = "fp16"
+    with atomic_folder(out) as tmp:
+        for f in src.iterdir():
+            if f.is_file() and f.name not in ("args.json", "best_model.pt"):
+                shutil.copy2(f, tmp / f.name)
+        (tmp / "args.json").write_text(json.dumps(args, indent=2))
+        torch.save(state, tmp / "best_model.pt")
+    return out
 
 
 def build_model(vocab: Mapping[str, int], args: Mapping) -> torch.nn.Module:

@@ -261,7 +261,7 @@ def heldout_reconstruction(fm, corpora: list[Corpus], cfg: PretrainConfig, mask_
 
 def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: str | None = None, progress: bool = True,
              corpora: list[Corpus] | None = None, exclude=(), command: str | None = None,
-             init_checkpoint=None, corpus: str = "beeline") -> dict:
+             init_checkpoint=None, corpus: str = "beeline", storage: str = "fp32") -> dict:
     """Pretrain the compact scGPT and write it to ``out_dir`` in the official layout plus ``MODEL_CARD.md``.
 
     Args:
@@ -272,6 +272,7 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
             cell-type-balanced sampler (``corpus.balanced_weights``) and ``gene_counts.tsv`` (cells with a non-zero
             value per token, ``corpus.barely_seen``) is written beside the checkpoint.
         command: the command that rebuilds this model, for the model card (default: the ``ugrn pretrain`` line).
+        storage: ``fp32`` or ``fp16``: dtype of the written weights (``save_checkpoint``; training runs in fp32).
         init_checkpoint: folder of a checkpoint to continue from (its weights replace the random initialisation;
             optimiser, warm-up and cosine schedule start afresh over ``cfg.steps``): the "more training steps" lever
             without repeating the first run. Its vocabulary and architecture must equal this run's.
@@ -409,7 +410,7 @@ def pretrain(out_dir, data_dir=None, cfg: PretrainConfig | None = None, device: 
         summary["corpus_sources"] = [c.record for c in corpora]  # what was read and how it was normalised
         extras["gene_counts.tsv"] = counts.to_csv(sep="\t", index=False)
         extras["training_summary.json"] = json.dumps(summary, indent=2)
-    out_dir = save_checkpoint(model, vocab, args, out_dir, extra_files=extras)
+    out_dir = save_checkpoint(model, vocab, args, out_dir, extra_files=extras, storage=storage)
     load_checkpoint(out_dir, device="cpu")  # the written folder must load through the public loader
     state_file.unlink(missing_ok=True)
     return summary
