@@ -19,6 +19,7 @@ NAV = {
     "home": st.Page("app_pages/0_Home.py", title="Home", icon="🧬", default=True),
     "gene_pair": st.Page("app_pages/1_Gene_pair.py", title="Gene pair", icon="🔬", url_path="Gene_pair"),
     "network": st.Page("app_pages/2_Network.py", title="Network", icon="🕸️", url_path="Network"),
+    "compare": st.Page("app_pages/5_Compare.py", title="Compare", icon="⚖️", url_path="Compare"),
     "benchmark": st.Page("app_pages/3_Benchmark.py", title="Benchmark", icon="📊", url_path="Benchmark"),
     "train": st.Page("app_pages/4_Train.py", title="Train", icon="🏋️", url_path="Train"),
 }

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ugrn_app import cells as cells_ui
 from ugrn_app import state
 from ugrn_core import api
 
@@ -88,7 +89,9 @@ if len(can_cannot) == 2:  # the bundled model's measured limits, from its model 
 st.header("2 · Dataset")
 BEELINE_DS, UPLOAD_DS = "BEELINE benchmark dataset", "Upload your own genes"
 ss.setdefault("home_ds_mode", UPLOAD_DS if ss["dataset_key"].startswith("upload:") else BEELINE_DS)
-ds_mode = st.radio("Source", [BEELINE_DS, UPLOAD_DS], key="home_ds_mode", horizontal=True)
+ds_mode = st.radio("Source", [BEELINE_DS, UPLOAD_DS, cells_ui.CELLS_MODE], key="home_ds_mode", horizontal=True,
+                   help="Your cells: an AnnData (.h5ad, .loom) with cell types in .obs; one network per cell type "
+                   "on the Network and Compare pages.")
 names = state.list_datasets_cached()
 
 if ds_mode == BEELINE_DS:
@@ -108,12 +111,15 @@ if ds_mode == BEELINE_DS:
             "seven BEELINE cell types, with the 500 or 1000 most-variable genes.",
         )
         ss["dataset_key"] = choice
+elif ds_mode == cells_ui.CELLS_MODE:
+    cells_ui.home_section(fm)
 else:
     st.markdown(
         "Give the genes as a **gene list** (one symbol per line, or a CSV with a `gene` column), by pasting "
         "them, or as an **expression matrix** (genes × cells CSV/TSV with gene symbols in the first column, "
         "or an `.h5ad` of cells × genes). Optionally add **known edges** (CSV with `TF,target` columns) to "
-        f"see true/false positives, and a **TF list**. Files up to {state.MAX_UPLOAD_MB} MB."
+        f"see true/false positives, and a **TF list**. Files up to {state.MAX_UPLOAD_MB} MB. For an AnnData whose `X` is "
+        f"scaled (values in `.raw` or a layer) or with cell types in `.obs`, choose *{cells_ui.CELLS_MODE}* above."
     )
     c1, c2 = st.columns(2)
     with c1:
@@ -262,10 +268,12 @@ if mapping is not None:
                    f"translator's scale; only pairs among your genes are scored (switch it off on the Network page).")
 st.markdown(
     f"**Expression:** {'yes' if ds.has_expression else 'no'} "
-    f"({'all methods available' if ds.has_expression else 'without expression: ' + ', '.join(api.methods.names(needs_expression=False))})"
+    f"({'the methods that read cells use it' if ds.has_expression else 'without expression: ' + ', '.join(api.methods.names(needs_expression=False))})"
     f"  \n**Probes cached on disk for this gene set:** {', '.join(cached) if cached else 'none yet'} "
     "(the first Network or Gene-pair view computes them; later views reuse them)."
 )
+if ds.has_expression and ds_mode != cells_ui.CELLS_MODE:  # the cells section says it already
+    st.markdown(cells_ui.methods_note())
 with st.expander("Methods (one module each in ugrn_core/methods/)"):
     st.dataframe(state.methods_table(), hide_index=True, width="stretch")
 state.sidebar_summary()

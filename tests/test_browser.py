@@ -241,3 +241,107 @@ def test_every_page_renders_without_errors(server):
             png = OUT / f"{name}.png"
             assert png.stat().st_size < MAX_DOC_PNG, f"{png} is {png.stat().st_size} bytes (limit {MAX_DOC_PNG})"
             shutil.copyfile(png, DOCS / f"{name}.png")
+
+
+# ----------------------------------------------------------------------------------------------- cells → Compare
+CELLS_FILE = REPO.parent / "shared" / "data" / "scrna" / "pbmc68k_reduced" / "10x_pbmc68k_reduced_scanpy.h5ad"
+CELLS_PAGES = ["home_cells", "network_cells", "compare", "compare_table", "compare_activity"]  # screenshots of this flow
+
+
+def _pick(page, label: str, option: str) -> None:
+    """Choose ``option`` in the Streamlit selectbox whose label holds ``label``."""
+    page.locator('[data-testid="stSelectbox"]').filter(has_text=label).locator("input").first.click()
+    page.keyboard.type(option)  # filters the options; Enter takes the first match
+    page.keyboard.press("Enter")
+
+
+def _errors(page) -> list[str]:
+    out = page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
+    if page.locator('[data-testid="stException"]').count():
+        out.append(page.inner_text("body")[:1500])
+    return out
+
+
+def test_cells_upload_network_and_compare(server):
+    """A biologist's flow in the browser: upload scanpy's pbmc68k_reduced (.h5ad, X scaled), see the scaled-X
+    message, take .raw and the bulk_labels groups, build |Pearson| networks per cell type and compare two of them."""
+    from playwright.sync_api import sync_playwright
+
+    if not CELLS_FILE.is_file():
+        pytest.skip(f"{CELLS_FILE} not found (shared data)")
+    url, log = server
+    OUT.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1).new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+            def settle(title: str, charts: int = 0, step: str = "") -> None:
+                t0 = time.perf_counter()
+                time.sleep(0.5)  # let the rerun start
+                _wait_rendered(page, title, charts, t0, COLD_PROBE_TIMEOUT_S)
+                timings[step or title] = round(time.perf_counter() - t0, 2)
+
+            page.goto(url + "/", wait_until="domcontentloaded")
+            settle("UGRN explorer", step="home")
+            page.get_by_text("Your cells (.h5ad / .loom)", exact=True).click()
+            settle("UGRN explorer", step="cells mode")
+            page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(CELLS_FILE))
+            settle("UGRN explorer", step="upload")
+            scaled = _errors(page)
+            assert any("use_raw=True" in e and "negative value" in e for e in scaled), scaled
+            page.get_by_text(".raw (values before scaling)", exact=True).click()
+            settle("UGRN explorer", step=".raw")
+            _pick(page, "Cell groups", "bulk_labels")
+            settle("UGRN explorer", step="groupby")
+            assert not _errors(page), _errors(page)
+            body = page.inner_text("body")
+            assert "Using the cells of" in body and "Methods that read your cells" in body
+            page.get_by_text("2 · Dataset", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
+            time.sleep(0.5)
+            page.screenshot(path=str(OUT / "home_cells.png"))
+
+            page.locator('[data-testid="stSidebarNav"]').get_by_text("Compare", exact=True).click()
+            settle("Compare two cell types", step="compare page")
+            _pick(page, "Method", "|Pearson|")
+            settle("Compare two cell types", step="method")
+            _pick(page, "Group A", "CD14+ Monocyte")
+            settle("Compare two cell types", step="group A")
+            _pick(page, "Group B", "CD19+ B")
+            settle("Compare two cell types", step="group B")
+            page.get_by_role("button", name="▶ Build the |Pearson| networks").click()
+            settle("Compare two cell types", 3, step="build networks")  # two graphs and the activity heatmap
+            assert not _errors(page), _errors(page)
+            assert page.locator('[data-testid="stPlotlyChart"]').count() == 3
+            assert page.locator('[data-testid="stDownloadButton"]').count() == 16
+            page.screenshot(path=str(OUT / "compare.png"))
+            page.get_by_text("Differential edges", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
+            time.sleep(0.5)
+            page.screenshot(path=str(OUT / "compare_table.png"))
+            page.get_by_text("TF activity per group", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
+            time.sleep(0.5)
+            page.screenshot(path=str(OUT / "compare_activity.png"))
+
+            page.locator('[data-testid="stSidebarNav"]').get_by_text("Network", exact=True).click()
+            settle("Predicted network", step="network page")
+            _pick(page, "Method", "|Pearson|")
+            settle("Predicted network", 1, step="network method")
+            _pick(page, "Cell group", "CD14+ Monocyte")
+            settle("Predicted network", 1, step="network group")
+            assert not _errors(page), _errors(page)
+            page.screenshot(path=str(OUT / "network_cells.png"))
+        except Exception:
+            page.screenshot(path=str(OUT / "cells_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    print("\nCells flow in Chromium, seconds per step:", json.dumps(timings))
+    assert not errors, errors
+    if os.environ.get("UGRN_UPDATE_SCREENSHOTS"):
+        for name in CELLS_PAGES:
+            png = OUT / f"{name}.png"
+            assert png.stat().st_size < MAX_DOC_PNG, f"{png} is {png.stat().st_size} bytes (limit {MAX_DOC_PNG})"
+            shutil.copyfile(png, DOCS / f"{name}.png")

@@ -10,3 +10,4 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "results"  # where the app writes benchmark runs and looks for saved results
+MAX_GRAPH_EDGES = 3000  # edges drawn in a network graph (the strongest; layout and plotting time grow with it)

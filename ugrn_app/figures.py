@@ -14,13 +14,14 @@ import plotly.graph_objects as go
 
 from ugrn_core import api
 
+from . import MAX_GRAPH_EDGES
+
 EXPORT_COLUMNS = api.export.COLUMNS
 STATUS_TP, STATUS_FP, STATUS_NA = "true positive", "false positive", "no ground truth"
 STATUS_COLORS = {STATUS_TP: "#1a9850", STATUS_FP: "#d73027", STATUS_NA: "#4575b4"}
 DIRECTION_COLORS = ("#1f77b4", "#ff7f0e")
 TF_COLOR, TARGET_COLOR = "#e6550d", "#6baed6"
 PAPER_LABEL = "paper-reported (scGPT_human, UGRN paper Table 1)"
-MAX_GRAPH_EDGES = 3000
 
 
 def _pretty_direction(direction: str, source: str, target: str) -> str:
@@ -133,8 +134,11 @@ def table_view(df: pd.DataFrame, digits: int = 3, formats: dict | None = None):
     """``df`` ready for ``st.dataframe``: every missing value (NaN, None) shown as "n/a" (Streamlit would show
     "None"; a column holding one becomes text), floats with ``digits`` decimals; ``formats`` maps a column to its own
     format string or callable. Returns a pandas Styler."""
+    def missing(v) -> bool:  # None, NaN, pandas' NA / NaT (nullable Int64 columns)
+        return v is None or (np.ndim(v) == 0 and bool(pd.isna(v)))
+
     def default(x):
-        if x is None or (isinstance(x, float) and np.isnan(x)):
+        if missing(x):
             return NA
         return f"{x:.{digits}f}" if isinstance(x, (float, np.floating)) else str(x)
 
@@ -144,7 +148,7 @@ def table_view(df: pd.DataFrame, digits: int = 3, formats: dict | None = None):
     for c in df.columns:
         if df[c].isna().any():
             f = custom.get(c, default)
-            df[c] = [NA if (v is None or (isinstance(v, float) and np.isnan(v))) else
+            df[c] = [NA if missing(v) else
                      (f.format(v) if isinstance(f, str) else f(v)) for v in df[c]]
     # one call with a formatter for every column (a second .format call would reset the others)
     return df.style.format({c: custom.get(c, default) if df[c].dtype != object else str for c in df.columns},

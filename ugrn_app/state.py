@@ -28,7 +28,7 @@ import streamlit as st
 
 from ugrn_core import api
 
-from . import REPO_ROOT, RESULTS_DIR
+from . import MAX_GRAPH_EDGES, REPO_ROOT, RESULTS_DIR
 
 check_allowed_path, UGRNInputError = api.check_allowed_path, api.UGRNInputError
 DEFAULT_DATASET = os.environ.get("UGRN_APP_DATASET", "STRING/mHSC-L/500")
@@ -47,6 +47,10 @@ PERSISTENT_WIDGETS = (
     "home_species",
     "home_upload_name",
     "home_paste",
+    "home_cells_matrix",
+    "home_cells_groupby",
+    "home_cells_species",
+    "home_cells_genes",
 )
 
 
@@ -316,10 +320,8 @@ def pair_probabilities(
 
 @st.cache_data(show_spinner="Laying out the network…", max_entries=32)
 def layout_cached(ckpt_id: str, ds_key: str, tr_key: str, method: str, _edges: pd.DataFrame) -> pd.DataFrame:
-    from .figures import MAX_GRAPH_EDGES, graph_layout
-
     top = _edges.sort_values("score", ascending=False, kind="stable").head(MAX_GRAPH_EDGES)
-    return graph_layout(top)
+    return api.graph_layout(top)
 
 
 def params_json(params) -> str:
@@ -403,6 +405,19 @@ def warnings_shown():
         finally:
             for text in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
                 st.warning(text)
+
+
+@contextlib.contextmanager
+def warnings_kept():
+    """Collect the warnings raised inside the block as one-line messages (distinct, in order) in the list it yields,
+    for a page to show on every rerun (``warnings_shown`` shows them once)."""
+    kept: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield kept
+        finally:
+            kept.extend(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
 
 
 def check_output(path: str | os.PathLike, kind: str, what: str, show: Callable[[str], Any] | None = None) -> bool:

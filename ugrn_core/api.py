@@ -2,6 +2,8 @@
 
 Everything here delegates to the packages that hold the work (``data`` → ``scfm`` → ``probes`` → ``methods`` →
 ``translator`` → ``predict`` → ``bench`` / ``export``), under the same names (the public names: ``__all__``);
+the network readers of ``tl`` (``get_network``, ``activity``, ``hubs``; ``tl.grn`` and ``tl.compare`` run methods
+and sit beside this file, not under it: the import-level limit);
 this file adds defaults (``config.default_checkpoint_dir`` / ``default_translator_dir``), in-process caching of loaded
 models, and assembling user uploads.
 What a method needs and does comes from the registry, re-exported as ``api.methods``. ``progress`` arguments are callables
@@ -43,27 +45,30 @@ from .scfm.checkpoint import load_model
 from .scfm.corpus import barely_seen
 from .scfm.model import ScFM
 from .scfm.vocab import VocabMapping, map_to_vocab
+from .tl._downstream import activity, hubs
+from .tl._store import ALL_CELLS, get_network
 from .translator.artifact import DEFAULT_METHODS as DEFAULT_TRAIN_METHODS
 from .translator.artifact import Translator, load_translator, projectors_needed
 from .sem.scoring import quick_settings as sem_quick_settings
 from .sem.scoring import sem_options
 
-__all__ = ["ASSETS_DIR", "auprc_figure", "available_methods", "Background", "barely_seen", "BenchmarkResult",
-           "BUNDLED", "BUNDLED_TABLES", "cached_probes", "check_allowed_path", "check_writable_output",
-           "context_background", "context_warning", "curves", "dataset_from_files", "dataset_from_genes",
-           "DatasetProbes", "DEFAULT_BENCHMARK", "DEFAULT_CHECKPOINT", "default_checkpoint_dir", "DEFAULT_METHOD",
-           "default_methods", "DEFAULT_TRAIN_METHODS", "DEFAULT_TRANSLATOR", "default_translator_dir", "device_name",
-           "edge_table", "edges_bytes", "edges_to_graph", "ensembl_to_symbols", "estimate_probe_seconds", "evaluate",
-           "export", "expression_network", "fmt_p", "format_seconds", "graph_layout", "GRNDataset", "list_datasets",
-           "load_beeline", "load_benchmark", "load_model", "load_translator", "load_unseen_genes", "main_table",
-           "methods", "MethodSpec", "missed_edges", "Network", "network", "node_degrees", "pair_curves",
-           "pair_probe_cost", "paired_tests", "pair_probes", "PairProbes", "paper_infosem_table", "paper_table",
-           "PAPER_TABLES_DIR", "np_sweep",
-           "predict_edges", "predict_pairs", "ProbeParams", "probes", "probes_for_methods", "projectors_needed",
-           "read_cells", "read_edge_list", "read_expression", "read_gene_list", "read_network",
-           "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir", "run_benchmark", "run_unseen_genes",
-           "ScFM", "score_pairs", "sem_options", "sem_quick_settings", "train_translator", "Translator", "twin_margin",
-           "UGRNInputError", "vocab_mapping", "VocabMapping", "with_averages", "write_edges"]
+__all__ = ["activity", "ALL_CELLS", "ASSETS_DIR", "auprc_figure", "available_methods", "Background", "barely_seen",
+           "BenchmarkResult", "BUNDLED", "BUNDLED_TABLES", "cached_probes", "check_allowed_path",
+           "check_writable_output", "context_background", "context_warning", "curves",
+           "dataset_from_files", "dataset_from_genes", "DatasetProbes", "DEFAULT_BENCHMARK", "DEFAULT_CHECKPOINT",
+           "default_checkpoint_dir", "DEFAULT_METHOD", "default_methods", "DEFAULT_TRAIN_METHODS",
+           "DEFAULT_TRANSLATOR", "default_translator_dir", "device_name", "edge_table", "edges_bytes",
+           "edges_to_graph", "ensembl_to_symbols", "estimate_probe_seconds", "evaluate", "export",
+           "expression_network", "fmt_p", "format_seconds", "get_network", "graph_layout", "GRNDataset",
+           "hubs", "list_datasets", "load_beeline", "load_benchmark", "load_model", "load_translator",
+           "load_unseen_genes", "main_table", "methods", "MethodSpec", "missed_edges", "Network", "network",
+           "node_degrees", "np_sweep", "pair_curves", "pair_probe_cost", "pair_probes", "paired_tests", "PairProbes",
+           "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR", "predict_edges", "predict_pairs", "ProbeParams",
+           "probes", "probes_for_methods", "projectors_needed", "read_cells", "read_edge_list", "read_expression",
+           "read_gene_list", "read_network", "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir",
+           "run_benchmark", "run_unseen_genes", "ScFM", "score_pairs", "sem_options", "sem_quick_settings",
+           "train_translator", "Translator", "twin_margin", "UGRNInputError", "vocab_mapping", "VocabMapping",
+           "with_averages", "write_edges"]
 
 DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT_DIR
 DEFAULT_TRANSLATOR = DEFAULT_TRANSLATOR_DIR

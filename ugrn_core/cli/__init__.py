@@ -154,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--genes", help="gene list file (one symbol per line, or a CSV with a 'gene' column)")
     src.add_argument("--expression", help="expression matrix (genes × cells CSV/TSV, or cells × genes .h5ad): its genes "
                                           "form the gene set and methods that need expression can run")
+    raw = p.add_mutually_exclusive_group()
+    raw.add_argument("--use-raw", action="store_true",
+                     help="with an .h5ad --expression: use .raw.X (e.g. log values kept before sc.pp.scale)")
+    raw.add_argument("--layer", default=None, metavar="NAME",
+                     help="with an .h5ad --expression: use .layers[NAME] instead of X")
     p.add_argument("--tfs", help="TF list file (default: the species' BEELINE TF list ∩ genes)")
     p.add_argument("--edges", help="known edges CSV/TSV (TF,target) to label the output")
     p.add_argument("--species", choices=["human", "mouse"], default="human")

@@ -259,6 +259,11 @@ def cmd_predict(args) -> int:
         raise ParameterError("--out: missing; expected the output file of the ranked network (or --pair TF,TARGET "
                              "to score single pairs)")
     fmt = edge_format(args.out, args.format)  # a bad output name, format or unwritable path fails before any work
+    if args.use_raw or args.layer is not None:
+        flag = "--use-raw" if args.use_raw else f"--layer {args.layer}"
+        if not args.expression or not str(args.expression).lower().endswith(".h5ad"):
+            raise ParameterError(f"{flag} chooses the matrix of an AnnData: it needs --expression FILE.h5ad"
+                                 + (f" (got --expression {args.expression})" if args.expression else "") + ".")
     _check_cache()
     fm = api.load_model(args.checkpoint, args.device, args.precision)
     translator = api.load_translator(args.translator)
@@ -267,7 +272,8 @@ def cmd_predict(args) -> int:
     else:
         source = args.genes or args.expression
         ds = api.dataset_from_files(genes=args.genes, expression=args.expression, edges=args.edges, tfs=args.tfs,
-                                    species=args.species, name=f"genes:{Path(source).name}", data_dir=args.data_dir)
+                                    species=args.species, name=f"genes:{Path(source).name}", data_dir=args.data_dir,
+                                    use_raw=args.use_raw, layer=args.layer)
         _note_barely_seen(fm, ds, args.data_dir)
     method = api.methods.get(args.method).name
 

@@ -14,8 +14,6 @@ the cells of each group, guards per-group statistics and stores the result.
 
 from __future__ import annotations
 
-import math
-import re
 import time
 import warnings
 
@@ -23,97 +21,16 @@ import anndata
 import numpy as np
 import pandas as pd
 
-from . import methods as registry
-from .probes import signs
-from .data.anndata_io import all_genes_normalised, dense, median_total, scan_matrix, select_matrix, selected_columns
-from .errors import DataError, ParameterError, first_items
-from .export import edge_table
-from .data.readers import upper_unique
-
-ALL_CELLS = "all cells"  # the group name of the network over every cell
-DEFAULT_KEY = "ugrn"
-EDGE_COLUMNS = ["source", "target", "weight", "score", "rank"]  # + "label" when a reference is given
-
-
-def expression_dependent(method: str) -> bool:
-    """True when ``method``'s scores read the cells' expression (itself or an ensemble member: ``needs_expression``
-    in its ``MethodSpec``): |Pearson|, GRNBoost2, RegDiffusion, DeepSEM, InfoSEM, Pert, Origin-Pert, Origin-Attn.
-    False for Emb, VVP, GDT and Ens, whose scores come from the model's virtual cells only."""
-    spec = registry.get(method)
-    return bool(spec.needs_expression or any(registry.get(m).needs_expression for m in spec.members))
-
-
-def uses_model(method: str) -> bool:
-    """True when ``method`` needs the foundation model (a probe or a translator), itself or an ensemble member."""
-    spec = registry.get(method)
-    return bool(spec.uses_translator or spec.probe is not None or any(uses_model(m) for m in spec.members))
-
-
-def network_key(group: str, taken=()) -> str:
-    """The key of a group's edge table in ``uns[key]["networks"]`` and its file name stem in ``ugrn grn``: the group
-    name with characters other than letters, digits, space and ``+ - . _ ( )`` replaced by ``_`` ("/" would nest in
-    an .h5ad); ``-2``, ``-3``… appended when that key is ``taken``."""
-    key = re.sub(r"[^\w +\-.()]", "_", str(group)).strip() or "group"
-    base, k = key, 2
-    while key in taken:
-        key, k = f"{base}-{k}", k + 1
-    return key
-
-
-def guess_species(symbols) -> str:
-    """"mouse" when most alphabetic gene symbols are capitalised lower-case (``Gata1``), else "human" (``GATA1``)."""
-    raw = [str(s) for s in symbols if any(ch.isalpha() for ch in str(s))]
-    mouse = sum(1 for s in raw if s[0].isupper() and any(ch.islower() for ch in s[1:]) and "orf" not in s)
-    return "mouse" if raw and mouse > 0.5 * len(raw) else "human"
-
-
-def _score_without_model(spec, ds, progress) -> pd.DataFrame:
-    """Ranked [tf, target, score, label] of a method that reads expression only (no model): the registry's
-    ``MethodSpec.run`` on every TF × gene pair of ``ds``, sorted as ``predict.predict_edges`` sorts."""
-    from .data.pairs import candidate_pairs
-    from .sem.scoring import sem_options
-
-    pairs = candidate_pairs(ds, tf_mode="file")
-    ctx = registry.ScoringContext(dataset=ds, train_dataset=ds, train_pairs=pairs, progress=progress,
-                                  cache={"sem_options": sem_options()})
-    out = pairs.assign(score=spec.run(ctx, pairs))
-    if not ds.has_ground_truth:
-        out["label"] = np.nan
-    return out.sort_values(["score", "tf", "target"], ascending=[False, True, True],
-                           kind="mergesort").reset_index(drop=True)[["tf", "target", "score", "label"]]
-
-
-def _groups(adata, groupby) -> list[tuple[str, np.ndarray]]:
-    """[(group name, cell row indices)]: all cells first, then each category of ``obs[groupby]`` that has cells."""
-    out = [(ALL_CELLS, np.arange(adata.n_obs))]
-    if groupby is None:
-        return out
-    if groupby not in adata.obs.columns:
-        raise ParameterError(f"groupby={groupby!r} is not a column of .obs; columns: {first_items(adata.obs.columns, 20)}.")
-    col = adata.obs[groupby]
-    cats = list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) else sorted(col.dropna().unique(), key=str)
-    if ALL_CELLS in {str(c) for c in cats}:
-        raise ParameterError(f"obs[{groupby!r}] has a category named {ALL_CELLS!r}, the name of the all-cells network; "
-                             "rename it.")
-    values = col.to_numpy()
-    for c in cats:
-        rows = np.flatnonzero(values == c)
-        if len(rows):
-            out.append((str(c), rows))
-    return out
-
-
-def _threshold(min_cells, n_cells: int) -> int:
-    """Cells that must express a gene in a group of ``n_cells``: ``min_cells`` (int), or a fraction (float in (0, 1))
-    of the group's cells, rounded up."""
-    if isinstance(min_cells, float) and 0 < min_cells < 1:
-        return max(1, math.ceil(min_cells * n_cells))
-    return int(min_cells)
-
-
-def _json_safe(v):
-    """A value an .h5ad's uns can hold (None → "")."""
-    return "" if v is None else v
+from .. import methods as registry
+from ..probes import signs
+from ..data.anndata_io import all_genes_normalised, dense, median_total, scan_matrix, select_matrix, selected_columns
+from ..errors import DataError, ParameterError, first_items
+from ..export import edge_table
+from ..data.readers import upper_unique
+from ._diff import _cells, _diff, _finish, _k, _mean, _table
+from ._groups import (_groups_of, _json_safe, _score_without_model, _threshold, ds_has_tf, expression_dependent,
+                      guess_species, network_key, uses_model)
+from ._store import ALL_CELLS, DEFAULT_KEY, EDGE_COLUMNS, get_network  # noqa: F401 (re-exported)
 
 
 def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, method: str = "Ens",
@@ -210,12 +127,12 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
         >>> adata.uns["ugrn"]["networks"]["CD14+ Monocyte"].head(3)   # source, target, weight, score, rank
         >>> adata.write_h5ad("pbmc_grn.h5ad")                            # networks travel with the file
     """
-    from .data.datasets import dataset_from_genes
-    from .predict import context_background, predict_edges
-    from .probes.features import dataset_probes
-    from .scfm.checkpoint import load_model
-    from .scfm.vocab import map_to_vocab
-    from .translator.artifact import load_translator
+    from ..data.datasets import dataset_from_genes
+    from ..predict import context_background, predict_edges
+    from ..probes.features import dataset_probes
+    from ..scfm.checkpoint import load_model
+    from ..scfm.vocab import map_to_vocab
+    from ..translator.artifact import load_translator
 
     spec = registry.get(method)
     if spec.needs_labels and not spec.uses_translator:
@@ -291,7 +208,7 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
         ref = reference[["tf", "target"]].astype(str).apply(lambda c: c.str.strip().str.upper())
 
     # 4.–5. one network per group (expression-dependent methods) or one shared network
-    groups = _groups(adata, groupby)
+    groups = _groups_of(adata, groupby)
     to_score = groups if expr_dep else groups[:1]
     networks, dropped, rows, keys, signed = {}, {}, {}, {}, False
     for i, (group, cells) in enumerate(to_score):
@@ -381,25 +298,133 @@ def grn(adata: anndata.AnnData, *, genes=None, groupby: str | None = None, metho
     return target if copy else None
 
 
-def ds_has_tf(genes, tfs, species, data_dir) -> bool:
-    """True when ``genes`` hold a TF (``tfs``, or BEELINE's TF list of ``species``)."""
-    from .config import resolve_data_dir
-    from .data.datasets import _species_tfs
+def compare(adata: anndata.AnnData, group_a: str, group_b: str, *, key: str = DEFAULT_KEY, n_null: int = 5,
+            seed: int = 0, top: int | None = None, alpha: float = 0.05, checkpoint=None, translator=None,
+            progress=None):
+    """Differential view of two groups' networks (written by ``tl.grn``), read against random halves of each group.
 
-    known = set(upper_unique(tfs)) if tfs is not None else _species_tfs(species, resolve_data_dir(data_dir))
-    return any(g in known for g in genes)
+    Edge sets: the ``top`` best-ranked edges of each network (default: as many as genes in the larger network, i.e.
+    one edge per gene). Over the union of both sets, each edge (TF → target) is
+    ``kept`` (in both, same sign), ``flipped`` (in both, opposite sign of ``weight``), ``lost`` (in a's set only)
+    or ``gained`` (in b's set only).
 
+    Rank-based test: an edge's position in a network is q = (rank − 1) / (n_edges − 1) (0 = best, 1 = worst; an edge
+    of a gene dropped by the group's guard counts as 1); its change is Δq = q_b − q_a. The null: each group's cells
+    are split at random into two halves (``seed``, ``n_null`` repetitions per group), the method is re-run on each
+    half with the same genes, TFs, matrix, normalisation and ``min_cells`` guard (``tl.grn(genes=..., tfs=...)``),
+    and the same |Δq| is taken over the union of the halves' top sets. ``p_null`` = (1 + #{null |Δq| ≥ |Δq|}) /
+    (1 + #null) (empirical, one-sided on |Δq|); ``beyond_null`` = ``p_null < alpha``. Halves have half the cells, so
+    their networks are noisier than a whole group's: the null is conservative (it overstates the noise), and the
+    whole groups' Spearman can exceed the halves'; the summary's ``halves_*`` statistics compare at equal cell counts.
 
-def get_network(adata: anndata.AnnData, group: str = ALL_CELLS, key: str = DEFAULT_KEY) -> pd.DataFrame:
-    """The edge table of ``group`` written by ``grn`` (the shared one for an expression-free method).
+    Args:
+        adata: the AnnData ``tl.grn`` wrote into (same matrix, ``groupby`` column still in ``.obs``).
+        group_a, group_b: two groups (categories of the ``groupby`` column, or "all cells").
+        key: the ``uns`` key ``tl.grn`` wrote (default "ugrn").
+        n_null: random splits per group (default 5; 0 = no null: ``p_null`` NaN).
+        seed: seed of the splits (``numpy.random.default_rng``).
+        top: edges per network in the compared sets (default: genes of the larger network).
+        alpha: threshold of ``beyond_null``.
+        checkpoint, translator: for the halves of a model method (default: the checkpoint ``tl.grn`` used, the
+            bundled translator).
+        progress: ``progress(done, total, message)`` per half network.
 
-    Raises: KeyError naming the groups there are when ``group`` has no network, or when ``grn`` has not run."""
-    if key not in adata.uns:
-        raise KeyError(f"adata.uns has no {key!r}: run ugrn_core.tl.grn(adata, ..., key_added={key!r}) first")
+    Returns: ``(table, summary)``.
+        ``table``: DataFrame, one row per edge of the union, sorted by |Δq| descending: ``source``, ``target`` (str),
+        ``rank_a``, ``rank_b`` (Int64, <NA> when not scored), ``weight_a``, ``weight_b`` (float64, signed),
+        ``q_a``, ``q_b``, ``delta_q`` (float64), ``status`` (categorical: gained / lost / flipped / kept),
+        ``p_null`` (float64), ``beyond_null`` (bool).
+        ``summary``: dict: ``method``, ``group_a``, ``group_b``, ``n_cells_a``, ``n_cells_b``, ``top``,
+        ``identical_by_construction`` (bool), ``spearman`` (of q over edges scored in both), ``topk_overlap``
+        (|top_a ∩ top_b| / top), ``n_gained``, ``n_lost``, ``n_flipped``, ``n_kept``, ``flip_rate`` (flipped / in
+        both); the same for the null as ``null_spearman`` … (lists, one value per half pair) and their means
+        ``null_spearman_mean`` …; ``halves_spearman``, ``halves_topk_overlap`` (+ ``_mean``): a's half against b's
+        half of the same split (the between-group difference at the null's cell count: compare these with
+        ``null_spearman`` … like for like); ``n_beyond_null``; ``n_null``, ``seed``, ``alpha``; ``note`` (text).
+
+    An expression-free method (Ens, VVP, GDT, Emb) gives every group the same network: the table lists its top edges
+    as ``kept`` with ``p_null`` 1, ``identical_by_construction`` is True and no null is computed.
+
+    ``group_a == group_b`` is allowed: every edge is ``kept`` with Δq = 0 (a check of the machinery).
+
+    Raises: KeyError (no ``tl.grn`` result under ``key``, or a group without a network; names those there are),
+    ParameterError (bad ``top``/``n_null``/``alpha``; the ``groupby`` column gone from ``.obs``), DataError (a group
+    of fewer than 4 cells to split). Halves whose guard keeps fewer than 2 genes give no network and are skipped.
+    """
+    if n_null < 0 or not 0 < alpha < 1:
+        raise ParameterError(f"n_null={n_null!r}, alpha={alpha!r}; expected n_null ≥ 0 and 0 < alpha < 1")
+    net_a, net_b = get_network(adata, group_a, key), get_network(adata, group_b, key)
     res = adata.uns[key]
-    summary = res["summary"]
-    hit = summary[summary["group"].astype(str) == str(group)]
-    if hit.empty or hit["network"].iloc[0] not in res["networks"]:
-        have = summary.loc[summary["network"].isin(list(res["networks"])), "group"].tolist()
-        raise KeyError(f"no network for group {group!r}; groups with one: {first_items(have, 20)}")
-    return res["networks"][hit["network"].iloc[0]]
+    params, summ = res["params"], res["summary"]
+    cells_of = dict(zip(summ["group"].astype(str), summ["n_cells"].astype(int)))
+    a, b = _table(net_a), _table(net_b)
+    k = _k(top, a, b)
+    table, stats = _diff(a, b, k)
+    summary = {"method": str(params["method"]), "group_a": str(group_a), "group_b": str(group_b),
+               "n_cells_a": cells_of.get(str(group_a), 0), "n_cells_b": cells_of.get(str(group_b), 0), "top": k,
+               "identical_by_construction": not bool(params["expression_dependent"]), **stats,
+               "n_null": int(n_null), "seed": int(seed), "alpha": float(alpha)}
+    if not params["expression_dependent"]:
+        table["p_null"], table["beyond_null"] = 1.0, False
+        summary.update(n_beyond_null=0, note=f"{params['method']} reads no expression: every group has the same "
+                                             "network by construction; there is nothing to compare.")
+        return _finish(table), summary
+
+    null_abs, null_stats, matched = [], [], []
+    if n_null:
+        rng = np.random.default_rng(seed)
+        tfs = sorted(set(net_a["source"].astype(str)) | set(net_b["source"].astype(str)))
+        genes = [str(g) for g in params["genes"]]
+        groups = list(dict.fromkeys([str(group_a), str(group_b)]))
+        cells = {g: _cells(adata, params, g) for g in groups}
+        for g, c in cells.items():
+            if len(c) < 4:
+                raise DataError(f"group {g!r} has {len(c)} cells; the null splits it into two halves: expected ≥ 4")
+        total, done = len(groups) * n_null * 2, 0
+        say = progress or (lambda d, t, m: None)
+        for _ in range(n_null):
+            halves = {}
+            for g in groups:
+                perm = rng.permutation(cells[g])
+                half = len(perm) // 2
+                nets = []
+                for part in (np.sort(perm[:half]), np.sort(perm[half:2 * half])):
+                    say(done, total, f"null: half of {g}")
+                    r = grn(adata[part], genes=genes, tfs=tfs, method=params["method"],
+                            use_raw=bool(params["use_raw"]) or None, layer=params["layer"] or None,
+                            min_cells=params["min_cells"], species=params["species"], inplace=False,
+                            checkpoint=checkpoint if checkpoint is not None else params["checkpoint_path"] or None,
+                            translator=translator, background=params["background"] or "auto")
+                    net = r["networks"].get("all cells")  # None: the half kept fewer than 2 genes
+                    nets.append(None if net is None else _table(net))
+                    done += 1
+                halves[g] = nets
+                if nets[0] is not None and nets[1] is not None:
+                    d, st = _diff(nets[0], nets[1], k)
+                    null_abs.append(np.abs(d["delta_q"].to_numpy()))
+                    null_stats.append(st)
+            if len(groups) == 2:  # a's half against b's half: the between-group difference at the null's cell count
+                for x, y in zip(halves[groups[0]], halves[groups[1]]):
+                    if x is not None and y is not None:
+                        matched.append(_diff(x, y, k)[1])
+        say(total, total, "null: done")
+    if null_abs:
+        pool = np.sort(np.concatenate(null_abs))
+        obs = np.abs(table["delta_q"].to_numpy())
+        ge = len(pool) - np.searchsorted(pool, obs - 1e-12, side="left")
+        table["p_null"] = (1 + ge) / (1 + len(pool))
+    else:
+        table["p_null"] = np.nan
+    table["beyond_null"] = (table["p_null"] < alpha).to_numpy(bool)
+    for name in ("spearman", "topk_overlap", "n_gained", "n_lost", "n_flipped", "n_kept", "flip_rate"):
+        vals = [s[name] for s in null_stats]
+        summary[f"null_{name}"] = vals
+        summary[f"null_{name}_mean"] = _mean(vals)
+    for name in ("spearman", "topk_overlap"):
+        summary[f"halves_{name}"] = [s[name] for s in matched]
+        summary[f"halves_{name}_mean"] = _mean(summary[f"halves_{name}"])
+    summary["n_beyond_null"] = int(table["beyond_null"].sum())
+    summary["note"] = (f"null: {len(null_stats)} pairs of random halves of "
+                       f"{' and '.join(repr(g) for g in dict.fromkeys([str(group_a), str(group_b)]))}, each re-run "
+                       f"with {params['method']}" if null_stats else "no null (n_null=0 or halves without a network)")
+    return _finish(table), summary
