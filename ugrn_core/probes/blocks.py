@@ -16,7 +16,7 @@ its cache entry; an unbiased estimate over targets). "context-rank" needs every 
 The whole array is used, too, when it is already in memory or in the disk cache (full entries serve any subset; their
 keys are unchanged), when the probe has no block computation (VVP: the reverse direction reads every gene as a
 source, so a network needs the whole array anyway), or when the block would not be cheaper (on 2 threads: A above
-about S/4, as column batches run one at a time; ``plan``).
+about S/4, as column batches run on one thread; ``plan``).
 Blocks are cached under their own keys (the TFs and sample rows enter them).
 """
 
@@ -88,20 +88,18 @@ def plan(probes, probe: str, tfs: np.ndarray | None = None) -> dict | None:
     stats = probes.params.feature_norm == "context-z" and not _reference(probes, probe)
     rows = np.union1d(tfs, sample_rows(n)) if stats else tfs
     w = torch.get_num_threads() if probes.fm.device.type == "cpu" else 1
-    if len(tfs) == 0 or max(COLUMN_COST * len(tfs), (COLUMN_COST * len(tfs) + len(rows)) / w) >= n / w:
-        return None  # not cheaper than the whole Jacobian (column batches run one at a time: estimate_seconds)
+    if len(tfs) == 0 or COLUMN_COST * len(tfs) + len(rows) / w >= n / w:
+        return None  # not cheaper than the whole Jacobian (columns on one thread, rows on w: estimate_seconds)
     return {"tfs": tfs, "rows": rows, "stats": stats, "backward": k * len(rows), "columns": k * len(tfs)}
 
 
 def estimate_seconds(probes, plan: dict) -> float:
-    """Wall seconds a block of ``plan`` takes: per base value, column batches one at a time on one thread while row
-    batches fill the others (``scfm.jacobian_block``): max(columns · c, columns · c / w + rows · r), with c and r the
-    calibrated seconds per column and per row (``ScFM.seconds_per_row``; r already divided among the w threads)."""
+    """Wall seconds a block of ``plan`` takes: column batches one at a time, then row batches side by side on the
+    threads (``scfm.jacobian_block``): columns · c + rows · r, with c and r the calibrated seconds per column and per
+    row (``ScFM.seconds_per_row``; r already divided among the threads)."""
     n = len(probes.tokens)
-    w = torch.get_num_threads() if probes.fm.device.type == "cpu" else 1
-    c, r = probes.fm.seconds_per_row("columns", n), probes.fm.seconds_per_row("backward", n)
-    cols, rows = plan["columns"] * c, plan["backward"] * r
-    return float(max(cols, cols / w + rows))
+    return float(plan["columns"] * probes.fm.seconds_per_row("columns", n)
+                 + plan["backward"] * probes.fm.seconds_per_row("backward", n))
 
 
 def _reference(probes, probe):
