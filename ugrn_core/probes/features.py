@@ -68,8 +68,10 @@ class DatasetProbes:
         mapping: dataset genes → vocabulary tokens (``VocabMapping``); unmapped genes are left out of the context.
         tokens: the context, sorted vocabulary tokens (N,): the dataset's plus the background's.
         scored: int64 (S,) ascending context positions of the dataset's genes (all N without a background).
-        rows: "auto" (default): pair features of a probe not yet cached are computed from only the entries the pairs
-            read when that is cheaper (``blocks``: GDT's TF rows and columns); "full": always the whole array.
+        rows: "full" (default): the whole probe array; "auto" (opt-in): pair features of a probe not yet cached are
+            computed from only the entries the pairs read when that is cheaper (``blocks``: GDT's TF rows and
+            columns). Opt-in because a block's "context-z" statistics are estimated from sampled rows: the entries
+            are exact, the normalised features are not, and the benchmark effect is not yet measured.
     """
 
     fm: ScFM
@@ -77,7 +79,7 @@ class DatasetProbes:
     params: ProbeParams = field(default_factory=ProbeParams)
     cache: ProbeCache | None = None
     background: Background | None = None
-    rows: str = "auto"
+    rows: str = "full"
     mapping: VocabMapping = field(init=False)
     tokens: list[str] = field(init=False)
 
