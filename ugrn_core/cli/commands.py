@@ -249,6 +249,29 @@ def cmd_benchmark(args) -> int:
     return 0
 
 
+def _predict_context(args):
+    """(model, translator, dataset) of ``ugrn predict`` (the network and ``--pair``): ``--use-raw`` / ``--layer``
+    checked against ``--expression`` first, then the checkpoint, the translator and the BEELINE dataset or the user's
+    files. Raises ParameterError for ``--use-raw`` / ``--layer`` without an ``.h5ad`` expression file."""
+    from .. import api
+
+    if args.use_raw or args.layer is not None:
+        flag = "--use-raw" if args.use_raw else f"--layer {args.layer}"
+        if not args.expression or not str(args.expression).lower().endswith(".h5ad"):
+            raise ParameterError(f"{flag} chooses the matrix of an AnnData: it needs --expression FILE.h5ad"
+                                 + (f" (got --expression {args.expression})" if args.expression else "") + ".")
+    _check_cache()
+    fm = api.load_model(args.checkpoint, args.device, args.precision)
+    translator = api.load_translator(args.translator)
+    if args.dataset:
+        return fm, translator, api.load_beeline(args.dataset, args.data_dir)
+    source = args.genes or args.expression
+    ds = api.dataset_from_files(genes=args.genes, expression=args.expression, edges=args.edges, tfs=args.tfs,
+                                species=args.species, name=f"genes:{Path(source).name}", data_dir=args.data_dir,
+                                use_raw=args.use_raw, layer=args.layer)
+    return fm, translator, ds
+
+
 def cmd_predict(args) -> int:
     from .. import api
     from ..export import edge_format
@@ -259,21 +282,8 @@ def cmd_predict(args) -> int:
         raise ParameterError("--out: missing; expected the output file of the ranked network (or --pair TF,TARGET "
                              "to score single pairs)")
     fmt = edge_format(args.out, args.format)  # a bad output name, format or unwritable path fails before any work
-    if args.use_raw or args.layer is not None:
-        flag = "--use-raw" if args.use_raw else f"--layer {args.layer}"
-        if not args.expression or not str(args.expression).lower().endswith(".h5ad"):
-            raise ParameterError(f"{flag} chooses the matrix of an AnnData: it needs --expression FILE.h5ad"
-                                 + (f" (got --expression {args.expression})" if args.expression else "") + ".")
-    _check_cache()
-    fm = api.load_model(args.checkpoint, args.device, args.precision)
-    translator = api.load_translator(args.translator)
-    if args.dataset:
-        ds = api.load_beeline(args.dataset, args.data_dir)
-    else:
-        source = args.genes or args.expression
-        ds = api.dataset_from_files(genes=args.genes, expression=args.expression, edges=args.edges, tfs=args.tfs,
-                                    species=args.species, name=f"genes:{Path(source).name}", data_dir=args.data_dir,
-                                    use_raw=args.use_raw, layer=args.layer)
+    fm, translator, ds = _predict_context(args)
+    if not args.dataset:
         _note_barely_seen(fm, ds, args.data_dir)
     method = api.methods.get(args.method).name
 
@@ -316,15 +326,7 @@ def _predict_pairs(args) -> int:
         raise ParameterError(f"--out {args.out}: with --pair the output is a table; expected a .tsv or .csv file")
     if args.out:
         check_writable_output(args.out, "file")
-    _check_cache()
-    fm = api.load_model(args.checkpoint, args.device, args.precision)
-    translator = api.load_translator(args.translator)
-    if args.dataset:
-        ds = api.load_beeline(args.dataset, args.data_dir)
-    else:
-        source = args.genes or args.expression
-        ds = api.dataset_from_files(genes=args.genes, expression=args.expression, edges=args.edges, tfs=args.tfs,
-                                    species=args.species, name=f"genes:{Path(source).name}", data_dir=args.data_dir)
+    fm, translator, ds = _predict_context(args)
     upper = {g.upper(): g for g in ds.genes}  # symbols in any case (Gata1 / GATA1), the dataset's spelling kept
     pairs = [tuple(g if g in set(ds.genes) else upper.get(g.upper(), g) for g in p) for p in pairs]
     known = set(api.vocab_mapping(fm, ds).genes)

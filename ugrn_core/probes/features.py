@@ -353,19 +353,25 @@ class DatasetProbes:
 _PROBES: "OrderedDict[tuple, DatasetProbes]" = OrderedDict()
 
 
-def dataset_probes(fm, ds, params: ProbeParams | None = None, background=None) -> "DatasetProbes":
-    """The ``DatasetProbes`` of ``ds`` under ``fm`` and ``params`` (in ``background``'s context when given), kept in
-    memory for the 16 most recent gene sets (``clear_memo`` forgets them)."""
+def memo_probes(store: OrderedDict, cls, fm, ds, params: ProbeParams | None = None, background=None):
+    """``cls(fm, ds, params, background=background)`` kept in ``store`` (an LRU of the 16 most recent gene sets),
+    keyed by the checkpoint, device, dataset (name, genes, TFs, expression object), ``params`` and ``background``."""
     params = params or ProbeParams()
     expr_id = None if ds.expression is None else (ds.expression.n_obs, id(ds.expression))
     key = (fm.checkpoint_id, str(fm.device), ds.name, hash(tuple(ds.genes)), hash(tuple(ds.tfs)), expr_id, params,
            background)
-    if key not in _PROBES:
-        _PROBES[key] = DatasetProbes(fm, ds, params, background=background)
-        while len(_PROBES) > 16:
-            _PROBES.popitem(last=False)
-    _PROBES.move_to_end(key)
-    return _PROBES[key]
+    if key not in store:
+        store[key] = cls(fm, ds, params, background=background)
+        while len(store) > 16:
+            store.popitem(last=False)
+    store.move_to_end(key)
+    return store[key]
+
+
+def dataset_probes(fm, ds, params: ProbeParams | None = None, background=None) -> "DatasetProbes":
+    """The ``DatasetProbes`` of ``ds`` under ``fm`` and ``params`` (in ``background``'s context when given), kept in
+    memory for the 16 most recent gene sets (``clear_memo`` forgets them)."""
+    return memo_probes(_PROBES, DatasetProbes, fm, ds, params, background)
 
 
 def clear_memo() -> None:

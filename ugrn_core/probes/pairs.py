@@ -35,7 +35,7 @@ import pandas as pd
 from .. import methods
 from ..errors import DataError
 from .cache import cache_key
-from .features import DatasetProbes, ProgressFn
+from .features import DatasetProbes, ProgressFn, memo_probes
 from .params import ProbeParams
 
 #: Lines (scored genes) sampled for the "context-z" statistics of a context without its full probe cached, and the
@@ -263,13 +263,4 @@ _PAIR_PROBES: "OrderedDict[tuple, PairProbes]" = OrderedDict()
 def pair_probes(fm, ds, params: ProbeParams | None = None, background=None) -> PairProbes:
     """The fast pair path's ``PairProbes`` of ``ds`` (a few pairs scored from the model rows they need, "context-z"
     statistics from a sampled set of lines), kept in memory with their lines for the 16 most recent gene sets."""
-    params = params or ProbeParams()
-    expr_id = None if ds.expression is None else (ds.expression.n_obs, id(ds.expression))
-    key = (fm.checkpoint_id, str(fm.device), ds.name, hash(tuple(ds.genes)), hash(tuple(ds.tfs)), expr_id, params,
-           background)
-    if key not in _PAIR_PROBES:
-        _PAIR_PROBES[key] = PairProbes(fm, ds, params, background=background)
-        while len(_PAIR_PROBES) > 16:
-            _PAIR_PROBES.popitem(last=False)
-    _PAIR_PROBES.move_to_end(key)
-    return _PAIR_PROBES[key]
+    return memo_probes(_PAIR_PROBES, PairProbes, fm, ds, params, background)
