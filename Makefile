@@ -39,7 +39,7 @@ test-all: setup browser
 benchmark: setup
 	$(VENV)/bin/ugrn benchmark --preset table1 --peers "|Pearson|,GRNBoost2,RegDiffusion" --out results/bench
 	rm -rf assets/benchmark_default && mkdir -p assets/benchmark_default
-	cd results/bench/table1 && cp -r results.csv results.md rows.csv meta.json tables figures ../../../assets/benchmark_default/
+	cd results/bench/table1 && cp -r results.csv results.md rows.csv meta.json scores.npz tables figures ../../../assets/benchmark_default/
 	$(PY) -m ugrn_core.bench.readme_figures
 
 # All six tables of the paper (see docs/benchmark.md) and one report (results/bench/report.md, report.html); bundled
@@ -58,7 +58,7 @@ benchmark-all: setup
 	$(VENV)/bin/ugrn report --results $(BENCH_OUT)
 	rm -rf assets/benchmark_default assets/benchmark_tables && mkdir -p assets/benchmark_default
 	cp -r $(BENCH_OUT)/table1/results.csv $(BENCH_OUT)/table1/results.md $(BENCH_OUT)/table1/rows.csv \
-		$(BENCH_OUT)/table1/meta.json $(BENCH_OUT)/table1/tables $(BENCH_OUT)/table1/figures assets/benchmark_default/
+		$(BENCH_OUT)/table1/meta.json $(BENCH_OUT)/table1/scores.npz $(BENCH_OUT)/table1/tables $(BENCH_OUT)/table1/figures assets/benchmark_default/
 	for t in table2 table3 table4 table5 table6; do mkdir -p assets/benchmark_tables/$$t && \
 		for f in results.csv results.md meta.json tables figures; do cp -r $(BENCH_OUT)/$$t/$$f assets/benchmark_tables/$$t/; \
 		done; $(PY) -c "import sys; from ugrn_core.bench.report import compact_rows; compact_rows(*sys.argv[1:])" \

@@ -282,14 +282,23 @@ scores = getattr(result, "scores", {}) or {}
 if scores:
     ds_names = list(dict.fromkeys(d for _, d in scores))
     pick_ds = st.selectbox("ROC / PR curves for", ds_names, key="bench_curve_ds")
+    one_slice = (getattr(result, "meta", {}) or {}).get("curves")
+    if one_slice:  # a preset keeps one seed's scores: the legend gives that seed's areas, not the seed mean
+        st.caption(f"Curves of seed {one_slice['seed']}, {one_slice['negatives']} negatives, N/P "
+                   f"{one_slice['np_ratio']:g}, all test pairs; the areas in the legend are this seed's (the tables "
+                   "above average the seeds).")
     roc_rows, pr_rows, base_rate = [], [], None
     for (m, d), (y, s) in scores.items():
         if d != pick_ds:
             continue
         c = api.curves(y, s)
         row = table[(table["method"] == m) & (table["dataset"] == d)]
-        auroc = float(row["AUROC"].iloc[0]) if len(row) and "AUROC" in row else float("nan")
-        auprc = float(row["AUPRC"].iloc[0]) if len(row) and "AUPRC" in row else float("nan")
+        if one_slice:
+            own = api.evaluate(y, s)
+            auroc, auprc = own["AUROC"], own["AUPRC"]
+        else:
+            auroc = float(row["AUROC"].iloc[0]) if len(row) and "AUROC" in row else float("nan")
+            auprc = float(row["AUPRC"].iloc[0]) if len(row) and "AUPRC" in row else float("nan")
         roc_rows.append(pd.DataFrame({"method": m, "x": c["fpr"], "y": c["tpr"], "auc": auroc}))
         pr_rows.append(pd.DataFrame({"method": m, "x": c["recall"], "y": c["precision"], "auc": auprc}))
         base_rate = float(pd.Series(y).mean())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -45,6 +47,20 @@ def test_ci_preset_runs_resumes_and_reports(fm, data_dir, tmp_path):
     md = (folder / "results.md").read_text()
     assert "Real − twin" in md and "Wilcoxon" in md and "Degree prior" in md
     assert list((folder / "figures").glob("*.html"))
+    # per-pair scores of one slice (seed 0, uniform, view "all") for ROC / PR curves: the AUPRC recomputed from them is
+    # the row's, for every method, peer and the degree prior, and the app's loader reads them
+    from ugrn_core.bench.benchmark import BenchmarkResult
+    from ugrn_core.bench.metrics import evaluate
+
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["curves"] == {"seed": 0, "negatives": "uniform", "np_ratio": 1.0, "view": "all"}
+    scores = BenchmarkResult.load(folder).scores
+    sl = allv[(allv["seed"] == 0) & (allv["negatives"] == "uniform") & ~allv["variant"].isin(["twin", "shuffled labels"])]
+    assert len(scores) == len(sl) > 0 and {"Emb", "Degree prior", "|Pearson|"} <= {m for m, _ in scores}
+    for r in sl.itertuples():
+        y, sc = scores[(r.method, r.test)]
+        assert len(y) == r.n_pos + r.n_neg and int(y.sum()) == r.n_pos
+        assert evaluate(y, sc)["AUPRC"] == pytest.approx(r.AUPRC, rel=1e-5)  # scores kept as float32
     # cells live in the root shared by every preset (a cell two tables share is computed once), not in the folder
     assert not (folder / "cells").exists()
     cells_dir = tmp_path / "out" / "cells"

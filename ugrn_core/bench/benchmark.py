@@ -33,6 +33,7 @@ from ..data.datasets import list_datasets, load_beeline
 from ..errors import ParameterError
 from ..probes.features import DatasetProbes
 from ..probes.params import ProbeParams
+from .curves import read_scores_npz, write_scores_npz
 from .scoring import metric_values, score_methods
 from ..data.pairs import candidate_pairs, sample_pairs
 from ..translator.artifact import Translator
@@ -123,8 +124,7 @@ class BenchmarkResult:
             self.table.to_csv(tmp / "results.csv", index=False)
             (tmp / "results.md").write_text(self.to_markdown())
             (tmp / "meta.json").write_text(json.dumps(self.meta, indent=2, default=str))
-            np.savez_compressed(tmp / "scores.npz", **{f"{m}|{d}|{k}": v for (m, d), (y, s) in self.scores.items()
-                                                        for k, v in (("y", y.astype(np.int8)), ("s", s.astype(np.float32)))})
+            write_scores_npz(tmp / "scores.npz", self.scores)
         return path
 
     @classmethod
@@ -132,14 +132,7 @@ class BenchmarkResult:
         """Read a folder written by ``save``. Raises FileNotFoundError naming the missing results.csv."""
         path = Path(path)
         table, meta = read_results_table(path, "benchmark"), read_meta(path)
-        scores = {}
-        if (path / "scores.npz").is_file():
-            z = np.load(path / "scores.npz", allow_pickle=False)
-            for key in z.files:
-                m, d, k = key.rsplit("|", 2)
-                if k == "y":
-                    scores[(m, d)] = (z[key], z[f"{m}|{d}|s"])
-        return cls(table, scores, meta)
+        return cls(table, read_scores_npz(path / "scores.npz"), meta)
 
 
 def run_benchmark(fm: ScFM, train: str, tests, methods=None, params: ProbeParams | None = None,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..data.datasets import list_datasets
 from .presets import PRESETS, jobs
+from .curves import curve_slice, write_scores_npz
 from .report import write_preset
 from .suite import Suite, environment, suite_config
 
@@ -50,5 +51,10 @@ def run_preset(name: str, fm, out, twin_fm=None, data_dir=None, sizes=(500,), se
             "checkpoint_id": fm.checkpoint_id, "twin_checkpoint_id": twin_fm.checkpoint_id if twin_fm else None,
             "training_pairs": "all positives + 1:1 uniform negatives of the training dataset, per seed",
             "wall_s": round(time.perf_counter() - t0, 1), "versions": environment()}
+    scores = suite.curve_scores(js)
+    if scores:  # ROC / PR curves of one slice (BenchmarkResult's scores.npz format)
+        seed, negatives, np_ratio = curve_slice(cfg)
+        meta["curves"] = {"seed": seed, "negatives": negatives, "np_ratio": np_ratio, "view": "all"}
+        write_scores_npz(folder / "scores.npz", scores)
     write_preset(rows, name, folder, meta)
     return rows, folder

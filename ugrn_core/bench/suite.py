@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import controls
+from . import controls, curves
 from .. import methods as registry
 from .._io import atomic_write, lock_file
 from ..probes.cache import cache_key
@@ -37,6 +37,7 @@ from ..data.names import parse_dataset_name
 from .scoring import metric_values, na_reason, score_methods
 from .negatives import NEGATIVE_MODES, sample_test_pairs
 from .presets import PRESETS
+from ..translator.training import TRAINING_VERSION
 
 ProgressFn = Callable[[int, int, str], None]
 METRICS = ["AUROC", "AUPRC", "AUPRC_ratio", "EPR"]
@@ -217,7 +218,8 @@ class Suite:
             return cache_key("peer", peer, train, test, seed, negatives, float(np_ratio), "unseen" in c.controls)
         return cache_key(train, test, seed, negatives, float(np_ratio), list(c.methods), list(c.controls),
                          c.epochs, list(c.twin_methods), self.params.to_dict(), self.fm.checkpoint_id,
-                         self.twin_fm.checkpoint_id if self.twin_fm is not None else None, c.options())
+                         self.twin_fm.checkpoint_id if self.twin_fm is not None else None, c.options(),
+                         TRAINING_VERSION)
 
     def _cell_path(self, *key, peer: str | None = None) -> Path:
         return self.cells_dir / f"{'peer-' if peer else ''}{self.cell_key(*key, peer=peer)}.csv"
@@ -347,6 +349,8 @@ class Suite:
             scores[(spec.name, spec.name, "control", "control")] = registry.score_pairs(
                 None, pairs, [spec.name], dataset=ds, train_pairs=state.train_pairs, seed=seed)[spec.name].to_numpy()
         df = self._rows(key, pairs, views, scores)
+        if key[2:] == curves.curve_slice(c):  # per-pair scores for ROC / PR curves, before the rows file
+            curves.write_cell_scores(path, test, pairs["label"].to_numpy(), scores)
         atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
         return df
 
@@ -360,6 +364,8 @@ class Suite:
         spec, ds = registry.get(peer), self.dataset(test)
         s = na_reason(spec, ds) or self._peer_scores(test, peer, pairs)
         df = self._rows(key, pairs, views, {(spec.name, spec.name, "peer", "peer"): s})
+        if key[2:] == curves.curve_slice(self.config):
+            curves.write_cell_scores(path, test, pairs["label"].to_numpy(), {(spec.name, spec.name, "peer", "peer"): s})
         atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
         return df
 
@@ -381,6 +387,13 @@ class Suite:
         c = self.config
         return [(train, test, seed, neg, r) for train, tests, ratios in jobs for seed in c.seeds for test in tests
                 for neg in c.negatives for r in (ratios or c.np_ratios)]
+
+    def curve_scores(self, jobs) -> dict:
+        """Per-pair scores {(method, test dataset): (y_true int8 (P,), y_score float32 (P,))} of the cells of ``jobs``
+        in ``curves.curve_slice`` (view "all"; methods, peers, degree prior), for ROC / PR curves; cells computed
+        before scores were kept are missing."""
+        keep = [cell for cell in self.cells(jobs) if cell[2:] == curves.curve_slice(self.config)]
+        return curves.gather([self._cell_path(*cell, peer=p) for cell in keep for p in (None, *self.config.peers)])
 
     def cell_on_disk(self, cell) -> bool:
         """True when the model and control rows of ``cell`` are in the cells folder (no translator needed)."""

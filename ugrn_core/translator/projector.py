@@ -1,5 +1,5 @@
 """The translator's torch networks: the MLP projector (UGRN Eq. 5), its fitted form with the feature
-standardisation, and K projectors stacked into one module for training side by side."""
+standardisation, and K projectors in one module for training side by side."""
 
 from __future__ import annotations
 
@@ -55,34 +55,51 @@ class TrainedProjector:
 
 
 class _StackedProjectors(nn.Module):
-    """K ``Projector``s trained side by side as one module: weights stacked along a leading axis, each projector's
-    input zero-padded to the widest ``in_dim``. ``forward`` maps float (K, B, D_max) to logits (K, B). Every
-    projector keeps its own parameters (the padded input columns meet zero weights that receive zero gradient), so
-    training the stack with an element-wise optimiser (Adam) is training each projector on its own."""
+    """K ``Projector``s of one input width D trained side by side as one module (one optimiser, one loss);
+    ``forward`` maps float (K, B, D) to logits (K, B). Every projector keeps its own parameters and, while
+    training, draws its dropout masks from its own generator (``generators``, one per projector), so training the
+    stack with an element-wise optimiser (Adam) is training each projector on its own: its weights do not depend on
+    which or how many projectors share the stack (``tests/test_translator.py`` checks this bit for bit).
 
-    def __init__(self, projectors: list[Projector], dropout: float = 0.0):
+    Raises: ValueError when the projectors differ in input width or the generators are not one per projector."""
+
+    def __init__(self, projectors: list[Projector], dropout: float = 0.0,
+                 generators: list[torch.Generator] | None = None):
         super().__init__()
-        d_max = max(p.in_dim for p in projectors)
+        dims = {p.in_dim for p in projectors}
+        if len(dims) != 1:
+            raise ValueError(f"stacked projectors need one input width, got {sorted(dims)}")
+        if dropout > 0 and (generators is None or len(generators) != len(projectors)):
+            raise ValueError("dropout needs one torch.Generator per stacked projector")
         self.in_dims = [p.in_dim for p in projectors]
+        # one parameter tensor per projector and layer: the optimiser then updates tensors of the same sizes
+        # whatever K is, so element-wise kernels (vectorised or not) round each projector alike
         ws, bs = [], []
-        for i in (0, 2, 4):  # the three nn.Linear layers of Projector.net
-            w = [p.net[i].weight.detach().T for p in projectors]  # (in, out) each
-            if i == 0:
-                w = [torch.cat([x, x.new_zeros(d_max - x.shape[0], x.shape[1])]) for x in w]
-            ws.append(nn.Parameter(torch.stack(w)))
-            bs.append(nn.Parameter(torch.stack([p.net[i].bias.detach() for p in projectors]).unsqueeze(1)))
+        for i in (0, 2, 4):  # the three nn.Linear layers of Projector.net: weights (in, out), biases (1, out)
+            ws.append(nn.ParameterList([nn.Parameter(p.net[i].weight.detach().T.clone()) for p in projectors]))
+            bs.append(nn.ParameterList([nn.Parameter(p.net[i].bias.detach().clone().unsqueeze(0)) for p in projectors]))
         self.w1, self.w2, self.w3 = ws
         self.b1, self.b2, self.b3 = bs
-        self.dropout = nn.Dropout(dropout)
+        self.p = float(dropout)
+        self.generators = generators
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.dropout(torch.relu(torch.baddbmm(self.b1, x, self.w1)))
-        h = self.dropout(torch.relu(torch.baddbmm(self.b2, h, self.w2)))
-        return torch.baddbmm(self.b3, h, self.w3).squeeze(-1)
+        # projector by projector: a batched product's rounding can depend on the batch count K (measured: a
+        # width-1 output layer), a per-projector one cannot
+        out = []
+        for k in range(len(self.in_dims)):
+            h = x[k]
+            for layer, (ws, bs) in enumerate(((self.w1, self.b1), (self.w2, self.b2), (self.w3, self.b3))):
+                h = torch.addmm(bs[k], h, ws[k])
+                if layer < 2:
+                    h = torch.relu(h)
+                    if self.training and self.p > 0:  # inverted dropout, projector k's own mask stream
+                        h = h * (torch.rand(h.shape, generator=self.generators[k]) >= self.p) / (1.0 - self.p)
+            out.append(h[:, 0])
+        return torch.stack(out)
 
     def state_of(self, k: int) -> dict[str, torch.Tensor]:
         """Projector ``k``'s weights as a ``Projector`` state dict (copies)."""
-        d = self.in_dims[k]
-        return {"net.0.weight": self.w1[k, :d].T.clone(), "net.0.bias": self.b1[k, 0].clone(),
-                "net.2.weight": self.w2[k].T.clone(), "net.2.bias": self.b2[k, 0].clone(),
-                "net.4.weight": self.w3[k].T.clone(), "net.4.bias": self.b3[k, 0].clone()}
+        return {f"net.{i}.{kind}": (ws[k].detach().T if kind == "weight" else bs[k].detach()[0]).clone()
+                for i, ws, bs in ((0, self.w1, self.b1), (2, self.w2, self.b2), (4, self.w3, self.b3))
+                for kind in ("weight", "bias")}

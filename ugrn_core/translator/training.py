@@ -15,6 +15,10 @@ from .projector import Projector, TrainedProjector, _StackedProjectors
 
 ProgressFn = Callable[[int, int, str], None]
 
+#: Version of the training engine's numerics, part of the benchmark's cell keys (``bench.suite``): 2 = every
+#: operation per projector and per-projector dropout streams (a projector no longer depends on those beside it).
+TRAINING_VERSION = 2
+
 
 class _Problem(NamedTuple):
     """One projector's training data after checks and the held-out split: trained-on features ``X`` float32 (n, D)
@@ -70,13 +74,16 @@ def fit_projectors(problems, seed: int = 0, options: TrainOptions | None = None,
     for each problem's semantics: UGRN Eq. 2, the paper's MLP and Adam, ``options``).
 
     Each projector is initialised exactly as ``fit_projector`` would (``torch.manual_seed(seed)`` then
-    ``Projector(D_k)``) and sees the same mini-batches (one ``torch.randperm`` per epoch from a generator seeded with
-    ``seed``; problems with equal numbers of trained-on pairs share it). They are trained as one stacked module
-    (``_StackedProjectors``: batched matrix products, a summed loss whose gradient w.r.t. each projector's weights is
-    that projector's own), so one optimiser step serves every problem: on CPU the paper's small MLP spends its time
-    in per-step overhead, and K projectors cost about as much as one (``benchmarks/projector_speed.py``). Results
-    equal separate training up to float rounding (``tests/test_translator.py``). Problems with different numbers of
-    trained-on pairs are trained in separate groups.
+    ``Projector(D_k)``), sees the same mini-batches (one ``torch.randperm`` per epoch from a generator seeded with
+    ``seed``) and draws its dropout masks from its own generator seeded with ``seed``. Problems with the same number
+    of trained-on pairs and the same feature width are trained in one loop (``_StackedProjectors``: one optimiser,
+    a summed loss whose gradient w.r.t. each projector's weights is that projector's own). Every operation runs
+    projector by projector, so the loop saves nothing on CPU (``benchmarks/projector_speed.py``, 2026-12-06: 9
+    projectors 3.2 s one after another, 3.4 s together; batched products were faster but rounded a projector
+    differently with the number K beside it). A projector's weights
+    depend only on its own problem, ``seed`` and ``options``, not on the other problems: they equal ``fit_projector``
+    on that problem alone bit for bit (``tests/test_translator.py``), so a benchmark row reproduces whichever
+    methods are fitted beside it.
 
     Returns: ``TrainedProjector`` per problem, in order.
     Raises: ValueError naming the problem (index) for mismatched lengths, non-finite features, a single class, or too
@@ -100,9 +107,9 @@ def fit_projectors(problems, seed: int = 0, options: TrainOptions | None = None,
         std = np.where(std > 1e-8, std, 1.0).astype(np.float32)
         prepared.append(_Problem(X, y, Xv, yv, mean.astype(np.float32), std))
     out: list[TrainedProjector | None] = [None] * len(prepared)
-    groups: dict[int, list[int]] = {}
+    groups: dict[tuple[int, int], list[int]] = {}
     for k, p in enumerate(prepared):
-        groups.setdefault(len(p.X), []).append(k)
+        groups.setdefault(p.X.shape, []).append(k)
     for idx in groups.values():
         with threads.single_thread():  # the same weights whatever the thread count (``threads``)
             group = _fit_group([prepared[k] for k in idx], seed, options, progress, desc)
@@ -112,16 +119,12 @@ def fit_projectors(problems, seed: int = 0, options: TrainOptions | None = None,
 
 
 def _fit_group(prepared: list[_Problem], seed: int, options: TrainOptions, progress, desc) -> list[TrainedProjector]:
-    """``fit_projectors`` for problems with the same number of trained-on pairs (one shared batch order)."""
+    """``fit_projectors`` for problems with the same number of trained-on pairs and feature width (one shared batch
+    order, no padding)."""
     K = len(prepared)
-    d_max = max(p.X.shape[1] for p in prepared)
 
-    def stack(field: str):  # (K, n, d_max) standardised, zero-padded
-        arrays = [getattr(p, field) for p in prepared]
-        out = np.zeros((K, len(arrays[0]), d_max), dtype=np.float32)
-        for k, (a, p) in enumerate(zip(arrays, prepared)):
-            out[k, :, : a.shape[1]] = (a - p.mean) / p.std
-        return torch.as_tensor(out)
+    def stack(field: str):  # (K, n, D) standardised
+        return torch.as_tensor(np.stack([(getattr(p, field) - p.mean) / p.std for p in prepared]).astype(np.float32))
 
     Xs = stack("X")
     yt = torch.as_tensor(np.stack([p.y for p in prepared]))
@@ -132,12 +135,14 @@ def _fit_group(prepared: list[_Problem], seed: int, options: TrainOptions, progr
     for p in prepared:
         torch.manual_seed(seed)
         singles.append(Projector(p.X.shape[1]))
-    model = _StackedProjectors(singles, dropout=options.dropout)
+    model = _StackedProjectors(singles, dropout=options.dropout,
+                               generators=[torch.Generator().manual_seed(seed) for _ in prepared])
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
 
-    def losses(logits, y):  # (K,) mean BCE per problem (sigmoid + BCE, Eq. 2, numerically stable)
-        return nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none").mean(1)
+    def losses(logits, y):  # (K,) mean BCE per problem (sigmoid + BCE, Eq. 2, numerically stable); problem by
+        # problem, so vectorised and scalar-tail kernels split each problem's elements alike whatever K is
+        return torch.stack([nn.functional.binary_cross_entropy_with_logits(lk, yk) for lk, yk in zip(logits, y)])
 
     n = Xs.shape[1]
     history = [[] for _ in range(K)]
