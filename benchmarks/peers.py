@@ -182,9 +182,15 @@ def main(argv=None) -> int:
     if args.report:
         print(report([json.loads(x) for x in Path(args.report).read_text().splitlines() if x.strip()]))
         return 0
+    from ugrn_core import api
+
     lines = []
     for name in args.datasets:
+        has_expression = api.load_beeline(name).has_expression
         for m in args.only or METHODS:
+            if m != "ours" and not has_expression:
+                print(f"{name}: no expression, {m} not run", flush=True)
+                continue
             r = {"dataset": name, "method": m, **(run_ours(name) if m == "ours" else run_peer(name, m))}
             lines.append(r)
             print(json.dumps(r), flush=True)
