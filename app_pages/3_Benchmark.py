@@ -25,6 +25,7 @@ st.caption(
 DEFAULT_RESULT = api.DEFAULT_BENCHMARK  # bundled: train STRING/hESC/500, test every other TFs+500 dataset
 DEFAULT_TRAIN = "STRING/mHSC-GM/500"
 DEFAULT_TESTS = ["STRING/mHSC-L/500"]
+CURVE_POINTS = 500  # points drawn per ROC / PR curve (a test set has up to ~13,000 pairs)
 # the paper's methods that need no expression, so any dataset works
 DEFAULT_METHODS = [m for m in api.default_methods() if not api.methods.get(m).needs_expression]
 METRICS = ["AUPRC", "AUROC", "AUPRC_ratio", "EPR", "Hit@1%"]
@@ -291,7 +292,7 @@ if scores:
     for (m, d), (y, s) in scores.items():
         if d != pick_ds:
             continue
-        c = api.curves(y, s)
+        c = api.curves(y, s, max_points=CURVE_POINTS)
         row = table[(table["method"] == m) & (table["dataset"] == d)]
         if one_slice:
             own = api.evaluate(y, s)

@@ -70,3 +70,20 @@ def test_curves():
     # the curves rank by the scores as given: flipping them moves every point
     flipped = curves([1, 0, 1, 0], [0.1, 0.2, 0.3, 0.9])
     assert np.trapezoid(flipped["tpr"], flipped["fpr"]) == pytest.approx(0.25)
+
+
+def test_curves_thinned_for_drawing():
+    """``max_points`` keeps at most that many points of each curve, both ends included, in the curve's order, and a
+    thinned ROC curve of 5,000 random pairs still has the AUROC's area within 0.002."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 5000)
+    s = y * 0.5 + rng.normal(size=5000)
+    full, thin = curves(y, s), curves(y, s, max_points=200)
+    for a, b in (("fpr", "tpr"), ("recall", "precision")):
+        assert len(full[a]) > 1000 and 100 <= len(thin[a]) == len(thin[b]) <= 200
+        assert (thin[a][0], thin[a][-1], thin[b][0], thin[b][-1]) == (full[a][0], full[a][-1], full[b][0], full[b][-1])
+        assert set(zip(thin[a], thin[b])) <= set(zip(full[a], full[b]))
+    assert np.trapezoid(thin["tpr"], thin["fpr"]) == pytest.approx(np.trapezoid(full["tpr"], full["fpr"]), abs=2e-3)
+    assert curves([1, 0], [0.9, 0.1], max_points=200)["fpr"].tolist() == curves([1, 0], [0.9, 0.1])["fpr"].tolist()
+    with pytest.raises(ValueError, match="max_points"):
+        curves(y, s, max_points=1)

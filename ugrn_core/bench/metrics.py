@@ -74,14 +74,28 @@ def evaluate(y_true, y_score, top_frac: float = 0.01) -> dict[str, float]:
     }
 
 
-def curves(y_true, y_score) -> dict[str, np.ndarray]:
+def curves(y_true, y_score, max_points: int | None = None) -> dict[str, np.ndarray]:
     """ROC and precision–recall curves for plotting.
 
     Returns float64 arrays: ``"fpr"``, ``"tpr"`` (sklearn ``roc_curve``, increasing from 0 to 1) and ``"precision"``,
-    ``"recall"`` (sklearn ``precision_recall_curve``; recall decreasing to 0, last precision 1).
-    Same inputs and errors as :func:`evaluate`.
+    ``"recall"`` (sklearn ``precision_recall_curve``; recall decreasing to 0, last precision 1). ``max_points``
+    (≥ 2) keeps at most that many points of each curve, evenly spaced along it with both ends kept (for drawing:
+    a test set of 13,000 pairs gives curves of about as many points; areas come from ``evaluate``, not from these).
+    Same inputs and errors as :func:`evaluate`; ValueError for ``max_points`` < 2.
     """
+    if max_points is not None and max_points < 2:
+        raise ValueError(f"max_points must be at least 2 (both ends of a curve), got {max_points}")
     y, s = _check(y_true, y_score)
     fpr, tpr, _ = roc_curve(y, s)
     precision, recall, _ = precision_recall_curve(y, s)
+
+    def thin(*arrays):
+        n = len(arrays[0])
+        if max_points is None or n <= max_points:
+            return arrays
+        keep = np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
+        return tuple(a[keep] for a in arrays)
+
+    fpr, tpr = thin(fpr, tpr)
+    precision, recall = thin(precision, recall)
     return {"fpr": fpr, "tpr": tpr, "precision": precision, "recall": recall}
