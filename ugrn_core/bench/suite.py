@@ -362,10 +362,10 @@ class Suite:
         pairs, views = self._test_pairs(key)
         test = key[1]
         spec, ds = registry.get(peer), self.dataset(test)
-        s = na_reason(spec, ds) or self._peer_scores(test, peer, pairs)
-        df = self._rows(key, pairs, views, {(spec.name, spec.name, "peer", "peer"): s})
+        scores = {(spec.name, spec.name, "peer", "peer"): na_reason(spec, ds) or self._peer_scores(test, peer, pairs)}
+        df = self._rows(key, pairs, views, scores)
         if key[2:] == curves.curve_slice(self.config):
-            curves.write_cell_scores(path, test, pairs["label"].to_numpy(), {(spec.name, spec.name, "peer", "peer"): s})
+            curves.write_cell_scores(path, test, pairs["label"].to_numpy(), scores)
         atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
         return df
 

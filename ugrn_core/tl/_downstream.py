@@ -19,6 +19,16 @@ from ._store import ALL_CELLS, DEFAULT_KEY, get_network
 DEFAULT_TARGETS = 50  # targets kept per TF for the activity (its best-scored ones)
 
 
+
+def _strongest_first(edges: pd.DataFrame) -> np.ndarray:
+    """Row order of an edge table, strongest first: by its ``rank`` column, else by descending ``score``, else as
+    given (stable sorts: ties keep the table's order)."""
+    if "rank" in edges.columns:
+        return np.argsort(pd.to_numeric(edges["rank"]).to_numpy(), kind="mergesort")
+    if "score" in edges.columns:
+        return np.argsort(-pd.to_numeric(edges["score"]).to_numpy(np.float64), kind="mergesort")
+    return np.arange(len(edges))
+
 def _regulator_column(edges: pd.DataFrame) -> str:
     for col in ("source", "tf", "TF"):
         if col in edges.columns:
@@ -39,13 +49,7 @@ def regulons(edges: pd.DataFrame, n_targets: int | None = DEFAULT_TARGETS) -> pd
         raise ParameterError(f"edge table: no 'weight' or 'score' column among {list(edges.columns)}")
     net = pd.DataFrame({"source": edges[src].astype(str).to_numpy(), "target": edges["target"].astype(str).to_numpy(),
                         "weight": pd.to_numeric(edges[w], errors="coerce").to_numpy(np.float64)})
-    if "rank" in edges.columns:
-        order = np.argsort(pd.to_numeric(edges["rank"]).to_numpy(), kind="mergesort")
-    elif "score" in edges.columns:
-        order = np.argsort(-pd.to_numeric(edges["score"]).to_numpy(np.float64), kind="mergesort")
-    else:
-        order = np.arange(len(net))
-    net = net.iloc[order]
+    net = net.iloc[_strongest_first(edges)]
     net = net[(net["source"] != net["target"]) & np.isfinite(net["weight"])]
     if n_targets is not None:
         if int(n_targets) < 1:
@@ -160,13 +164,7 @@ def hubs(edges: pd.DataFrame, *, top: int | None = None) -> pd.DataFrame:
     if top is not None and int(top) < 1:
         raise ParameterError(f"top={top!r}; expected a positive number of edges, or None for all")
     tfs = set(edges[src].astype(str))
-    if "rank" in edges.columns:
-        order = np.argsort(pd.to_numeric(edges["rank"]).to_numpy(), kind="mergesort")
-    elif "score" in edges.columns:
-        order = np.argsort(-pd.to_numeric(edges["score"]).to_numpy(np.float64), kind="mergesort")
-    else:
-        order = np.arange(len(edges))
-    sel = edges.iloc[order[: None if top is None else int(top)]]
+    sel = edges.iloc[_strongest_first(edges)[: None if top is None else int(top)]]
     G = nx.DiGraph()
     G.add_edges_from(zip(sel[src].astype(str), sel["target"].astype(str)))
     genes = sorted(G.nodes)
