@@ -26,7 +26,7 @@ browser:
 	bash scripts/install_browser.sh
 
 run: setup
-	$(VENV)/bin/streamlit run app.py --server.headless true --browser.gatherUsageStats false
+	$(PY) -m ugrn_app.serve --server.headless true --browser.gatherUsageStats false  # streamlit run app.py, defaults preloaded
 
 test: setup browser
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -163,6 +163,19 @@ with pred_box:
     }
     config.update({m: st.column_config.NumberColumn(f"{m} (zero-shot score)", format="%.3e") for m in zero_shot})
     st.dataframe(pred, hide_index=True, width="stretch", column_config=config, key="pair_predictions")
+    kinds = state.safe_call("feature statistics", api.pair_statistics, ctx.fm, ctx.ds, ctx.translator, want) or {}
+    sampled = [p for p, k in kinds.items() if k == "sampled"]
+    if sampled:
+        st.caption(
+            f"{' + '.join(sampled)} feature statistics of this gene set are estimated from a fixed sample of "
+            f"{api.PairProbes.sample_lines} genes' probes: rankings are kept, a probability can move by a few "
+            "hundredths until the whole set's probes are cached (the Network page computes them)."
+        )
+    elif kinds:
+        how = ("shipped with the model for this gene set" if "shipped" in kinds.values()
+               else "from the whole gene set's probes")
+        st.caption(f"Feature statistics ({' + '.join(kinds)}): exact, {how}; the probabilities equal the Network "
+                   "page's.")
     if "Emb" in trained:
         st.caption(
             "Emb is symmetric: its feature is the sum of the two genes' embeddings, so both directions get the same "

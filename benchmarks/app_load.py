@@ -1,8 +1,8 @@
 """Load measurement of the explorer app: several browser sessions at once against one local Streamlit server.
 
-Starts ``streamlit run app.py`` on 127.0.0.1 (a free port, headless), with an empty probe cache in a temp folder,
-and drives N headless Chromium sessions (separate browser contexts = separate Streamlit sessions) concurrently
-with Playwright's async API. Prints:
+Starts ``python -m ugrn_app.serve`` (``make run``: ``streamlit run app.py`` with the defaults preloaded) on
+127.0.0.1 (a free port, headless), with an empty probe cache in a temp folder, and drives N headless Chromium
+sessions (separate browser contexts = separate Streamlit sessions) concurrently with Playwright's async API. Prints:
 
 1. N sessions opening Home at once: time to first render per session, server RSS before and after.
    The text of every error box counted is printed under its session.
@@ -74,7 +74,7 @@ def free_port() -> int:
 def start_server(port: int, cache: Path, log: Path) -> subprocess.Popen:
     env = dict(os.environ, UGRN_CACHE_DIR=str(cache))
     env.setdefault("UGRN_DATA_DIR", str(REPO.parent / "shared" / "data"))
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+    cmd = [sys.executable, "-m", "ugrn_app.serve", "--server.headless", "true", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
     url, t0 = f"http://127.0.0.1:{port}", time.time()

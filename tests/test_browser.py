@@ -141,9 +141,7 @@ def server(tmp_path_factory):
     cmd = [
         sys.executable,
         "-m",
-        "streamlit",
-        "run",
-        "app.py",
+        "ugrn_app.serve",  # `make run`: streamlit run app.py with the defaults preloaded
         "--server.headless",
         "true",
         "--server.port",

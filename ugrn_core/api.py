@@ -33,7 +33,7 @@ from .data.pairs import sample_pairs
 from .data.readers import read_edge_list, read_expression, read_gene_list
 from .errors import DataError, UGRNInputError
 from .export import edge_table, edges_bytes, edges_to_graph, read_network, write_edges
-from .methods import MethodSpec, score_pairs
+from .methods import MethodSpec, probe_owner, score_pairs
 from .predict import (DEFAULT_METHOD, Network, context_background, graph_layout, missed_edges, network, node_degrees,
                       predict_edges)
 from .predict import expression_network as expression_net
@@ -62,7 +62,7 @@ __all__ = ["activity", "ALL_CELLS", "ASSETS_DIR", "auprc_figure", "available_met
            "expression_network", "fmt_p", "format_seconds", "get_network", "graph_layout", "GRNDataset",
            "hubs", "list_datasets", "load_beeline", "load_benchmark", "load_model", "load_translator",
            "load_unseen_genes", "main_table", "methods", "MethodSpec", "missed_edges", "Network", "network",
-           "node_degrees", "np_sweep", "pair_curves", "pair_probe_cost", "pair_probes", "paired_tests", "PairProbes",
+           "node_degrees", "np_sweep", "pair_curves", "pair_probe_cost", "pair_probes", "pair_statistics", "paired_tests", "PairProbes",
            "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR", "predict_edges", "predict_pairs", "ProbeParams",
            "probes", "probes_for_methods", "projectors_needed", "read_cells", "read_edge_list", "read_expression",
            "read_gene_list", "read_network", "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir",
@@ -239,8 +239,8 @@ def predict_pairs(fm: ScFM, ds: GRNDataset, translator: Translator, pairs: pd.Da
     unless a method needs expression), so a pair scores as it does in the Network view.
 
     ``fast`` (default): the fast pair path (``pair_probes``): only the model rows the pairs' genes need, and
-    "context-z" statistics sampled once per gene set (cached) unless the full probes are cached, whose exact
-    statistics are then used (scores equal to the full path's). ``fast=False``: the full path (every pair of the set
+    "context-z" statistics exact when the full probes are cached or the checkpoint ships them for this gene set
+    (``pair_statistics``; scores then equal the full path's), else sampled once per gene set (cached). ``fast=False``: the full path (every pair of the set
     probed first).
     Raises: DataError naming a gene of ``pairs`` that is not in ``ds`` or not in the checkpoint vocabulary; as
     ``score_pairs`` otherwise."""
@@ -258,8 +258,9 @@ def pair_probe_cost(fm: ScFM, ds: GRNDataset, translator: Translator, methods=No
 
     Returns: (the probes with a one-off computation left for this gene set: their sampled "context-z" statistics,
     or the full array for a probe read from no lines (e.g. Pert), display order; estimated wall seconds on ``fm``'s
-    device for that plus, when ``pair`` = (gene, gene) is given, the model rows of that pair's lines; 0.0 when
-    nothing is left), the estimate from ``PairProbes.estimate_pair_seconds``.
+    device for that plus, when ``pair`` = (gene, gene) is given, the model rows of that pair's lines; 0.0 when no
+    one-off computation is left: a pair's own lines then take about a second, and the device calibration behind an
+    estimate would take longer than they do), the estimate from ``PairProbes.estimate_pair_seconds``.
     """
     if methods is None:
         methods = available_methods(ds, translator)
@@ -267,8 +268,25 @@ def pair_probe_cost(fm: ScFM, ds: GRNDataset, translator: Translator, methods=No
     p = pair_probes(fm, ds, translator.params, bg)
     need = probes_for_methods(methods)
     todo = [name for name in need if p.one_off(name)]
+    if not todo:
+        return [], 0.0
     genes = [g for g in (pair or ()) if g in set(p.genes)]
     return todo, p.estimate_pair_seconds(need, genes)
+
+
+def pair_statistics(fm: ScFM, ds: GRNDataset, translator: Translator, methods=None, background="auto") -> dict:
+    """Where the fast pair path (``predict_pairs``) takes each "context-z" probe's feature statistics from in ``ds``:
+    probe → "full probe" (the whole set's probes cached: exact), "shipped" (exact, shipped with the checkpoint for
+    this gene set, ``probes.context_stats``), "reference" (a background context's stored ones) or "sampled"
+    (estimated from a fixed sample of lines: rankings kept, probabilities can move by a few hundredths). Only
+    probes read from lines with "context-z" features appear."""
+    if methods is None:
+        methods = available_methods(ds, translator)
+    if translator.params.feature_norm != "context-z":
+        return {}
+    p = pair_probes(fm, ds, translator.params, context_background(fm, ds, translator, methods, background))
+    return {name: p.statistics_kind(name) for name in probes_for_methods(methods)
+            if probe_owner(name).probe_lines is not None}
 
 
 def load_benchmark(path) -> BenchmarkResult:

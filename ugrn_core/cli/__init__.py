@@ -169,8 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=_method_help("method to rank edges by (with --pair: one or more, comma-separated)"))
     p.add_argument("--pair", action="append", default=[], metavar="TF,TARGET",
                    help="score only this gene pair, both directions (repeatable), on the fast pair path: the model "
-                        "rows the pair needs and context statistics sampled once per gene set (seconds, not the whole "
-                        "set's probes); prints a table, and writes it to --out when given")
+                        "rows the pair needs and context statistics exact where the model ships them (bundled model × "
+                        "TFs+500 sets) or the set's probes are cached, else sampled once per gene set (seconds, not "
+                        "the whole set's probes); prints a table, and writes it to --out when given")
     p.add_argument("--background", default="auto",
                    help="context genes for short gene lists (VVP/GDT/Ens): 'auto' (default: a list under half the "
                         "translator's training context is probed among its training genes, 818 for the bundled one; "

@@ -342,6 +342,11 @@ def _predict_pairs(args) -> int:
               f"({api.format_seconds(est)} on {fm.device.type})", file=sys.stderr, flush=True)
     out = api.predict_pairs(fm, ds, translator, table, methods=names, progress=TqdmProgress(),
                             background=args.background)
+    sampled = [p for p, k in api.pair_statistics(fm, ds, translator, names, args.background).items() if k == "sampled"]
+    if sampled:
+        print(f"note: {' + '.join(sampled)} context statistics of {ds.name} are sampled from "
+              f"{api.PairProbes.sample_lines} genes' probes: rankings kept, probabilities can differ from the whole "
+              "network's by a few hundredths", file=sys.stderr)
     out.insert(2, "direction", ["forward", "reverse"] * len(pairs))
     if ds.has_ground_truth:
         known = set(zip(ds.edges["tf"], ds.edges["target"]))

@@ -15,7 +15,8 @@ read from *lines* of P instead, and the statistics from a fixed random sample of
   (diagonal) entry left out: an unbiased estimate of the mean, a consistent one of the std. They are computed once per
   context, probe and parameters and cached on disk beside the probes (``ProbeCache``, probe name "<probe>-norm").
   When the full probe is cached the exact statistics and the full array are used instead, so results then equal the
-  full path's.
+  full path's; when the checkpoint ships the exact statistics of this context (``context_stats``: the bundled model
+  × the BEELINE TFs+500 sets) those are used, so a bundled gene set's pairs equal the full path's from the first.
 
 Why sampled statistics per context and not the translator's stored ones: the statistics move with the context
 (they scale about as 1/N, but N·std still differs by up to ±30 % between the TFs+500 sets at equal N-scaling), so the
@@ -34,6 +35,7 @@ import pandas as pd
 
 from .. import methods
 from ..errors import DataError
+from . import context_stats
 from .cache import cache_key
 from .features import DatasetProbes, ProgressFn, memo_probes
 from .params import ProbeParams
@@ -99,7 +101,8 @@ class PairProbes(DatasetProbes):
     Pair features (``both_directions``) and raw pair values (``pair_values``, the zero-shot methods) of a probe whose
     owner declares ``probe_lines`` come from that probe's lines at the pairs' genes (kept in memory per gene); with
     ``feature_norm`` "context-z" the statistics are the exact ones when the full probe is cached, else the training
-    context's reference in a background context (as the full path does), else ``sampled_statistics``. Everything
+    context's reference in a background context (as the full path does), else the exact ones the checkpoint ships
+    for this context (``shipped_statistics``), else ``sampled_statistics``. Everything
     else (a probe without lines, "context-rank") falls back to the full path. Scores equal the full path's up to the
     sampling of the statistics (``benchmarks/pair_norm_stats.py``).
 
@@ -162,6 +165,20 @@ class PairProbes(DatasetProbes):
         return f"{probe}-norm" in self._mem or self.cache.usable(
             f"{probe}-norm", cache_key(self._key(probe), self._stats_key()))
 
+    def shipped_statistics(self, probe: str):
+        """The exact statistics of ``probe`` in this (full) context that the checkpoint ships
+        (``context_stats.lookup``: the bundled model × the BEELINE TFs+500 sets), or None."""
+        return None if self.restricted else context_stats.lookup(self, probe)
+
+    def statistics_kind(self, probe: str) -> str:
+        """Where ``probe``'s "context-z" statistics come from here: "full probe" (cached, exact), "reference" (a
+        background's stored ones), "shipped" (exact, ``shipped_statistics``) or "sampled" (``sampled_statistics``)."""
+        if not self._fast(probe):
+            return "full probe"
+        if self._reference(probe) is not None:
+            return "reference"
+        return "shipped" if self.shipped_statistics(probe) is not None else "sampled"
+
     def _reference(self, probe: str):
         """The background's stored statistics of ``probe`` (a background context), else None."""
         if not self.restricted or not self.background.norm_reference:
@@ -199,6 +216,8 @@ class PairProbes(DatasetProbes):
         elif mode == "context-z":
             stats = self._reference(probe)
             if stats is None:
+                stats = self.shipped_statistics(probe)
+            if stats is None:
                 if self.restricted:
                     warnings.warn(f"{self.dataset.name}: context-z features of {probe} in a background context "
                                   "without reference statistics are normalised with statistics sampled over the "
@@ -211,7 +230,7 @@ class PairProbes(DatasetProbes):
         """True when ``probe``'s pair features still need its sampled statistics computed (read from lines,
         "context-z", no background reference, not cached)."""
         return (self._fast(probe) and self.params.feature_norm == "context-z" and self._reference(probe) is None
-                and not self.statistics_cached(probe))
+                and self.shipped_statistics(probe) is None and not self.statistics_cached(probe))
 
     def one_off(self, probe: str) -> bool:
         """True when scoring any pair with ``probe`` still needs a one-off computation for this gene set: its

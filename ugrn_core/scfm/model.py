@@ -37,6 +37,10 @@ ProgressFn = Callable[[int, int, str], None]
 # precision → autocast dtype (None: float32 arithmetic; "tf32" lets CUDA matrix products use TensorFloat-32)
 PRECISIONS = {"fp32": None, "tf32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 CPU_BATCH = 4  # rows per model call on CPU (measured best on 2 cores, see ScFM.probe_batch_size)
+#: ``ScFM.seconds_per_row``: timed calibration calls per kind (median kept), and forward batches per worker thread in
+#: one forward calibration call.
+CALIBRATION_REPEATS = 3
+CALIBRATION_FORWARD_BATCHES = 3
 
 
 @dataclass
@@ -144,9 +148,13 @@ class ScFM:
         context of ``n_genes`` genes, as a probe run sees it: on CPU row batches run side by side on the configured
         threads (``threads.map_batches``), so the calibration does too; column batches run one at a time.
 
-        A short calibration: one untimed warm-up, then one timed call of ``probe_batch_size(kind)`` rows per worker
-        thread over ``n_genes`` genes drawn from the vocabulary (the cost depends on N, not on which genes). Results
-        are kept per (kind, N, precision, threads) for the life of this object.
+        A short calibration: one untimed warm-up, then ``CALIBRATION_REPEATS`` timed calls (the median is kept: one
+        short call varies by up to ±30 % between runs) over ``n_genes`` genes drawn from the vocabulary (the cost
+        depends on N, not on which genes): ``probe_batch_size(kind)`` rows per worker thread for Jacobian rows,
+        ``CALIBRATION_FORWARD_BATCHES`` times that for forward rows, whose call also runs one unperturbed reference
+        row alone (timed apart, median of as many calls, and subtracted: a probe run pays it once, not per batch;
+        counting it as a row overestimated VVP by 7–39 % on the seven TFs+500 sets). Results are kept per (kind, N,
+        precision, threads) for the life of this object.
 
         Returns: positive float seconds per row.
         """
@@ -158,17 +166,26 @@ class ScFM:
         if key not in self._row_seconds:
             ids = self.token_ids(self.genes[:: max(1, len(self.genes) // n_cal)][:n_cal])
             rows = self.probe_batch_size("forward" if kind == "forward" else "backward", n_cal) * workers
+            if kind == "forward":
+                rows *= CALIBRATION_FORWARD_BATCHES
             if kind == "columns":  # one batch: column batches run one at a time (``jacobian_block``)
                 from .jacobian_block import COLUMN_BATCH as rows
             idx = np.arange(rows) % n_cal
-            run = {"forward": lambda: self.perturb(ids, np.full(n_cal, 20.0), idx, [30.0]),
+            base = np.full(n_cal, 20.0)
+            run = {"forward": lambda: self.perturb(ids, base, idx, [30.0]),
                    "backward": lambda: self.jacobian(ids, 20.0, targets=idx),
                    "columns": lambda: self.jacobian_columns(ids, 20.0, sources=idx)}[kind]
             run()  # warm-up: kernels, allocator, caches
-            t = time.perf_counter()
-            run()
-            rows += 1 if kind == "forward" else 0  # perturb also runs one reference row; count it
-            self._row_seconds[key] = max((time.perf_counter() - t) / rows, 1e-9)
+            seconds = _median_seconds(run, CALIBRATION_REPEATS)
+            if kind == "forward":  # the reference row ``perturb`` runs alone before its batches
+                src, vals = self._src(ids, 1), torch.as_tensor(base[None], dtype=torch.float32, device=self.device)
+
+                def reference():
+                    with self._threads(), torch.no_grad():
+                        self._forward(src, vals)
+
+                seconds = max(seconds - _median_seconds(reference, CALIBRATION_REPEATS), 0.5 * seconds)
+            self._row_seconds[key] = max(seconds / rows, 1e-9)
         return self._row_seconds[key]
 
     def estimate_seconds(self, forward_rows: int, backward_rows: int, n_genes: int, column_rows: int = 0) -> float:
@@ -467,3 +484,13 @@ class ScFM:
             _, w = layer.self_attn(h, h, h, need_weights=True, average_attn_weights=True)
             total = w[0] if total is None else total + w[0]
         return total[1:, 1:].float().cpu().numpy()
+
+
+def _median_seconds(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall seconds of ``repeats`` calls of ``fn``."""
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
