@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: setup browser run test test-all readme benchmark benchmark-all translator probe-timing featurize-benchmark clean-cache wheel check-install
+.PHONY: setup browser run test test-all readme benchmark benchmark-all translator context-statistics probe-timing featurize-benchmark clean-cache wheel check-install
 
 setup: $(VENV)/.installed
 
@@ -74,6 +74,11 @@ readme: setup
 
 translator: setup
 	$(VENV)/bin/ugrn train --dataset STRING/hESC/500 --methods VVP,GDT,Emb --out assets/translators/STRING_hESC_500
+
+# Exact context-z statistics of the bundled model on every TFs+500 set (the Gene pair page's exact first pair);
+# rerun after changing the bundled checkpoint, the probe version or the translator's virtual values.
+context-statistics: setup
+	$(PY) scripts/context_stats.py
 
 featurize-benchmark: setup
 	$(PY) benchmarks/featurize.py

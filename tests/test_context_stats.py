@@ -27,12 +27,12 @@ def translator():
 def test_the_bundled_checkpoint_ships_statistics_for_every_tfs500_set(fm, translator):
     """A change of probe version, virtual values or checkpoint without regenerating the file fails here."""
     shipped = context_stats.load(fm)
-    assert shipped, f"no usable {context_stats.FILENAME} in {fm.path} (regenerate: python -m ugrn_core.probes.context_stats)"
+    assert shipped, f"no usable {context_stats.FILENAME} in {fm.path} (regenerate: python scripts/context_stats.py)"
     missing = []
     for name in [n for n in api.list_datasets() if n.endswith("/500")]:
         p = PairProbes(fm, api.load_beeline(name), translator.params)
         missing += [f"{name} {probe}" for probe in PROBES if p.shipped_statistics(probe) is None]
-    assert not missing, f"not shipped: {missing}; regenerate with python -m ugrn_core.probes.context_stats"
+    assert not missing, f"not shipped: {missing}; regenerate with python scripts/context_stats.py"
 
 
 def test_a_sample_of_the_shipped_statistics_is_recomputed_equal(fm, translator):

@@ -14,17 +14,15 @@ file names the checkpoint it was computed with (``ScFM.checkpoint_id``): another
 another probe version or another checkpoint simply finds no entry and falls back to sampled statistics. The file is
 regenerated, from the full probes (cached, else computed), by
 
-    python -m ugrn_core.probes.context_stats            # bundled checkpoint and translator, every TFs+500 set
-    python -m ugrn_core.probes.context_stats --check    # recompute and compare, write nothing
+    python scripts/context_stats.py            # bundled checkpoint and translator, every TFs+500 set
+    python scripts/context_stats.py --check    # recompute and compare, write nothing
 
 and ``tests/test_context_stats.py`` recomputes a sample of it (STRING/mHSC-L/500, VVP and GDT) and compares.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +105,7 @@ def write(fm, entries: dict[str, dict], path=None) -> Path:
     """Write ``entries`` for ``fm``'s checkpoint (atomically) to ``path`` (default ``path_of(fm)``)."""
     doc = {"format": FORMAT, "checkpoint_id": fm.checkpoint_id,
            "about": "exact context-z statistics (mean, std per probe slice over off-diagonal entries) of the full "
-                    "probes; written by python -m ugrn_core.probes.context_stats",
+                    "probes; written by python scripts/context_stats.py",
            "entries": dict(sorted(entries.items()))}
     target = Path(path) if path is not None else path_of(fm)
     return atomic_write(target, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=1) + "\n"))
@@ -128,39 +126,3 @@ def differences(shipped: dict[str, dict], fresh: dict[str, dict]) -> list[str]:
         if dm.max() > RTOL or ds.max() > RTOL:
             bad.append(f"{key} ({', '.join(e['datasets'])}): mean off by {dm.max():.2e} std, std by {ds.max():.2e}")
     return bad
-
-
-def main(argv=None) -> int:
-    from .. import api, methods
-
-    ap = argparse.ArgumentParser(prog="python -m ugrn_core.probes.context_stats", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--checkpoint", default=None, help="checkpoint folder (default: the bundled one)")
-    ap.add_argument("--translator", default=None, help="translator whose probe parameters are used (default: bundled)")
-    ap.add_argument("--datasets", default="*/*/500", help="BEELINE dataset names, a glob (default: every TFs+500 set)")
-    ap.add_argument("--probes", default=None, help="comma list (default: the probes read from lines, VVP and GDT)")
-    ap.add_argument("--check", action="store_true", help="recompute and compare with the shipped file; write nothing")
-    args = ap.parse_args(argv)
-    import fnmatch
-
-    fm = api.load_model(args.checkpoint)
-    tr = api.load_translator(args.translator)
-    names = [n for n in api.list_datasets() if fnmatch.fnmatch(n, args.datasets)]
-    if not names:
-        print(f"--datasets {args.datasets!r}: no BEELINE dataset matches", file=sys.stderr)
-        return 2
-    probe_names = (args.probes.split(",") if args.probes else
-                   [p for p in methods.probe_names() if methods.probe_owner(p).probe_lines is not None])
-    fresh = compute(fm, [api.load_beeline(n) for n in names], probe_names, tr.params,
-                    progress=lambda what: print(f"  {what}", flush=True))
-    if args.check:
-        bad = differences(load(fm), fresh)
-        print("\n".join(bad) if bad else f"{len(fresh)} entries recomputed: all equal the shipped ones "
-                                          f"(within {RTOL:g} of each slice's std)")
-        return 1 if bad else 0
-    out = write(fm, fresh)  # what this run computed: entries of older probe versions do not linger
-    print(f"wrote {len(fresh)} entries ({len(names)} datasets × {len(probe_names)} probes) to {out}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
