@@ -182,7 +182,7 @@ class ScFM:
 
                 def reference():
                     with self._threads(), torch.no_grad():
-                        self._forward(src, vals)
+                        self._forward(src, vals).cpu()  # .cpu(): waits for a GPU, as perturb's copy does
 
                 seconds = max(seconds - _median_seconds(reference, CALIBRATION_REPEATS), 0.5 * seconds)
             self._row_seconds[key] = max(seconds / rows, 1e-9)
