@@ -15,7 +15,7 @@ from ugrn_core.probes import context_stats
 from ugrn_core.probes.cache import ProbeCache
 from ugrn_core.probes.pairs import PairProbes
 
-DATASET = "STRING/mHSC-L/500"  # the app's default gene set: its full probes are cached by the browser test's Network page
+DATASET = "STRING/mHSC-L/500"  # the app's default set: the browser test's Network page caches its full probes
 PROBES = ("VVP", "GDT")
 
 

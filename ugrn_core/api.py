@@ -62,7 +62,8 @@ __all__ = ["activity", "ALL_CELLS", "ASSETS_DIR", "auprc_figure", "available_met
            "expression_network", "fmt_p", "format_seconds", "get_network", "graph_layout", "GRNDataset",
            "hubs", "list_datasets", "load_beeline", "load_benchmark", "load_model", "load_translator",
            "load_unseen_genes", "main_table", "methods", "MethodSpec", "missed_edges", "Network", "network",
-           "node_degrees", "np_sweep", "pair_curves", "pair_probe_cost", "pair_probes", "pair_statistics", "paired_tests", "PairProbes",
+           "node_degrees", "np_sweep", "pair_curves", "pair_probe_cost", "pair_probes", "pair_statistics",
+           "paired_tests", "PairProbes",
            "paper_infosem_table", "paper_table", "PAPER_TABLES_DIR", "predict_edges", "predict_pairs", "ProbeParams",
            "probes", "probes_for_methods", "projectors_needed", "read_cells", "read_edge_list", "read_expression",
            "read_gene_list", "read_network", "resolve_checkpoint_dir", "resolve_datasets", "resolve_translator_dir",
@@ -240,8 +241,8 @@ def predict_pairs(fm: ScFM, ds: GRNDataset, translator: Translator, pairs: pd.Da
 
     ``fast`` (default): the fast pair path (``pair_probes``): only the model rows the pairs' genes need, and
     "context-z" statistics exact when the full probes are cached or the checkpoint ships them for this gene set
-    (``pair_statistics``; scores then equal the full path's), else sampled once per gene set (cached). ``fast=False``: the full path (every pair of the set
-    probed first).
+    (``pair_statistics``; scores then equal the full path's), else sampled once per gene set (cached).
+    ``fast=False``: the full path (every pair of the set probed first).
     Raises: DataError naming a gene of ``pairs`` that is not in ``ds`` or not in the checkpoint vocabulary; as
     ``score_pairs`` otherwise."""
     if methods is None:

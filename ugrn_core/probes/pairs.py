@@ -170,6 +170,12 @@ class PairProbes(DatasetProbes):
         (``context_stats.lookup``: the bundled model × the BEELINE TFs+500 sets), or None."""
         return None if self.restricted else context_stats.lookup(self, probe)
 
+    def _known_statistics(self, probe: str):
+        """Statistics of ``probe`` that need no computation here, in the order they are used: a background's stored
+        reference (``_reference``), else the checkpoint's shipped exact ones (``shipped_statistics``), else None."""
+        ref = self._reference(probe)
+        return ref if ref is not None else self.shipped_statistics(probe)
+
     def statistics_kind(self, probe: str) -> str:
         """Where ``probe``'s "context-z" statistics come from here: "full probe" (cached, exact), "reference" (a
         background's stored ones), "shipped" (exact, ``shipped_statistics``) or "sampled" (``sampled_statistics``)."""
@@ -177,7 +183,7 @@ class PairProbes(DatasetProbes):
             return "full probe"
         if self._reference(probe) is not None:
             return "reference"
-        return "shipped" if self.shipped_statistics(probe) is not None else "sampled"
+        return "shipped" if self._known_statistics(probe) is not None else "sampled"
 
     def _reference(self, probe: str):
         """The background's stored statistics of ``probe`` (a background context), else None."""
@@ -214,9 +220,7 @@ class PairProbes(DatasetProbes):
         if mode == "context-size":
             fwd, rev = fwd * np.float32(len(self.tokens)), rev * np.float32(len(self.tokens))
         elif mode == "context-z":
-            stats = self._reference(probe)
-            if stats is None:
-                stats = self.shipped_statistics(probe)
+            stats = self._known_statistics(probe)
             if stats is None:
                 if self.restricted:
                     warnings.warn(f"{self.dataset.name}: context-z features of {probe} in a background context "
@@ -229,8 +233,8 @@ class PairProbes(DatasetProbes):
     def needs_statistics(self, probe: str) -> bool:
         """True when ``probe``'s pair features still need its sampled statistics computed (read from lines,
         "context-z", no background reference, not cached)."""
-        return (self._fast(probe) and self.params.feature_norm == "context-z" and self._reference(probe) is None
-                and self.shipped_statistics(probe) is None and not self.statistics_cached(probe))
+        return (self._fast(probe) and self.params.feature_norm == "context-z" and self._known_statistics(probe) is None
+                and not self.statistics_cached(probe))
 
     def one_off(self, probe: str) -> bool:
         """True when scoring any pair with ``probe`` still needs a one-off computation for this gene set: its
