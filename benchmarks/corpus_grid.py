@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import gzip
 import json
 import subprocess
 import sys
@@ -58,6 +59,29 @@ MODELS = {
 }
 METHODS = ("Emb", "VVP", "GDT", "Ens", "Origin-Pert")
 TABLES = ("table1", "table2")
+ARCHIVE = Path(__file__).resolve().parent / "results" / "corpus_grid_rows.csv.gz"
+ROW_KEY = ["model", "table", "grid_method", "training", "train", "test", "seed", "negatives", "method", "view"]
+
+
+def archive_rows(rows: pd.DataFrame, path: Path, digits: int = 4) -> Path:
+    """Merge ``rows`` into the gzipped archive at ``path`` (rows of the same cell replaced), metrics rounded to
+    ``digits`` decimals (the tables show 3); written atomically with deterministic bytes."""
+    import fcntl
+    import tempfile
+
+    from ugrn_core._io import atomic_write
+
+    # two grid runs (one per model, one per core) may finish together: read-merge-write under one lock
+    with open(Path(tempfile.gettempdir()) / "ugrn_corpus_grid_archive.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.is_file():
+            rows = pd.concat([pd.read_csv(path), rows], ignore_index=True)
+        rows = rows.drop_duplicates(ROW_KEY, keep="last").sort_values(ROW_KEY, kind="stable")
+        for c in ("AUROC", "AUPRC", "AUPRC_ratio", "EPR"):
+            if c in rows:
+                rows[c] = rows[c].round(digits)
+        data = gzip.compress(rows.to_csv(index=False).encode(), compresslevel=9, mtime=0)  # no file name, no time
+        return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def pretrain_command(name: str, folder: Path, width: int, steps: int) -> list[str]:
@@ -191,6 +215,9 @@ def main(argv=None) -> None:
                     help="the presets' regularised projector training instead of the paper's")
     ap.add_argument("--out", default="/work/cache/corpus_grid", help="per-model cell caches")
     ap.add_argument("--md", default="benchmarks/results/corpus_grid.md")
+    ap.add_argument("--archive", default=str(ARCHIVE),
+                    help="gzipped rows kept in the repository (every run's rows merged in; read by --table-only), "
+                         "so a table outlives the cell caches; '' for none")
     ap.add_argument("--table-only", action="store_true", help="only aggregate the cells on disk")
     args = ap.parse_args(argv)
     folders = model_folders(args)
@@ -198,7 +225,7 @@ def main(argv=None) -> None:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     out = Path(args.out)
     training = "preset" if args.preset_training else "paper"
-    timings, frames = {}, []
+    timings, frames, ids = {}, [], {}
     if not args.table_only:
         from ugrn_core import scfm
         from ugrn_core.bench.controls import load_twin
@@ -216,37 +243,47 @@ def main(argv=None) -> None:
                     continue
             fm = scfm.load_checkpoint(folder, "cpu")
             twin = load_twin(fm, out / name / "twin")
+            ids[name] = f"checkpoint {fm.checkpoint_id}, twin {twin.checkpoint_id}"
             for table in tables:
                 jobs = grid_jobs(table, args.trains, args.tests)
                 for method in methods:
                     t = time.perf_counter()
                     rows = run_one(fm, twin, method, table, jobs, args, out / name / "cells")
-                    frames.append(rows.assign(model=name, table=table, grid_method=method, training=training))
+                    frames.append(rows.assign(model=name, table=table, grid_method=method, training=training,
+                                              checkpoint_id=fm.checkpoint_id))
                     timings[f"{name}/{table}/{method}"] = round(time.perf_counter() - t, 1)
                     print(f"{name} {table} {method}: {timings[f'{name}/{table}/{method}']} s", flush=True)
                     (out / name).mkdir(parents=True, exist_ok=True)
                     pd.concat(frames, ignore_index=True).to_csv(out / "rows_last_run.csv", index=False)
     if args.table_only or not frames:
-        files = sorted(out.glob("rows*.csv"))
+        files = ([Path(args.archive)] if args.archive and Path(args.archive).is_file() else [])
+        files += sorted(out.glob("rows*.csv"))
         if not files:
-            sys.exit(f"nothing on disk under {out}")
+            sys.exit(f"nothing on disk under {out} (nor in --archive {args.archive!r})")
         frames = [pd.read_csv(f) for f in files]
     rows = pd.concat(frames, ignore_index=True)
-    rows = rows.drop_duplicates(["model", "table", "grid_method", "training", "train", "test", "seed", "negatives",
-                                 "method", "view"], keep="last")
+    rows = rows.drop_duplicates(ROW_KEY, keep="last")
     if not args.table_only:  # keep every run's rows: the table is built from all of them
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         rows.to_csv(out / f"rows_{stamp}.csv", index=False)
         (out / "rows_last_run.csv").unlink(missing_ok=True)
+        if args.archive:
+            archive_rows(rows, Path(args.archive))
     rows = rows[rows["seed"].isin(args.seeds) & rows["model"].isin(list(folders)) & (rows["training"] == training)]
     rows = rows[rows["table"].isin(tables) & rows["grid_method"].isin(methods)]
     # the datasets asked for (--trains / --tests), so every method of a line rests on the same test datasets
     rows = rows[rows["train"].isin(_match(rows["train"].unique(), args.trains))
                 & rows["test"].isin(_match(rows["test"].unique(), args.tests))]
     summary = summarise(rows)
+    if "checkpoint_id" in rows:  # which pretraining run each model's rows come from (the folders are not kept)
+        for name, g in rows.groupby("model"):
+            found = sorted(set(g["checkpoint_id"].dropna()))
+            if found and name not in ids:
+                ids[name] = "checkpoint " + ", ".join(found)
     argv_txt = " ".join(a for a in (argv if argv is not None else sys.argv[1:]) if a != "--table-only")
     meta = {"command": f"UGRN_CACHE_DIR=/work/cache/ugrn OMP_NUM_THREADS=1 python -m benchmarks.corpus_grid {argv_txt}",
-            "folders": {k: str(v) for k, v in folders.items()}, "timings": timings,
+            "folders": {k: str(v) + (f" ({ids[k]})" if k in ids else "") for k, v in folders.items()},
+            "timings": timings,
             "training": "the presets' (regularised)" if args.preset_training else "the paper's (PAPER_OPTIONS)"}
     md = markdown(summary, meta)
     Path(args.md).parent.mkdir(parents=True, exist_ok=True)

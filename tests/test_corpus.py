@@ -172,3 +172,23 @@ def test_corpus_grid_averages_per_training_source_then_over_sources():
     assert s["AUPRC"][1] == pytest.approx(np.std([0.70, 0.72], ddof=1), abs=1e-12)
     assert s["− twin"][0] == pytest.approx(0.21, abs=1e-12)
     assert s["− degree prior"][0] == pytest.approx(0.16, abs=1e-12)
+
+
+def test_corpus_grid_archive_merges_runs_and_replaces_a_recomputed_cell(tmp_path):
+    """benchmarks/corpus_grid.archive_rows: the rows kept in the repository gather every run (a second run's new
+    cells are added, a recomputed cell replaces its old rows instead of counting twice), metrics rounded to 4
+    decimals, and identical input gives identical bytes (no gzip timestamp)."""
+    from benchmarks.corpus_grid import archive_rows
+
+    def row(seed, auprc, method="VVP"):
+        return dict(model="m", table="table1", grid_method="VVP", training="paper", train="A", test="t1", seed=seed,
+                    negatives="uniform", method=method, view="all", AUPRC=auprc)
+
+    path = tmp_path / "rows.csv.gz"
+    archive_rows(pd.DataFrame([row(0, 0.612345678), row(1, 0.6)]), path)
+    archive_rows(pd.DataFrame([row(1, 0.7), row(2, 0.65)]), path)  # seed 1 recomputed, seed 2 new
+    got = pd.read_csv(path).set_index("seed")["AUPRC"].to_dict()
+    assert got == {0: 0.6123, 1: 0.7, 2: 0.65}
+    first = path.read_bytes()
+    archive_rows(pd.DataFrame([row(2, 0.65)]), path)
+    assert path.read_bytes() == first

@@ -170,3 +170,19 @@ def test_table1_rows_reproduce_the_bundled_benchmark(fm, data_dir, tmp_path):
     for key, (y, s) in ours.items():
         np.testing.assert_array_equal(y, theirs[key][0], err_msg=str(key))
         np.testing.assert_array_equal(s, theirs[key][1], err_msg=str(key))
+
+
+def test_compact_rows_rounds_metrics_and_writes_the_same_bytes_twice(tmp_path):
+    """bench.report.compact_rows (the bundled Tables 2–6 rows): metrics to 4 decimals, other columns kept, and the
+    same rows give the same bytes (no gzip time stamp, no temp file name in the header), so a regenerated bundle
+    only changes where results do."""
+    from ugrn_core.bench.report import compact_rows
+
+    src = tmp_path / "rows.csv"
+    pd.DataFrame({"test": ["a", "b"], "AUPRC": [0.612345, 0.5], "EPR": [1.23456, 2.0], "n": [3, 4]}).to_csv(
+        src, index=False)
+    first = compact_rows(src, tmp_path / "rows.csv.gz").read_bytes()
+    got = pd.read_csv(tmp_path / "rows.csv.gz")
+    assert got["AUPRC"].tolist() == [0.6123, 0.5] and got["EPR"].tolist() == [1.2346, 2.0]
+    assert got["test"].tolist() == ["a", "b"] and got["n"].tolist() == [3, 4]
+    assert compact_rows(src, tmp_path / "rows.csv.gz").read_bytes() == first

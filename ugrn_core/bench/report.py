@@ -5,6 +5,7 @@ commands that made them, the paper's reported numbers beside ours and what the c
 
 from __future__ import annotations
 
+import gzip
 import html
 import json
 from pathlib import Path
@@ -197,8 +198,9 @@ def compact_rows(rows_csv, out_gz, digits: int = 4) -> Path:
     for c in ("AUROC", "AUPRC", "AUPRC_ratio", "EPR"):
         if c in rows:
             rows[c] = rows[c].round(digits)
-    return atomic_write(Path(out_gz), lambda tmp: rows.to_csv(
-        tmp, index=False, compression={"method": "gzip", "compresslevel": 9, "mtime": 0}))
+    # compressed in memory: pandas' gzip writer puts the (random) temp file's name into the header
+    data = gzip.compress(rows.to_csv(index=False).encode(), compresslevel=9, mtime=0)
+    return atomic_write(Path(out_gz), lambda tmp: Path(tmp).write_bytes(data))
 
 
 def paper_beside(rows: pd.DataFrame, paper: pd.DataFrame, negatives: str = "uniform") -> pd.DataFrame:
