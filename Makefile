@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: setup browser run test test-all readme benchmark benchmark-all translator context-statistics probe-timing featurize-benchmark clean-cache wheel check-install
+.PHONY: setup browser run test test-all readme benchmark benchmark-all translator context-statistics featurize-benchmark clean-cache wheel check-install
 
 setup: $(VENV)/.installed
 
