@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import gzip
 import json
 import subprocess
 import sys
@@ -69,7 +68,7 @@ def archive_rows(rows: pd.DataFrame, path: Path, digits: int = 4) -> Path:
     import fcntl
     import tempfile
 
-    from ugrn_core._io import atomic_write
+    from ugrn_core.bench.report import write_compact_rows
 
     # two grid runs (one per model, one per core) may finish together: read-merge-write under one lock
     with open(Path(tempfile.gettempdir()) / "ugrn_corpus_grid_archive.lock", "w") as lock:
@@ -77,11 +76,7 @@ def archive_rows(rows: pd.DataFrame, path: Path, digits: int = 4) -> Path:
         if path.is_file():
             rows = pd.concat([pd.read_csv(path), rows], ignore_index=True)
         rows = rows.drop_duplicates(ROW_KEY, keep="last").sort_values(ROW_KEY, kind="stable")
-        for c in ("AUROC", "AUPRC", "AUPRC_ratio", "EPR"):
-            if c in rows:
-                rows[c] = rows[c].round(digits)
-        data = gzip.compress(rows.to_csv(index=False).encode(), compresslevel=9, mtime=0)  # no file name, no time
-        return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+        return write_compact_rows(rows, path, digits)
 
 
 def pretrain_command(name: str, folder: Path, width: int, steps: int) -> list[str]:

@@ -194,11 +194,17 @@ def compact_rows(rows_csv, out_gz, digits: int = 4) -> Path:
     Written atomically; deterministic bytes (gzip mtime 0)."""
     from .._io import atomic_write
 
-    rows = pd.read_csv(rows_csv)
+    return write_compact_rows(pd.read_csv(rows_csv), out_gz, digits)
+
+
+def write_compact_rows(rows: pd.DataFrame, out_gz, digits: int = 4) -> Path:
+    """``rows`` gzipped to ``out_gz`` with AUROC / AUPRC / AUPRC_ratio / EPR rounded to ``digits`` decimals, written
+    atomically with deterministic bytes (compressed in memory: pandas' gzip writer puts the random temp file's name
+    into the header)."""
+    rows = rows.copy()
     for c in ("AUROC", "AUPRC", "AUPRC_ratio", "EPR"):
         if c in rows:
             rows[c] = rows[c].round(digits)
-    # compressed in memory: pandas' gzip writer puts the (random) temp file's name into the header
     data = gzip.compress(rows.to_csv(index=False).encode(), compresslevel=9, mtime=0)
     return atomic_write(Path(out_gz), lambda tmp: Path(tmp).write_bytes(data))
 

@@ -183,7 +183,7 @@ class PairProbes(DatasetProbes):
             return "full probe"
         if self._reference(probe) is not None:
             return "reference"
-        return "shipped" if self._known_statistics(probe) is not None else "sampled"
+        return "shipped" if self.shipped_statistics(probe) is not None else "sampled"
 
     def _reference(self, probe: str):
         """The background's stored statistics of ``probe`` (a background context), else None."""
