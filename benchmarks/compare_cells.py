@@ -28,12 +28,12 @@ TABLE1_SOURCE = "STRING/hESC/500"
 
 
 def bundled_rows() -> pd.DataFrame:
-    """The bundled Table 1 and Table 2 rows (Table 2's cells of STRING/hESC are Table 1's), one row per KEY."""
-    from ugrn_core.config import ASSETS_DIR
+    """The bundled Table 1 and Table 2 rows (``readme_figures.load_rows``; Table 2's cells of STRING/hESC are Table
+    1's), one row per KEY."""
+    from ugrn_core.bench.readme_figures import load_rows
 
-    rows = [pd.read_csv(ASSETS_DIR / "benchmark_default" / "rows.csv"),
-            pd.read_csv(ASSETS_DIR / "benchmark_tables" / "table2" / "rows.csv.gz")]
-    return pd.concat(rows, ignore_index=True).drop_duplicates(KEY)
+    rows = load_rows()
+    return pd.concat([rows["table1"], rows["table2"]], ignore_index=True).drop_duplicates(KEY)
 
 
 def cell_rows(out: Path) -> pd.DataFrame:
