@@ -142,7 +142,7 @@ def test_two_processes_share_a_preset_through_cell_locks(fm, data_dir, tmp_path)
 
 
 def test_table1_rows_reproduce_the_bundled_benchmark(fm, data_dir, tmp_path):
-    """The bundled Table 1 (assets/benchmark_default/rows.csv) reproduces exactly where a quick run can recompute it:
+    """The bundled Table 1 (assets/benchmark_default/rows.csv) reproduces where a quick run can recompute it:
     the test pairs of every cell (seed 0, uniform negatives: n_pos, n_neg), and the Emb translator (trained here
     alone, in the bundle beside eight other projectors: a projector does not depend on its neighbours), the |Pearson|
     peer and the degree-prior control on all 19 test datasets. The VVP/GDT rows need the probes of 19 datasets (about
@@ -159,8 +159,11 @@ def test_table1_rows_reproduce_the_bundled_benchmark(fm, data_dir, tmp_path):
     assert (m["n_pos"] == m["n_pos_bundled"]).all() and (m["n_neg"] == m["n_neg_bundled"]).all()
     exact = m
     assert set(exact["method"]) == {"Emb", "|Pearson|", "Degree prior"}
+    # fp32 translator scores round differently on other CPUs (seen: AUROC 5.7e-8 apart on a fresh clone), so the
+    # metrics and scores agree to a tolerance scaled to the values, not bit for bit; the pairs and labels exactly
     for metric in ("AUROC", "AUPRC", "EPR"):
-        np.testing.assert_array_equal(exact[metric].to_numpy(), exact[metric + "_bundled"].to_numpy(), err_msg=metric)
+        np.testing.assert_allclose(exact[metric].to_numpy(), exact[metric + "_bundled"].to_numpy(), rtol=1e-5,
+                                   atol=0, equal_nan=True, err_msg=metric)
     # the bundled per-pair scores (ROC / PR curves, seed 0, uniform) are these methods' scores, pair for pair
     from ugrn_core.bench.curves import read_scores_npz
 
@@ -169,7 +172,7 @@ def test_table1_rows_reproduce_the_bundled_benchmark(fm, data_dir, tmp_path):
     assert len(ours) == exact["AUPRC"].notna().sum() == 19 * 3 - 3 and set(ours) <= set(theirs)  # |Pearson| n/a on mHSC-E
     for key, (y, s) in ours.items():
         np.testing.assert_array_equal(y, theirs[key][0], err_msg=str(key))
-        np.testing.assert_array_equal(s, theirs[key][1], err_msg=str(key))
+        np.testing.assert_allclose(s, theirs[key][1], rtol=1e-5, atol=1e-7, err_msg=str(key))
 
 
 def test_compact_rows_rounds_metrics_and_writes_the_same_bytes_twice(tmp_path):
