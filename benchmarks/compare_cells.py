@@ -1,6 +1,7 @@
 """Compare the cells of a (possibly interrupted) `ugrn benchmark --out DIR` run with the bundled rows, cell for cell.
 
     python benchmarks/compare_cells.py --out results/bench            # e.g. a candidate checkpoint's make benchmark-all
+    python benchmarks/compare_cells.py --assets /tmp/prev/assets     # …against another bundle (a git worktree of it)
 
 A benchmark writes each finished cell (one train × test × seed × negatives × N/P) to ``<out>/cells/*.csv`` before the
 tables exist, so a run stopped part-way still says how a candidate checkpoint compares with the bundled one: this
@@ -27,12 +28,12 @@ METHODS = ["Origin-Pert", "Emb", "VVP", "GDT", "Ens", "Ens (twin)", "Degree prio
 TABLE1_SOURCE = "STRING/hESC/500"
 
 
-def bundled_rows() -> pd.DataFrame:
-    """The bundled Table 1 and Table 2 rows (``readme_figures.load_rows``; Table 2's cells of STRING/hESC are Table
-    1's), one row per KEY."""
-    from ugrn_core.bench.readme_figures import load_rows
+def bundled_rows(assets=None) -> pd.DataFrame:
+    """The bundled Table 1 and Table 2 rows (``readme_figures.load_rows`` of ``assets``, default the repository's;
+    Table 2's cells of STRING/hESC are Table 1's), one row per KEY. Raises FileNotFoundError naming a missing file."""
+    from ugrn_core.bench.readme_figures import ASSETS_DIR, load_rows
 
-    rows = load_rows()
+    rows = load_rows(assets if assets is not None else ASSETS_DIR)
     return pd.concat([rows["table1"], rows["table2"]], ignore_index=True).drop_duplicates(KEY)
 
 
@@ -68,8 +69,11 @@ def compare(cells: pd.DataFrame, bundled: pd.DataFrame, methods=METHODS) -> dict
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="results/bench", help="the benchmark's --out folder (default results/bench)")
+    ap.add_argument("--assets", default=None,
+                    help="the assets folder whose rows to compare with (default the repository's assets/; e.g. a git "
+                         "worktree of the previous bundle's commit after `make benchmark-all` replaced them)")
     args = ap.parse_args(argv)
-    res = compare(cell_rows(Path(args.out)), bundled_rows())
+    res = compare(cell_rows(Path(args.out)), bundled_rows(args.assets))
     for name in ("Table 1", "other sources"):
         t = res[name]
         print(f"\n{name}: {t.attrs['n_cells']} train × test × seed cells, {t.attrs['n_sources']} training sources")

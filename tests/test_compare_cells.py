@@ -38,3 +38,10 @@ def test_compare_averages_only_cells_both_runs_have_with_every_method(tmp_path):
 def test_cell_rows_names_the_folder_without_cells(tmp_path):
     with pytest.raises(FileNotFoundError, match="no benchmark cells under .*cells"):
         cc.cell_rows(tmp_path)
+
+
+def test_bundled_rows_reads_another_assets_folder_and_names_a_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="benchmark_default"):
+        cc.bundled_rows(tmp_path)
+    rows = cc.bundled_rows()  # the repository's own bundle: one row per key, Table 1's source present
+    assert not rows.duplicated(cc.KEY).any() and cc.TABLE1_SOURCE in set(rows["train"])

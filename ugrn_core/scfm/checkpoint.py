@@ -218,15 +218,15 @@ def build_model(vocab: Mapping[str, int], args: Mapping) -> torch.nn.Module:
 
 
 # --------------------------------------------------------------------------------- random checkpoints (stand-ins)
-# Model shapes of released scGPT checkpoints (args.json keys), and of the bundled compact model (width 128 since
-# 2026-12-06; 64 before, which is still ``ugrn pretrain``'s default). scGPT_human:
+# Model shapes of released scGPT checkpoints (args.json keys), and of the bundled compact model (width 64, ``ugrn
+# pretrain``'s default, on the broad corpus since 2026-12-07; width 128 on the original corpus 2026-12-06 → 07). scGPT_human:
 # whole-human pretraining, 60,697 tokens (the census gene list + 3 specials), 12 layers, width 512, 8 heads,
 # d_hid 512, MVC head, post-norm, max_seq_len 1200 (scGPT model zoo, Cui et al. 2024).
 CHECKPOINT_SHAPES: dict[str, dict] = {
     "scGPT_human": dict(embsize=512, nheads=8, d_hid=512, nlayers=12, n_layers_cls=3, dropout=0.2, pad_token="<pad>",
                         pad_value=-2, mask_value=-1, n_bins=51, input_style="binned", input_emb_style="continuous",
                         max_seq_len=1200, MVC=True, fast_transformer=True),
-    "compact": dict(embsize=128, nheads=4, d_hid=256, nlayers=2, n_layers_cls=3, dropout=0.0, pad_token="<pad>",
+    "compact": dict(embsize=64, nheads=4, d_hid=128, nlayers=2, n_layers_cls=3, dropout=0.0, pad_token="<pad>",
                     pad_value=-2, mask_value=-1, n_bins=51, input_style="binned", input_emb_style="continuous",
                     max_seq_len=1200, MVC=False, fast_transformer=False, pre_norm=False),
 }
