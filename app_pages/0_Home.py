@@ -75,12 +75,10 @@ card = Path(str(fm.path)) / "MODEL_CARD.md" if fm.path else None
 can_cannot = card.read_text().split("## What this checkpoint can and cannot do", 1) if card and card.is_file() else []
 if len(can_cannot) == 2:  # the bundled model's measured limits, from its model card
     st.warning(
-        "**What this model can and cannot do.** Trained on STRING/hESC (the paper's protocol), its translator ranks "
-        "edges of other cell types better than its untrained twin, than a score made from the training network's node "
-        "degrees alone (+0.046 AUPRC) and than |Pearson| on the test dataset's own expression; trained on other "
-        "sources it is only level with that degree score and below |Pearson|. A smaller variant pretrained without the "
-        "test cell types scored at its twin's level, so the margin rests on the model having seen those cells. Read "
-        "its predictions as hypotheses, next to the Benchmark page's controls."
+        "**What this model can and cannot do.** Its limits, as measured on the bundled benchmark, are below (from its "
+        "model card): each figure stands beside its controls, the untrained twin, a score made from the training "
+        "network's node degrees alone, and |Pearson| on the test dataset's own expression. Read its predictions as "
+        "hypotheses, next to the Benchmark page's controls."
     )
     with st.expander("Measured limits of this checkpoint (from its model card)"):
         st.markdown(can_cannot[1].split("\n## ", 1)[0])

@@ -116,7 +116,7 @@ def write_report(out: Path, timings: list[dict]) -> None:
 
     size_rows = []
     for label, n in (("every measured gene + TF lists (the default)", n_tokens),
-                     ("expressed in ≥ 1 cell + TF lists", expressed_or_tf), ("bundled today (BEELINE corpus)", 22273)):
+                     ("expressed in ≥ 1 cell + TF lists", expressed_or_tf), ("original corpus (bundled until 2026-12-07)", 22273)):
         for emb in (64, 128):
             p = n_params(n, emb)
             size_rows.append(f"| {label} | {n:,} | {emb} | {p / 1e6:.2f} M | {4 * p / 1e6:.1f} | {2 * p / 1e6:.1f} | "
@@ -205,12 +205,12 @@ folder with `vocab.json` 9.96 / 19.12 MB).
 
 Training s = the run's wall time minus corpus assembly (it includes the held-out evaluation and writing).
 
-## Commands for the next session
+## Commands for the corpus models (width 128; the bundled width-64 recipe is in the model card, "Rebuild")
 
 Pretraining (one thread each; `--save-every 500` makes an interrupted run resume):
 
 ```
-# broadened corpus, every cell (candidate bundled model)
+# broadened corpus, every cell (width 128: a candidate successor of the bundled width-64 model)
 OMP_NUM_THREADS=1 ugrn pretrain --corpus broad --out runs/broad_all_w128 --steps 6000 --embsize 128 --d-hid 256
 # broadened corpus without the BEELINE cell types (the five with expression, the files sharing their cells, and
 # the 49-TF legacy hESC matrix: Table 2 also tests on hESC)

@@ -72,7 +72,9 @@ def test_restricted_probes_equal_the_full_computation_on_the_same_context(fm, fp
     for method in ("VVP", "GDT", "Emb"):
         F = full.pair_features(method, pairs)
         fp32_close(inside.pair_features(method, pairs), F, scale=z_scale.get(method), rtol=1e-4)
-        assert F.std() > 1000 * (1e-6 + 1e-5 * z_scale.get(method, np.abs(F).max())), method  # far above the tolerance
+        # the features' spread is over 100× the tolerance, so a wrong row, source or direction fails (bundled model:
+        # VVP std 0.61 vs atol 1.8e-3, the z scale being the largest reconstruction over the smallest slice s.d.)
+        assert F.std() > 100 * (1e-6 + 1e-5 * z_scale.get(method, np.abs(F).max())), method
     for method in ("|VVP|", "|GDT|"):  # zero-shot readings index the restricted (K, S, S) arrays correctly
         spec = methods.get(method)
         fp32_close(spec.run(ScoringContext(user_ds, probes=inside), pairs),
@@ -99,7 +101,8 @@ def test_resolve_background_choices(fm):
     tr = api.load_translator()
     vvp, emb, pert = (api.methods.get(m) for m in ("VVP", "Emb", "Pert"))
     auto = backgrounds.resolve("auto", fm, tr, 10, [vvp])
-    assert auto is not None and auto.n_context == tr.n_context == len(tr.context_genes) == 818
+    n_train = len(_genes(load_beeline("STRING/hESC/500"), fm))  # the translator's training genes in the vocabulary
+    assert auto is not None and auto.n_context == tr.n_context == len(tr.context_genes) == n_train
     assert backgrounds.resolve("auto", fm, tr, 600, [vvp]) is None  # a list of comparable size keeps its own context
     assert backgrounds.resolve("auto", fm, tr, 10, [emb]) is None  # Emb does not depend on the context
     assert backgrounds.resolve("auto", fm, tr, 10, [pert]) is None  # needs expression the background lacks
@@ -107,7 +110,7 @@ def test_resolve_background_choices(fm):
     assert backgrounds.resolve(None, fm, tr, 10, [vvp]) is None  # None: no background (the default is "auto")
     assert backgrounds.resolve("translator", fm, tr, 600, [vvp]) == auto
     other = backgrounds.resolve("STRING/mESC/500", fm, tr, 10, [vvp])
-    assert other.name == "STRING/mESC/500" and other.n_context == 818 and len(other.tokens) > 818
+    assert other.name == "STRING/mESC/500" and other.n_context == n_train and len(other.tokens) > n_train
     with pytest.raises(ParameterError, match="expected 'auto'"):
         backgrounds.resolve("nonsense", fm, tr, 10, [vvp])
 

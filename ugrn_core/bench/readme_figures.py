@@ -44,8 +44,7 @@ MODEL_CARD = ASSETS_DIR / "scgpt_compact" / "MODEL_CARD.md"
 PREVIOUS_CSV = ASSETS_DIR / "benchmark_previous" / "summary_d128.csv"
 # The checkpoint whose averages PREVIOUS_CSV holds, and the bundled one, as the generated sentences name them.
 PREVIOUS = "the d_model-128 checkpoint of the original corpus bundled 2026-12-06 → 07"
-BUNDLED = ("the broad corpus (12,478 real cells of 25 sources, docs/corpus.md), d_model 64, 6,000 pretraining steps, "
-           "regularised translators, since 2026-12-07")
+BUNDLED = "the broad corpus (12,478 cells, 25 sources; docs/corpus.md), d_model 64, 6,000 steps, since 2026-12-07"
 PAPER_CSV = ASSETS_DIR / "paper" / "table1_auprc.csv"
 ROWS_FILES = {"table1": "benchmark_default/rows.csv", **{f"table{t}": f"benchmark_tables/table{t}/rows.csv.gz"
                                                           for t in range(2, 7)}}
@@ -400,7 +399,7 @@ class Figures:
             + bullet("**Can**: on pairs of genes the translator never saw (the unseen-gene view), beat its twin and "
                      f"{emb} (Table 2, {u2.n} training sources: {ens} {f3(u2.avg(ens))} vs "
                      f"{f3(u2.avg(twin(ens)))} / {f3(u2.avg(emb))}, above them for {ut['wins']} and "
-                     f"{ue['wins']} of the {u2.n} sources), and come close to {peer} on the test expression "
+                     f"{ue['wins']} of the {u2.n} sources); it is {relation(up)} {peer} on the test expression "
                      f"({sgn(up['mean'])}, p = {fp(up['p'])}). The degree prior is the chance level there (both genes "
                      "are absent from the training pairs, so it scores (nearly) every pair 0: AUPRC "
                      f"{f3(u2.avg(prior))}, the positive rate {f3(self.pos_rate('table2'))}).")
