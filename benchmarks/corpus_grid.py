@@ -186,10 +186,35 @@ def markdown(summary: pd.DataFrame, meta: dict) -> str:
                      f"{fmt(r['degree prior'])} | {fmt(r['− degree prior'], '+')} | {r['seeds']} | "
                      f"{r['trains']} × {r['tests']} |")
     lines += ["", "Models: " + "; ".join(f"{n}: {f}" for n, f in meta["folders"].items()), ""]
+    lines += wide(summary)
     if meta.get("timings"):
         lines += ["Wall times of this run (s; cells already on disk are read, not recomputed): "
                   + ", ".join(f"{k} {v}" for k, v in meta["timings"].items()), ""]
     return "\n".join(lines)
+
+
+def wide(summary: pd.DataFrame) -> list[str]:
+    """The corpus × test-cells table of issue 26, one per table: a line per method, a column per model (ordered as
+    ``MODELS``), each cell "AUPRC / − twin / − degree prior" (means over seeds); markdown lines, none for one model."""
+    names = [m for m in MODELS if m in set(summary["model"])] + sorted(set(summary["model"]) - set(MODELS))
+    if len(names) < 2:
+        return []
+    out = []
+    for table, t in summary.groupby("table", sort=True):
+        head = [f"{n} ({MODELS[n]['corpus']} corpus, test cells seen: {MODELS[n]['test_cells_seen']})"
+                if n in MODELS else n for n in names]
+        out += [f"{table}: AUPRC / − twin / − degree prior (means over seeds)", "",
+                "| method | " + " | ".join(head) + " |", "|" + "---|" * (len(names) + 1)]
+        for method in [m for m in METHODS if m in set(t["method"])]:
+            cells = []
+            for n in names:
+                r = t[(t["model"] == n) & (t["method"] == method)]
+                cells.append("not run" if r.empty else " / ".join(
+                    f"{round(r.iloc[0][k][0], 3) + 0.0:{f}}"  # + 0.0: no "-0.000"
+                    for k, f in (("AUPRC", ".3f"), ("− twin", "+.3f"), ("− degree prior", "+.3f"))))
+            out.append(f"| {method} | " + " | ".join(cells) + " |")
+        out.append("")
+    return out
 
 
 def main(argv=None) -> None:

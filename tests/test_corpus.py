@@ -174,6 +174,29 @@ def test_corpus_grid_averages_per_training_source_then_over_sources():
     assert s["− degree prior"][0] == pytest.approx(0.16, abs=1e-12)
 
 
+def test_corpus_grid_wide_table_puts_models_side_by_side():
+    """benchmarks/corpus_grid.wide: the issue's corpus × test-cells table, one line per method and a column per
+    model in MODELS order, "AUPRC / − twin / − degree prior" from the summary; a method a model lacks says so."""
+    from benchmarks.corpus_grid import summarise, wide
+
+    rows = []
+    for model, methods in (("broad-noB", ("Emb", "VVP")), ("beeline-noB", ("Emb",))):
+        for method in methods:
+            for seed in (0, 1):
+                value = {"broad-noB": 0.62, "beeline-noB": 0.55}[model] + 0.01 * seed
+                for m, v in ((method, value), (f"{method} (twin)", 0.5), ("Degree prior", 0.56)):
+                    rows.append(dict(model=model, table="table1", grid_method=method, train="A", test="t1",
+                                     seed=seed, negatives="uniform", method=m, view="all", AUPRC=v))
+    lines = wide(summarise(pd.DataFrame(rows)))
+    header = next(line for line in lines if line.startswith("| method"))
+    assert header.index("beeline-noB") < header.index("broad-noB")  # MODELS order, not input order
+    emb = next(line for line in lines if line.startswith("| Emb"))
+    vvp = next(line for line in lines if line.startswith("| VVP"))
+    assert emb == "| Emb | 0.555 / +0.055 / -0.005 | 0.625 / +0.125 / +0.065 |"
+    assert vvp == "| VVP | not run | 0.625 / +0.125 / +0.065 |"
+    assert wide(summarise(pd.DataFrame([r for r in rows if r["model"] == "broad-noB"]))) == []
+
+
 def test_corpus_grid_archive_merges_runs_and_replaces_a_recomputed_cell(tmp_path):
     """benchmarks/corpus_grid.archive_rows: the rows kept in the repository gather every run (a second run's new
     cells are added, a recomputed cell replaces its old rows instead of counting twice), metrics rounded to 4
